@@ -1,0 +1,1 @@
+"""The `jinef` command: a thin Typer adapter over the library."""

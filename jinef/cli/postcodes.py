@@ -1,0 +1,34 @@
+"""`jinef validate`: postcode rules from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jinef.cli.output import print_json
+from jinef.registry import postcode as pc
+
+
+def validate(
+    postcodes: Annotated[list[str], typer.Argument(help="Postcodes in any digit form.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Check postcodes against the national rules and say which rule each one breaks."""
+    results = [pc.validate(p) for p in postcodes]
+    if json_out:
+        print_json([r.as_dict() for r in results])
+    else:
+        table = Table("input", "postcode", "valid", "reasons")
+        for r in results:
+            table.add_row(r.input, r.postcode or "", "yes" if r.valid else "no", "; ".join(r.messages()))
+        Console().print(table)
+    if not all(r.valid for r in results):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the postcode commands to the main app."""
+    app.command()(validate)

@@ -1,0 +1,1 @@
+"""The registry: the address model, postcode rules and read access to a stored registry."""

@@ -1,0 +1,1 @@
+"""Persian text processing: small pure functions chained into pipelines."""
