@@ -1,0 +1,13 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Registry file (default: JINEF_DB, else ./var/registry.sqlite)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]

@@ -1,0 +1,129 @@
+"""`jinef build`, `jinef lookup`, `jinef export`, `jinef stats`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from jinef.cli.options import DbOption, JsonOption
+from jinef.cli.output import console, fail, print_json
+from jinef.config import db_path
+from jinef.ingest.generate import DEFAULT_SEED, DEFAULT_UNITS, generate
+from jinef.refdata.paths import DataMissingError
+from jinef.registry import postcode as pc
+from jinef.registry.export import write_export
+from jinef.registry.registry import Registry
+from jinef.store.sqlite.reader import RegistryNotFoundError
+from jinef.store.sqlite.writer import SqliteWriter
+
+
+def progress_bar(total: int | None, label: str) -> Progress:
+    """A Rich progress bar on stderr."""
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=False, disable=not console.is_terminal)
+
+
+def open_registry(db: str | None) -> Registry:
+    """Open the registry or exit with a clear message."""
+    try:
+        return Registry.open(db)
+    except RegistryNotFoundError as exc:
+        fail(str(exc))
+
+
+def build(
+    units: Annotated[int, typer.Option("--units", min=0, help="Number of units (postcodes).")] = DEFAULT_UNITS,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same registry.")] = DEFAULT_SEED,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Generate a realistic national registry on the real divisions (replaces the registry atomically)."""
+    path = db_path(db)
+    writer = SqliteWriter(path, mode="replace")
+    try:
+        with progress_bar(units, "building") as bar:
+            task = bar.add_task("units", total=units)
+            summary = generate(writer, n_units=units, seed=seed, progress=lambda n: bar.advance(task, n))
+        writer.commit()
+    except DataMissingError as exc:
+        writer.abort()
+        fail(str(exc))
+    except BaseException:
+        writer.abort()
+        raise
+    result = {"db": str(path), "units": summary.units, "buildings": summary.buildings,
+              "thoroughfares": summary.thoroughfares, "localities": summary.localities,
+              "seconds": round(summary.seconds, 2), "units_per_second": round(summary.units / summary.seconds)
+              if summary.seconds else None}
+    if json_out:
+        print_json(result)
+    else:
+        console.print(f"built {summary.units:,} units in {summary.seconds:.1f} s into {path}")
+
+
+def lookup(
+    postcodes: Annotated[list[str], typer.Argument(help="Postcodes in any digit form.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Look postcodes up: the structured and the standard address of each."""
+    bad = [v for v in (pc.validate(p) for p in postcodes) if not v.valid]
+    if bad:
+        fail("; ".join(f"{v.input!r}: {', '.join(v.messages())}" for v in bad), code=2)
+    with open_registry(db) as reg:
+        found = reg.lookup_many(postcodes)
+    if json_out:
+        print_json([a.export_row() if a else None for a in found])
+        return
+    out = Console()
+    for p, a in zip(postcodes, found, strict=True):
+        out.print(f"{p}: {a.standard_address if a else 'not found'}")
+    if not all(found):
+        raise typer.Exit(1)
+
+
+def export(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file (default stdout).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    db: DbOption = None,
+) -> None:
+    """Write every active unit with the export columns (UTF-8)."""
+    if fmt not in ("csv", "jsonl"):
+        fail(f"unknown --format {fmt!r}: use csv or jsonl", code=2)
+    with open_registry(db) as reg:
+        total = sum(s.active_units for s in reg.stats())
+        fh = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+        try:
+            with progress_bar(total, "exporting") as bar:
+                task = bar.add_task("units", total=total)
+                n = write_export(reg.addresses(), fh, fmt, lambda k: bar.advance(task, k))  # type: ignore[arg-type]
+        finally:
+            if output:
+                fh.close()
+    console.print(f"exported {n:,} units")
+
+
+def stats(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Per-province counts of units, buildings, thoroughfares, localities and the geocoded share."""
+    with open_registry(db) as reg:
+        rows = reg.stats()
+    if json_out:
+        print_json([r.as_dict() for r in rows])
+        return
+    t = Table("code", "province", "units", "buildings", "thoroughfares", "localities", "geocoded")
+    for r in rows:
+        t.add_row(r.province_code, r.province, f"{r.units:,}", f"{r.buildings:,}", f"{r.thoroughfares:,}",
+                  f"{r.localities:,}", f"{r.geocoded_share:.1%}")
+    Console().print(t)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the registry commands."""
+    for fn in (build, lookup, export, stats):
+        app.command()(fn)

@@ -1,0 +1,1 @@
+"""The write path: generate, import and load registries (never used by lookups)."""

@@ -1,0 +1,77 @@
+"""Placing localities inside the real county and province polygons.
+
+Every generated point must lie inside its county's polygon and its province's polygon. A
+locality's centre is moved inside when the real coordinates fall outside (the sources differ
+in places), and its radius is cut to stay clear of both boundaries, so every point generated
+within the radius is inside by construction; a vectorised check guards the result.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+KM_PER_DEG = 111.32
+
+
+@dataclass
+class Region:
+    """Where a county's points may go: inside the county polygon and the province polygon."""
+
+    county: BaseGeometry
+    province: BaseGeometry
+
+    def __post_init__(self) -> None:
+        shapely.prepare(self.county)
+        shapely.prepare(self.province)
+        self._boundaries = (self.county.boundary, self.province.boundary)
+        for b in self._boundaries:
+            shapely.prepare(b)
+        minx, miny, maxx, maxy = self.county.bounds
+        self.bounds = (minx, miny, maxx, maxy)
+
+    def contains(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Vectorised: which points are inside both polygons (on the boundary counts as outside)."""
+        return shapely.contains_xy(self.county, lon, lat) & shapely.contains_xy(self.province, lon, lat)
+
+    def clearance_km(self, lon: float, lat: float) -> float:
+        """Distance in km from an inside point to the nearest boundary (a lower bound)."""
+        p = Point(lon, lat)
+        d = min(shapely.distance(b, p) for b in self._boundaries)
+        # Degrees of longitude are shorter than of latitude: take the shorter to stay safe.
+        return float(d) * KM_PER_DEG * math.cos(math.radians(lat))
+
+    def inside_point(self, lon: float, lat: float, rng: random.Random) -> tuple[float, float]:
+        """The given point if inside, else the nearest of random samples around it that is."""
+        if self.contains(np.array([lon]), np.array([lat]))[0]:
+            return lon, lat
+        for radius in (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0):
+            angles = np.array([rng.random() * 2 * math.pi for _ in range(64)])
+            dists = np.array([radius * math.sqrt(rng.random()) for _ in range(64)])
+            xs = lon + dists * np.cos(angles)
+            ys = lat + dists * np.sin(angles)
+            ok = self.contains(xs, ys)
+            if ok.any():
+                i = int(np.argmin(np.where(ok, dists, np.inf)))
+                return float(xs[i]), float(ys[i])
+        rp = shapely.intersection(self.county, self.province).representative_point()
+        return float(rp.x), float(rp.y)
+
+    def random_point(self, rng: random.Random) -> tuple[float, float]:
+        """A uniformly random inside point (rejection sampling in the county's bounding box)."""
+        minx, miny, maxx, maxy = self.bounds
+        for _ in range(200):
+            xs = np.array([minx + rng.random() * (maxx - minx) for _ in range(32)])
+            ys = np.array([miny + rng.random() * (maxy - miny) for _ in range(32)])
+            ok = self.contains(xs, ys)
+            if ok.any():
+                i = int(np.argmax(ok))
+                return float(xs[i]), float(ys[i])
+        rp = shapely.intersection(self.county, self.province).representative_point()
+        return float(rp.x), float(rp.y)

@@ -1,0 +1,1 @@
+"""Real reference data of Iran: divisions, boundaries, population, Tehran's neighbourhoods."""

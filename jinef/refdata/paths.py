@@ -1,0 +1,35 @@
+"""Where the reference data lives: ``JINEF_DATA``, else ``../shared/data/iran`` when it exists."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class DataMissingError(FileNotFoundError):
+    """The reference data folder or one of its files is missing."""
+
+
+def data_dir() -> Path:
+    """The reference data folder, checked to exist."""
+    env = os.environ.get("JINEF_DATA")
+    if env:
+        path = Path(env)
+    else:
+        candidates = [Path.cwd() / ".." / "shared" / "data" / "iran"]
+        # Also relative to the checkout, so the CLI works from any working directory.
+        candidates.append(Path(__file__).resolve().parents[3] / "shared" / "data" / "iran")
+        path = next((c for c in candidates if c.is_dir()), candidates[0])
+    if not path.is_dir():
+        raise DataMissingError(
+            f"reference data folder {path} not found: set JINEF_DATA or run `jinef data fetch --dest DIR`"
+        )
+    return path.resolve()
+
+
+def data_file(*parts: str, root: Path | None = None) -> Path:
+    """A file inside the data folder, with a clear error naming it when missing."""
+    path = (root or data_dir()).joinpath(*parts)
+    if not path.is_file():
+        raise DataMissingError(f"reference data file {path} is missing (see SOURCES.md or `jinef data fetch`)")
+    return path

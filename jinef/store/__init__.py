@@ -1,0 +1,1 @@
+"""Storage: one interface (``base``), several engines (SQLite embedded; PostgreSQL to come)."""

@@ -1,0 +1,108 @@
+"""The storage interface every engine implements: a reader (lookup side) and a writer (load side).
+
+Callers never see SQL: they get :class:`~jinef.registry.model.Address` objects, numpy columns for
+in-memory indexes, and statistics. Writers take rows as tuples in :data:`jinef.store.tables.TABLES`
+order and publish them atomically on :meth:`RegistryWriter.commit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from jinef.registry.model import Address
+
+
+@dataclass(frozen=True, slots=True)
+class ProvinceStats:
+    """Counts for one province, computed from the registry (never typed in)."""
+
+    province_code: str
+    province: str
+    units: int
+    active_units: int
+    buildings: int
+    thoroughfares: int
+    localities: int
+    geocoded_units: int
+
+    @property
+    def geocoded_share(self) -> float:
+        """Share of active units with a geocode."""
+        return self.geocoded_units / self.active_units if self.active_units else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "province_code": self.province_code,
+            "province": self.province,
+            "units": self.units,
+            "active_units": self.active_units,
+            "buildings": self.buildings,
+            "thoroughfares": self.thoroughfares,
+            "localities": self.localities,
+            "geocoded_share": round(self.geocoded_share, 6),
+        }
+
+
+class RegistryReader(Protocol):
+    """Read access to one stored registry."""
+
+    def get(self, postcode: int) -> Address | None:
+        """The unit with this postcode (active or retired), or None."""
+        ...
+
+    def get_many(self, postcodes: Sequence[int]) -> list[Address | None]:
+        """Units for many postcodes, in input order."""
+        ...
+
+    def iter_addresses(self, active_only: bool = True, batch: int = 10_000) -> Iterator[Address]:
+        """Every unit, ordered by postcode."""
+        ...
+
+    def columns(self, table: str, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Whole columns of a table as numpy arrays (for compact in-memory indexes)."""
+        ...
+
+    def stats(self) -> list[ProvinceStats]:
+        """Per-province counts."""
+        ...
+
+    def meta(self) -> dict[str, str]:
+        """Build metadata (seed, unit count, source, build time)."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+class RegistryWriter(Protocol):
+    """Bulk load into a registry; nothing is visible to readers before :meth:`commit`."""
+
+    def add(self, table: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Append rows (tuples in the table's column order)."""
+        ...
+
+    def max_id(self, table: str) -> int:
+        """Largest id already in an id-keyed table (0 when empty), for appends."""
+        ...
+
+    def existing_postcodes(self, postcodes: Sequence[int]) -> set[int]:
+        """Which of these postcodes the registry already holds (any status)."""
+        ...
+
+    def lookup_ids(self, table: str, key_columns: Sequence[str]) -> dict[tuple[Any, ...], int]:
+        """Map of key column values to id, for reusing existing rows on append."""
+        ...
+
+    def commit(self) -> None:
+        """Publish everything added, atomically."""
+        ...
+
+    def abort(self) -> None:
+        """Drop everything added; the registry stays as it was."""
+        ...

@@ -1,0 +1,49 @@
+"""SQLite DDL for the registry tables of :mod:`jinef.store.tables`."""
+
+from __future__ import annotations
+
+from jinef.store.tables import TABLES
+
+SCHEMA_VERSION = "1"
+
+_TYPES: dict[str, str] = {
+    "id": "INTEGER PRIMARY KEY",
+    "postcode": "INTEGER NOT NULL",
+    "lat": "REAL",
+    "lon": "REAL",
+    "floor": "INTEGER",
+    "geocode_quality": "INTEGER",
+    "locality_id": "INTEGER",
+    "neighbourhood_id": "INTEGER",
+    "prev_thoroughfare_id": "INTEGER",
+    "last_thoroughfare_id": "INTEGER",
+    "building_id": "INTEGER NOT NULL",
+}
+_PRIMARY_TEXT = {"provinces", "counties", "districts", "rural_districts", "meta"}
+
+# Indexes are created after a bulk load: sorting once is much faster than growing a B-tree per row.
+INDEXES: tuple[str, ...] = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS units_postcode ON units(postcode)",
+    "CREATE INDEX IF NOT EXISTS units_building ON units(building_id)",
+    "CREATE INDEX IF NOT EXISTS buildings_locality ON buildings(locality_id)",
+    "CREATE INDEX IF NOT EXISTS thoroughfares_locality ON thoroughfares(locality_id)",
+    "CREATE INDEX IF NOT EXISTS neighbourhoods_locality ON neighbourhoods(locality_id)",
+    "CREATE INDEX IF NOT EXISTS localities_county ON localities(county_code)",
+)
+
+
+def create_table_sql(table: str) -> str:
+    """CREATE TABLE for one registry table."""
+    cols = []
+    for i, c in enumerate(TABLES[table]):
+        if i == 0 and table in _PRIMARY_TEXT:
+            cols.append(f"{c} TEXT PRIMARY KEY")
+        else:
+            cols.append(f"{c} {_TYPES.get(c, 'TEXT')}")
+    return f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(cols)})"
+
+
+def insert_sql(table: str) -> str:
+    """Parameterised INSERT for one registry table."""
+    cols = TABLES[table]
+    return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"

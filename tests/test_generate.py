@@ -1,0 +1,111 @@
+"""The generated registry: realistic, rule-abiding, deterministic, inside the real polygons."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from jinef.refdata.boundaries import Boundaries
+from jinef.refdata.divisions import Divisions
+from jinef.registry import postcode as pc
+from jinef.registry.export import write_export
+from jinef.registry.model import EXPORT_COLUMNS
+from jinef.registry.registry import Registry
+from tests.conftest import SMALL_SEED, SMALL_UNITS, build_registry
+
+
+def export_text(path: Path) -> str:
+    buf = io.StringIO()
+    with Registry.open(path) as reg:
+        write_export(reg.addresses(), buf, "csv")
+    return buf.getvalue()
+
+
+def test_unit_count_and_header(small_registry: Path) -> None:
+    text = export_text(small_registry)
+    lines = text.splitlines()
+    assert lines[0] == ",".join(EXPORT_COLUMNS)
+    assert len(lines) - 1 == SMALL_UNITS
+
+
+def test_postcodes_valid_and_unique(small_registry: Path) -> None:
+    with Registry.open(small_registry) as reg:
+        codes = [a.postcode for a in reg.addresses()]
+    assert len(codes) == len(set(codes)) == SMALL_UNITS
+    assert all(pc.is_valid(c) for c in codes)
+
+
+def test_same_seed_same_bytes(tmp_path: Path, divisions: Divisions, boundaries: Boundaries,
+                              small_registry: Path) -> None:
+    again = build_registry(tmp_path / "again.sqlite", SMALL_UNITS, SMALL_SEED, divisions, boundaries)
+    assert export_text(again) == export_text(small_registry)
+    other = build_registry(tmp_path / "other.sqlite", SMALL_UNITS, SMALL_SEED + 1, divisions, boundaries)
+    assert export_text(other) != export_text(small_registry)
+
+
+def test_every_point_inside_its_province_and_county(small_registry: Path, divisions: Divisions,
+                                                     boundaries: Boundaries) -> None:
+    by_name = {p.name: code for code, p in divisions.provinces.items()}
+    county_by = {(c.province_code, c.name): code for code, c in divisions.counties.items()}
+    with Registry.open(small_registry) as reg:
+        rows = [(a.province, a.county, a.lon, a.lat) for a in reg.addresses()]
+    for prov_name in {r[0] for r in rows}:
+        code = by_name[prov_name]
+        pts = [r for r in rows if r[0] == prov_name]
+        lon = np.array([r[2] for r in pts])
+        lat = np.array([r[3] for r in pts])
+        assert shapely.contains_xy(boundaries.provinces[code], lon, lat).all(), prov_name
+        for county_name in {r[1] for r in pts}:
+            ccode = county_by[(code, county_name)]
+            poly = boundaries.counties.get(ccode)
+            if poly is None:
+                continue
+            sel = [i for i, r in enumerate(pts) if r[1] == county_name]
+            assert shapely.contains_xy(poly, lon[sel], lat[sel]).all(), county_name
+
+
+def test_units_follow_population(small_registry: Path) -> None:
+    with Registry.open(small_registry) as reg:
+        stats = {s.province: s for s in reg.stats()}
+    # Tehran province holds about 16% of Iran's people; Ilam under 1%.
+    assert 0.13 < stats["تهران"].units / SMALL_UNITS < 0.19
+    assert stats["ایلام"].units / SMALL_UNITS < 0.012
+    assert all(s.geocoded_share == 1.0 for s in stats.values() if s.units)
+
+
+def test_realistic_mix(small_registry: Path) -> None:
+    with Registry.open(small_registry) as reg:
+        addrs = list(reg.addresses())
+    usage = Counter(a.usage for a in addrs)
+    assert usage["residential"] / len(addrs) > 0.6
+    assert usage["commercial"] > 0 and usage["workshop"] > 0
+    kinds = Counter(a.last_thoroughfare.split()[0] for a in addrs)
+    assert {"خیابان", "کوچه", "بن‌بست"} <= set(kinds)
+    assert any(a.floor == 0 for a in addrs) and any(a.floor and a.floor > 3 for a in addrs)
+    assert any(a.building for a in addrs) and any(a.entrance for a in addrs)
+    assert any(a.locality_type == "روستا" and a.rural_district for a in addrs)
+    # Alleys are written both as ordinal words and as numbers.
+    alleys = [a.last_thoroughfare for a in addrs if a.last_thoroughfare.startswith("کوچه")]
+    assert any(x.endswith("م") for x in alleys) and any(x.split()[-1].strip("۰۱۲۳۴۵۶۷۸۹") == "" for x in alleys)
+
+
+def test_tehran_real_neighbourhoods(small_registry: Path) -> None:
+    from jinef.refdata.tehran import load_tehran_neighbourhoods
+
+    real = {h.name for h in load_tehran_neighbourhoods()}
+    with Registry.open(small_registry) as reg:
+        hoods = {a.neighbourhood for a in reg.addresses() if a.locality == "تهران" and a.county == "تهران"}
+    assert hoods and hoods - {n for n in hoods if n.startswith("شهرک صنعتی")} <= real
+
+
+def test_units_of_a_building_share_its_point(small_registry: Path) -> None:
+    with Registry.open(small_registry) as reg:
+        pts: dict[int, set[tuple[float | None, float | None]]] = {}
+        for a in reg.addresses():
+            assert a.building_id is not None
+            pts.setdefault(a.building_id, set()).add((a.lat, a.lon))
+    assert all(len(v) == 1 for v in pts.values())

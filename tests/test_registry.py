@@ -1,0 +1,51 @@
+"""Registry lookups and the standard address."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jinef.registry import postcode as pc
+from jinef.registry.model import Address, standard_address
+from jinef.registry.registry import Registry
+from jinef.store.sqlite.reader import RegistryNotFoundError
+from jinef.text.digits import to_persian_digits
+
+
+def sample(**kw: object) -> Address:
+    base: dict[str, object] = dict(
+        postcode="1345678901", province="تهران", county="تهران", district="مرکزی", rural_district="",
+        locality_type="شهر", locality="تهران", neighbourhood="ونک", prev_thoroughfare="خیابان آزادی",
+        last_thoroughfare="کوچه دوازدهم", plate="12", entrance="", building="", floor=3, unit="7",
+        usage="residential", lat=35.7, lon=51.4)
+    base.update(kw)
+    return Address(**base)  # type: ignore[arg-type]
+
+
+def test_standard_address_large_to_small_with_persian_digits() -> None:
+    assert standard_address(sample()) == (
+        "استان تهران، شهرستان تهران، بخش مرکزی، شهر تهران، محله ونک، خیابان آزادی، کوچه دوازدهم، "
+        "پلاک ۱۲، طبقه ۳، واحد ۷")
+
+
+def test_ground_floor_is_hamkaf() -> None:
+    assert "طبقه همکف" in sample(floor=0).standard_address
+    assert "طبقه منفی ۱" in sample(floor=-1).standard_address
+    assert "طبقه" not in sample(floor=None, unit="").standard_address
+
+
+def test_lookup_any_digit_form(small_registry: Path) -> None:
+    with Registry.open(small_registry) as reg:
+        first = next(reg.addresses())
+        code = first.postcode
+        assert reg.lookup(code) == first
+        assert reg.lookup(to_persian_digits(pc.format_postcode(code))) == first
+        assert reg.lookup_many([code, "1345678912"])[1] is None
+        with pytest.raises(pc.PostcodeError):
+            reg.lookup("12")
+
+
+def test_missing_registry_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(RegistryNotFoundError, match="jinef build"):
+        Registry.open(tmp_path / "none.sqlite")
