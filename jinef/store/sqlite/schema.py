@@ -46,4 +46,6 @@ def create_table_sql(table: str) -> str:
 def insert_sql(table: str) -> str:
     """Parameterised INSERT for one registry table."""
     cols = TABLES[table]
+    if table == "meta":  # metadata keys are overwritten by later loads
+        return f"INSERT OR REPLACE INTO meta ({', '.join(cols)}) VALUES (?, ?)"
     return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"

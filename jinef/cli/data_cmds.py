@@ -1,0 +1,56 @@
+"""`jinef data fetch` and `jinef data report`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jinef.cli.options import JsonOption
+from jinef.cli.output import console, fail, print_json
+from jinef.refdata.boundaries import load_boundaries
+from jinef.refdata.divisions import load_divisions
+from jinef.refdata.fetch import FetchError, fetch
+from jinef.refdata.paths import DataMissingError
+
+data_app = typer.Typer(help="Reference data: download it, and report how its sources join.", no_args_is_help=True)
+
+
+@data_app.command("fetch")
+def fetch_cmd(
+    dest: Annotated[Path, typer.Option("--dest", help="Folder to write (then set JINEF_DATA to it).")] = Path(
+        "data/iran"),
+) -> None:
+    """Download the divisions, boundaries, census and Tehran files from their public repositories."""
+    try:
+        files = fetch(dest, progress=lambda name: console.print(f"fetching {name}", highlight=False))
+    except FetchError as exc:
+        fail(str(exc))
+    console.print(f"wrote {len(files)} files to {dest}; use them with JINEF_DATA={dest}")
+
+
+@data_app.command("report")
+def report_cmd(json_out: JsonOption = False) -> None:
+    """Every join between the sources that failed or was repaired."""
+    try:
+        div = load_divisions()
+        bnd = load_boundaries(div)
+    except DataMissingError as exc:
+        fail(str(exc))
+    issues = div.report.as_list() + bnd.report.as_list()
+    if json_out:
+        print_json(issues)
+        return
+    t = Table("source", "key", "problem", "action")
+    for i in issues:
+        t.add_row(i["source"], i["key"], i["problem"], i["action"])
+    Console().print(t)
+    console.print(f"{len(issues)} join issues; {len(div.counties)} counties, {len(bnd.counties)} with a polygon")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the `data` group."""
+    app.add_typer(data_app, name="data")

@@ -1,0 +1,160 @@
+"""Import of an address file: round trip, row checks, --skip-bad, --append, atomicity."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jinef.ingest.importer import ImportError_, import_file
+from jinef.refdata.boundaries import Boundaries
+from jinef.refdata.divisions import Divisions
+from jinef.registry.export import write_export
+from jinef.registry.model import EXPORT_COLUMNS
+from jinef.registry.registry import Registry
+from jinef.store.sqlite.writer import SqliteWriter
+
+JINEF = [sys.executable, "-m", "jinef.cli.main"]
+
+
+def export(path: Path, fmt: str = "csv") -> str:
+    buf = io.StringIO()
+    with Registry.open(path) as reg:
+        write_export(reg.addresses(), buf, fmt)  # type: ignore[arg-type]
+    return buf.getvalue()
+
+
+def rows_of(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, EXPORT_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def load(path: Path, db: Path, div: Divisions, bnd: Boundaries, **kw: object):  # type: ignore[no-untyped-def]
+    w = SqliteWriter(db, mode="append" if kw.get("append") else "replace")
+    try:
+        s = import_file(path, w, div, bnd, **kw)  # type: ignore[arg-type]
+    except BaseException:
+        w.abort()
+        raise
+    w.commit()
+    return s
+
+
+@pytest.fixture(scope="module")
+def exported(small_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    text = export(small_registry)
+    path = tmp_path_factory.mktemp("exp") / "export.csv"
+    path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def test_round_trip_same_bytes(exported: tuple[Path, str], tmp_path: Path, divisions: Divisions,
+                               boundaries: Boundaries) -> None:
+    path, text = exported
+    load(path, tmp_path / "r.sqlite", divisions, boundaries)
+    assert export(tmp_path / "r.sqlite") == text
+    jsonl = tmp_path / "e.jsonl"
+    jsonl.write_text(export(tmp_path / "r.sqlite", "jsonl"), encoding="utf-8")
+    load(jsonl, tmp_path / "j.sqlite", divisions, boundaries, fmt="jsonl")
+    assert export(tmp_path / "j.sqlite") == text
+
+
+def broken_rows(text: str) -> list[dict[str, str]]:
+    rows = rows_of(text)[:300]
+    rows[10]["postcode"] = "1045678901"  # 0 in the first five
+    rows[20]["postcode"] = rows[21]["postcode"]  # duplicate (reported on row 22)
+    rows[30]["lat"] = "abc"
+    rows[40]["province"] = "آتلانتیس"
+    rows[50]["lat"], rows[50]["lon"] = "41.0", "29.0"  # Istanbul: outside any Iranian province
+    rows[60]["floor"] = "سوم"
+    rows[70]["locality"] = ""
+    return rows
+
+
+def test_bad_row_refused_with_row_field_rule(exported: tuple[Path, str], tmp_path: Path, divisions: Divisions,
+                                             boundaries: Boundaries, small_registry: Path) -> None:
+    _, text = exported
+    db = tmp_path / "keep.sqlite"
+    shutil.copy(small_registry, db)
+    before = export(db)
+    bad = write_rows(tmp_path / "bad.csv", broken_rows(text))
+    with pytest.raises(ImportError_) as info:
+        load(bad, db, divisions, boundaries)
+    assert info.value.error.row == 11 and info.value.error.field == "postcode"
+    assert "zero_or_two_in_first_five" in info.value.error.rule
+    assert export(db) == before  # the previous registry is intact
+    assert not list(tmp_path.glob(".keep.sqlite.building-*"))
+
+
+def test_skip_bad_loads_the_rest(exported: tuple[Path, str], tmp_path: Path, divisions: Divisions,
+                                 boundaries: Boundaries) -> None:
+    _, text = exported
+    bad = write_rows(tmp_path / "bad.csv", broken_rows(text))
+    s = load(bad, tmp_path / "r.sqlite", divisions, boundaries, skip_bad=True)
+    got = {(e.row, e.field, e.rule.split(",")[0]) for _, e in s.rejects}
+    assert got == {(11, "postcode", "zero_or_two_in_first_five"), (22, "postcode", "duplicate"),
+                   (31, "lat/lon", "not_a_number"), (41, "province", "unknown_division"),
+                   (51, "lat/lon", "outside_province"), (61, "floor", "not_an_integer"),
+                   (71, "locality", "required")}
+    assert s.loaded == 293
+    with Registry.open(tmp_path / "r.sqlite") as reg:
+        assert sum(st.units for st in reg.stats()) == 293
+
+
+def test_append_adds_and_refuses_known_postcodes(exported: tuple[Path, str], tmp_path: Path, divisions: Divisions,
+                                                 boundaries: Boundaries) -> None:
+    _, text = exported
+    rows = rows_of(text)
+    first = write_rows(tmp_path / "a.csv", rows[:500])
+    second = write_rows(tmp_path / "b.csv", rows[500:800])
+    db = tmp_path / "r.sqlite"
+    load(first, db, divisions, boundaries)
+    load(second, db, divisions, boundaries, append=True)
+    with Registry.open(db) as reg:
+        assert reg.lookup(rows[799]["postcode"]) is not None
+        assert sum(st.units for st in reg.stats()) == 800
+    with pytest.raises(ImportError_, match="already in the registry"):
+        load(second, db, divisions, boundaries, append=True)
+    with Registry.open(db) as reg:
+        assert sum(st.units for st in reg.stats()) == 800
+
+
+def test_wrong_header_is_refused(tmp_path: Path, divisions: Divisions, boundaries: Boundaries) -> None:
+    f = tmp_path / "h.csv"
+    f.write_text("postcode,city\n1345678901,x\n", encoding="utf-8")
+    with pytest.raises(ImportError_, match="missing"):
+        load(f, tmp_path / "r.sqlite", divisions, boundaries)
+    assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_killed_import_leaves_the_old_registry(exported: tuple[Path, str], tmp_path: Path,
+                                               small_registry: Path) -> None:
+    path, _ = exported
+    db = tmp_path / "live.sqlite"
+    shutil.copy(small_registry, db)
+    before = export(db)
+    env = {**os.environ, "JINEF_DB": str(db)}
+    proc = subprocess.Popen([*JINEF, "import", str(path)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".live.sqlite.building-*")):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert export(db) == before
