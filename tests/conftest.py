@@ -27,10 +27,11 @@ def boundaries(divisions: Divisions) -> Boundaries:
     return load_boundaries(divisions)
 
 
-def build_registry(path: Path, units: int, seed: int, divisions: Divisions, boundaries: Boundaries) -> Path:
+def build_registry(path: Path, units: int, seed: int, divisions: Divisions, boundaries: Boundaries,
+                   workers: int = 1) -> Path:
     """Generate a registry file (helper for tests that need their own)."""
     w = SqliteWriter(path)
-    generate(w, n_units=units, seed=seed, divisions=divisions, boundaries=boundaries)
+    generate(w, n_units=units, seed=seed, divisions=divisions, boundaries=boundaries, workers=workers)
     w.commit()
     return path
 

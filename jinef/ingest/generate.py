@@ -3,26 +3,48 @@
 Units are spread over counties in proportion to the 2016 census, inside a county over its
 cities (the largest share to the county seat) and its rural districts' villages; cities get
 neighbourhoods (Tehran its real 568, in their real regions), streets, buildings and units.
-Each county draws from its own random stream, so the output is the same for the same seed
-and memory stays bounded: rows are written area by area.
+
+The build runs in two phases. The *plan* (one process, cheap) makes every decision above the
+neighbourhood: units per county and city, city centres inside the polygons, neighbourhoods,
+postcode routes. It yields independent *area jobs*, each with its own random stream, its own
+routes and its own id range, so jobs can run on all cores in any order and the output is the
+same bytes for the same seed whatever the number of workers. Rows are written job by job, so
+memory stays bounded at any registry size.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
+import os
 import random
 import statistics
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from jinef.ingest import vocabulary as vocab
 from jinef.ingest.apportion import apportion
-from jinef.ingest.placement import Region
-from jinef.ingest.postcode_allocator import RouteAllocator, RuralSequence, UrbanSequence
-from jinef.ingest.streets import Area, Ids, NamePicker, Rows, SizeClass, generate_area
+from jinef.ingest.placement import KM_PER_DEG, Region
+from jinef.ingest.postcode_allocator import (
+    RouteAllocator,
+    RuralSequence,
+    UrbanSequence,
+    rural_routes_needed,
+    urban_routes_needed,
+)
+from jinef.ingest.streets import (
+    BUILDING_COLUMNS,
+    UNIT_COLUMNS,
+    Area,
+    Ids,
+    NamePicker,
+    Rows,
+    SizeClass,
+    generate_area,
+)
 from jinef.refdata.boundaries import Boundaries, load_boundaries
 from jinef.refdata.divisions import Divisions, load_divisions
 from jinef.refdata.tehran import TehranNeighbourhood, load_tehran_neighbourhoods
@@ -33,7 +55,7 @@ DEFAULT_UNITS = 200_000
 DEFAULT_SEED = 1404
 NATIONAL_POPULATION = 79_926_270  # 2016 census; sizes settlements independently of the unit count
 MAX_VILLAGE_UNITS = 250
-FLUSH_ROWS = 50_000
+ID_STRIDE = 100_000_000  # ids of job k are k * ID_STRIDE + 1, 2, ...: stable, whatever runs first
 
 
 @dataclass(frozen=True)
@@ -45,6 +67,37 @@ class BuildSummary:
     thoroughfares: int
     localities: int
     seconds: float
+
+
+@dataclass(frozen=True)
+class AreaJob:
+    """One independent piece of work: a city neighbourhood, an industrial estate, or a rural district."""
+
+    index: int
+    seed_key: str
+    county: str
+    province: str
+    units: int
+    routes: tuple[int, ...]
+    size: SizeClass
+    # city areas
+    locality_id: int = 0
+    neighbourhood_id: int | None = None
+    lon: float = 0.0
+    lat: float = 0.0
+    radius_km: float = 0.0
+    # rural districts
+    rural_district: str = ""
+    district: str = ""
+
+
+@dataclass
+class JobResult:
+    """Rows made by one job."""
+
+    localities: list[tuple[object, ...]] = field(default_factory=list)
+    rows: Rows = field(default_factory=Rows)
+    moved: int = 0
 
 
 def _county_weights(div: Divisions) -> dict[str, float]:
@@ -67,73 +120,53 @@ def _size_class(people: float) -> SizeClass:
     return "town"
 
 
-class _Builder:
-    def __init__(self, writer: RegistryWriter, n_units: int, seed: int, div: Divisions, bnd: Boundaries,
-                 tehran: list[TehranNeighbourhood], progress: Callable[[int], None] | None) -> None:
-        self.w = writer
-        self.n = n_units
-        self.seed = seed
-        self.div = div
-        self.bnd = bnd
-        self.tehran = tehran
-        self.progress = progress
-        self.ids = Ids()
-        self.rows = Rows()
-        self.locality_id = 0
-        self.neighbourhood_id = 0
+def village_count(units: int) -> int:
+    """How many villages a rural district's units are spread over."""
+    if units <= 0:
+        return 0
+    return max(1, min(40, round(units / 60)), math.ceil(units / MAX_VILLAGE_UNITS))
+
+
+def _regions(div: Divisions, bnd: Boundaries) -> dict[str, Region]:
+    out = {}
+    for code, c in div.counties.items():
+        prov = bnd.provinces.get(c.province_code)
+        if prov is None:
+            raise ValueError(f"province {c.province_code} has no polygon: cannot place its units")
+        out[code] = Region(bnd.counties.get(code, prov), prov)
+    return out
+
+
+class Planner:
+    """Makes the decisions above the neighbourhood and yields the area jobs, in a fixed order."""
+
+    def __init__(self, n_units: int, seed: int, div: Divisions, regions: dict[str, Region],
+                 tehran: list[TehranNeighbourhood]) -> None:
+        self.n, self.seed, self.div, self.regions, self.tehran = n_units, seed, div, regions, tehran
         self.localities: list[tuple[object, ...]] = []
         self.neighbourhoods: list[tuple[object, ...]] = []
-        self.units_done = 0
-        self.moved = 0
-
-    def flush(self, force: bool = False) -> None:
-        r = self.rows
-        if not force and len(r.units) < FLUSH_ROWS:
-            return
-        self.w.add("localities", self.localities)
-        self.w.add("neighbourhoods", self.neighbourhoods)
-        self.w.add("thoroughfares", r.thoroughfares)
-        self.w.add("buildings", r.buildings)
-        self.w.add("units", r.units)
-        self.units_done += len(r.units)
-        if self.progress:
-            self.progress(len(r.units))
-        self.localities, self.neighbourhoods = [], []
-        self.rows = Rows()
-
-    def run(self) -> None:
-        div = self.div
-        self.w.add("provinces", [(p.code, p.name) for p in div.provinces.values()])
-        self.w.add("counties", [(c.code, c.name, c.province_code) for c in div.counties.values()])
-        self.w.add("districts", [(d.code, d.name, d.county_code) for d in div.districts.values()])
-        self.w.add("rural_districts", [(r.code, r.name, r.county_code, r.district_code)
-                                       for r in div.rural_districts.values()])
+        self.jobs: list[AreaJob] = []
         weights = _county_weights(div)
         codes = sorted(div.counties)
-        per_county = dict(zip(codes, apportion(self.n, [weights[c] for c in codes]), strict=True))
-        self.people_per_unit = sum(weights.values()) / max(self.n, 1)
-        self.allocator = RouteAllocator(per_county, {c: div.counties[c].province_code for c in codes})
+        self.per_county = dict(zip(codes, apportion(n_units, [weights[c] for c in codes]), strict=True))
+        self.allocator = RouteAllocator(self.per_county, {c: div.counties[c].province_code for c in codes})
         for code in codes:
-            self.county(code, per_county[code], weights[code])
-            self.flush()
-        self.flush(force=True)
+            self._county(code, self.per_county[code], weights[code])
 
-    def county(self, code: str, units: int, people: float) -> None:
+    def _job(self, **kw: object) -> None:
+        index = len(self.jobs) + 1
+        self.jobs.append(AreaJob(index=index, seed_key=f"{self.seed}:{index}", **kw))  # type: ignore[arg-type]
+
+    def _county(self, code: str, units: int, people: float) -> None:
         div = self.div
         rng = random.Random(f"{self.seed}:{code}")
-        first_building, first_locality = len(self.rows.buildings), len(self.localities)
         county = div.counties[code]
-        prov_poly = self.bnd.provinces.get(county.province_code)
-        if prov_poly is None:
-            raise ValueError(f"province {county.province_code} has no polygon: cannot place its units")
-        region = Region(self.bnd.counties.get(code, prov_poly), prov_poly)
         cities = div.cities_of(code)
         rurals = div.rural_districts_of(code)
         urban_share = rng.uniform(0.62, 0.85) if rurals else 1.0
         if not cities:
             urban_share = 0.0
         urban = round(units * urban_share)
-        rural = units - urban
         seat = div.seat_of(code)
         others = [c for c in cities if seat is None or c.code != seat.code]
         city_list = ([seat] if seat else []) + others
@@ -142,80 +175,58 @@ class _Builder:
         city_units = apportion(urban, w)
         city_people = apportion(round(people * urban_share), w)
         for city, cu, cp in zip(city_list, city_units, city_people, strict=True):
-            self.city(city.code, city.name, city.district_code, code, county.province_code, cu, cp, region, rng)
-        if rural:
-            rw = [rng.lognormvariate(0, 0.5) for _ in rurals]
-            for rd, ru in zip(rurals, apportion(rural, rw), strict=True):
-                self.villages(rd.code, rd.name, rd.district_code, code, county.province_code, ru, region, rng)
-        self._guard(region, first_building, first_locality)
+            self._city(city.code, code, county.province_code, cu, cp, rng)
+        rw = [rng.lognormvariate(0, 0.5) for _ in rurals]
+        for rd, ru in zip(rurals, apportion(units - urban, rw), strict=True):
+            if ru:
+                routes = tuple(self.allocator.take_many(code, rural_routes_needed(village_count(ru))))
+                self._job(county=code, province=county.province_code, units=ru, routes=routes, size="village",
+                          rural_district=rd.code, district=rd.district_code)
 
-    def _guard(self, region: Region, first_building: int, first_locality: int) -> None:
-        """Vectorised check that the county's points are inside; any stray one goes to its locality's centre.
-
-        Placement keeps points inside by construction; this only guards against rounding at a border.
-        """
-        rows = self.rows.buildings[first_building:]
-        if not rows:
-            return
-        lon = np.fromiter((r[9] for r in rows), dtype=np.float64, count=len(rows))
-        lat = np.fromiter((r[8] for r in rows), dtype=np.float64, count=len(rows))
-        bad = np.flatnonzero(~region.contains(lon, lat))
-        if not len(bad):
-            return
-        centre = {row[0]: (row[8], row[9]) for row in self.localities[first_locality:]}
-        for i in bad:
-            r = rows[i]
-            clat, clon = centre[r[1]]
-            self.rows.buildings[first_building + int(i)] = (*r[:8], clat, clon, *r[10:])
-        self.moved += len(bad)
-
-    def _locality(self, kind: str, name: str, code: str, prov: str, county: str, district: str,
-                  rural: str | None, lon: float, lat: float) -> int:
-        self.locality_id += 1
-        self.localities.append((self.locality_id, kind, name, code, prov, county, district, rural,
-                                round(lat, 7), round(lon, 7)))
-        return self.locality_id
-
-    def city(self, city_code: str, name: str, district: str, county: str, prov: str, units: int,
-             people: float, region: Region, rng: random.Random) -> None:
+    def _city(self, city_code: str, county: str, prov: str, units: int, people: float, rng: random.Random) -> None:
         c = self.div.cities[city_code]
+        region = self.regions[county]
         if c.lat is not None and c.lon is not None:
             lon, lat = region.inside_point(c.lon, c.lat, rng)
         else:
             lon, lat = region.random_point(rng)
         share = people / NATIONAL_POPULATION
-        radius = min(0.6 + 12 * math.sqrt(share * 10), 0.8 * region.clearance_km(lon, lat))
-        loc = self._locality(LocalityType.CITY.value, name, city_code, prov, county, district, None, lon, lat)
+        # Every point of the city lies within this radius, which stays clear of both borders.
+        wanted = 0.6 + 12 * math.sqrt(share * 10)
+        radius = min(wanted, 0.8 * region.clearance_km(lon, lat, enough_km=wanted / 0.8))
+        loc = len(self.localities) + 1
+        self.localities.append((loc, LocalityType.CITY.value, c.name, city_code, prov, county, c.district_code,
+                                None, round(lat, 7), round(lon, 7)))
         if units <= 0:
             return
         size = _size_class(people)
-        names = NamePicker(rng)
-        is_tehran = name == "تهران" and self.div.counties[county].name == "تهران"
+        is_tehran = c.name == "تهران" and self.div.counties[county].name == "تهران"
         hoods = self._tehran_hoods(rng) if is_tehran else self._hoods(rng, people)
         industrial = people >= 50_000 and units >= 40
         ind_units = round(units * 0.03) if industrial else 0
         hood_units = apportion(units - ind_units, [h[1] for h in hoods])
-        seq = UrbanSequence(self.allocator, county)
+        cos_lat = math.cos(math.radians(lat))
+        hr = radius / math.sqrt(len(hoods)) * 0.9
         for (hname, _w, hx, hy), hu in zip(hoods, hood_units, strict=True):
-            self.neighbourhood_id += 1
-            self.neighbourhoods.append((self.neighbourhood_id, loc, hname))
-            hr = radius / math.sqrt(len(hoods)) * 0.9
-            # The neighbourhood's disc must stay inside the city's disc, which is clear of borders.
+            hid = len(self.neighbourhoods) + 1
+            self.neighbourhoods.append((hid, loc, hname))
+            # The neighbourhood's disc must stay inside the city's disc.
             reach = math.hypot(hx, hy) * radius
             scale = min(1.0, (radius - hr) / reach) if reach > 0 else 0.0
             cx, cy = hx * radius * scale, hy * radius * scale
-            area = Area(loc, self.neighbourhood_id, lon + cx / (111.32 * math.cos(math.radians(lat))),
-                        lat + cy / 111.32, hr, size, names, seq)
-            generate_area(area, hu, rng, self.ids, self.rows)
+            if hu:
+                self._job(county=county, province=prov, units=hu, size=size, locality_id=loc, neighbourhood_id=hid,
+                          routes=tuple(self.allocator.take_many(county, urban_routes_needed(hu))),
+                          lon=lon + cx / (KM_PER_DEG * cos_lat), lat=lat + cy / KM_PER_DEG, radius_km=hr)
         if ind_units:
-            self.neighbourhood_id += 1
-            self.neighbourhoods.append((self.neighbourhood_id, loc, f"شهرک صنعتی {name}"))
+            hid = len(self.neighbourhoods) + 1
+            self.neighbourhoods.append((hid, loc, f"شهرک صنعتی {c.name}"))
             a = rng.random() * 2 * math.pi
-            area = Area(loc, self.neighbourhood_id,
-                        lon + 0.8 * radius * math.cos(a) / (111.32 * math.cos(math.radians(lat))),
-                        lat + 0.8 * radius * math.sin(a) / 111.32, radius * 0.15, "industrial",
-                        NamePicker(rng, industrial=True), UrbanSequence(self.allocator, county))
-            generate_area(area, ind_units, rng, self.ids, self.rows)
+            routes = tuple(self.allocator.take_many(county, urban_routes_needed(ind_units)))
+            self._job(county=county, province=prov, units=ind_units, size="industrial", locality_id=loc,
+                      neighbourhood_id=hid, routes=routes,
+                      lon=lon + 0.8 * radius * math.cos(a) / (KM_PER_DEG * cos_lat),
+                      lat=lat + 0.8 * radius * math.sin(a) / KM_PER_DEG, radius_km=radius * 0.15)
 
     def _hoods(self, rng: random.Random, people: float) -> list[tuple[str, float, float, float]]:
         """Generated neighbourhoods: (name, weight, x, y) with x, y as fractions of the city radius."""
@@ -223,11 +234,11 @@ class _Builder:
         used: set[str] = set()
         out = []
         for i in range(k):
+            nm = ""
             for _ in range(10):
                 pattern = rng.choice(vocab.NEIGHBOURHOOD_PATTERNS)
-                word = rng.choice(rng.choice((vocab.VIRTUES, vocab.FLOWERS, vocab.SCHOLARS, vocab.PLACES,
-                                               vocab.FIRST_NAMES)))
-                nm = pattern.format(word)
+                words = rng.choice((vocab.VIRTUES, vocab.FLOWERS, vocab.SCHOLARS, vocab.PLACES, vocab.FIRST_NAMES))
+                nm = pattern.format(rng.choice(words))
                 if nm not in used:
                     break
             else:
@@ -247,40 +258,100 @@ class _Builder:
             ri = regions.index(h.region)
             gx = (ri % side + 0.5) / side * 2 - 1
             gy = 1 - (ri // side + 0.5) / side * 2
-            jx = gx * 0.6 + (rng.random() - 0.5) * 0.25
-            jy = gy * 0.6 + (rng.random() - 0.5) * 0.25
-            out.append((h.name, rng.lognormvariate(0, 0.4), jx, jy))
+            out.append((h.name, rng.lognormvariate(0, 0.4), gx * 0.6 + (rng.random() - 0.5) * 0.25,
+                        gy * 0.6 + (rng.random() - 0.5) * 0.25))
         return out
 
-    def villages(self, rd_code: str, rd_name: str, district: str, county: str, prov: str, units: int,
-                 region: Region, rng: random.Random) -> None:
-        n = max(1, min(40, round(units / 60)), math.ceil(units / MAX_VILLAGE_UNITS))
-        weights = [rng.lognormvariate(0, 0.7) for _ in range(n)]
-        sizes = apportion(units, weights)
-        # Re-balance any village above the cap onto the smallest ones (keeps serials within 3 digits).
-        while max(sizes) > MAX_VILLAGE_UNITS:
-            i, j = sizes.index(max(sizes)), sizes.index(min(sizes))
-            move = min(sizes[i] - MAX_VILLAGE_UNITS, MAX_VILLAGE_UNITS - sizes[j])
-            sizes[i] -= move
-            sizes[j] += move
-        seq = RuralSequence(self.allocator, county)
-        used: set[str] = set()
-        for i, vu in enumerate(sizes):
-            nm = ""
-            for _ in range(10):
-                nm = rng.choice(vocab.VILLAGE_PATTERNS).format(rng.choice(vocab.VILLAGE_STEMS))
-                if nm not in used:
-                    break
-            else:
-                nm = f"{nm} {i}"
-            used.add(nm)
-            lon, lat = region.random_point(rng)
-            radius = min(0.35, 0.8 * region.clearance_km(lon, lat))
-            kind = LocalityType.HAMLET.value if vu <= 5 else LocalityType.VILLAGE.value
-            loc = self._locality(kind, nm, f"{rd_code}-{i + 1:03d}", prov, county, district, rd_code, lon, lat)
-            seq.next_village()
-            area = Area(loc, None, lon, lat, radius, "village", NamePicker(rng), seq)
-            generate_area(area, vu, rng, self.ids, self.rows)
+
+# Set in the parent before forking, so workers share the loaded polygons without pickling them.
+_REGIONS: dict[str, Region] = {}
+_DIVISIONS: Divisions | None = None
+
+
+def run_job(job: AreaJob) -> JobResult:
+    """Generate one area's rows (pure function of the job and the reference data)."""
+    rng = random.Random(job.seed_key)
+    base = job.index * ID_STRIDE
+    ids = Ids(thoroughfare=base, building=base, unit=base)
+    out = JobResult()
+    region = _REGIONS[job.county]
+    if job.size == "village":
+        _villages(job, rng, ids, out, region)
+    else:
+        seq = UrbanSequence(list(job.routes))
+        area = Area(job.locality_id, job.neighbourhood_id, job.lon, job.lat, job.radius_km, job.size,
+                    NamePicker(rng, industrial=job.size == "industrial"), seq)
+        generate_area(area, job.units, rng, ids, out.rows)
+    out.moved = _guard(region, out)
+    return out
+
+
+def _villages(job: AreaJob, rng: random.Random, ids: Ids, out: JobResult, region: Region) -> None:
+    n = village_count(job.units)
+    sizes = apportion(job.units, [rng.lognormvariate(0, 0.7) for _ in range(n)])
+    # Re-balance any village above the cap onto the smallest ones (keeps serials within 3 digits).
+    while max(sizes) > MAX_VILLAGE_UNITS:
+        i, j = sizes.index(max(sizes)), sizes.index(min(sizes))
+        move = min(sizes[i] - MAX_VILLAGE_UNITS, MAX_VILLAGE_UNITS - sizes[j])
+        sizes[i] -= move
+        sizes[j] += move
+    seq = RuralSequence(list(job.routes))
+    used: set[str] = set()
+    base = job.index * ID_STRIDE
+    for i, vu in enumerate(sizes):
+        nm = ""
+        for _ in range(10):
+            nm = rng.choice(vocab.VILLAGE_PATTERNS).format(rng.choice(vocab.VILLAGE_STEMS))
+            if nm not in used:
+                break
+        else:
+            nm = f"{nm} {i}"
+        used.add(nm)
+        lon, lat = region.random_point(rng)
+        radius = min(0.35, 0.8 * region.clearance_km(lon, lat, enough_km=0.35 / 0.8))
+        kind = LocalityType.HAMLET.value if vu <= 5 else LocalityType.VILLAGE.value
+        loc = base + i + 1
+        out.localities.append((loc, kind, nm, f"{job.rural_district}-{i + 1:03d}", job.province, job.county,
+                               job.district, job.rural_district, round(lat, 7), round(lon, 7)))
+        seq.next_village()
+        area = Area(loc, None, lon, lat, radius, "village", NamePicker(rng), seq)
+        generate_area(area, vu, rng, ids, out.rows)
+
+
+def _guard(region: Region, out: JobResult) -> int:
+    """Vectorised check that the job's points are inside; a stray one goes to its locality's centre.
+
+    Placement keeps points inside by construction; this only guards against rounding at a border.
+    """
+    rows = out.rows.buildings
+    if not rows:
+        return 0
+    lon = np.fromiter((r[9] for r in rows), dtype=np.float64, count=len(rows))
+    lat = np.fromiter((r[8] for r in rows), dtype=np.float64, count=len(rows))
+    bad = np.flatnonzero(~region.contains(lon, lat))
+    if not len(bad):
+        return 0
+    centres = {r[0]: (r[8], r[9]) for r in out.localities}
+    for i in bad:
+        r = rows[i]
+        clat, clon = centres.get(r[1], (None, None))
+        if clat is None:  # a city area: its neighbourhood centre is not a row here; use the nearest good point
+            good = np.flatnonzero(region.contains(lon, lat))
+            j = int(good[np.argmin((lon[good] - lon[i]) ** 2 + (lat[good] - lat[i]) ** 2)]) if len(good) else None
+            if j is None:
+                continue
+            clat, clon = rows[j][8], rows[j][9]
+        rows[i] = (*r[:8], clat, clon, *r[10:])
+    return len(bad)
+
+
+def _results(jobs: list[AreaJob], workers: int) -> Iterator[JobResult]:
+    if workers <= 1:
+        yield from map(run_job, jobs)
+        return
+    ctx = mp.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        yield from pool.imap(run_job, jobs, chunksize=4)
 
 
 def generate(
@@ -290,16 +361,46 @@ def generate(
     divisions: Divisions | None = None,
     boundaries: Boundaries | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> BuildSummary:
     """Generate a registry of ``n_units`` units into ``writer`` (the caller commits)."""
+    global _REGIONS, _DIVISIONS
     if n_units < 0:
         raise ValueError("the number of units must not be negative")
     t0 = time.perf_counter()
     div = divisions or load_divisions()
     bnd = boundaries or load_boundaries(div)
-    b = _Builder(writer, n_units, seed, div, bnd, load_tehran_neighbourhoods(), progress)
-    b.run()
+    regions = _regions(div, bnd)
+    plan = Planner(n_units, seed, div, regions, load_tehran_neighbourhoods())
+    writer.add("provinces", [(p.code, p.name) for p in div.provinces.values()])
+    writer.add("counties", [(c.code, c.name, c.province_code) for c in div.counties.values()])
+    writer.add("districts", [(d.code, d.name, d.county_code) for d in div.districts.values()])
+    writer.add("rural_districts", [(r.code, r.name, r.county_code, r.district_code)
+                                   for r in div.rural_districts.values()])
+    writer.add("localities", plan.localities)
+    writer.add("neighbourhoods", plan.neighbourhoods)
+    _REGIONS, _DIVISIONS = regions, div
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if n_units >= 50_000 else 1
+    units = buildings = thoroughfares = 0
+    localities = len(plan.localities)
+    moved = 0
+    try:
+        for res in _results(plan.jobs, workers):
+            r = res.rows
+            writer.add("localities", res.localities)
+            writer.add("thoroughfares", r.thoroughfares)
+            writer.add("buildings", r.buildings, BUILDING_COLUMNS)
+            writer.add("units", r.units, UNIT_COLUMNS)
+            units += len(r.units)
+            buildings += len(r.buildings)
+            thoroughfares += len(r.thoroughfares)
+            localities += len(res.localities)
+            moved += res.moved
+            if progress:
+                progress(len(r.units))
+    finally:
+        _REGIONS, _DIVISIONS = {}, None
     writer.add("meta", [("seed", str(seed)), ("units_requested", str(n_units)), ("source", "generated"),
-                        ("points_moved_inside", str(b.moved))])
-    return BuildSummary(b.units_done, b.ids.building, b.ids.thoroughfare, b.locality_id,
-                        time.perf_counter() - t0)
+                        ("points_moved_inside", str(moved))])
+    return BuildSummary(units, buildings, thoroughfares, localities, time.perf_counter() - t0)

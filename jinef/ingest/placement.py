@@ -40,12 +40,19 @@ class Region:
         """Vectorised: which points are inside both polygons (on the boundary counts as outside)."""
         return shapely.contains_xy(self.county, lon, lat) & shapely.contains_xy(self.province, lon, lat)
 
-    def clearance_km(self, lon: float, lat: float) -> float:
-        """Distance in km from an inside point to the nearest boundary (a lower bound)."""
+    def clearance_km(self, lon: float, lat: float, enough_km: float = math.inf) -> float:
+        """Distance in km from an inside point to the nearest boundary (a lower bound).
+
+        With ``enough_km``, answers ``enough_km`` as soon as the boundaries are known to be farther
+        than that: a prepared ``dwithin`` test is much cheaper than an exact distance.
+        """
         p = Point(lon, lat)
+        km_per_deg = KM_PER_DEG * math.cos(math.radians(lat))  # the shorter degree: stay safe
+        if math.isfinite(enough_km):
+            if not any(shapely.dwithin(b, p, enough_km / km_per_deg) for b in self._boundaries):
+                return enough_km
         d = min(shapely.distance(b, p) for b in self._boundaries)
-        # Degrees of longitude are shorter than of latitude: take the shorter to stay safe.
-        return float(d) * KM_PER_DEG * math.cos(math.radians(lat))
+        return float(d) * km_per_deg
 
     def inside_point(self, lon: float, lat: float, rng: random.Random) -> tuple[float, float]:
         """The given point if inside, else the nearest of random samples around it that is."""

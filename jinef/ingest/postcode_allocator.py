@@ -8,6 +8,7 @@ Serials leave gaps between buildings so that new units can get codes near their 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from itertools import product
 
@@ -52,6 +53,10 @@ class RouteAllocator:
             start += size
         self._pos: dict[str, int] = dict.fromkeys(self._slices, 0)
 
+    def take_many(self, county: str, n: int) -> list[int]:
+        """The next ``n`` unused routes of this county."""
+        return [self.take(county) for _ in range(n)]
+
     def take(self, county: str) -> int:
         """The next unused route of this county (from the reserve once its slice is spent)."""
         pos = self._pos[county]
@@ -66,58 +71,70 @@ class RouteAllocator:
         return r
 
 
+def urban_routes_needed(units: int) -> int:
+    """Routes that surely suffice for an urban area: a unit uses one serial, a building a gap of at most 4."""
+    return math.ceil(units * 5 / (10 * (URBAN_SERIALS - 100))) + 1
+
+
+def rural_routes_needed(villages: int) -> int:
+    """Routes for a rural district's villages (100 villages a route)."""
+    return math.ceil(villages / VILLAGES_PER_ROUTE) if villages else 0
+
+
 class UrbanSequence:
     """Postcodes of one urban area: route, block 0-9, serial 0001-9999, gaps between buildings."""
 
-    def __init__(self, allocator: RouteAllocator, county: str) -> None:
-        self._alloc = allocator
-        self._county = county
-        self._route = allocator.take(county)
+    def __init__(self, routes: list[int]) -> None:
+        self._routes = list(routes)
+        self._route = self._next_route()
         self._block = 0
         self._serial = 0
 
-    def building(self, n_units: int, gap: int) -> list[int]:
-        """Consecutive codes for one building's units, after a gap of ``gap`` unused serials."""
+    def _next_route(self) -> int:
+        if not self._routes:
+            raise RuntimeError("urban area ran out of its planned routes")
+        return self._routes.pop(0)
+
+    def first(self, n_units: int, gap: int) -> int:
+        """The first of ``n_units`` consecutive codes for one building, after ``gap`` unused serials."""
         if self._serial + gap + n_units > URBAN_SERIALS:
             self._block += 1
             self._serial = 0
             if self._block > 9:
-                self._route = self._alloc.take(self._county)
+                self._route = self._next_route()
                 self._block = 0
         else:
             self._serial += gap
-        base = self._route * 100000 + self._block * 10000
-        first = self._serial + 1
+        first = self._route * 100000 + self._block * 10000 + self._serial + 1
         self._serial += n_units
-        return [base + s for s in range(first, first + n_units)]
+        return first
 
 
 class RuralSequence:
     """Postcodes of the villages of one rural district: route, village 00-99, serial 001-999."""
 
-    def __init__(self, allocator: RouteAllocator, county: str) -> None:
-        self._alloc = allocator
-        self._county = county
-        self._route = allocator.take(county)
-        self._village = -1
+    def __init__(self, routes: list[int]) -> None:
+        self._routes = list(routes)
+        self._route = 0
+        self._village = VILLAGES_PER_ROUTE - 1
         self._serial = 0
 
     def next_village(self) -> None:
         """Start the next village (a new route after 100 villages)."""
         self._village += 1
         if self._village >= VILLAGES_PER_ROUTE:
-            self._route = self._alloc.take(self._county)
+            if not self._routes:
+                raise RuntimeError("rural district ran out of its planned routes")
+            self._route = self._routes.pop(0)
             self._village = 0
         self._serial = 0
 
-    def building(self, n_units: int, gap: int) -> list[int]:
-        """Codes for one house's units inside the current village."""
+    def first(self, n_units: int, gap: int) -> int:
+        """The first code of a house's units in the current village (gaps of at most 2: villages stay in 3 digits)."""
+        gap = min(gap, 2)
         if self._serial + gap + n_units > RURAL_SERIALS:
-            gap = 0
-            if self._serial + n_units > RURAL_SERIALS:
-                raise RuntimeError("village too large for 3-digit serials")
+            raise RuntimeError("village too large for 3-digit serials")
         self._serial += gap
-        base = self._route * 100000 + self._village * 1000
-        first = self._serial + 1
+        first = self._route * 100000 + self._village * 1000 + self._serial + 1
         self._serial += n_units
-        return [base + s for s in range(first, first + n_units)]
+        return first

@@ -16,15 +16,11 @@ from typing import Literal, TypeVar
 from jinef.ingest import vocabulary as vocab
 from jinef.ingest.placement import KM_PER_DEG
 from jinef.ingest.postcode_allocator import RuralSequence, UrbanSequence
-from jinef.registry.model import GeocodeSource, Status, ThoroughfareType, Usage
+from jinef.registry.model import ThoroughfareType, Usage
 from jinef.text.digits import to_persian_digits
 
 T = TypeVar("T")
 SizeClass = Literal["metro", "city", "town", "village", "industrial"]
-VALID_FROM = "2025-03-21"  # the generated registry's epoch (Nowruz 1404)
-_GEN = GeocodeSource.GENERATED.value
-_ACTIVE = Status.ACTIVE.value
-_QUALITY_BUILDING = 3
 
 # (probability of a one-unit house, floors range, units-per-floor range) by settlement size.
 _BUILDINGS: dict[str, tuple[float, tuple[int, int], tuple[int, int]]] = {
@@ -35,11 +31,15 @@ _BUILDINGS: dict[str, tuple[float, tuple[int, int], tuple[int, int]]] = {
     "industrial": (1.0, (1, 1), (1, 1)),
 }
 _OTHER_USAGE: tuple[tuple[float, str], ...] = (
-    (0.010, Usage.ADMINISTRATIVE.value),
-    (0.020, Usage.EDUCATIONAL.value),
-    (0.025, Usage.HEALTH.value),
-    (0.030, Usage.RELIGIOUS.value),
+    (0.01, Usage.ADMINISTRATIVE.value),  # indexed by int(r * 100) for r < 0.04
+    (0.02, Usage.EDUCATIONAL.value),
+    (0.03, Usage.HEALTH.value),
+    (0.04, Usage.RELIGIOUS.value),
 )
+_RESIDENTIAL = Usage.RESIDENTIAL.value
+_COMMERCIAL = Usage.COMMERCIAL.value
+_WORKSHOP = Usage.WORKSHOP.value
+_AGRICULTURAL = Usage.AGRICULTURAL.value
 _INDUSTRIAL_NAMES = ("صنعت", "تولید", "کار", "فن‌آوری", "صنایع", "کارآفرین", "نوآوری", "فولاد")
 
 
@@ -53,9 +53,15 @@ def _pick(rng: random.Random, seq: Sequence[T]) -> T:
     return seq[int(rng.random() * len(seq))]
 
 
+# The generator leaves the columns that are the same for every generated row to the schema's defaults.
+BUILDING_COLUMNS = ("id", "locality_id", "neighbourhood_id", "prev_thoroughfare_id", "last_thoroughfare_id",
+                    "plate", "entrance", "name", "lat", "lon")
+UNIT_COLUMNS = ("id", "postcode", "building_id", "floor", "unit", "usage")
+
+
 @dataclass
 class Rows:
-    """Rows waiting to be written, in :data:`jinef.store.tables.TABLES` order."""
+    """Rows waiting to be written, in the column orders of :data:`BUILDING_COLUMNS` and :data:`UNIT_COLUMNS`."""
 
     thoroughfares: list[tuple[object, ...]] = field(default_factory=list)
     buildings: list[tuple[object, ...]] = field(default_factory=list)
@@ -179,6 +185,7 @@ def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: 
             cur.prev_id = cur.parent.tid or None
         thoroughfares.append((cur.tid, loc, cur.kind, cur.name))
 
+    rnd = rng.random
     queue: list[tuple[_Cursor, int, bool]] = []  # (cursor, capacity, is main street frontage)
     prev_main: int | None = None
     bi = 0
@@ -214,7 +221,7 @@ def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: 
             k, upf = sizes[bi]
             bi += 1
             cur.step += 1
-            cur.plate += _ri(rng, 1, 3)
+            cur.plate += 1 + int(rnd() * 3)
             along = 0.022 * cur.step
             off = 0.009 if cur.step % 2 else -0.009
             x = cur.x + cur.dx * along - cur.dy * off
@@ -229,55 +236,60 @@ def _add_building(
     area: Area, rng: random.Random, ids: Ids, rows: Rows, cur: _Cursor, k: int, upf: int,
     frontage: bool, x: float, y: float, cos_lat: float,
 ) -> None:
+    """One building (or, for a big complex, one building per entrance) and its units.
+
+    This runs once per building of a national build, so it avoids helper calls where it can.
+    """
+    rnd = rng.random
     lat = round(area.lat + y / KM_PER_DEG, 7)
     lon = round(area.lon + x / (KM_PER_DEG * cos_lat), 7)
     plate = str(cur.plate)
-    name = ""
-    if k >= 4 and rng.random() < 0.2:
-        name = _pick(rng, vocab.BUILDING_PATTERNS).format(_pick(rng, vocab.BUILDING_NAMES))
-    usage = Usage.RESIDENTIAL.value
-    if area.size == "industrial":
-        usage = Usage.WORKSHOP.value
-    elif k == 1:
-        r = rng.random()
-        if frontage and area.size != "village" and r < 0.35:
-            usage = Usage.COMMERCIAL.value
+    size = area.size
+    units = rows.units
+    gap = 1 + int(rnd() * 4)
+    if k == 1:
+        r = rnd()
+        if size == "industrial":
+            usage = _WORKSHOP
+        elif frontage and r < 0.35 and size != "village":
+            usage = _COMMERCIAL
+        elif r < 0.04:
+            usage = _OTHER_USAGE[int(r * 100)][1]
+        elif size == "village" and r > 0.95:
+            usage = _AGRICULTURAL
         else:
-            for p, u in _OTHER_USAGE:
-                if r < p:
-                    usage = u
-                    break
-        if area.size == "village" and usage == Usage.RESIDENTIAL.value and rng.random() < 0.05:
-            usage = Usage.AGRICULTURAL.value
+            usage = _RESIDENTIAL
+        ids.building += 1
+        rows.buildings.append((ids.building, area.locality_id, area.neighbourhood_id, cur.prev_id, cur.tid, plate,
+                               "", "", lat, lon))
+        ids.unit += 1
+        units.append((ids.unit, area.postcodes.first(1, gap), ids.building, None, "", usage))
+        return
+    name = ""
+    if k >= 4 and rnd() < 0.2:
+        name = _pick(rng, vocab.BUILDING_PATTERNS).format(_pick(rng, vocab.BUILDING_NAMES))
+    usage = _WORKSHOP if size == "industrial" else _RESIDENTIAL
     # Shops on the ground floor of main-street buildings, counted in the building's units.
-    shops = min(_ri(rng, 1, 2), k - 1) if frontage and k > 1 and area.size in ("metro", "city") \
-        and rng.random() < 0.5 else 0
+    shops = 0
+    if frontage and (size == "metro" or size == "city") and rnd() < 0.5:
+        shops = min(1 + int(rnd() * 2), k - 1)
     k -= shops
     # Big complexes: one plate, several entrances, each a building of its own.
-    entrances = _ri(rng, 2, 3) if k >= 12 and rng.random() < 0.4 else 1
-    per_entrance = [k // entrances + (1 if i < k % entrances else 0) for i in range(entrances)]
-    gap = _ri(rng, 1, 4)
-    for e, ke in enumerate(per_entrance, start=1):
+    entrances = 2 + int(rnd() * 2) if k >= 12 and rnd() < 0.4 else 1
+    for e in range(1, entrances + 1):
+        ke = k // entrances + (1 if e - 1 < k % entrances else 0)
         ids.building += 1
         bid = ids.building
         elat = lat if e == 1 else round(lat + 0.00012 * (e - 1), 7)
         rows.buildings.append((bid, area.locality_id, area.neighbourhood_id, cur.prev_id, cur.tid, plate,
-                               str(e) if entrances > 1 else "", name, elat, lon, _GEN, _QUALITY_BUILDING))
+                               str(e) if entrances > 1 else "", name, elat, lon))
         n_shops = shops if e == 1 else 0
-        codes = area.postcodes.building(ke + n_shops, gap if e == 1 else 0)
-        units = rows.units
-        if ke + n_shops == 1:
-            ids.unit += 1
-            units.append((ids.unit, codes[0], bid, None, "", usage, _ACTIVE, VALID_FROM, None))
-            continue
-        label = 0
-        for _ in range(n_shops):
-            ids.unit += 1
-            label += 1
-            units.append((ids.unit, codes[label - 1], bid, 0, str(label), Usage.COMMERCIAL.value, _ACTIVE,
-                           VALID_FROM, None))
+        code = area.postcodes.first(ke + n_shops, gap if e == 1 else 0)
+        uid = ids.unit
+        for j in range(n_shops):
+            uid += 1
+            units.append((uid, code + j, bid, 0, str(j + 1), _COMMERCIAL))
         for j in range(ke):
-            ids.unit += 1
-            label += 1
-            units.append((ids.unit, codes[label - 1], bid, j // upf + 1, str(label), usage, _ACTIVE,
-                           VALID_FROM, None))
+            uid += 1
+            units.append((uid, code + n_shops + j, bid, j // upf + 1, str(n_shops + j + 1), usage))
+        ids.unit = uid

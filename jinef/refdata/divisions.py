@@ -114,9 +114,16 @@ class Divisions:
         central = [c for c in cities if self.districts[c.district_code].name == "مرکزی"]
         return (central or cities)[0]
 
-    @staticmethod
-    def _by_county(items: dict, county_code: str) -> list:
-        return sorted((x for x in items.values() if x.county_code == county_code), key=lambda x: x.code)
+    def _by_county(self, items: dict, county_code: str) -> list:
+        # Grouped once per table: the generator asks for every county's cities and rural districts.
+        cache = self.__dict__.setdefault("_groups", {})
+        groups = cache.get(id(items))
+        if groups is None:
+            groups = {}
+            for x in sorted(items.values(), key=lambda x: x.code):
+                groups.setdefault(x.county_code, []).append(x)
+            cache[id(items)] = groups
+        return list(groups.get(county_code, []))
 
 
 def _read(path: Path) -> list[dict[str, str]]:

@@ -83,8 +83,8 @@ class RegistryReader(Protocol):
 class RegistryWriter(Protocol):
     """Bulk load into a registry; nothing is visible to readers before :meth:`commit`."""
 
-    def add(self, table: str, rows: Iterable[tuple[Any, ...]]) -> None:
-        """Append rows (tuples in the table's column order)."""
+    def add(self, table: str, rows: Iterable[tuple[Any, ...]], columns: Sequence[str] | None = None) -> None:
+        """Append rows (tuples in the table's column order, or in ``columns`` with defaults for the rest)."""
         ...
 
     def max_id(self, table: str) -> int:

@@ -18,7 +18,12 @@ _TYPES: dict[str, str] = {
     "prev_thoroughfare_id": "INTEGER",
     "last_thoroughfare_id": "INTEGER",
     "building_id": "INTEGER NOT NULL",
+    # Defaults are what a generated registry has; imports and edits write their own values.
+    "status": "TEXT NOT NULL DEFAULT 'active'",
+    "valid_from": "TEXT DEFAULT '2025-03-21'",
+    "geocode_source": "TEXT DEFAULT 'generated'",
 }
+_TABLE_TYPES: dict[tuple[str, str], str] = {("buildings", "geocode_quality"): "INTEGER DEFAULT 3"}
 _PRIMARY_TEXT = {"provinces", "counties", "districts", "rural_districts", "meta"}
 
 # Indexes are created after a bulk load: sorting once is much faster than growing a B-tree per row.
@@ -39,13 +44,13 @@ def create_table_sql(table: str) -> str:
         if i == 0 and table in _PRIMARY_TEXT:
             cols.append(f"{c} TEXT PRIMARY KEY")
         else:
-            cols.append(f"{c} {_TYPES.get(c, 'TEXT')}")
+            cols.append(f"{c} {_TABLE_TYPES.get((table, c)) or _TYPES.get(c, 'TEXT')}")
     return f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(cols)})"
 
 
-def insert_sql(table: str) -> str:
-    """Parameterised INSERT for one registry table."""
-    cols = TABLES[table]
+def insert_sql(table: str, columns: tuple[str, ...] | None = None) -> str:
+    """Parameterised INSERT for one registry table (all columns, or a subset relying on defaults)."""
+    cols = columns or TABLES[table]
     if table == "meta":  # metadata keys are overwritten by later loads
         return f"INSERT OR REPLACE INTO meta ({', '.join(cols)}) VALUES (?, ?)"
     return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"

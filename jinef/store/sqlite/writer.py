@@ -45,9 +45,15 @@ class SqliteWriter:
         self._insert = {t: insert_sql(t) for t in TABLES}
         self._open = True
 
-    def add(self, table: str, rows: Iterable[tuple[Any, ...]]) -> None:
-        """Append rows (tuples in the table's column order)."""
-        self.conn.executemany(self._insert[table], rows)
+    def add(self, table: str, rows: Iterable[tuple[Any, ...]], columns: Sequence[str] | None = None) -> None:
+        """Append rows (tuples in the table's column order, or in ``columns`` with defaults for the rest)."""
+        if columns is None:
+            self.conn.executemany(self._insert[table], rows)
+        else:
+            bad = [c for c in columns if c not in TABLES[table]]
+            if bad:
+                raise ValueError(f"unknown columns {bad} for table {table!r}")
+            self.conn.executemany(insert_sql(table, tuple(columns)), rows)
 
     def max_id(self, table: str) -> int:
         """Largest id already in an id-keyed table (0 when empty)."""

@@ -1,0 +1,14 @@
+"""Run every benchmark in bench/ one after another (each prints its own figures)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+if __name__ == "__main__":
+    for script in sorted(HERE.glob("*_bench.py")):
+        print(f"== {script.name}", flush=True)
+        subprocess.run([sys.executable, str(script)], check=False)
