@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jinef.cli import postcodes, registry_cmds
+from jinef.cli import postcodes, registry_cmds, reverse
 
 app = typer.Typer(
     help="Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub.",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 postcodes.register(app)
 registry_cmds.register(app)
+reverse.register(app)
 
 
 if __name__ == "__main__":
