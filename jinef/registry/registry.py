@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator, Sequence
 
 from jinef.config import db_path
+from jinef.geo.locate import Location, locate
 from jinef.registry import postcode as pc
 from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryReader
@@ -33,6 +34,10 @@ class Registry:
     def lookup_many(self, postcodes: Sequence[str]) -> list[Address | None]:
         """Units for many canonical-or-not postcodes, in order (invalid inputs raise)."""
         return self.reader.get_many([pc.to_int(p) for p in postcodes])
+
+    def locate(self, postcode: str) -> Location | None:
+        """Point, geocode quality/source and Plus Code of a postcode; None when unknown (invalid raises)."""
+        return locate(self, postcode)
 
     def addresses(self, active_only: bool = True) -> Iterator[Address]:
         """Every unit ordered by postcode (streamed)."""

@@ -1,0 +1,82 @@
+"""Reverse geocoding benchmark: `python bench/reverse_bench.py [--units N]`.
+
+Builds (or reuses) registries under var/bench/, then prints batch points per second, single-query
+latency (p50/p99, in process) and the spatial index's memory. Query points are registered buildings
+jittered by ~30 m, as real customer locations would be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from jinef.geo.admin import load_admin_index
+from jinef.geo.reverse import STATUSES, ReverseGeocoder
+from jinef.registry.registry import Registry
+
+BENCH_DIR = Path("var") / "bench"
+
+
+def registry_path(units: int) -> Path:
+    """Build the registry of ``units`` units once, reuse it afterwards."""
+    name = f"registry-{units // 1_000_000}m" if units % 1_000_000 == 0 else f"registry-{units // 1000}k"
+    path = BENCH_DIR / f"{name}.sqlite"
+    if not path.is_file():
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        print(f"building {path} ({units:,} units)...", flush=True)
+        subprocess.run([sys.executable, "-m", "jinef.cli.main", "build", "--units", str(units), "--db", str(path)],
+                       check=True)
+    return path
+
+
+def bench(units: int, n_points: int = 1_000_000, n_single: int = 20_000) -> None:
+    """Print the figures for one registry size."""
+    path = registry_path(units)
+    admin = load_admin_index()
+    with Registry.open(path) as reg:
+        t = time.perf_counter()
+        geo = ReverseGeocoder.from_registry(reg, admin)
+        load_s = time.perf_counter() - t
+    b = geo.buildings
+    rng = np.random.default_rng(1)
+    rows = rng.integers(0, len(b), n_points)
+    lats = b.lats[rows] + rng.normal(0, 0.0003, n_points)
+    lons = b.lons[rows] + rng.normal(0, 0.0003, n_points)
+    geo.reverse_many(lats[:10_000], lons[:10_000])  # warm up
+    t = time.perf_counter()
+    batch = geo.reverse_many(lats, lons)
+    batch_s = time.perf_counter() - t
+    counts = np.bincount(batch.status, minlength=len(STATUSES))
+    lat_us = np.empty(n_single)
+    for i in range(n_single):
+        t0 = time.perf_counter_ns()
+        geo.reverse(float(lats[i]), float(lons[i]), limit=1)
+        lat_us[i] = (time.perf_counter_ns() - t0) / 1000
+    print(f"registry {units:,} units, {len(b):,} geocoded buildings (index built in {load_s:.1f} s)")
+    print(f"  batch reverse: {n_points:,} points in {batch_s:.2f} s = {n_points / batch_s:,.0f} points/s (1 core); "
+          + ", ".join(f"{s} {c:,}" for s, c in zip(STATUSES, counts, strict=True)))
+    print(f"  single reverse (limit=1): p50 {np.percentile(lat_us, 50):.0f} µs, p99 {np.percentile(lat_us, 99):.0f} µs")
+    print(f"  building index memory: {b.nbytes / 1e6:.1f} MB; admin grid {admin.grid.province.nbytes * 2 / 1e6:.1f} MB"
+          if admin.grid is not None else "")
+
+
+def main() -> None:
+    """Run for --units (default: 200k and 2M)."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--units", type=int, action="append", help="registry size (repeatable)")
+    ap.add_argument("--points", type=int, default=1_000_000)
+    args = ap.parse_args()
+    t = time.perf_counter()
+    load_admin_index()
+    print(f"admin polygons + grid loaded in {time.perf_counter() - t:.1f} s")
+    for units in args.units or [200_000, 2_000_000]:
+        bench(units, args.points)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""`jinef reverse`: point(s) → nearest registered building's postcode, distance, province, county, Plus Code."""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import numpy as np
+import typer
+
+from jinef.cli.options import DbOption, JsonOption
+from jinef.cli.output import console, fail, print_json
+from jinef.cli.registry_cmds import open_registry, progress_bar
+from jinef.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, REASONS, STATUSES, ReverseGeocoder
+from jinef.refdata.paths import DataMissingError
+from jinef.text.digits import to_latin_digits
+
+OUTPUT_COLUMNS = ("postcode", "distance_m", "province", "county", "plus_code", "reason")
+CHUNK_ROWS = 50_000
+# Persian/Arabic decimal separator and minus signs people paste along with Persian digits.
+_NUMBER_FIXES = str.maketrans({"٫": ".", "٬": "", "−": "-", "\u200e": "", "\u200f": ""})
+
+
+def parse_coordinate(text: str) -> float | None:
+    """A coordinate typed with Latin, Persian or Arabic-Indic digits; None when it is not a number."""
+    cleaned = to_latin_digits(text).translate(_NUMBER_FIXES).strip()
+    try:
+        return float(cleaned)
+    except ValueError:
+        return None
+
+
+def parse_point(text: str) -> tuple[float, float]:
+    """``LAT,LON`` (comma or Arabic comma between them) or exit with a clear message."""
+    parts = [p for p in to_latin_digits(text).replace("،", ",").split(",") if p.strip()]
+    if len(parts) != 2:
+        fail(f"--point must be LAT,LON, got {text!r}", code=2)
+    lat, lon = parse_coordinate(parts[0]), parse_coordinate(parts[1])
+    if lat is None or lon is None:
+        fail(f"--point has a coordinate that is not a number: {text!r}", code=2)
+    return lat, lon
+
+
+def _chunks(reader: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
+    chunk: list[list[str]] = []
+    for row in reader:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def reverse_csv(geocoder: ReverseGeocoder, src: TextIO, dst: TextIO, lat_column: str, lon_column: str,
+                radius_m: float, on_rows: object = None) -> dict[str, int]:
+    """Stream a CSV through reverse_many in chunks, keeping every input column; counts per status."""
+    reader = csv.reader(src)
+    header = next(reader, None)
+    if header is None:
+        raise ValueError("the input file is empty")
+    missing = [c for c in (lat_column, lon_column) if c not in header]
+    if missing:
+        raise ValueError(f"column(s) {', '.join(missing)} not in the header ({', '.join(header)})")
+    ilat, ilon = header.index(lat_column), header.index(lon_column)
+    writer = csv.writer(dst, lineterminator="\n")
+    writer.writerow([*header, *OUTPUT_COLUMNS])
+    counts = dict.fromkeys((*STATUSES, "unparseable"), 0)
+    for chunk in _chunks(reader, CHUNK_ROWS):
+        lats = np.empty(len(chunk))
+        lons = np.empty(len(chunk))
+        unparseable: dict[int, str] = {}
+        for i, row in enumerate(chunk):
+            la = parse_coordinate(row[ilat]) if ilat < len(row) else None
+            lo = parse_coordinate(row[ilon]) if ilon < len(row) else None
+            if la is None or lo is None:
+                unparseable[i] = "unparseable_lat" if la is None else "unparseable_lon"
+            lats[i] = math.nan if la is None else la
+            lons[i] = math.nan if lo is None else lo
+        batch = geocoder.reverse_many(lats, lons, radius_m=radius_m)
+        postcodes, provinces, counties = batch.postcode_text(), batch.province_names(), batch.county_names()
+        for i, row in enumerate(chunk):
+            status = STATUSES[batch.status[i]]
+            reason = unparseable.get(i) or REASONS[batch.reason[i]] or ("" if status == "ok" else status)
+            dist = batch.distance_m[i]
+            writer.writerow([*row, postcodes[i], "" if np.isnan(dist) else f"{dist:.1f}", provinces[i],
+                             counties[i], batch.plus_code[i].decode(), reason])
+            counts["unparseable" if i in unparseable else status] += 1
+        if callable(on_rows):
+            on_rows(len(chunk))
+    return counts
+
+
+def _count_rows(path: Path) -> int:
+    with path.open("rb") as fh:
+        return max(sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b"")) - 1, 0)
+
+
+def reverse(
+    input_csv: Annotated[Path | None, typer.Argument(help="CSV with latitude and longitude columns.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output CSV (default stdout).")] = None,
+    lat_column: Annotated[str, typer.Option("--lat-column", help="Latitude column name.")] = "lat",
+    lon_column: Annotated[str, typer.Option("--lon-column", help="Longitude column name.")] = "lon",
+    point: Annotated[str | None, typer.Option("--point", help="One point as LAT,LON.")] = None,
+    radius_m: Annotated[float, typer.Option("--radius", min=0, help="Search radius in metres.")] = DEFAULT_RADIUS_M,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Buildings answered for --point.")] = DEFAULT_LIMIT,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Reverse geocode: nearest building's postcode, distance, province, county and Plus Code."""
+    if (point is None) == (input_csv is None):
+        fail("give either INPUT.csv or --point LAT,LON", code=2)
+    with open_registry(db) as reg:
+        try:
+            geocoder = ReverseGeocoder.from_registry(reg)
+        except DataMissingError as exc:
+            fail(str(exc))
+    if point is not None:
+        lat, lon = parse_point(point)
+        res = geocoder.reverse(lat, lon, radius_m=radius_m, limit=limit)
+        if json_out:
+            print_json(res.as_dict())
+            return
+        where = " › ".join(a.name for a in (res.province, res.county) if a) or "-"
+        sys.stdout.write(f"{res.status}: {where}; plus code {res.plus_code or '-'}\n")
+        for b in res.buildings:
+            sys.stdout.write(f"  {b.distance_m:8.1f} m  building {b.building_id}: {', '.join(b.postcodes)}\n")
+        return
+    assert input_csv is not None
+    if not input_csv.is_file():
+        fail(f"no input file {input_csv}", code=2)
+    total = _count_rows(input_csv)
+    with input_csv.open(encoding="utf-8-sig", newline="") as src:
+        dst = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+        try:
+            with progress_bar(total, "reverse geocoding") as bar:
+                task = bar.add_task("rows", total=total)
+                counts = reverse_csv(geocoder, src, dst, lat_column, lon_column, radius_m,
+                                     lambda n: bar.advance(task, n))
+        except ValueError as exc:
+            fail(f"{input_csv}: {exc}", code=2)
+        finally:
+            if output:
+                dst.close()
+    summary = {"rows": sum(counts.values()), **counts}
+    if json_out:
+        print_json(summary)
+    else:
+        console.print(", ".join(f"{k}: {v:,}" for k, v in summary.items()))
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `jinef reverse`."""
+    app.command()(reverse)

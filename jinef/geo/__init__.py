@@ -1,0 +1,1 @@
+"""Location services: postcode → point, point → buildings and postcodes, point → province and county."""

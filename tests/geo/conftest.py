@@ -1,0 +1,33 @@
+"""Fixtures for the location services: the admin index and a reverse geocoder over the small registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jinef.geo.admin import AdminIndex, build_admin_index
+from jinef.geo.reverse import ReverseGeocoder
+from jinef.refdata.boundaries import Boundaries
+from jinef.refdata.divisions import Divisions
+from jinef.registry.registry import Registry
+
+
+@pytest.fixture(scope="session")
+def admin(divisions: Divisions, boundaries: Boundaries) -> AdminIndex:
+    """The real province and county polygons, indexed once."""
+    return build_admin_index(divisions, boundaries)
+
+
+@pytest.fixture(scope="session")
+def registry(small_registry: Path) -> Iterator[Registry]:
+    """The small generated registry, opened once."""
+    with Registry.open(small_registry) as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def geocoder(registry: Registry, admin: AdminIndex) -> ReverseGeocoder:
+    """A reverse geocoder over the small registry."""
+    return ReverseGeocoder.from_registry(registry, admin)

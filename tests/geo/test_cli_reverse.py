@@ -1,0 +1,33 @@
+"""`jinef reverse` end to end on the small registry."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from jinef.cli.main import app
+
+
+def test_reverse_csv_keeps_columns_and_reports_bad_rows(small_registry: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("id,y,x\n1,35.7,51.4\n2,۳۵٫۷,۵۱٫۴\n3,abc,51\n4,95,51\n5,26.9,51.6\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(app, ["reverse", str(src), "-o", str(out), "--lat-column", "y", "--lon-column", "x",
+                                   "--db", str(small_registry), "--radius", "100000"])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert list(rows[0]) == ["id", "y", "x", "postcode", "distance_m", "province", "county", "plus_code", "reason"]
+    assert rows[0]["province"] == "تهران" and rows[0]["postcode"] and rows[0]["reason"] == ""
+    assert {k: rows[1][k] for k in ("postcode", "province", "county", "plus_code")} == \
+        {k: rows[0][k] for k in ("postcode", "province", "county", "plus_code")}
+    assert [r["reason"] for r in rows[2:]] == ["unparseable_lat", "lat_out_of_range", "outside_iran"]
+
+
+def test_reverse_point_json(small_registry: Path) -> None:
+    res = CliRunner().invoke(app, ["reverse", "--point", "35.7,51.4", "--json", "--db", str(small_registry)])
+    assert res.exit_code == 0, res.output
+    body = json.loads(res.stdout)
+    assert body["province"]["name"] == "تهران" and body["plus_code"] == "8H7HPC22+22"
