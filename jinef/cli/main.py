@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jinef.cli import postcodes, registry_cmds
+from jinef.cli import audit_log, keys, postcodes, registry_cmds, serve
 
 app = typer.Typer(
     help="Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub.",
@@ -14,6 +14,9 @@ app = typer.Typer(
 )
 postcodes.register(app)
 registry_cmds.register(app)
+serve.register(app)
+keys.register(app)
+audit_log.register(app)
 
 
 if __name__ == "__main__":
