@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import jinef
 from jinef.api import gnaf
 from jinef.api.audit import AuditWriter
-from jinef.api.deps import ApiError, KeyCache, RegistryHandle, RequestContext, ServiceState
+from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState
 from jinef.api.routers import gnaf as gnaf_router
 from jinef.api.routers import postcodes, system
 from jinef.api.schemas import MAX_BATCH
@@ -213,7 +213,7 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
                               "organisation key (X-API-Key header, or Signature in a GNAF envelope).")
     store = open_store(svc_path)
     app.state.service = ServiceState(
-        registry=RegistryHandle(reg_path), store=store, keys=KeyCache(store, key_cache_ttl),
+        registry=RegistryHandle(reg_path), store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
         audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH)
     for r in routers:
         app.include_router(r)
