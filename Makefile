@@ -16,9 +16,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+DEVKEY := $(dir $(DB))dev-key.txt
+SERVICE_DB := $(basename $(DB)).service.sqlite
+
+# Build the default registry if missing, make a development key once (printed each time), then serve.
 run: install
 	@test -f $(DB) || $(BIN)/jinef build --db $(DB)
-	$(BIN)/jinef stats --db $(DB)
+	@(test -s $(DEVKEY) && test -f $(SERVICE_DB)) || $(BIN)/jinef keys create --db $(DB) --org development --scopes lookup,geocode,reverse,match,metrics > $(DEVKEY)
+	@echo "development key (X-API-Key): $$(cat $(DEVKEY))  — kept in $(DEVKEY)"
+	@echo "serving on http://$(HOST):$(PORT)  (docs: /docs)"
+	$(BIN)/jinef serve --db $(DB) --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: install
 	$(BIN)/ruff check jinef tests bench

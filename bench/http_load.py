@@ -1,0 +1,168 @@
+"""HTTP load benchmark: `jinef serve --workers 2` on loopback, driven by separate client processes.
+
+One command: ``.venv/bin/python bench/http_load.py``. Builds ``var/bench/registry.sqlite`` if missing,
+starts the service on 127.0.0.1, runs a bounded load (a fixed number of requests) of single lookups
+and of 100-item batch lookups, prints requests/s, postcodes/s and p50/p99 latency, then stops the
+service gracefully and checks that every request has its audit record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "var" / "bench"
+TARGET_SINGLE_RPS = 3000
+TARGET_BATCH_PPS = 50_000
+TARGET_P99_MS = 50.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _postcodes(db: Path, n: int) -> list[str]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    rows = conn.execute("SELECT postcode FROM units ORDER BY random() LIMIT ?", (n,)).fetchall()
+    conn.close()
+    return [f"{r[0]:010d}" for r in rows]
+
+
+async def _drive(url: str, key: str, kind: str, n: int, concurrency: int, codes: list[str],
+                 batch: int) -> tuple[list[float], dict[int, int]]:
+    import httpx
+
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    rnd = random.Random(os.getpid())
+    todo = iter(range(n))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            for _ in todo:
+                t = time.perf_counter()
+                if kind == "single":
+                    r = await client.get(f"/v1/postcodes/{rnd.choice(codes)}")
+                else:
+                    r = await client.post("/v1/postcodes/lookup", json={"postcodes": rnd.sample(codes, batch)})
+                latencies.append(time.perf_counter() - t)
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, statuses
+
+
+def _client(args: tuple[str, str, str, int, int, list[str], int]) -> tuple[list[float], dict[int, int]]:
+    """One client process (so the load generator is not limited to one core)."""
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    return asyncio.run(_drive(*args))
+
+
+def _phase(name: str, url: str, key: str, kind: str, total: int, procs: int, conc: int, codes: list[str],
+           batch: int = 1) -> tuple[int, float, float, float, float]:
+    per = total // procs
+    t0 = time.perf_counter()
+    with mp.get_context("spawn").Pool(procs) as pool:
+        results = pool.map(_client, [(url, key, kind, per, conc, codes, batch)] * procs)
+    wall = time.perf_counter() - t0
+    lat = sorted(x for r in results for x in r[0])
+    statuses: dict[int, int] = {}
+    for r in results:
+        for k, v in r[1].items():
+            statuses[k] = statuses.get(k, 0) + v
+    n = len(lat)
+    p50 = lat[n // 2] * 1000
+    p99 = lat[min(n - 1, int(n * 0.99))] * 1000
+    rps = n / wall
+    print(f"{name:<22} {n:>7,} requests in {wall:5.1f} s  {rps:>8,.0f} req/s  {rps * batch:>9,.0f} postcodes/s  "
+          f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  statuses {dict(sorted(statuses.items()))}")
+    return n, rps, rps * batch, p50, p99
+
+
+def main() -> int:
+    """Run the benchmark and print the figures; exit 1 when audit records were lost."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--units", type=int, default=100_000, help="registry size when it must be built")
+    ap.add_argument("--single", type=int, default=20_000, help="number of single lookups")
+    ap.add_argument("--batches", type=int, default=1_000, help="number of 100-item batch lookups")
+    ap.add_argument("--clients", type=int, default=2, help="client processes")
+    ap.add_argument("--concurrency", type=int, default=32, help="connections per client process")
+    args = ap.parse_args()
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    reg = BENCH_DIR / "registry.sqlite"
+    svc = BENCH_DIR / "registry.service.sqlite"
+    jinef = [sys.executable, "-m", "jinef.cli.main"]
+    if not reg.exists():
+        print(f"building {reg} ({args.units:,} units) ...", flush=True)
+        subprocess.run([*jinef, "build", "--units", str(args.units), "--db", str(reg)], check=True,
+                       stdout=subprocess.DEVNULL)
+    for p in (svc, svc.with_name(svc.name + "-wal"), svc.with_name(svc.name + "-shm")):
+        p.unlink(missing_ok=True)
+    key = subprocess.run([*jinef, "keys", "create", "--db", str(reg), "--org", "bench", "--scopes", "lookup",
+                          "--rate", "1000000/s"], check=True, capture_output=True, text=True).stdout.strip()
+    codes = _postcodes(reg, 20_000)
+
+    import httpx
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([*jinef, "serve", "--db", str(reg), "--host", "127.0.0.1", "--port", str(port),
+                               "--workers", "2"])
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                print("the service did not start", file=sys.stderr)
+                return 2
+            time.sleep(0.2)
+        print(f"jinef serve --workers 2 on {url}; {os.cpu_count()} CPUs shared by server and clients; "
+              f"{args.clients} client processes x {args.concurrency} connections")
+        _phase("warm-up", url, key, "single", 2_000, args.clients, args.concurrency, codes)
+        n1, rps, _, _, p99_1 = _phase("single lookups", url, key, "single", args.single, args.clients,
+                                      args.concurrency, codes)
+        n2, _, pps, _, p99_2 = _phase("100-item batches", url, key, "batch", args.batches, args.clients,
+                                      max(1, args.concurrency // 4), codes, batch=100)
+    finally:
+        server.send_signal(signal.SIGTERM)  # graceful: workers drain their audit queues
+        server.wait(timeout=120)
+
+    sent = 2_000 // args.clients * args.clients + n1 + n2
+    conn = sqlite3.connect(svc)
+    recorded = conn.execute("SELECT COUNT(*) FROM audit WHERE org = 'bench'").fetchone()[0]
+    conn.close()
+    lost = sent - recorded
+    print(f"audit: {recorded:,} records for {sent:,} requests sent -> {'none lost' if lost == 0 else f'{lost} LOST'}")
+    print(f"targets: single >= {TARGET_SINGLE_RPS:,} req/s: {'met' if rps >= TARGET_SINGLE_RPS else 'NOT met'}; "
+          f"batch >= {TARGET_BATCH_PPS:,} postcodes/s: {'met' if pps >= TARGET_BATCH_PPS else 'NOT met'}; "
+          f"p99 < {TARGET_P99_MS:.0f} ms: "
+          f"{'met' if max(p99_1, p99_2) < TARGET_P99_MS else 'NOT met'}")
+    return 0 if lost == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""The app factory: routers, the service middleware (request id, body limit, audit), error handlers.
+
+``create_app(registry_path, service_db_path)`` builds one app; uvicorn workers call
+:func:`app_from_env` (``factory=True``), which reads the paths from ``JINEF_DB`` / ``JINEF_SERVICE_DB``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import jinef
+from jinef.api import gnaf
+from jinef.api.audit import AuditWriter
+from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState
+from jinef.api.routers import gnaf as gnaf_router
+from jinef.api.routers import postcodes, system
+from jinef.api.schemas import MAX_BATCH
+from jinef.api.servicedb import AuditRecord, open_store
+from jinef.config import db_path, service_db_path
+
+log = logging.getLogger("jinef.api")
+
+DEFAULT_MAX_BODY = 256 * 1024  # bytes: a 1,000-row GNAF batch is about 50 KB
+DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_router.router)
+
+_OUTCOMES = {200: "ok", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+             405: "bad_method", 413: "too_large", 422: "invalid", 429: "rate_limited"}
+
+
+class BodyTooLargeError(HTTPException):
+    """The request body is over the limit (an HTTPException so FastAPI's body reader lets it through)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body is larger than {limit} bytes")
+
+
+def _is_gnaf(scope: Scope) -> bool:
+    return str(scope.get("path", "")).startswith("/gnaf/")
+
+
+def error_payload(scope: Scope, exc: ApiError) -> dict[str, Any]:
+    """The error body: the v1 shape, or a failed GNAF envelope under ``/gnaf/``."""
+    if _is_gnaf(scope):
+        return gnaf.envelope_error(gnaf.RES_BY_STATUS.get(exc.status, gnaf.RES_BAD_REQUEST), exc.message)
+    ctx: RequestContext | None = scope.get("jinef")
+    body: dict[str, Any] = {"status": exc.status, "code": exc.code, "message": exc.message,
+                            "request_id": ctx.request_id if ctx else None}
+    body.update(exc.details)
+    return {"error": body}
+
+
+def error_response(scope: Scope, exc: ApiError) -> JSONResponse:
+    """A JSON error response for ``exc``."""
+    return JSONResponse(error_payload(scope, exc), status_code=exc.status, headers=exc.headers)
+
+
+class ServiceMiddleware:
+    """Outermost layer: request id, body size limit, last-resort 500, and one audit record per call."""
+
+    def __init__(self, app: ASGIApp, fastapi_app: FastAPI) -> None:
+        self.app = app
+        self.fastapi_app = fastapi_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state: ServiceState = self.fastapi_app.state.service
+        ctx = RequestContext(request_id=uuid.uuid4().hex, start=time.perf_counter())
+        scope["jinef"] = ctx
+        status = 500
+        started = False
+        rid = ctx.request_id.encode()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid)]
+            await send(message)
+
+        limit = state.max_body
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+            return message
+
+        try:
+            length = _content_length(scope)
+            if length is not None and length > limit:
+                too_large = ApiError(413, "body_too_large", f"request body is larger than {limit} bytes")
+                await error_response(scope, too_large)(scope, receive, send_wrapper)
+            else:
+                await self.app(scope, receive_limited, send_wrapper)
+        except Exception as exc:
+            # Never a stack trace to the client: log it here, answer a plain 500 with the request id.
+            if isinstance(exc, ApiError):
+                err = exc
+            elif isinstance(exc, BodyTooLargeError):
+                err = ApiError(413, "body_too_large", str(exc.detail))
+            else:
+                log.exception("unhandled error in request %s", ctx.request_id)
+                err = ApiError(500, "internal_error", f"internal error (request id {ctx.request_id})")
+            if not started:
+                await error_response(scope, err)(scope, receive, send_wrapper)
+            status = err.status
+        finally:
+            self._audit(scope, ctx, status, state)
+
+    def _audit(self, scope: Scope, ctx: RequestContext, status: int, state: ServiceState) -> None:
+        endpoint = ctx.endpoint or self._route_path(scope)
+        outcome = ctx.outcome if status < 400 and ctx.outcome else _OUTCOMES.get(status, "error")
+        state.audit.submit(AuditRecord(
+            ts=time.time(), request_id=ctx.request_id, worker=state.worker, org=ctx.org or "-",
+            key_id=ctx.key_id, method=str(scope.get("method", "")), endpoint=endpoint, items=ctx.items,
+            status=status, outcome=outcome, latency_ms=round((time.perf_counter() - ctx.start) * 1000.0, 3)))
+
+    @staticmethod
+    def _route_path(scope: Scope) -> str:
+        """The route template (never the raw path: it could hold a postcode; keeps metric labels bounded)."""
+        return str(getattr(scope.get("route"), "path", None) or "unmatched")
+
+
+def _content_length(scope: Scope) -> int | None:
+    for k, v in scope.get("headers", ()):
+        if k == b"content-length":
+            try:
+                return int(v)
+            except ValueError:
+                return None
+    return None
+
+
+def _clean_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validation errors without the echoed input (can be large or personal)."""
+    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in errors]
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(request.scope, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _clean_errors(exc.errors())
+        if any(e["type"] == "json_invalid" for e in errors):
+            err = ApiError(400, "malformed_json", "the request body is not valid JSON", details={"details": errors})
+        elif any(e["type"] == "too_long" for e in errors):
+            limit = gnaf.MAX_ROWS if _is_gnaf(request.scope) else MAX_BATCH
+            err = ApiError(422, "batch_too_long", f"a batch has at most {limit} items", details={"details": errors})
+            if _is_gnaf(request.scope):
+                return JSONResponse(gnaf.envelope_error(gnaf.RES_TOO_MANY_ROWS, err.message), status_code=422)
+        elif errors and errors[0]["loc"] == ["body"] and "json" not in request.headers.get("content-type", ""):
+            err = ApiError(422, "invalid_request", "the body must be a JSON object sent as application/json",
+                           details={"details": errors})
+        else:
+            msg = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
+            err = ApiError(422, "invalid_request", f"the request does not match the schema: {msg}",
+                           details={"details": errors})
+        return error_response(request.scope, err)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "no_such_endpoint", 405: "method_not_allowed", 413: "body_too_large"}
+        code = codes.get(exc.status_code, "http_error")
+        return error_response(request.scope, ApiError(exc.status_code, code, str(exc.detail),
+                                                      headers=dict(exc.headers or {})))
+
+
+def create_app(registry_path: str | os.PathLike[str] | None = None,
+               service_db: str | os.PathLike[str] | None = None, *,
+               max_body: int = DEFAULT_MAX_BODY, key_cache_ttl: float = 2.0,
+               routers: Iterable[APIRouter] = DEFAULT_ROUTERS) -> FastAPI:
+    """Build the HTTP service over the registry at ``registry_path`` and the service DB beside it."""
+    reg_path = db_path(registry_path)
+    svc_path = Path(service_db) if service_db else service_db_path(reg_path)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Graceful stop: every audit record queued by this worker is written before exit.
+        state: ServiceState = app.state.service
+        state.audit.close()
+        state.store.close()
+        state.registry.close()
+
+    app = FastAPI(title="Jinef national address service", version=jinef.__version__, lifespan=lifespan,
+                  description="Postcode lookup and validation over Iran's national geocoded address file, "
+                              "with GNAF-compatible batch endpoints. Every endpoint except /healthz needs an "
+                              "organisation key (X-API-Key header, or Signature in a GNAF envelope).")
+    store = open_store(svc_path)
+    app.state.service = ServiceState(
+        registry=RegistryHandle(reg_path), store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
+        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH)
+    for r in routers:
+        app.include_router(r)
+    _install_handlers(app)
+    app.add_middleware(ServiceMiddleware, fastapi_app=app)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn workers: paths from ``JINEF_DB`` and ``JINEF_SERVICE_DB``."""
+    return create_app(os.environ.get("JINEF_DB"), os.environ.get("JINEF_SERVICE_DB"),
+                      max_body=int(os.environ.get("JINEF_MAX_BODY", DEFAULT_MAX_BODY)))
+

@@ -1,0 +1,195 @@
+"""What every router shares: the per-worker service state, the request context, errors, and auth.
+
+A router gets the caller with ``Depends(require_scope("lookup"))``; the dependency checks the key,
+the scope and the organisation's quota, and records the organisation for the audit log.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+
+from jinef.api.audit import AuditWriter
+from jinef.api.servicedb import Principal, ServiceStore, hash_key
+from jinef.registry.registry import Registry
+
+
+class ApiError(Exception):
+    """An error answered to the client: status, a stable code, a message and optional details."""
+
+    def __init__(self, status: int, code: str, message: str, *, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """Per-request facts the audit log needs, filled in as the request goes through the app."""
+
+    request_id: str
+    start: float
+    endpoint: str | None = None
+    org: str | None = None
+    key_id: int | None = None
+    items: int = 0
+    outcome: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class KeyCache:
+    """Principals by key hash for a few seconds, so a request costs no key query (revocation lag = ttl)."""
+
+    def __init__(self, store: ServiceStore, ttl: float) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._cache: dict[str, tuple[Principal | None, float]] = {}
+
+    def principal(self, key: str) -> Principal | None:
+        """The principal for ``key`` or None (unknown or revoked)."""
+        if self.ttl <= 0:
+            return self.store.find_principal(key)
+        h = hash_key(key)
+        now = time.monotonic()
+        hit = self._cache.get(h)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        if len(self._cache) > 10_000:  # bounded: random bad keys cannot grow it forever
+            self._cache.clear()
+        p = self.store.find_principal(key)
+        self._cache[h] = (p, now + self.ttl)
+        return p
+
+
+class QuotaLeases:
+    """Tokens a worker has taken ahead from its organisations' shared buckets.
+
+    A worker takes a small lease (1/20 s of the rate, at most a quarter of the burst) in one atomic
+    UPDATE and spends it locally, so a busy organisation costs one shared write per lease instead of
+    one per request. The shared bucket still bounds the total across workers; for small rates the
+    lease is one token, which is exact.
+    """
+
+    def __init__(self, store: ServiceStore) -> None:
+        self.store = store
+        self._local: dict[int, float] = {}
+
+    def take(self, org_id: int, rate: float) -> float:
+        """0 when a request may go ahead, else the seconds to wait."""
+        have = self._local.get(org_id, 0.0)
+        if have >= 1.0:
+            self._local[org_id] = have - 1.0
+            return 0.0
+        lease = max(1.0, min(rate / 20.0, max(1.0, rate) / 4.0))
+        if lease > 1.0 and self.store.take_token(org_id, lease) == 0.0:
+            self._local[org_id] = have + lease - 1.0
+            return 0.0
+        return self.store.take_token(org_id, 1.0)
+
+
+class RegistryHandle:
+    """The registry opened read-only, reopened when a rebuild renames a new file over it."""
+
+    def __init__(self, path: Path, check_every: float = 1.0) -> None:
+        self.path = path
+        self.check_every = check_every
+        self._lock = threading.Lock()
+        self._registry = Registry.open(path)
+        self._ino = _inode(path)
+        self._checked = time.monotonic()
+
+    def get(self) -> Registry:
+        """The current registry (cheap; stats the file at most once a ``check_every``)."""
+        now = time.monotonic()
+        if now - self._checked >= self.check_every:
+            self._checked = now
+            ino = _inode(self.path)
+            if ino is not None and ino != self._ino:
+                with self._lock:
+                    old, self._registry, self._ino = self._registry, Registry.open(self.path), ino
+                old.close()
+        return self._registry
+
+    def close(self) -> None:
+        """Close the registry."""
+        self._registry.close()
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+@dataclass(slots=True)
+class ServiceState:
+    """Everything one worker process holds: registry, service store, key cache, audit writer."""
+
+    registry: RegistryHandle
+    store: ServiceStore
+    keys: KeyCache
+    quota: QuotaLeases
+    audit: AuditWriter
+    max_body: int
+    max_batch: int
+    worker: int = field(default_factory=os.getpid)
+
+
+def service(request: Request) -> ServiceState:
+    """The worker's :class:`ServiceState`."""
+    state: ServiceState = request.app.state.service
+    return state
+
+
+def context(request: Request) -> RequestContext:
+    """The request's :class:`RequestContext` (set by the service middleware)."""
+    ctx: RequestContext = request.scope["jinef"]
+    return ctx
+
+
+def authorize(request: Request, key: str | None, scope: str) -> Principal:
+    """Check a key, its scope and the organisation's quota; raise :class:`ApiError` when refused."""
+    state = service(request)
+    if not key:
+        raise ApiError(401, "missing_key", "an API key is required (X-API-Key header)",
+                       headers={"WWW-Authenticate": "ApiKey"})
+    principal = state.keys.principal(key)
+    if principal is None:
+        raise ApiError(401, "invalid_key", "the API key is not valid or has been revoked",
+                       headers={"WWW-Authenticate": "ApiKey"})
+    ctx = context(request)
+    ctx.org, ctx.key_id = principal.org, principal.key_id
+    if scope not in principal.scopes:
+        raise ApiError(403, "scope_denied", f"this key does not have the {scope!r} scope")
+    if principal.rate is not None:
+        wait = state.quota.take(principal.org_id, principal.rate)
+        if wait > 0:
+            retry = max(1, math.ceil(wait))
+            raise ApiError(429, "rate_limited",
+                           f"quota exceeded for organisation {principal.org!r}: retry in {retry} s",
+                           headers={"Retry-After": str(retry)})
+    return principal
+
+
+def require_scope(scope: str) -> Any:
+    """A dependency that admits only keys holding ``scope`` and within their quota."""
+
+    async def dependency(
+        request: Request,
+        x_api_key: Annotated[str | None, Header(alias="X-API-Key", description="Organisation API key")] = None,
+    ) -> Principal:
+        return authorize(request, x_api_key, scope)
+
+    return Depends(dependency)

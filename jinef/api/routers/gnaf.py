@@ -1,0 +1,101 @@
+"""GNAF-compatible batch endpoints: the envelope of domain.md §4, answered from the same registry.
+
+The key is the envelope's ``Signature``. A bad row fails alone (``Succ: false``); a bad envelope
+fails whole with a non-zero ``ResCode`` and a 4xx status (see the error handlers in ``jinef.api.app``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from jinef.api import gnaf
+from jinef.api.deps import authorize, context, service
+from jinef.registry import postcode as pc
+from jinef.registry.model import Address, Status
+
+router = APIRouter(prefix="/gnaf/postcode", tags=["gnaf"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": gnaf.GnafResponse} for code in (400, 401, 403, 413, 422, 429)
+}
+Builder = Callable[[Address, str], dict[str, Any]]
+
+
+def _row_error(code: int, message: str) -> dict[str, Any]:
+    return {"ErrorCode": code, "ErrorMessage": message}
+
+
+def _answer(request: Request, body: gnaf.GnafRequest, endpoint: str, build: Builder | None,
+            need_location: bool = False) -> JSONResponse:
+    """Authenticate with the Signature, then answer every row on its own."""
+    ctx = context(request)
+    ctx.endpoint = endpoint
+    ctx.items = len(body.Postcodes)
+    authorize(request, body.Signature, "lookup")
+    checks = [pc.validate(row.PostCode) for row in body.Postcodes]
+    found: dict[str, Address | None] = {}
+    if build is not None:
+        codes = list(dict.fromkeys(v.postcode for v in checks if v.postcode is not None))
+        found = dict(zip(codes, service(request).registry.get().lookup_many(codes), strict=True))
+    data: list[dict[str, Any]] = []
+    ok = 0
+    for i, (row, v) in enumerate(zip(body.Postcodes, checks, strict=True)):
+        trace = f"{ctx.request_id}-{i}"
+        item: dict[str, Any] = {"ClientRowID": row.ClientRowID, "Postcode": v.postcode or row.PostCode}
+        errors: list[dict[str, Any]] = []
+        result: dict[str, Any] | None = None
+        if build is None:  # validation method: the rules result, no existence needed
+            result = {"TraceID": trace, "ErrorCode": 0 if v.valid else gnaf.ERR_INVALID_POSTCODE,
+                      "PostCode": v.postcode or row.PostCode, "IsValid": v.valid, "Reasons": list(v.reasons)}
+            errors = [_row_error(gnaf.ERR_INVALID_POSTCODE, f"{r}: {pc.RULE_MESSAGES[r]}") for r in v.reasons]
+        elif v.postcode is None:
+            errors = [_row_error(gnaf.ERR_INVALID_POSTCODE, f"{r}: {pc.RULE_MESSAGES[r]}") for r in v.reasons]
+        else:
+            a = found.get(v.postcode)
+            if a is None:
+                errors = [_row_error(gnaf.ERR_NOT_FOUND, "postcode not found")]
+            elif a.status == Status.RETIRED.value:
+                errors = [_row_error(gnaf.ERR_RETIRED, "postcode retired")]
+            elif need_location and (a.lat is None or a.lon is None):
+                errors = [_row_error(gnaf.ERR_NO_LOCATION, "postcode has no location yet")]
+            else:
+                result = build(a, trace)
+        item["Succ"] = not errors
+        item["Result"] = result
+        item["Errors"] = errors or None
+        ok += not errors
+        data.append(item)
+    ctx.outcome = "ok" if ok == len(data) else "partial"
+    return JSONResponse({"ResCode": gnaf.RES_OK, "ResMsg": "OK", "Data": data})
+
+
+@router.post("/address", response_model=gnaf.GnafResponse, responses=_ERRORS,
+             summary="GNAF: postcode → structured address")
+async def address(body: gnaf.GnafRequest, request: Request) -> Any:
+    """Structured address for each row."""
+    return _answer(request, body, "/gnaf/postcode/address", gnaf.address_result)
+
+
+@router.post("/address-string", response_model=gnaf.GnafResponse, responses=_ERRORS,
+             summary="GNAF: postcode → standard national address as one string")
+async def address_string(body: gnaf.GnafRequest, request: Request) -> Any:
+    """Standard address (``Value``) for each row."""
+    return _answer(request, body, "/gnaf/postcode/address-string", gnaf.string_result)
+
+
+@router.post("/location", response_model=gnaf.GnafResponse, responses=_ERRORS,
+             summary="GNAF: postcode → location (Lat, Lon)")
+async def location(body: gnaf.GnafRequest, request: Request) -> Any:
+    """Point for each row."""
+    return _answer(request, body, "/gnaf/postcode/location", gnaf.location_result, need_location=True)
+
+
+@router.post("/validate", response_model=gnaf.GnafResponse, responses=_ERRORS,
+             summary="GNAF: postcode validation against the national rules")
+async def validate(body: gnaf.GnafRequest, request: Request) -> Any:
+    """Rules result for each row (Succ false with the failed rules when invalid)."""
+    return _answer(request, body, "/gnaf/postcode/validate", None)

@@ -1,0 +1,92 @@
+"""REST API v1: postcode lookup (single and batch) and validation; a thin adapter on ``jinef.Registry``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from jinef.api.deps import ApiError, context, require_scope, service
+from jinef.api.schemas import (
+    ErrorResponse,
+    LookupRequest,
+    LookupResponse,
+    PostcodeResult,
+    ValidationResult,
+    postcode_result,
+)
+from jinef.registry import postcode as pc
+
+router = APIRouter(prefix="/v1/postcodes", tags=["postcodes"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 422, 429)
+}
+
+
+def invalid_postcode(v: pc.Validation) -> ApiError:
+    """The 422 for an input that breaks the postcode rules, naming each rule."""
+    return ApiError(422, "invalid_postcode", f"invalid postcode {v.input!r}: " + "; ".join(v.messages()),
+                    details={"reasons": list(v.reasons), "messages": v.messages()})
+
+
+@router.post("/lookup", response_model=LookupResponse, responses=_ERRORS,
+             summary="Look many postcodes up (at most 1,000), answered item by item in order",
+             dependencies=[require_scope("lookup")])
+async def lookup_many(body: LookupRequest, request: Request) -> Any:
+    """Batch lookup: each item has a result or an error, in input order."""
+    ctx = context(request)
+    ctx.endpoint = "/v1/postcodes/lookup"
+    ctx.items = len(body.postcodes)
+    checks = [pc.validate(p) for p in body.postcodes]
+    good = [v.postcode for v in checks if v.postcode is not None]
+    found = iter(service(request).registry.get().lookup_many(good))
+    results: list[dict[str, Any]] = []
+    n_found = n_missing = n_invalid = 0
+    for v in checks:
+        if v.postcode is None:
+            n_invalid += 1
+            results.append({"input": v.input, "result": None, "error": {
+                "code": "invalid_postcode", "message": "; ".join(v.messages()), "reasons": list(v.reasons)}})
+            continue
+        a = next(found)
+        if a is None:
+            n_missing += 1
+            results.append({"input": v.input, "result": None,
+                            "error": {"code": "not_found", "message": "no unit has this postcode", "reasons": None}})
+        else:
+            n_found += 1
+            results.append({"input": v.input, "result": postcode_result(a), "error": None})
+    ctx.outcome = "ok" if n_found == len(checks) else "partial"
+    return JSONResponse({"results": results, "found": n_found, "not_found": n_missing, "invalid": n_invalid})
+
+
+@router.get("/{postcode}", response_model=PostcodeResult, responses={**_ERRORS, 404: {"model": ErrorResponse}},
+            summary="The structured and standard address and location of one postcode (any digit form)",
+            dependencies=[require_scope("lookup")])
+async def lookup_one(postcode: str, request: Request) -> Any:
+    """One postcode → its unit; 404 unknown, 422 invalid with the failed rules."""
+    ctx = context(request)
+    ctx.endpoint = "/v1/postcodes/{postcode}"
+    ctx.items = 1
+    v = pc.validate(postcode)
+    if v.postcode is None:
+        raise invalid_postcode(v)
+    a = service(request).registry.get().lookup(v.postcode)
+    if a is None:
+        raise ApiError(404, "not_found", f"no unit has postcode {v.postcode}")
+    return JSONResponse(postcode_result(a))
+
+
+@router.get("/{postcode}/validate", response_model=ValidationResult, responses=_ERRORS,
+            summary="Check a postcode against the national rules (does not need it to exist)",
+            dependencies=[require_scope("lookup")])
+async def validate(postcode: str, request: Request) -> Any:
+    """The rules result: valid or the named rules it breaks (200 either way)."""
+    ctx = context(request)
+    ctx.endpoint = "/v1/postcodes/{postcode}/validate"
+    ctx.items = 1
+    v = pc.validate(postcode)
+    ctx.outcome = "ok" if v.valid else "invalid"
+    return JSONResponse({**v.as_dict(), "messages": v.messages()})

@@ -1,0 +1,132 @@
+"""JSON shapes of the REST API v1 (requests are strict: unknown fields and wrong types are refused)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from jinef.registry.model import Address
+
+MAX_BATCH = 1000
+
+
+class Strict(BaseModel):
+    """Refuse unknown fields and silent type coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class LookupRequest(Strict):
+    """Many postcodes in one call."""
+
+    postcodes: list[str] = Field(min_length=1, max_length=MAX_BATCH,
+                                 description=f"1 to {MAX_BATCH} postcodes in any digit form")
+
+
+class StructuredAddress(BaseModel):
+    """The certificate's levels, large to small."""
+
+    province: str
+    county: str
+    district: str
+    rural_district: str
+    locality_type: str
+    locality: str
+    neighbourhood: str
+    prev_thoroughfare: str
+    last_thoroughfare: str
+    plate: str
+    entrance: str
+    building: str
+    floor: int | None
+    unit: str
+    usage: str
+
+
+class Location(BaseModel):
+    """The unit's geocode (WGS 84)."""
+
+    lat: float
+    lon: float
+    source: str
+    quality: int = Field(description="0 none, 1 locality, 2 thoroughfare, 3 building")
+
+
+class PostcodeResult(BaseModel):
+    """One postcode's record."""
+
+    postcode: str
+    status: str
+    address: StructuredAddress
+    standard_address: str
+    location: Location | None
+
+
+class ErrorBody(BaseModel):
+    """What went wrong, with a stable code."""
+
+    status: int
+    code: str
+    message: str
+    request_id: str | None = None
+    reasons: list[str] | None = None
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer."""
+
+    error: ErrorBody
+
+
+class ItemError(BaseModel):
+    """Why one item of a batch has no result."""
+
+    code: str
+    message: str
+    reasons: list[str] | None = None
+
+
+class LookupItem(BaseModel):
+    """One item of a batch answer, in input order."""
+
+    input: str
+    result: PostcodeResult | None
+    error: ItemError | None
+
+
+class LookupResponse(BaseModel):
+    """The batch answer."""
+
+    results: list[LookupItem]
+    found: int
+    not_found: int
+    invalid: int
+
+
+class ValidationResult(BaseModel):
+    """The rules result for one input."""
+
+    input: str
+    postcode: str | None
+    valid: bool
+    reasons: list[str]
+    messages: list[str]
+
+
+_STRUCTURED = tuple(StructuredAddress.model_fields)
+
+
+def postcode_result(a: Address) -> dict[str, Any]:
+    """The JSON of one unit (plain dict: serialised without re-validation on the hot path)."""
+    location = None
+    if a.lat is not None and a.lon is not None:
+        location = {"lat": a.lat, "lon": a.lon, "source": a.geocode_source, "quality": a.geocode_quality}
+    return {
+        "postcode": a.postcode,
+        "status": a.status,
+        "address": {k: getattr(a, k) for k in _STRUCTURED},
+        "standard_address": a.standard_address,
+        "location": location,
+    }

@@ -1,0 +1,387 @@
+"""Live service state: organisations, API keys, quotas, the audit log and metric roll-ups.
+
+This never lives in the registry file (rebuilds rename a new file over it and readers open it
+read-only): it is a separate database beside it, see :func:`jinef.config.service_db_path`.
+All SQL is behind :class:`ServiceStore`; :class:`SqliteServiceStore` is the engine used now, and
+a PostgreSQL engine can implement the same protocol later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+KEY_PREFIX = "jnf_"
+# Scopes an organisation's key may hold; endpoints of other issues (geocode, reverse, match) use theirs.
+KNOWN_SCOPES = ("lookup", "geocode", "reverse", "match", "metrics", "admin")
+# Prometheus histogram buckets for request latency, in seconds.
+LATENCY_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def hash_key(key: str) -> str:
+    """SHA-256 of a key: enough for a 256-bit random secret (no salt or slow hash needed)."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_key() -> str:
+    """A fresh high-entropy API key (256 random bits)."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def parse_rate(text: str) -> float:
+    """``"10/s"``, ``"600/min"``, ``"5000/h"`` or ``"10"`` → requests per second."""
+    num, _, unit = text.strip().partition("/")
+    per = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hour": 3600.0}
+    if unit.strip().lower() not in per:
+        raise ValueError(f"unknown rate unit {unit!r}: use N/s, N/min or N/h")
+    value = float(num) / per[unit.strip().lower()]
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError("a rate must be a positive number")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """One API key as listed (never the key itself)."""
+
+    id: int
+    prefix: str
+    org: str
+    scopes: tuple[str, ...]
+    rate: float | None
+    created: float
+    revoked: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the organisation behind a valid key and what it may do."""
+
+    key_id: int
+    org_id: int
+    org: str
+    scopes: frozenset[str]
+    rate: float | None  # requests per second for the organisation; None = unlimited
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One call to the service, as recorded."""
+
+    ts: float
+    request_id: str
+    worker: int
+    org: str
+    key_id: int | None
+    method: str
+    endpoint: str
+    items: int
+    status: int
+    outcome: str
+    latency_ms: float
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {f: getattr(self, f) for f in self.__slots__}
+
+
+AUDIT_COLUMNS = AuditRecord.__slots__
+
+
+class ServiceStore(Protocol):
+    """What the HTTP service needs from its state store."""
+
+    def create_key(self, org: str, scopes: Sequence[str], rate: float | None) -> tuple[KeyInfo, str]:
+        """Create a key (and the organisation if new); return its info and the key, shown once."""
+        ...
+
+    def list_keys(self) -> list[KeyInfo]:
+        """Every key, newest first."""
+        ...
+
+    def revoke_key(self, ident: str) -> int:
+        """Revoke keys by id or prefix; return how many were revoked."""
+        ...
+
+    def find_principal(self, key: str) -> Principal | None:
+        """The principal for a key, or None when unknown or revoked."""
+        ...
+
+    def take_token(self, org_id: int, cost: float = 1.0) -> float:
+        """Take ``cost`` tokens from the organisation's bucket: 0 when allowed, else seconds to wait."""
+        ...
+
+    def write_audit(self, records: Sequence[AuditRecord]) -> None:
+        """Append audit records and update metric roll-ups in one transaction."""
+        ...
+
+    def tail_audit(self, n: int, org: str | None = None) -> list[AuditRecord]:
+        """The last ``n`` records, oldest first."""
+        ...
+
+    def iter_audit(self, since: float | None = None, until: float | None = None) -> Iterator[AuditRecord]:
+        """Records in time order."""
+        ...
+
+    def count_audit(self, org: str | None = None) -> int:
+        """How many records (for one organisation)."""
+        ...
+
+    def metric_rows(self) -> tuple[list[tuple[str, str, int, int, float, int]], list[tuple[str, str, int, int]]]:
+        """Roll-ups: (endpoint, org, status, count, latency_sum, items) and (endpoint, org, bucket, count)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS orgs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    rate REAL,              -- requests per second; NULL = unlimited
+    burst REAL,
+    tokens REAL NOT NULL DEFAULT 0,
+    updated REAL NOT NULL DEFAULT 0,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id INTEGER PRIMARY KEY,
+    key_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    org_id INTEGER NOT NULL REFERENCES orgs(id),
+    scopes TEXT NOT NULL,
+    created REAL NOT NULL,
+    revoked REAL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    request_id TEXT NOT NULL,
+    worker INTEGER NOT NULL,
+    org TEXT NOT NULL,
+    key_id INTEGER,
+    method TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    items INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    latency_ms REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
+CREATE INDEX IF NOT EXISTS audit_org ON audit(org, ts);
+CREATE TABLE IF NOT EXISTS metric_requests (
+    endpoint TEXT NOT NULL, org TEXT NOT NULL, status INTEGER NOT NULL,
+    count INTEGER NOT NULL, latency_sum REAL NOT NULL, items INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, org, status)
+);
+CREATE TABLE IF NOT EXISTS metric_latency (
+    endpoint TEXT NOT NULL, org TEXT NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, org, bucket)
+);
+"""
+
+
+class SqliteServiceStore:
+    """:class:`ServiceStore` on one SQLite file in WAL mode, shared by every worker process."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._conn().executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        # One connection per thread: the event loop (auth, quota) and the audit writer never share one.
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a commit survives a process crash; only an OS crash can lose the last ones.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._conns.append(conn)
+        return conn
+
+    # -- keys ---------------------------------------------------------------------------------
+    def create_key(self, org: str, scopes: Sequence[str], rate: float | None) -> tuple[KeyInfo, str]:
+        """Create a key (and the organisation if new); return its info and the key, shown once."""
+        org = org.strip()
+        if not org:
+            raise ValueError("an organisation name is required")
+        bad = sorted(set(scopes) - set(KNOWN_SCOPES))
+        if bad or not scopes:
+            raise ValueError(f"unknown scopes {bad}: choose from {', '.join(KNOWN_SCOPES)}")
+        key = new_key()
+        now = time.time()
+        c = self._conn()
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.execute("INSERT OR IGNORE INTO orgs (name, created) VALUES (?, ?)", (org, now))
+            if rate is not None:
+                # A full bucket of one second's worth of requests (at least 1).
+                burst = max(1.0, rate)
+                c.execute("UPDATE orgs SET rate = ?, burst = ?, tokens = ?, updated = ? WHERE name = ?",
+                          (rate, burst, burst, now, org))
+            org_id, org_rate = c.execute("SELECT id, rate FROM orgs WHERE name = ?", (org,)).fetchone()
+            scope_text = ",".join(sorted(set(scopes)))
+            cur = c.execute(
+                "INSERT INTO api_keys (key_hash, prefix, org_id, scopes, created) VALUES (?, ?, ?, ?, ?)",
+                (hash_key(key), key[: len(KEY_PREFIX) + 6], org_id, scope_text, now))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        info = KeyInfo(int(cur.lastrowid or 0), key[: len(KEY_PREFIX) + 6], org, tuple(scope_text.split(",")),
+                       org_rate, now, None)
+        return info, key
+
+    def list_keys(self) -> list[KeyInfo]:
+        """Every key, newest first."""
+        q = """SELECT k.id, k.prefix, o.name, k.scopes, o.rate, k.created, k.revoked
+               FROM api_keys k JOIN orgs o ON o.id = k.org_id ORDER BY k.id DESC"""
+        return [KeyInfo(r[0], r[1], r[2], tuple(r[3].split(",")), r[4], r[5], r[6])
+                for r in self._conn().execute(q)]
+
+    def revoke_key(self, ident: str) -> int:
+        """Revoke keys by id or prefix; return how many were revoked."""
+        now = time.time()
+        if ident.isdigit():
+            cur = self._conn().execute("UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL",
+                                       (now, int(ident)))
+        else:
+            cur = self._conn().execute("UPDATE api_keys SET revoked = ? WHERE prefix = ? AND revoked IS NULL",
+                                       (now, ident))
+        return cur.rowcount
+
+    def find_principal(self, key: str) -> Principal | None:
+        """The principal for a key, or None when unknown or revoked."""
+        row = self._conn().execute(
+            """SELECT k.id, o.id, o.name, k.scopes, o.rate FROM api_keys k JOIN orgs o ON o.id = k.org_id
+               WHERE k.key_hash = ? AND k.revoked IS NULL""", (hash_key(key),)).fetchone()
+        if row is None:
+            return None
+        return Principal(row[0], row[1], row[2], frozenset(row[3].split(",")), row[4])
+
+    # -- quota --------------------------------------------------------------------------------
+    def take_token(self, org_id: int, cost: float = 1.0) -> float:
+        """Take ``cost`` tokens from the organisation's bucket: 0 when allowed, else seconds to wait.
+
+        One atomic UPDATE, so every worker process shares the same bucket.
+        """
+        now = time.time()
+        c = self._conn()
+        cur = c.execute(
+            """UPDATE orgs SET tokens = MIN(burst, tokens + MAX(0, :now - updated) * rate) - :cost,
+                              updated = MAX(updated, :now)
+               WHERE id = :id AND rate IS NOT NULL
+                 AND MIN(burst, tokens + MAX(0, :now - updated) * rate) >= :cost""",
+            {"now": now, "cost": cost, "id": org_id})
+        if cur.rowcount:
+            return 0.0
+        row = c.execute("SELECT tokens, updated, rate, burst FROM orgs WHERE id = ?", (org_id,)).fetchone()
+        if row is None or row[2] is None:
+            return 0.0  # unlimited organisation
+        tokens, updated, rate, burst = row
+        available = min(burst, tokens + max(0.0, now - updated) * rate)
+        return max((cost - available) / rate, 1e-3)
+
+    # -- audit and metrics --------------------------------------------------------------------
+    def write_audit(self, records: Sequence[AuditRecord]) -> None:
+        """Append audit records and update metric roll-ups in one transaction."""
+        if not records:
+            return
+        req: dict[tuple[str, str, int], list[float]] = {}
+        lat: dict[tuple[str, str, int], int] = {}
+        for r in records:
+            agg = req.setdefault((r.endpoint, r.org, r.status), [0, 0.0, 0])
+            agg[0] += 1
+            agg[1] += r.latency_ms / 1000.0
+            agg[2] += r.items
+            b = _bucket(r.latency_ms / 1000.0)
+            lat[(r.endpoint, r.org, b)] = lat.get((r.endpoint, r.org, b), 0) + 1
+        c = self._conn()
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.executemany(
+                f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})",
+                [tuple(getattr(r, f) for f in AUDIT_COLUMNS) for r in records])
+            c.executemany(
+                """INSERT INTO metric_requests VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT DO UPDATE SET count = count + excluded.count,
+                       latency_sum = latency_sum + excluded.latency_sum, items = items + excluded.items""",
+                [(*k, int(v[0]), v[1], int(v[2])) for k, v in req.items()])
+            c.executemany(
+                """INSERT INTO metric_latency VALUES (?, ?, ?, ?)
+                   ON CONFLICT DO UPDATE SET count = count + excluded.count""",
+                [(*k, v) for k, v in lat.items()])
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def tail_audit(self, n: int, org: str | None = None) -> list[AuditRecord]:
+        """The last ``n`` records, oldest first."""
+        cols = ", ".join(AUDIT_COLUMNS)
+        if org:
+            rows = self._conn().execute(f"SELECT {cols} FROM audit WHERE org = ? ORDER BY id DESC LIMIT ?", (org, n))
+        else:
+            rows = self._conn().execute(f"SELECT {cols} FROM audit ORDER BY id DESC LIMIT ?", (n,))
+        return [AuditRecord(*r) for r in reversed(rows.fetchall())]
+
+    def iter_audit(self, since: float | None = None, until: float | None = None) -> Iterator[AuditRecord]:
+        """Records in time order."""
+        cur = self._conn().execute(
+            f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit WHERE ts >= ? AND ts < ? ORDER BY id",
+            (since if since is not None else 0.0, until if until is not None else math.inf))
+        while rows := cur.fetchmany(5000):
+            for r in rows:
+                yield AuditRecord(*r)
+
+    def count_audit(self, org: str | None = None) -> int:
+        """How many records (for one organisation)."""
+        if org:
+            return int(self._conn().execute("SELECT COUNT(*) FROM audit WHERE org = ?", (org,)).fetchone()[0])
+        return int(self._conn().execute("SELECT COUNT(*) FROM audit").fetchone()[0])
+
+    def metric_rows(self) -> tuple[list[tuple[str, str, int, int, float, int]], list[tuple[str, str, int, int]]]:
+        """Roll-ups: (endpoint, org, status, count, latency_sum, items) and (endpoint, org, bucket, count)."""
+        c = self._conn()
+        req = c.execute("SELECT * FROM metric_requests ORDER BY endpoint, org, status").fetchall()
+        lat = c.execute("SELECT * FROM metric_latency ORDER BY endpoint, org, bucket").fetchall()
+        return req, lat
+
+    def close(self) -> None:
+        """Release connections."""
+        with self._lock:
+            for conn in self._conns:
+                conn.close()
+            self._conns.clear()
+        self._local = threading.local()
+
+
+def _bucket(seconds: float) -> int:
+    """Index of the first histogram bucket that holds ``seconds`` (len(buckets) = +Inf)."""
+    for i, le in enumerate(LATENCY_BUCKETS):
+        if seconds <= le:
+            return i
+    return len(LATENCY_BUCKETS)
+
+
+def open_store(path: str | os.PathLike[str]) -> ServiceStore:
+    """Open the service store at ``path`` (SQLite now; tables created on open)."""
+    return SqliteServiceStore(path)

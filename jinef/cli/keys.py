@@ -1,0 +1,90 @@
+"""`jinef keys create|list|revoke`: organisations' API keys (stored hashed in the service database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jinef.api.servicedb import KNOWN_SCOPES, ServiceStore, open_store, parse_rate
+from jinef.cli.options import DbOption, JsonOption
+from jinef.cli.output import fail, print_json
+from jinef.config import service_db_path
+
+keys_app = typer.Typer(help="Organisations' API keys: create (shown once), list, revoke.", no_args_is_help=True)
+ServiceDbOption = Annotated[str | None, typer.Option("--service-db", help="Service database (default: beside "
+                                                                          "the registry).")]
+
+
+def _store(db: str | None, service_db: str | None) -> ServiceStore:
+    return open_store(service_db or service_db_path(db))
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ") if ts else ""
+
+
+@keys_app.command("create")
+def create(
+    org: Annotated[str, typer.Option("--org", help="Organisation name (created if new).")],
+    scopes: Annotated[str, typer.Option("--scopes", help=f"Comma-separated: {','.join(KNOWN_SCOPES)}.")] = "lookup",
+    rate: Annotated[str | None, typer.Option("--rate", help="Organisation quota, e.g. 10/s, 600/min "
+                                                            "(default: unchanged; unlimited for a new org).")] = None,
+    db: DbOption = None,
+    service_db: ServiceDbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Create a key for an organisation and print it once (only its hash is stored)."""
+    try:
+        per_second = parse_rate(rate) if rate else None
+        store = _store(db, service_db)
+        info, key = store.create_key(org, [s.strip() for s in scopes.split(",") if s.strip()], per_second)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    store.close()
+    if json_out:
+        print_json({"key": key, "id": info.id, "org": info.org, "scopes": list(info.scopes), "rate": info.rate})
+    else:
+        typer.echo(key)
+        typer.echo(f"id {info.id}, org {info.org!r}, scopes {','.join(info.scopes)}, "
+                   f"rate {info.rate or 'unlimited'}/s — store it now: it is not shown again", err=True)
+
+
+@keys_app.command("list")
+def list_keys(db: DbOption = None, service_db: ServiceDbOption = None, json_out: JsonOption = False) -> None:
+    """List keys (prefix, organisation, scopes, quota, state); never the keys themselves."""
+    store = _store(db, service_db)
+    rows = store.list_keys()
+    store.close()
+    if json_out:
+        print_json([{"id": k.id, "prefix": k.prefix, "org": k.org, "scopes": list(k.scopes), "rate": k.rate,
+                     "created": k.created, "revoked": k.revoked} for k in rows])
+        return
+    t = Table("id", "prefix", "org", "scopes", "rate/s", "created", "revoked")
+    for k in rows:
+        t.add_row(str(k.id), k.prefix, k.org, ",".join(k.scopes), "unlimited" if k.rate is None else f"{k.rate:g}",
+                  _when(k.created), _when(k.revoked))
+    Console().print(t)
+
+
+@keys_app.command("revoke")
+def revoke(
+    ident: Annotated[str, typer.Argument(help="Key id or prefix (from `jinef keys list`).")],
+    db: DbOption = None,
+    service_db: ServiceDbOption = None,
+) -> None:
+    """Revoke a key (takes effect within the workers' key cache time, 2 s)."""
+    store = _store(db, service_db)
+    n = store.revoke_key(ident)
+    store.close()
+    if not n:
+        fail(f"no active key {ident!r}")
+    typer.echo(f"revoked {n} key(s)")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `jinef keys`."""
+    app.add_typer(keys_app, name="keys")

@@ -1,0 +1,39 @@
+"""`jinef serve`: the national address service over HTTP (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from jinef.cli.options import DbOption
+from jinef.cli.output import fail
+from jinef.config import db_path, service_db_path
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    db: DbOption = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    service_db: Annotated[str | None, typer.Option("--service-db", help="Service database (default: beside the "
+                                                                         "registry, <stem>.service.sqlite).")] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "warning",
+) -> None:
+    """Serve the REST API v1 and the GNAF-compatible endpoints (OpenAPI at /openapi.json, docs at /docs)."""
+    import uvicorn
+
+    reg = db_path(db)
+    if not reg.is_file():
+        fail(f"no registry at {reg}: build one with `jinef build`")
+    # Workers are separate processes: they find their paths in the environment (uvicorn factory mode).
+    os.environ["JINEF_DB"] = str(reg.resolve())
+    os.environ["JINEF_SERVICE_DB"] = str((service_db and os.path.abspath(service_db)) or service_db_path(reg).resolve())
+    uvicorn.run("jinef.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level, access_log=False, timeout_graceful_shutdown=30)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `jinef serve`."""
+    app.command()(serve)

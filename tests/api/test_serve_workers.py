@@ -1,0 +1,93 @@
+"""A real `jinef serve --workers 2` on a loopback port: the quota is shared and no audit record is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jinef.api.servicedb import open_store
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(small_registry: Path, tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
+    """`jinef serve --workers 2` in a subprocess; stopped with SIGTERM (graceful) at the end."""
+    service_db = tmp_path / "svc.sqlite"
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jinef.cli.main", "serve", "--db", str(small_registry), "--service-db",
+         str(service_db), "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            pytest.fail(f"jinef serve did not start: {out[-2000:]}")
+        time.sleep(0.2)
+    try:
+        yield url, service_db, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def _burst(url: str, key: str, n: int, conns: int) -> list[int]:
+    """``n`` validate calls over ``conns`` separate connections (so both workers take some)."""
+    clients = [httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, timeout=30) for _ in range(conns)]
+    try:
+        tasks = [clients[i % conns].get("/v1/postcodes/1111300003/validate") for i in range(n)]
+        return [r.status_code for r in await asyncio.gather(*tasks)]
+    finally:
+        for c in clients:
+            await c.aclose()
+
+
+def test_quota_shared_across_workers_and_audit_complete(server: tuple[str, Path, subprocess.Popen[bytes]]) -> None:
+    url, service_db, proc = server
+    store = open_store(service_db)
+    limited = store.create_key("metered", ["lookup"], 5.0)[1]  # 5 requests/s, burst 5, for the whole org
+    free = store.create_key("bulk", ["lookup"], None)[1]
+    store.close()
+
+    t0 = time.monotonic()
+    statuses = asyncio.run(_burst(url, limited, 80, 16))
+    elapsed = time.monotonic() - t0
+    ok = statuses.count(200)
+    # One bucket for both workers: at most the burst plus what refilled while the burst ran.
+    assert ok <= 5 + 5 * elapsed + 1, (ok, elapsed)
+    assert ok >= 5
+    assert statuses.count(429) == 80 - ok
+
+    sent = 80 + len(asyncio.run(_burst(url, free, 600, 16)))
+    proc.send_signal(signal.SIGTERM)  # graceful stop: each worker drains its audit queue
+    assert proc.wait(timeout=60) == 0
+
+    store = open_store(service_db)
+    recs = [r for r in store.iter_audit() if r.org in ("metered", "bulk")]
+    store.close()
+    assert len(recs) == sent  # nothing lost
+    assert len({r.worker for r in recs}) == 2  # both workers answered, and both wrote their records
+    assert sum(r.status == 429 for r in recs) == 80 - ok
