@@ -1,0 +1,149 @@
+"""Normalisation steps (each a pure ``str -> str``) and the pipeline that chains them.
+
+A pipeline is a list of dotted paths, as Addok's PROCESSORS: configuration can name a step
+from any module, and each step can be tested alone. :data:`DEFAULT_STEPS` is what the parser
+uses; run one with :func:`run_pipeline`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+from jinef.text.data.punctuation import SEPARATOR, STRONG_SEPARATORS, WEAK_SEPARATORS
+from jinef.text.digits import to_latin_digits
+from jinef.text.letters import ARABIC_TO_PERSIAN, DIACRITICS, TATWEEL, ZWNJ, ZWNJ_LOOKALIKES
+
+Step = Callable[[str], str]
+
+DEFAULT_STEPS: tuple[str, ...] = (
+    "jinef.text.normalize.remove_control_chars",
+    "jinef.text.normalize.nfc",
+    "jinef.text.normalize.fold_presentation_forms",
+    "jinef.text.normalize.fold_arabic_letters",
+    "jinef.text.normalize.strip_diacritics",
+    "jinef.text.normalize.unify_zwnj",
+    "jinef.text.normalize.unify_digits",
+    "jinef.text.normalize.unify_punctuation",
+    "jinef.text.normalize.collapse_whitespace",
+)
+
+# C0/C1 controls (tab and newline are separators, kept), lone surrogates, noncharacters.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]+")
+# Arabic presentation forms (text copied from PDFs): NFKC gives the plain letters.
+_PRESENTATION = re.compile(r"[\ufb50-\ufdff\ufe70-\ufeff]+")
+_ARABIC = str.maketrans(ARABIC_TO_PERSIAN)
+_DIACRITICS = str.maketrans(dict.fromkeys(DIACRITICS + TATWEEL + "\u0653"))
+_ZWNJ_LIKE = str.maketrans(dict.fromkeys(ZWNJ_LOOKALIKES[1:], ZWNJ))
+# A ZWNJ only means something between two letters; next to spaces, digits or another ZWNJ it is noise.
+_ZWNJ_RUN = re.compile(f"{ZWNJ}{{2,}}")
+_ZWNJ_NOT_BETWEEN_LETTERS = re.compile(rf"(?<![^\W\d_]){ZWNJ}|{ZWNJ}(?![^\W\d_])")
+# A slash or dash between digits is part of a number («پلاک ۱۲/۳»); a dash before digits a minus.
+_KEEP_IN_NUMBER = re.compile(r"(?<=\d)/(?=\d)|(?<![\w])-(?=\d)")
+_STRONG = str.maketrans(dict.fromkeys(STRONG_SEPARATORS, f" {SEPARATOR} "))
+_WEAK = str.maketrans(dict.fromkeys(WEAK_SEPARATORS, " "))
+_SEP_RUN = re.compile(rf"\s*{SEPARATOR}[\s{SEPARATOR}]*")
+_WS = re.compile(r"\s+")
+_PLACEHOLDERS = {"/": "\ue000", "-": "\ue001"}
+_RESTORE = str.maketrans({v: k for k, v in _PLACEHOLDERS.items()})
+
+
+def remove_control_chars(text: str) -> str:
+    """Control characters, lone surrogates and noncharacters become spaces."""
+    return _CONTROL.sub(" ", text)
+
+
+def nfc(text: str) -> str:
+    """Unicode NFC (composes «ي» + hamza above and the like)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def fold_presentation_forms(text: str) -> str:
+    """Arabic presentation forms (ﻻ, ﮐ, ...) to plain letters."""
+    if not _PRESENTATION.search(text):
+        return text
+    return _PRESENTATION.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+
+
+def fold_arabic_letters(text: str) -> str:
+    """Arabic letter forms to Persian: ي ى ئ → ی, ك → ک, ة ۀ → ه, أ إ → ا, ؤ → و."""
+    return text.translate(_ARABIC)
+
+
+def strip_diacritics(text: str) -> str:
+    """Harakat, tanwin, shadda, sukun, hamza/madda marks and tatweel removed."""
+    return text.translate(_DIACRITICS)
+
+
+def unify_zwnj(text: str) -> str:
+    """ZWNJ look-alikes become one ZWNJ; a ZWNJ not between two letters is dropped."""
+    text = text.translate(_ZWNJ_LIKE)
+    if ZWNJ not in text:
+        return text
+    return _ZWNJ_NOT_BETWEEN_LETTERS.sub("", _ZWNJ_RUN.sub(ZWNJ, text))
+
+
+def unify_digits(text: str) -> str:
+    """Persian and Arabic-Indic digits to ASCII."""
+    return to_latin_digits(text)
+
+
+def unify_punctuation(text: str) -> str:
+    """Part separators (، ؛ , - / ...) become «،»; word separators (. : quotes) a space.
+
+    A slash between digits («۱۲/۳») and a minus before digits («-۱») are kept.
+    """
+    if "/" in text or "-" in text:
+        text = _KEEP_IN_NUMBER.sub(lambda m: _PLACEHOLDERS[m.group()], text)
+        return text.translate(_STRONG).translate(_WEAK).translate(_RESTORE)
+    return text.translate(_STRONG).translate(_WEAK)
+
+
+def collapse_whitespace(text: str) -> str:
+    """Runs of spaces become one; separators written «، »; no leading or trailing separator."""
+    text = _WS.sub(" ", text)
+    if SEPARATOR in text:
+        text = _SEP_RUN.sub(f"{SEPARATOR} ", text)
+        text = text.strip().strip(SEPARATOR)
+    return text.strip()
+
+
+def resolve(path: str) -> Step:
+    """Import a step from its dotted path («package.module.function»)."""
+    module, _, name = path.rpartition(".")
+    if not module:
+        raise ValueError(f"not a dotted path: {path!r}")
+    step = getattr(importlib.import_module(module), name)
+    if not callable(step):
+        raise TypeError(f"{path} is not callable")
+    return step
+
+
+@lru_cache(maxsize=64)
+def _compiled(steps: tuple[str, ...]) -> tuple[Step, ...]:
+    return tuple(resolve(p) for p in steps)
+
+
+def build_pipeline(steps: Iterable[str] = DEFAULT_STEPS) -> Step:
+    """One function running ``steps`` in order (paths resolved once)."""
+    funcs = _compiled(tuple(steps))
+
+    def pipeline(text: str) -> str:
+        for f in funcs:
+            text = f(text)
+        return text
+
+    return pipeline
+
+
+def run_pipeline(text: str, steps: Iterable[str] = DEFAULT_STEPS) -> str:
+    """Run the normalisation steps named by dotted paths over ``text``."""
+    for f in _compiled(tuple(steps)):
+        text = f(text)
+    return text
+
+
+normalize = build_pipeline(DEFAULT_STEPS)
