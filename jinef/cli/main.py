@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jinef.cli import postcodes
+from jinef.cli import parse, postcodes
 
 app = typer.Typer(
     help="Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub.",
@@ -13,6 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 postcodes.register(app)
+parse.register(app)
 
 
 if __name__ == "__main__":
