@@ -112,14 +112,18 @@ def match_number(bares: list[str], i: int) -> tuple[int, int] | None:
     return None
 
 
-def convert_number_words(tokens: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+def convert_number_words(
+    tokens: list[str], bares: list[str] | None = None
+) -> tuple[list[str], list[tuple[str, str]]]:
     """Replace number phrases by ASCII digits; also return (original phrase, digits) per change.
 
-    Tokens must already have ASCII digits. «کوچه دوازدهم» → [«کوچه», «12»].
+    Tokens must already have ASCII digits; ``bares`` (the tokens without ZWNJ) may be passed
+    when the caller has them. «کوچه دوازدهم» → [«کوچه», «12»].
     """
     if not tokens:
         return tokens, []
-    bares = [bare(t) for t in tokens]
+    if bares is None:
+        bares = [bare(t) for t in tokens]
     if NUMBER_STARTS.isdisjoint(bares) and ORDINAL_ENDINGS.isdisjoint(bares):
         return tokens, []
     out: list[str] = []

@@ -19,7 +19,7 @@ from typing import NamedTuple
 from jinef.registry.postcode import validate as validate_postcode
 from jinef.text import lexicon as lx
 from jinef.text.data.punctuation import SEPARATOR
-from jinef.text.digits import to_latin_digits
+from jinef.text.digits import ARABIC_DIGITS, PERSIAN_DIGITS, to_latin_digits
 from jinef.text.letters import ARABIC_TO_PERSIAN
 from jinef.text.normalize import (
     fold_arabic_letters,
@@ -39,9 +39,15 @@ NUMBER_WORD = "number_word"
 LETTER_FOLD = "letter_fold"
 REORDERED = "reordered"
 
-_POSTCODE = re.compile(r"(?<!\d)(\d{5})[ \t\-\u2010-\u2015\u2212_\u200c\u200e\u200f]{0,3}(\d{5})(?!\d)")
+_DIGIT = "0-9" + PERSIAN_DIGITS + ARABIC_DIGITS
+# No look-behind: a pattern opening with a character class lets the regex engine skip ahead fast.
+_POSTCODE_GAP = "[ \\t\\-\u2010-\u2015\u2212_\u200c\u200e\u200f]{0,3}"
+_POSTCODE = re.compile(f"([{_DIGIT}]{{5}}){_POSTCODE_GAP}([{_DIGIT}]{{5}})")
+_IS_DIGIT = re.compile(f"[{_DIGIT}]")
+_DIGIT_RUN = re.compile("[0-9]+")
 _GLUE = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
-_ARABIC_WORD = re.compile(r"\w*[" + "".join(ARABIC_TO_PERSIAN) + r"][\w\u064b-\u0655]*")
+_ARABIC_CHAR = re.compile("[" + "".join(ARABIC_TO_PERSIAN) + "]")
+_WORD_BREAK = re.compile(r"[\s،,؛;.:/()«»\-]+")
 _PLATE_NUMBER = re.compile(r"\d+(?:/\d+)*")
 _MINUS_NUMBER = re.compile(r"-\d+")
 
@@ -159,35 +165,50 @@ def parse_address(text: str) -> ParsedAddress:
     text = remove_control_chars(text)
     _record_letter_folds(text, out)
     text = _take_postcodes(text, out)
-    out.normalized = normalize(text)
-    if not out.normalized:
+    text = out.normalized = normalize(text)
+    if not text:
         return out
-    for chunk in _GLUE.sub(" ", out.normalized).split(SEPARATOR):
+    if _is_glued(text):
+        text = _GLUE.sub(" ", text)  # «پ۱۲» → «پ 12»
+    # Lookup keys (no ZWNJ, «آ» as «ا») for the whole text at once; they split exactly as the text.
+    keytext = text.replace(lx.ZWNJ, "").replace("آ", "ا")
+    for chunk, keychunk in zip(text.split(SEPARATOR), keytext.split(SEPARATOR), strict=True):
         tokens = chunk.split()
         if tokens:
-            _Chunk(tokens, out).parse()
+            _Chunk(tokens, keychunk.split(), out).parse()
     _order_thoroughfares(out)
     return out
 
 
+def _is_glued(text: str) -> bool:
+    """Is a letter written against a digit anywhere («پ۱۲», «۱۲ام»)? Digits are few: look around each run."""
+    n = len(text)
+    for m in _DIGIT_RUN.finditer(text):
+        start, end = m.span()
+        if (start and text[start - 1].isalpha()) or (end < n and text[end].isalpha()):
+            return True
+    return False
+
+
 def _record_letter_folds(text: str, out: ParsedAddress) -> None:
-    for m in _ARABIC_WORD.finditer(text):
-        word = m.group()
-        out.corrections.append(Correction(LETTER_FOLD, word, strip_diacritics(fold_arabic_letters(word))))
+    if _ARABIC_CHAR.search(text) is None:
+        return
+    for word in _WORD_BREAK.split(text):
+        if _ARABIC_CHAR.search(word) is not None:
+            out.corrections.append(Correction(LETTER_FOLD, word, strip_diacritics(fold_arabic_letters(word))))
 
 
 def _take_postcodes(text: str, out: ParsedAddress) -> str:
     """Take 10-digit numbers (any digit form, dash or not) out of the text; keep the first valid one."""
-    latin = to_latin_digits(text)  # one character for one: spans match ``text``
-    if len(latin) < 10:
-        return text
-    found = list(_POSTCODE.finditer(latin))
-    if not found:
+    if len(text) < 10:
         return text
     pieces: list[str] = []
     last = 0
-    for m in found:
-        code = m.group(1) + m.group(2)
+    for m in _POSTCODE.finditer(text):
+        start, end = m.span()
+        if (start and _IS_DIGIT.match(text, start - 1)) or _IS_DIGIT.match(text, end):
+            continue  # part of a longer number (a phone number, say)
+        code = to_latin_digits(m.group(1) + m.group(2))
         v = validate_postcode(code)
         if v.valid and out.postcode is None:
             out.postcode = v.postcode
@@ -195,9 +216,11 @@ def _take_postcodes(text: str, out: ParsedAddress) -> str:
             out.ignored.append(f"{code} (a second postcode)")
         else:
             out.ignored.append(f"{code} (not a valid postcode: {', '.join(v.reasons)})")
-        pieces.append(text[last : m.start()])
+        pieces.append(text[last:start])
         pieces.append(f" {SEPARATOR} ")
-        last = m.end()
+        last = end
+    if not pieces:
+        return text
     pieces.append(text[last:])
     return "".join(pieces)
 
@@ -221,6 +244,13 @@ def _order_thoroughfares(out: ParsedAddress) -> None:
     out.thoroughfares = new
 
 
+_MAYBE_KEYWORD = frozenset(
+    [*lx.WORDS, *lx.MULTI_TOKEN_FIRSTS, *lx.PREFIX_ABBREVIATIONS, *lx.KEYBOARD_SLIPS]
+)
+# Tokens name_text may expand: «ش» before a name, a direction letter after one.
+_NAME_ABBREVIATIONS = frozenset(
+    [k for k, v in lx.PREFIX_ABBREVIATIONS.items() if v in lx.NAME_WORDS] + list(lx.SUFFIX_ABBREVIATIONS)
+)
 _STOP_NAME = frozenset({lx.TYPE, lx.DETAIL, lx.ADMIN, lx.LANDMARK, lx.FLOOR_WORD, lx.IGNORED_WITH_VALUE})
 _STOP_NAME_AT_START = frozenset({lx.TYPE, lx.DETAIL, lx.ADMIN, lx.FLOOR_WORD})
 # A landmark («جنب بانک ملی») runs to the end of its part, or up to one of these.
@@ -231,13 +261,14 @@ _STOP_LANDMARK_FIELDS = frozenset({"plate", "unit", "floor", "postcode"})
 class _Chunk:
     """One part of an address (between separators), read left to right."""
 
-    __slots__ = ("keys", "n", "out", "tokens")
+    __slots__ = ("keys", "memo", "n", "out", "tokens")
 
-    def __init__(self, tokens: list[str], out: ParsedAddress) -> None:
+    def __init__(self, tokens: list[str], keys: list[str], out: ParsedAddress) -> None:
         self.tokens = tokens
-        self.keys = [lx.lookup_form(t) for t in tokens]
+        self.keys = keys  # lookup forms, one per token
         self.n = len(tokens)
         self.out = out
+        self.memo: dict[int, tuple[lx.Entry, int, list[Correction]] | None] = {}
 
     # -- looking words up ----------------------------------------------------------------
 
@@ -280,6 +311,15 @@ class _Chunk:
 
     def keyword(self, i: int) -> tuple[lx.Entry, int, list[Correction]] | None:
         """The level/landmark/filler word at ``i`` (abbreviations and slips resolved), or None."""
+        if self.keys[i] not in _MAYBE_KEYWORD:
+            return None  # most words of a name: one set lookup
+        if i in self.memo:
+            return self.memo[i]
+        found = self._keyword(i)
+        self.memo[i] = found
+        return found
+
+    def _keyword(self, i: int) -> tuple[lx.Entry, int, list[Correction]] | None:
         hit = self._lookup(i)
         if hit is not None:
             e, end = hit
@@ -329,7 +369,7 @@ class _Chunk:
             return ""
         keys = self.keys[start:end]
         out = self.out
-        for idx, key in enumerate(keys):
+        for idx, key in enumerate(() if _NAME_ABBREVIATIONS.isdisjoint(keys) else keys):
             full = lx.PREFIX_ABBREVIATIONS.get(key)
             if full in lx.NAME_WORDS and idx + 1 < len(keys) and not _PLATE_NUMBER.fullmatch(keys[idx + 1]):
                 tokens[idx] = full
@@ -337,7 +377,7 @@ class _Chunk:
             elif idx and idx + 1 == len(keys) and key in lx.SUFFIX_ABBREVIATIONS:
                 tokens[idx] = lx.SUFFIX_ABBREVIATIONS[key]
                 out.corrections.append(Correction(ABBREVIATION, key, tokens[idx]))
-        tokens, changes = convert_number_words(tokens)
+        tokens, changes = convert_number_words(tokens, keys)
         for original, digits in changes:
             out.corrections.append(Correction(NUMBER_WORD, original, digits))
         return " ".join(tokens)

@@ -120,3 +120,18 @@ def test_existing_letter_helpers_keep_their_behaviour() -> None:
     assert fold_letters("كوچة علي") == "کوچه علی"
     assert canonical_zwnj("بن\u200dبست") == f"بن{ZWNJ}بست"
     assert name_key("شهرستان اسلام‌شهر", ("شهرستان",)) == name_key("اسلام شهر") == "اسلامشهر"
+
+
+arabic_script = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("ابپتجچخدرزژسشکگلمنوهیيىكةۀأإؤئآ ،,؛;-/.:«»_0123456789۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩"),
+        st.sampled_from("\u200c\u200d\u200b\u00ad\ufeff\u064b\u064e\u0650\u0651\u0640\u0653\u0654\n\t\x00"),
+        st.characters(min_codepoint=0xFB50, max_codepoint=0xFEFF),
+    ),
+    max_size=40,
+)
+
+
+@given(st.one_of(arabic_script, st.text(max_size=40)))
+def test_fused_normalize_equals_the_default_steps(text: str) -> None:
+    assert nz.normalize(text) == nz.run_pipeline(text, nz.DEFAULT_STEPS)
