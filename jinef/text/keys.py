@@ -18,6 +18,7 @@ from jinef.text.letters import ARABIC_TO_PERSIAN, DIACRITICS, TATWEEL, ZWNJ_LOOK
 from jinef.text.lexicon import (
     ABBREVIATION_NEEDS,
     FLOOR_WORD,
+    HONORIFICS,
     KEYBOARD_SLIPS,
     NEGATIVE_WORDS,
     PREFIX_ABBREVIATIONS,
@@ -112,6 +113,8 @@ def key_tokens(text: str) -> list[str]:
     tokens = text.split()
     if not all(t.isalpha() or t.isdigit() for t in tokens):
         tokens = _GLUE.sub(" ", " ".join(tokens)).split()  # «ک۱۲» → «ک», «12»
+    if len(tokens) > 1 and tokens[-1] in HONORIFICS:
+        tokens.pop()  # «امام خمینی (ره)» is «امام خمینی»
     if _SLOW.isdisjoint(tokens):
         return tokens
     out: list[str] = []

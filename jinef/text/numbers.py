@@ -14,6 +14,7 @@ from jinef.text.data import numbers as data
 
 ZWNJ = "\u200c"
 MAX_PHRASE_TOKENS = 7  # «نهصد و نود و نه ام»: six tokens, one spare
+MAX_DIGITS = 9
 
 
 def _by_value(table: dict[str, int]) -> dict[int, list[str]]:
@@ -97,6 +98,8 @@ def match_number(bares: list[str], i: int) -> tuple[int, int] | None:
     tok = bares[i]
     n = len(bares)
     if tok.isascii() and tok.isdigit():
+        if len(tok) > MAX_DIGITS:
+            return None  # not an address number (and int() of thousands of digits refuses)
         end = i + 1
         if end < n and bares[end] in ORDINAL_ENDINGS:
             end += 1

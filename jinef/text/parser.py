@@ -364,6 +364,9 @@ class _Chunk:
 
     def name_text(self, start: int, end: int) -> str:
         """The display form of a name: «ش» → «شهید», a final «غ» → «غربی», number words → digits."""
+        if end - start > 1 and self.keys[end - 1] in lx.HONORIFICS:
+            end -= 1  # «امام خمینی ره»: the honorific is not part of the name
+            self.out.ignored.append(self.tokens[end])
         tokens = self.tokens[start:end]
         if not tokens:
             return ""
@@ -405,6 +408,8 @@ class _Chunk:
             and not (end + 1 < self.n and self._is_number(end + 1))
         ):
             value, end = f"{value} {self.tokens[end]}", end + 1
+        if end < self.n and keys[end] in lx.DIRECTION_WORDS:
+            value, end = f"{value} {self.tokens[end]}", end + 1  # «واحد ۳ شمالی»
         return value, end
 
     def take_floor(self, j: int) -> tuple[int | None, int]:
@@ -543,7 +548,9 @@ class _Chunk:
         return end
 
     def _set_floor(self, floor: int, i: int, end: int) -> None:
-        if self.out.floor is None:
+        if not lx.LOWEST_FLOOR <= floor <= lx.HIGHEST_FLOOR:
+            self.out.ignored.append(" ".join(self.tokens[i:end]))
+        elif self.out.floor is None:
             self.out.floor = floor
         else:
             self.out.ignored.append(" ".join(self.tokens[i:end]))
@@ -586,6 +593,9 @@ class _Chunk:
         while start < end and keys[start] in lx.EZAFE:
             start += 1
         if start >= end:
+            return
+        if end - start == 1 and keys[start] in lx.HONORIFICS:
+            self.out.ignored.append(self.tokens[start])  # «(ره)» after a name
             return
         text = self.name_text(start, end)
         parts = text.split(" ", 2)

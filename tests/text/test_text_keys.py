@@ -89,3 +89,12 @@ def test_key_is_fast_enough_for_a_registry() -> None:
         key_tokens(name)  # uncached: every name distinct
     rate = len(names) / (time.perf_counter() - start)
     assert rate > 20_000  # target is >100k/s; this only catches an order-of-magnitude slip
+
+
+def test_honorific_does_not_change_the_key() -> None:
+    assert match_key("امام خمینی (ره)") == match_key("امام خمینی") == match_key("امام خمینی ره")
+    assert match_key("س") == "س"  # a one-letter name stays
+
+
+def test_very_long_digit_runs_do_not_fail() -> None:
+    assert match_key("1" * 5000 + " ام").startswith("111")

@@ -266,3 +266,21 @@ def test_to_dict_is_json_ready() -> None:
     ]
     assert d["floor"] == 3
     assert d["corrections"] == [Correction("number_word", "دوازدهم", "12").to_dict()]
+
+
+@pytest.mark.parametrize("text", ["خیابان امام خمینی (ره)", "خیابان امام خمینی ره", "خیابان امام خمینی(ره)"])
+def test_honorific_is_not_part_of_the_name(text: str) -> None:
+    p = parse_address(text)
+    assert p.thoroughfares == [Thoroughfare("خیابان", "امام خمینی")]
+    assert p.ignored == ["ره"]
+
+
+def test_side_after_a_unit_number() -> None:
+    assert parse_address("طبقه ۲ واحد ۳ شمالی").unit == "3 شمالی"
+
+
+@pytest.mark.parametrize("text", ["طبقه ۹۹۹", "طبقه منفی ۵۰"])
+def test_impossible_floors_are_ignored(text: str) -> None:
+    p = parse_address(text)
+    assert p.floor is None
+    assert len(p.ignored) == 1

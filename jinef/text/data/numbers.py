@@ -90,3 +90,7 @@ NEGATIVE_WORDS: tuple[str, ...] = ("منفی",)
 
 # Generated spellings that are ordinary words and must not be read as numbers («سهام»: shares).
 NOT_NUMBERS: frozenset[str] = frozenset({"سهام"})
+
+# Floors outside this range are not floors (a typo, or a number that belongs elsewhere).
+LOWEST_FLOOR = -10
+HIGHEST_FLOOR = 200

@@ -179,3 +179,8 @@ NUMBER_SUFFIX_LETTERS: tuple[str, ...] = ("الف", "ب", "ج", "د", "ه")
 EZAFE: tuple[str, ...] = ("ی", "ای")
 # Number + this word is a street named by its width («۱۶ متری»), type word or not.
 WIDTH_WORDS: tuple[str, ...] = ("متری",)
+# Honorifics written after a person's name, usually in parentheses: «امام خمینی (ره)». Not part
+# of the name for matching.
+HONORIFICS: tuple[str, ...] = ("ره", "رح", "ع", "عج", "ص", "س", "قس")
+# Sides written after a unit or plate number: «واحد ۳ شمالی».
+DIRECTION_WORDS: tuple[str, ...] = ("شمالی", "جنوبی", "شرقی", "غربی")
