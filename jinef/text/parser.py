@@ -603,3 +603,22 @@ class _Chunk:
             self.out.thoroughfares.append(Thoroughfare("", text))
         else:
             self.out.places.append(text)
+
+
+def split_thoroughfare(text: str) -> Thoroughfare:
+    """Split a stored thoroughfare («خیابان شهید نیکنام», «ک ۱۲») into its type word and name.
+
+    For indexing the registry the same way queries are parsed; no type word gives type "".
+    """
+    text = normalize(text)
+    if _is_glued(text):
+        text = _GLUE.sub(" ", text)
+    tokens = text.replace(SEPARATOR, " ").split()
+    if not tokens:
+        return Thoroughfare("", "")
+    keys = text.replace(SEPARATOR, " ").replace(lx.ZWNJ, "").replace("آ", "ا").split()
+    chunk = _Chunk(tokens, keys, ParsedAddress())
+    kw = chunk.keyword(0)
+    if kw is not None and kw[0].kind == lx.TYPE and kw[1] < chunk.n:
+        return Thoroughfare(kw[0].canonical, chunk.name_text(kw[1], chunk.n))
+    return Thoroughfare("", chunk.name_text(0, chunk.n))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from jinef.text.parser import Correction, ParsedAddress, Thoroughfare, parse_address
+from jinef.text.parser import Correction, ParsedAddress, Thoroughfare, parse_address, split_thoroughfare
 
 FULL = "تهران، خیابان آزادی، خیابان شهید نیکنام، کوچه دوازدهم، پلاک ۱۲، طبقه ۳، واحد ۷"
 
@@ -284,3 +287,25 @@ def test_impossible_floors_are_ignored(text: str) -> None:
     p = parse_address(text)
     assert p.floor is None
     assert len(p.ignored) == 1
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        ("خیابان شهید نیکنام", ("خیابان", "شهید نیکنام")),
+        ("ک ۱۲", ("کوچه", "12")),
+        ("کوچه دوازدهم", ("کوچه", "12")),
+        ("بن بست یاس", ("بن‌بست", "یاس")),
+        ("۱۶ متری اول", ("", "16 متری 1")),
+        ("آزادی", ("", "آزادی")),
+        ("", ("", "")),
+    ],
+)
+def test_split_thoroughfare(stored: str, expected: tuple[str, str]) -> None:
+    assert split_thoroughfare(stored) == expected
+
+
+def test_every_module_imports_first() -> None:
+    # The registry model imports jinef.text.digits: the text package must not import back.
+    for module in ("jinef.registry.postcode", "jinef.registry.model", "jinef.text.parser"):
+        subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
