@@ -45,6 +45,7 @@ _POSTCODE_GAP = "[ \\t\\-\u2010-\u2015\u2212_\u200c\u200e\u200f]{0,3}"
 _POSTCODE = re.compile(f"([{_DIGIT}]{{5}}){_POSTCODE_GAP}([{_DIGIT}]{{5}})")
 _IS_DIGIT = re.compile(f"[{_DIGIT}]")
 _DIGIT_RUN = re.compile("[0-9]+")
+_LABEL_TAIL = re.compile(r"[\s:：\-]+$")
 _GLUE = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
 _ARABIC_CHAR = re.compile("[" + "".join(ARABIC_TO_PERSIAN) + "]")
 _WORD_BREAK = re.compile(r"[\s،,؛;.:/()«»\-]+")
@@ -208,6 +209,9 @@ def _take_postcodes(text: str, out: ParsedAddress) -> str:
         start, end = m.span()
         if (start and _IS_DIGIT.match(text, start - 1)) or _IS_DIGIT.match(text, end):
             continue  # part of a longer number (a phone number, say)
+        before = lx.lookup_form(_LABEL_TAIL.sub("", text[max(0, start - 24) : start]))
+        if before.endswith(lx.NOT_POSTCODE_LABELS):
+            continue  # «کد ملی ۰۰۱۲۳۴۵۶۷۸»: the label's own value
         code = to_latin_digits(m.group(1) + m.group(2))
         v = validate_postcode(code)
         if v.valid and out.postcode is None:
@@ -454,6 +458,13 @@ class _Chunk:
         loose_start = -1  # start of words not yet claimed by a level word
         while i < self.n:
             kw = self.keyword(i)
+            if kw is None and len(self.keys[i]) >= lx.PHONE_MIN_DIGITS and self.keys[i].isdigit():
+                if loose_start >= 0:
+                    self._loose(loose_start, i)
+                    loose_start = -1
+                out.ignored.append(f"{self.tokens[i]} (a phone number?)")
+                i += 1
+                continue
             if kw is None:
                 if loose_start < 0:
                     loose_start = i

@@ -309,3 +309,21 @@ def test_every_module_imports_first() -> None:
     # The registry model imports jinef.text.digits: the text package must not import back.
     for module in ("jinef.registry.postcode", "jinef.registry.model", "jinef.text.parser"):
         subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+
+
+def test_phone_numbers_are_not_places_plates_or_postcodes() -> None:
+    p = parse_address("۰۹۱۲۳۴۵۶۷۸۹ تهران، خیابان آزادی، تلفن: ۰۲۱۶۶۴۴۵۵۶۶")
+    assert p.places == ["تهران"]
+    assert p.ignored == ["09123456789 (a phone number?)", "تلفن 02166445566"]
+    assert p.postcode is None and p.plate is None
+
+
+def test_national_code_is_not_taken_for_a_postcode() -> None:
+    p = parse_address("کد ملی ۱۳۴۵۶۷۸۹۱۵، کدپستی ۱۳۴۵۶۷۸۹۳۳، خیابان آزادی")
+    assert p.postcode == "1345678933"
+    assert p.ignored == ["کد ملی 1345678915"]
+
+
+def test_doorbell_number_is_the_unit() -> None:
+    p = parse_address("پلاک ۱۲، زنگ دوم")
+    assert (p.plate, p.unit) == ("12", "2")

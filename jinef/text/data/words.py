@@ -61,6 +61,7 @@ DETAIL_WORDS: dict[str, str] = {
     "بلوک": "entrance",
     "ورودی": "entrance",
     "ساختمان": "building",
+    "زنگ": "unit",  # the doorbell number is the unit
     "کد پستی": "postcode",
     "کد پست": "postcode",
 }
@@ -171,7 +172,33 @@ FILLER_WORDS: tuple[str, ...] = (
     "به نشانی",
 )
 # Words whose value is not an address level of the model («منطقه ۵» is a municipal zone).
-IGNORED_WITH_VALUE: tuple[str, ...] = ("منطقه", "ناحیه")
+# Phone and identity numbers people paste into address fields are not address levels either.
+IGNORED_WITH_VALUE: tuple[str, ...] = (
+    "منطقه",
+    "ناحیه",
+    "تلفن",
+    "تلفن همراه",
+    "تلفن ثابت",
+    "شماره تماس",
+    "شماره تلفن",
+    "شماره همراه",
+    "موبایل",
+    "همراه",
+    "تماس",
+    "کد ملی",
+    "شناسه ملی",
+)
+# A ten-digit number right after one of these is not a postcode («کد ملی ۰۰۱۲۳۴۵۶۷۸»).
+NOT_POSTCODE_LABELS: tuple[str, ...] = (
+    "کد ملی",
+    "شناسه ملی",
+    "تلفن",
+    "موبایل",
+    "همراه",
+    "تماس",
+)
+# A run of this many digits or more, with no label, is a phone number, not a plate or a name.
+PHONE_MIN_DIGITS = 7
 
 # Letters written after a plate or unit number («پلاک ۱۲ الف», «واحد ۳ب»).
 NUMBER_SUFFIX_LETTERS: tuple[str, ...] = ("الف", "ب", "ج", "د", "ه")
