@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jinef.text.data import words
 from jinef.text.digits import to_persian_digits
 from jinef.text.keys import key_tokens, match_key, match_key_without
 
@@ -98,3 +99,29 @@ def test_honorific_does_not_change_the_key() -> None:
 
 def test_very_long_digit_runs_do_not_fail() -> None:
     assert match_key("1" * 5000 + " ام").startswith("111")
+
+
+def _follower(need: str) -> str:
+    return {"number": "۱۲", "floor": "۳", "word": "نیکنام"}.get(need, "گلستان")
+
+
+@pytest.mark.parametrize("abbreviation", sorted(words.PREFIX_ABBREVIATIONS))
+def test_every_prefix_abbreviation_expands_before_what_it_qualifies(abbreviation: str) -> None:
+    full = words.PREFIX_ABBREVIATIONS[abbreviation].replace("\u200c", "")
+    follower = _follower(words.ABBREVIATION_NEEDS.get(abbreviation, ""))
+    assert key_tokens(f"{abbreviation} {follower}")[0] == full
+    assert key_tokens(f"{abbreviation}. {follower}")[0] == full
+    # With nothing after it, it is not a prefix: a direction, an honorific («س») or a letter.
+    last = words.SUFFIX_ABBREVIATIONS.get(abbreviation, abbreviation)
+    expected = ["ازادی"] if abbreviation in words.HONORIFICS else ["ازادی", last]
+    assert key_tokens(f"آزادی {abbreviation}") == expected
+
+
+@pytest.mark.parametrize("abbreviation", sorted(words.SUFFIX_ABBREVIATIONS))
+def test_every_direction_abbreviation_expands_after_a_name(abbreviation: str) -> None:
+    assert key_tokens(f"کارگر {abbreviation}") == ["کارگر", words.SUFFIX_ABBREVIATIONS[abbreviation]]
+
+
+@pytest.mark.parametrize(("typed", "meant"), sorted(words.KEYBOARD_SLIPS.items()))
+def test_every_keyboard_slip_of_an_abbreviation(typed: str, meant: str) -> None:
+    assert key_tokens(f"{typed} ۱۲") == key_tokens(f"{meant} ۱۲")
