@@ -198,6 +198,11 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFC", text).translate(_FUSED)
     if ZWNJ in text:
         text = _ZWNJ_NOT_BETWEEN_LETTERS.sub("", _ZWNJ_RUN.sub(ZWNJ, text))
-    if "/" in text or "-" in text:
-        text = unify_punctuation(text)
+    if "/" in text or "-" in text:  # the table left these for here: they depend on neighbours
+        keep = _KEEP_IN_NUMBER.search(text) is not None
+        if keep:
+            text = _KEEP_IN_NUMBER.sub(lambda m: _PLACEHOLDERS[m.group()], text)
+        text = text.replace("/", f" {SEPARATOR} ").replace("-", f" {SEPARATOR} ")
+        if keep:
+            text = text.replace("\ue000", "/").replace("\ue001", "-")
     return collapse_whitespace(text)

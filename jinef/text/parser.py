@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 from typing import NamedTuple
 
 from jinef.registry.postcode import validate as validate_postcode
 from jinef.text import lexicon as lx
 from jinef.text.data.punctuation import SEPARATOR
-from jinef.text.digits import ARABIC_DIGITS, PERSIAN_DIGITS, to_latin_digits
 from jinef.text.letters import ARABIC_TO_PERSIAN
 from jinef.text.normalize import (
     fold_arabic_letters,
@@ -39,14 +39,15 @@ NUMBER_WORD = "number_word"
 LETTER_FOLD = "letter_fold"
 REORDERED = "reordered"
 
-_DIGIT = "0-9" + PERSIAN_DIGITS + ARABIC_DIGITS
-# No look-behind: a pattern opening with a character class lets the regex engine skip ahead fast.
-_POSTCODE_GAP = "[ \\t\\-\u2010-\u2015\u2212_\u200c\u200e\u200f]{0,3}"
-_POSTCODE = re.compile(f"([{_DIGIT}]{{5}}){_POSTCODE_GAP}([{_DIGIT}]{{5}})")
-_IS_DIGIT = re.compile(f"[{_DIGIT}]")
-_DIGIT_RUN = re.compile("[0-9]+")
-_LABEL_TAIL = re.compile(r"[\s:：\-]+$")
+# On normalised text: ASCII digits, a dash already a separator «، », other gaps a space.
+_POSTCODE = re.compile(f"([0-9]{{5}})(?:{SEPARATOR} | )?([0-9]{{5}})")
+_SUSPECT = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+    + "".join(ARABIC_TO_PERSIAN)
+    + "]"
+)
 _GLUE = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
+_DIGIT_RUN = re.compile("[0-9]+")
 _ARABIC_CHAR = re.compile("[" + "".join(ARABIC_TO_PERSIAN) + "]")
 _WORD_BREAK = re.compile(r"[\s،,؛;.:/()«»\-]+")
 _PLATE_NUMBER = re.compile(r"\d+(?:/\d+)*")
@@ -163,22 +164,66 @@ def parse_address(text: str) -> ParsedAddress:
     if len(text) > MAX_INPUT_CHARS:
         out.ignored.append(f"<{len(text) - MAX_INPUT_CHARS} characters beyond {MAX_INPUT_CHARS} not read>")
         text = text[:MAX_INPUT_CHARS]
-    text = remove_control_chars(text)
-    _record_letter_folds(text, out)
-    text = _take_postcodes(text, out)
+    if _SUSPECT.search(text) is not None:  # one scan for the two rare cases
+        text = remove_control_chars(text)
+        _record_letter_folds(text, out)
     text = out.normalized = normalize(text)
     if not text:
         return out
-    if _is_glued(text):
-        text = _GLUE.sub(" ", text)  # «پ۱۲» → «پ 12»
-    # Lookup keys (no ZWNJ, «آ» as «ا») for the whole text at once; they split exactly as the text.
-    keytext = text.replace(lx.ZWNJ, "").replace("آ", "ا")
-    for chunk, keychunk in zip(text.split(SEPARATOR), keytext.split(SEPARATOR), strict=True):
-        tokens = chunk.split()
-        if tokens:
-            _Chunk(tokens, keychunk.split(), out).parse()
+    if len(text) >= 10:
+        text = _take_postcodes(text, out)
+    for chunk in text.split(SEPARATOR):
+        if chunk and not chunk.isspace():
+            _merge(out, _parse_chunk(chunk.strip()))
     _order_thoroughfares(out)
     return out
+
+
+@dataclass(slots=True)
+class _Part:
+    """What one part of an address says, before it meets the other parts."""
+
+    parsed: ParsedAddress
+    sources: dict[str, str] = field(default_factory=dict)  # each level set → the words it was read from
+    postcode_label: str = ""
+
+
+# Parts repeat across a batch («تهران», «طبقه ۳», «خیابان آزادی»): reading each once pays.
+@lru_cache(maxsize=1 << 14)
+def _parse_chunk(chunk: str) -> _Part:
+    """Read one part (between separators). Cached: the result must not be changed by callers."""
+    tokens = chunk.split()
+    if not all(t.isalpha() or t.isdigit() for t in tokens) and _is_glued(chunk):
+        chunk = _GLUE.sub(" ", chunk)  # «پ۱۲» → «پ 12»
+        tokens = chunk.split()
+    # Lookup keys: no ZWNJ, «آ» as «ا»; they split exactly as the text does.
+    keys = chunk.replace(lx.ZWNJ, "").replace("آ", "ا").split()
+    part = _Part(ParsedAddress())
+    _Chunk(tokens, keys, part).parse()
+    return part
+
+
+_ADMIN_FIELDS = frozenset({"province", "county", "district", "rural_district", "locality", "neighbourhood"})
+def _merge(out: ParsedAddress, part: _Part) -> None:
+    """Add one part's reading to the address; a level already given keeps its first value."""
+    p = part.parsed
+    out.corrections.extend(p.corrections)
+    out.thoroughfares.extend(p.thoroughfares)
+    out.landmarks.extend(p.landmarks)
+    out.places.extend(p.places)
+    out.ignored.extend(p.ignored)
+    for name, source in part.sources.items():  # exactly the levels this part set
+        value = getattr(p, name)
+        if getattr(out, name) is None:
+            setattr(out, name, value)
+            if name == "locality":
+                out.locality_type = p.locality_type
+        elif name in _ADMIN_FIELDS:
+            out.places.append(str(value))
+        else:
+            out.ignored.append(source)
+    if part.postcode_label and out.postcode is None:
+        out.ignored.append(part.postcode_label)
 
 
 def _is_glued(text: str) -> bool:
@@ -200,19 +245,16 @@ def _record_letter_folds(text: str, out: ParsedAddress) -> None:
 
 
 def _take_postcodes(text: str, out: ParsedAddress) -> str:
-    """Take 10-digit numbers (any digit form, dash or not) out of the text; keep the first valid one."""
-    if len(text) < 10:
-        return text
+    """Take 10-digit numbers (a dash or space inside or not) out of normalised text; keep the first valid."""
     pieces: list[str] = []
     last = 0
     for m in _POSTCODE.finditer(text):
         start, end = m.span()
-        if (start and _IS_DIGIT.match(text, start - 1)) or _IS_DIGIT.match(text, end):
+        if (start and text[start - 1].isdigit()) or (end < len(text) and text[end].isdigit()):
             continue  # part of a longer number (a phone number, say)
-        before = lx.lookup_form(_LABEL_TAIL.sub("", text[max(0, start - 24) : start]))
-        if before.endswith(lx.NOT_POSTCODE_LABELS):
+        if lx.lookup_form(text[max(0, start - 24) : start]).endswith(lx.NOT_POSTCODE_LABELS):
             continue  # «کد ملی ۰۰۱۲۳۴۵۶۷۸»: the label's own value
-        code = to_latin_digits(m.group(1) + m.group(2))
+        code = m.group(1) + m.group(2)
         v = validate_postcode(code)
         if v.valid and out.postcode is None:
             out.postcode = v.postcode
@@ -221,7 +263,7 @@ def _take_postcodes(text: str, out: ParsedAddress) -> str:
         else:
             out.ignored.append(f"{code} (not a valid postcode: {', '.join(v.reasons)})")
         pieces.append(text[last:start])
-        pieces.append(f" {SEPARATOR} ")
+        pieces.append(SEPARATOR)
         last = end
     if not pieces:
         return text
@@ -265,13 +307,14 @@ _STOP_LANDMARK_FIELDS = frozenset({"plate", "unit", "floor", "postcode"})
 class _Chunk:
     """One part of an address (between separators), read left to right."""
 
-    __slots__ = ("keys", "memo", "n", "out", "tokens")
+    __slots__ = ("keys", "memo", "n", "out", "part", "tokens")
 
-    def __init__(self, tokens: list[str], keys: list[str], out: ParsedAddress) -> None:
+    def __init__(self, tokens: list[str], keys: list[str], part: _Part) -> None:
         self.tokens = tokens
         self.keys = keys  # lookup forms, one per token
         self.n = len(tokens)
-        self.out = out
+        self.part = part
+        self.out = part.parsed
         self.memo: dict[int, tuple[lx.Entry, int, list[Correction]] | None] = {}
 
     # -- looking words up ----------------------------------------------------------------
@@ -499,6 +542,7 @@ class _Chunk:
             name = self.name_text(start, end)
             if getattr(out, e.field) is None:
                 setattr(out, e.field, name)
+                self.part.sources[e.field] = name
                 if e.locality_type:
                     out.locality_type = e.locality_type
             else:
@@ -530,8 +574,7 @@ class _Chunk:
         out = self.out
         f = e.field
         if f == "postcode":
-            if out.postcode is None:
-                out.ignored.append(e.canonical)
+            self.part.postcode_label = self.part.postcode_label or e.canonical  # merge decides
             return j
         if f == "building":
             start, end = self.take_name(j)
@@ -539,6 +582,7 @@ class _Chunk:
                 out.ignored.append(" ".join(self.tokens[i:j]))
             elif out.building is None:
                 out.building = self.name_text(start, end)
+                self.part.sources[f] = " ".join(self.tokens[i:end])
             else:
                 out.ignored.append(" ".join(self.tokens[i:end]))
             return end
@@ -554,6 +598,7 @@ class _Chunk:
             out.ignored.append(" ".join(self.tokens[i:j]))
         elif getattr(out, f) is None:
             setattr(out, f, value)
+            self.part.sources[f] = " ".join(self.tokens[i:end])
         else:
             out.ignored.append(" ".join(self.tokens[i:end]))
         return end
@@ -563,6 +608,7 @@ class _Chunk:
             self.out.ignored.append(" ".join(self.tokens[i:end]))
         elif self.out.floor is None:
             self.out.floor = floor
+            self.part.sources["floor"] = " ".join(self.tokens[i:end])
         else:
             self.out.ignored.append(" ".join(self.tokens[i:end]))
 
@@ -628,7 +674,7 @@ def split_thoroughfare(text: str) -> Thoroughfare:
     if not tokens:
         return Thoroughfare("", "")
     keys = text.replace(SEPARATOR, " ").replace(lx.ZWNJ, "").replace("آ", "ا").split()
-    chunk = _Chunk(tokens, keys, ParsedAddress())
+    chunk = _Chunk(tokens, keys, _Part(ParsedAddress()))
     kw = chunk.keyword(0)
     if kw is not None and kw[0].kind == lx.TYPE and kw[1] < chunk.n:
         return Thoroughfare(kw[0].canonical, chunk.name_text(kw[1], chunk.n))

@@ -327,3 +327,21 @@ def test_national_code_is_not_taken_for_a_postcode() -> None:
 def test_doorbell_number_is_the_unit() -> None:
     p = parse_address("پلاک ۱۲، زنگ دوم")
     assert (p.plate, p.unit) == ("12", "2")
+
+
+def test_a_level_given_twice_keeps_the_first_and_reports_the_second() -> None:
+    p = parse_address("پلاک ۱۲، طبقه ۳، استان تهران، پلاک ۱۴، طبقه ۵، استان البرز")
+    assert (p.plate, p.floor, p.province) == ("12", 3, "تهران")
+    assert p.ignored == ["پلاک 14", "طبقه 5"]
+    assert p.places == ["البرز"]
+
+
+def test_results_are_independent_of_each_other() -> None:
+    # Parts are cached between calls: changing one result must not change the next.
+    first = parse_address("خیابان آزادی، پلاک ۱۲")
+    first.thoroughfares.append(Thoroughfare("کوچه", "x"))
+    first.ignored.append("x")
+    first.corrections.append(Correction("x", "x", "x"))
+    second = parse_address("خیابان آزادی، پلاک ۱۲")
+    assert second.thoroughfares == [Thoroughfare("خیابان", "آزادی")]
+    assert second.ignored == [] and second.corrections == []
