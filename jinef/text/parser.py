@@ -371,12 +371,18 @@ class _Chunk:
         if hit is not None:
             e, end = hit
             if e.kind == lx.LANDMARK and self.keys[i] in lx.LANDMARK_ONLY_BEFORE_TYPE:
-                nxt = self.keyword(end) if end < self.n else None
-                if nxt is None or nxt[0].kind != lx.TYPE:
+                if not self._is_type_at(end):
                     return None
             fixes = [Correction(KEYBOARD_SLIP, self.tokens[i], e.canonical)] if e.slip else []
             return e, end, fixes
         return self._abbreviation(i)
+
+    def _is_type_at(self, i: int) -> bool:
+        """Is there a thoroughfare type word (or its abbreviation) at ``i``? Never recurses."""
+        if i >= self.n:
+            return False
+        hit = self._lookup(i) or self._abbreviation(i)
+        return hit is not None and hit[0].kind == lx.TYPE
 
     def _abbreviation(self, i: int) -> tuple[lx.Entry, int, list[Correction]] | None:
         tok = self.keys[i]

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jinef.text.data import words
 from jinef.text.parser import MAX_INPUT_CHARS, parse_address
 
 
@@ -81,3 +82,13 @@ def test_parse_is_fast_enough_for_batch_geocoding() -> None:
         parse_address(text)
     rate = len(texts) / (time.process_time() - start)
     assert rate > 2_000  # target is >10k/s; this only catches an order-of-magnitude slip
+
+
+LOOKAHEAD_WORDS = sorted({*words.PREFIX_ABBREVIATIONS, *words.LANDMARK_WORDS, *words.KEYBOARD_SLIPS})
+
+
+@pytest.mark.parametrize("word", LOOKAHEAD_WORDS)
+def test_one_word_repeated_to_the_length_limit(word: str) -> None:
+    # Words whose meaning depends on the next word must not look ahead recursively.
+    p = parse_address(f"{word} " * 1000)
+    assert p.floor is None or isinstance(p.floor, int)
