@@ -38,6 +38,7 @@ KEYBOARD_SLIP = "keyboard_slip"
 NUMBER_WORD = "number_word"
 LETTER_FOLD = "letter_fold"
 REORDERED = "reordered"
+INFERRED = "inferred"  # a level read from position alone, with no word naming it
 
 # On normalised text: ASCII digits, a dash already a separator «، », other gaps a space.
 _POSTCODE = re.compile(f"([0-9]{{5}})(?:{SEPARATOR} | )?([0-9]{{5}})")
@@ -176,6 +177,7 @@ def parse_address(text: str) -> ParsedAddress:
         if chunk and not chunk.isspace():
             _merge(out, _parse_chunk(chunk.strip()))
     _order_thoroughfares(out)
+    _infer_plate(out)
     return out
 
 
@@ -269,6 +271,17 @@ def _take_postcodes(text: str, out: ParsedAddress) -> str:
         return text
     pieces.append(text[last:])
     return "".join(pieces)
+
+
+def _infer_plate(out: ParsedAddress) -> None:
+    """A bare number written as its own part after a thoroughfare is its plate: «کوچه ۵، ۱۲»."""
+    if out.plate is not None or not out.thoroughfares:
+        return
+    for i in range(len(out.places) - 1, -1, -1):
+        if _PLATE_NUMBER.fullmatch(out.places[i]):
+            out.plate = out.places.pop(i)
+            out.corrections.append(Correction(INFERRED, out.plate, f"پلاک {out.plate}"))
+            return
 
 
 def _order_thoroughfares(out: ParsedAddress) -> None:

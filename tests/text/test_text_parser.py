@@ -345,3 +345,12 @@ def test_results_are_independent_of_each_other() -> None:
     second = parse_address("خیابان آزادی، پلاک ۱۲")
     assert second.thoroughfares == [Thoroughfare("خیابان", "آزادی")]
     assert second.ignored == [] and second.corrections == []
+
+
+def test_a_bare_number_part_after_a_thoroughfare_is_the_plate() -> None:
+    p = parse_address("تهران، خیابان آزادی، کوچه ۵، ۱۲")
+    assert p.plate == "12" and p.places == ["تهران"]
+    assert kinds(p, "inferred") == [("12", "پلاک 12")]
+    # With no thoroughfare, or a plate already given, a bare number stays a place.
+    assert parse_address("تهران، ۱۲").places == ["تهران", "12"]
+    assert parse_address("کوچه ۵، پلاک ۳، ۱۲").places == ["12"]
