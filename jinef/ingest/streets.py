@@ -241,8 +241,9 @@ def _add_building(
     This runs once per building of a national build, so it avoids helper calls where it can.
     """
     rnd = rng.random
-    lat = round(area.lat + y / KM_PER_DEG, 7)
-    lon = round(area.lon + x / (KM_PER_DEG * cos_lat), 7)
+    # Not rounded here: the export prints 7 decimals (1 cm) and the same seed gives the same floats.
+    lat = area.lat + y / KM_PER_DEG
+    lon = area.lon + x / (KM_PER_DEG * cos_lat)
     plate = str(cur.plate)
     size = area.size
     units = rows.units
@@ -280,7 +281,7 @@ def _add_building(
         ke = k // entrances + (1 if e - 1 < k % entrances else 0)
         ids.building += 1
         bid = ids.building
-        elat = lat if e == 1 else round(lat + 0.00012 * (e - 1), 7)
+        elat = lat if e == 1 else lat + 0.00012 * (e - 1)
         rows.buildings.append((bid, area.locality_id, area.neighbourhood_id, cur.prev_id, cur.tid, plate,
                                str(e) if entrances > 1 else "", name, elat, lon))
         n_shops = shops if e == 1 else 0
