@@ -20,8 +20,10 @@ import os
 import random
 import statistics
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult
 
 import numpy as np
 
@@ -350,8 +352,19 @@ def _results(jobs: list[AreaJob], workers: int) -> Iterator[JobResult]:
         yield from map(run_job, jobs)
         return
     ctx = mp.get_context("fork")
+    window = 8 * workers  # results in flight: bounded, so a slow writer never lets them pile up in memory
     with ctx.Pool(workers) as pool:
-        yield from pool.imap(run_job, jobs, chunksize=4)
+        pending: deque[AsyncResult[JobResult]] = deque()
+        it = iter(jobs)
+        for job in it:
+            pending.append(pool.apply_async(run_job, (job,)))
+            if len(pending) >= window:
+                break
+        while pending:
+            yield pending.popleft().get()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(pool.apply_async(run_job, (nxt,)))
 
 
 def generate(
