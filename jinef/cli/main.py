@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jinef.cli import data_cmds, import_cmd, postcodes, registry_cmds
+from jinef.cli import data_cmds, import_cmd, parse, postcodes, registry_cmds
 
 app = typer.Typer(
     help="Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub.",
@@ -12,10 +12,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-postcodes.register(app)
-registry_cmds.register(app)
-import_cmd.register(app)
-data_cmds.register(app)
+for module in (postcodes, registry_cmds, import_cmd, data_cmds, parse):
+    module.register(app)
 
 
 if __name__ == "__main__":

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import re
+
 PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
 ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
 LATIN_DIGITS = "0123456789"
 
-_TO_LATIN = str.maketrans(PERSIAN_DIGITS + ARABIC_DIGITS, LATIN_DIGITS * 2)
 _TO_PERSIAN = str.maketrans(LATIN_DIGITS + ARABIC_DIGITS, PERSIAN_DIGITS * 2)
+# str.translate with a dict is slow on non-ASCII text (one failed lookup per letter); a few
+# str.replace calls over the digits actually present are several times faster.
+_TO_LATIN_PAIRS = tuple(zip(PERSIAN_DIGITS + ARABIC_DIGITS, LATIN_DIGITS * 2, strict=True))
+_NON_LATIN_DIGIT = re.compile(f"[{PERSIAN_DIGITS}{ARABIC_DIGITS}]")
 
 
 def to_latin_digits(text: str) -> str:
     """Replace Persian and Arabic-Indic digits with ASCII digits."""
-    return text.translate(_TO_LATIN)
+    if _NON_LATIN_DIGIT.search(text) is None:
+        return text
+    for digit, latin in _TO_LATIN_PAIRS:
+        if digit in text:
+            text = text.replace(digit, latin)
+    return text
 
 
 def to_persian_digits(text: str) -> str:

@@ -22,6 +22,10 @@ ARABIC_TO_PERSIAN: dict[str, str] = {
     "ؤ": "و",
     "ڪ": "ک",
     "ھ": "ه",
+    "ە": "ه",  # what NFD leaves of «ۀ»
+    "ہ": "ه",
+    "ۂ": "ه",
+    "ۃ": "ه",
 }
 
 ZWNJ = "\u200c"

@@ -1,0 +1,635 @@
+"""Tag a free-text Persian address with the levels of the national address model.
+
+:func:`parse_address` normalises the text (:mod:`jinef.text.normalize`), takes out a postcode,
+splits the rest into parts at separators («،», «-», ...) and reads each part left to right:
+a level word (خیابان, پلاک, طبقه, استان, ...) takes the words after it up to the next level
+word; landmark words (جنب, روبروی, ...) take the rest of their part; words before any level
+word are a *place* for the geocoder's gazetteer («تهران»). Every fix it makes (abbreviation,
+keyboard slip, number word, letter fold, reordering) is recorded, and so is every word it
+could not use, so the geocoder can explain its answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import NamedTuple
+
+from jinef.registry.postcode import validate as validate_postcode
+from jinef.text import lexicon as lx
+from jinef.text.data.punctuation import SEPARATOR
+from jinef.text.digits import ARABIC_DIGITS, PERSIAN_DIGITS, to_latin_digits
+from jinef.text.letters import ARABIC_TO_PERSIAN
+from jinef.text.normalize import (
+    fold_arabic_letters,
+    normalize,
+    remove_control_chars,
+    strip_diacritics,
+)
+from jinef.text.numbers import NUMBER_STARTS, convert_number_words, match_number
+
+# Addresses are never this long; beyond it is junk, and parsing stays linear and bounded.
+MAX_INPUT_CHARS = 2000
+
+# Correction kinds (stable: part of the JSON output).
+ABBREVIATION = "abbreviation"
+KEYBOARD_SLIP = "keyboard_slip"
+NUMBER_WORD = "number_word"
+LETTER_FOLD = "letter_fold"
+REORDERED = "reordered"
+
+_DIGIT = "0-9" + PERSIAN_DIGITS + ARABIC_DIGITS
+# No look-behind: a pattern opening with a character class lets the regex engine skip ahead fast.
+_POSTCODE_GAP = "[ \\t\\-\u2010-\u2015\u2212_\u200c\u200e\u200f]{0,3}"
+_POSTCODE = re.compile(f"([{_DIGIT}]{{5}}){_POSTCODE_GAP}([{_DIGIT}]{{5}})")
+_IS_DIGIT = re.compile(f"[{_DIGIT}]")
+_DIGIT_RUN = re.compile("[0-9]+")
+_LABEL_TAIL = re.compile(r"[\s:：\-]+$")
+_GLUE = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
+_ARABIC_CHAR = re.compile("[" + "".join(ARABIC_TO_PERSIAN) + "]")
+_WORD_BREAK = re.compile(r"[\s،,؛;.:/()«»\-]+")
+_PLATE_NUMBER = re.compile(r"\d+(?:/\d+)*")
+_MINUS_NUMBER = re.compile(r"-\d+")
+
+
+class Thoroughfare(NamedTuple):
+    """One thoroughfare of an address: its type word (may be empty) and its name."""
+
+    type_word: str
+    name: str
+
+    @property
+    def text(self) -> str:
+        """As the model stores it: «خیابان آزادی»."""
+        return f"{self.type_word} {self.name}" if self.type_word else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """One change the parser made to what was written."""
+
+    kind: str
+    original: str
+    result: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON form."""
+        return {"kind": self.kind, "original": self.original, "result": self.result}
+
+
+@dataclass(slots=True)
+class ParsedAddress:
+    """An address string tagged with the model's levels; absent levels are None or empty."""
+
+    province: str | None = None
+    county: str | None = None
+    district: str | None = None
+    rural_district: str | None = None
+    locality_type: str | None = None
+    locality: str | None = None
+    neighbourhood: str | None = None
+    thoroughfares: list[Thoroughfare] = field(default_factory=list)  # large to small
+    plate: str | None = None
+    entrance: str | None = None
+    building: str | None = None
+    floor: int | None = None
+    unit: str | None = None
+    postcode: str | None = None
+    landmarks: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)  # untyped parts, for the gazetteer
+    corrections: list[Correction] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    normalized: str = ""
+
+    @property
+    def last_thoroughfare(self) -> Thoroughfare | None:
+        """The model's معبر آخر: the smallest thoroughfare."""
+        return self.thoroughfares[-1] if self.thoroughfares else None
+
+    @property
+    def prev_thoroughfare(self) -> Thoroughfare | None:
+        """The model's معبر ماقبل آخر: the one before the last."""
+        return self.thoroughfares[-2] if len(self.thoroughfares) > 1 else None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing usable was found."""
+        return not (
+            self.thoroughfares
+            or self.places
+            or self.postcode
+            or self.plate
+            or self.locality
+            or self.province
+            or self.county
+            or self.neighbourhood
+            or self.landmarks
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (thoroughfares as {type, name}; last/prev as the model's text)."""
+        last, prev = self.last_thoroughfare, self.prev_thoroughfare
+        return {
+            "province": self.province,
+            "county": self.county,
+            "district": self.district,
+            "rural_district": self.rural_district,
+            "locality_type": self.locality_type,
+            "locality": self.locality,
+            "neighbourhood": self.neighbourhood,
+            "thoroughfares": [{"type": t.type_word, "name": t.name} for t in self.thoroughfares],
+            "prev_thoroughfare": prev.text if prev else None,
+            "last_thoroughfare": last.text if last else None,
+            "plate": self.plate,
+            "entrance": self.entrance,
+            "building": self.building,
+            "floor": self.floor,
+            "unit": self.unit,
+            "postcode": self.postcode,
+            "landmarks": list(self.landmarks),
+            "places": list(self.places),
+            "corrections": [c.to_dict() for c in self.corrections],
+            "ignored": list(self.ignored),
+            "normalized": self.normalized,
+        }
+
+
+def parse_address(text: str) -> ParsedAddress:
+    """Tag an address string with the model's levels. Never raises on any ``str``."""
+    out = ParsedAddress()
+    if not text or not isinstance(text, str):
+        return out
+    if len(text) > MAX_INPUT_CHARS:
+        out.ignored.append(f"<{len(text) - MAX_INPUT_CHARS} characters beyond {MAX_INPUT_CHARS} not read>")
+        text = text[:MAX_INPUT_CHARS]
+    text = remove_control_chars(text)
+    _record_letter_folds(text, out)
+    text = _take_postcodes(text, out)
+    text = out.normalized = normalize(text)
+    if not text:
+        return out
+    if _is_glued(text):
+        text = _GLUE.sub(" ", text)  # «پ۱۲» → «پ 12»
+    # Lookup keys (no ZWNJ, «آ» as «ا») for the whole text at once; they split exactly as the text.
+    keytext = text.replace(lx.ZWNJ, "").replace("آ", "ا")
+    for chunk, keychunk in zip(text.split(SEPARATOR), keytext.split(SEPARATOR), strict=True):
+        tokens = chunk.split()
+        if tokens:
+            _Chunk(tokens, keychunk.split(), out).parse()
+    _order_thoroughfares(out)
+    return out
+
+
+def _is_glued(text: str) -> bool:
+    """Is a letter written against a digit anywhere («پ۱۲», «۱۲ام»)? Digits are few: look around each run."""
+    n = len(text)
+    for m in _DIGIT_RUN.finditer(text):
+        start, end = m.span()
+        if (start and text[start - 1].isalpha()) or (end < n and text[end].isalpha()):
+            return True
+    return False
+
+
+def _record_letter_folds(text: str, out: ParsedAddress) -> None:
+    if _ARABIC_CHAR.search(text) is None:
+        return
+    for word in _WORD_BREAK.split(text):
+        if _ARABIC_CHAR.search(word) is not None:
+            out.corrections.append(Correction(LETTER_FOLD, word, strip_diacritics(fold_arabic_letters(word))))
+
+
+def _take_postcodes(text: str, out: ParsedAddress) -> str:
+    """Take 10-digit numbers (any digit form, dash or not) out of the text; keep the first valid one."""
+    if len(text) < 10:
+        return text
+    pieces: list[str] = []
+    last = 0
+    for m in _POSTCODE.finditer(text):
+        start, end = m.span()
+        if (start and _IS_DIGIT.match(text, start - 1)) or _IS_DIGIT.match(text, end):
+            continue  # part of a longer number (a phone number, say)
+        before = lx.lookup_form(_LABEL_TAIL.sub("", text[max(0, start - 24) : start]))
+        if before.endswith(lx.NOT_POSTCODE_LABELS):
+            continue  # «کد ملی ۰۰۱۲۳۴۵۶۷۸»: the label's own value
+        code = to_latin_digits(m.group(1) + m.group(2))
+        v = validate_postcode(code)
+        if v.valid and out.postcode is None:
+            out.postcode = v.postcode
+        elif v.valid:
+            out.ignored.append(f"{code} (a second postcode)")
+        else:
+            out.ignored.append(f"{code} (not a valid postcode: {', '.join(v.reasons)})")
+        pieces.append(text[last:start])
+        pieces.append(f" {SEPARATOR} ")
+        last = end
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _order_thoroughfares(out: ParsedAddress) -> None:
+    """Put thoroughfares large to small: written small to large is reversed, mixed is sorted by size."""
+    ths = out.thoroughfares
+    if len(ths) < 2:
+        return
+    street = lx.THOROUGHFARE_RANK["خیابان"]
+    ranks = [lx.THOROUGHFARE_RANK.get(t.type_word, street) for t in ths]
+    if all(a <= b for a, b in pairwise(ranks)):
+        return
+    if all(a >= b for a, b in pairwise(ranks)):
+        new = ths[::-1]
+    else:
+        new = [t for _, _, t in sorted(zip(ranks, range(len(ths)), ths, strict=True))]
+    out.corrections.append(
+        Correction(REORDERED, " › ".join(t.text for t in ths), " › ".join(t.text for t in new))
+    )
+    out.thoroughfares = new
+
+
+_MAYBE_KEYWORD = frozenset(
+    [*lx.WORDS, *lx.MULTI_TOKEN_FIRSTS, *lx.PREFIX_ABBREVIATIONS, *lx.KEYBOARD_SLIPS]
+)
+# Tokens name_text may expand: «ش» before a name, a direction letter after one.
+_NAME_ABBREVIATIONS = frozenset(
+    [k for k, v in lx.PREFIX_ABBREVIATIONS.items() if v in lx.NAME_WORDS] + list(lx.SUFFIX_ABBREVIATIONS)
+)
+_STOP_NAME = frozenset({lx.TYPE, lx.DETAIL, lx.ADMIN, lx.LANDMARK, lx.FLOOR_WORD, lx.IGNORED_WITH_VALUE})
+_STOP_NAME_AT_START = frozenset({lx.TYPE, lx.DETAIL, lx.ADMIN, lx.FLOOR_WORD})
+# A landmark («جنب بانک ملی») runs to the end of its part, or up to one of these.
+_STOP_LANDMARK_KINDS = frozenset({lx.TYPE, lx.LANDMARK, lx.FLOOR_WORD})
+_STOP_LANDMARK_FIELDS = frozenset({"plate", "unit", "floor", "postcode"})
+
+
+class _Chunk:
+    """One part of an address (between separators), read left to right."""
+
+    __slots__ = ("keys", "memo", "n", "out", "tokens")
+
+    def __init__(self, tokens: list[str], keys: list[str], out: ParsedAddress) -> None:
+        self.tokens = tokens
+        self.keys = keys  # lookup forms, one per token
+        self.n = len(tokens)
+        self.out = out
+        self.memo: dict[int, tuple[lx.Entry, int, list[Correction]] | None] = {}
+
+    # -- looking words up ----------------------------------------------------------------
+
+    def _lookup(self, i: int) -> tuple[lx.Entry, int] | None:
+        """The table entry of the phrase starting at ``i`` (longest first) and where it ends."""
+        keys = self.keys
+        longest = lx.MULTI_TOKEN_FIRSTS.get(keys[i])
+        if longest:
+            for k in range(min(longest, self.n - i), 1, -1):
+                e = lx.WORDS.get("".join(keys[i : i + k]))
+                if e is not None:
+                    return e, i + k
+        e = lx.WORDS.get(keys[i])
+        return (e, i + 1) if e is not None else None
+
+    def _is_number(self, i: int) -> bool:
+        k = self.keys[i]
+        if _PLATE_NUMBER.fullmatch(k):
+            return True
+        return k in NUMBER_STARTS and match_number(self.keys, i) is not None
+
+    def _fits(self, need: str, i: int) -> bool:
+        """Does the token at ``i`` fit what an abbreviation needs after it?"""
+        if i >= self.n or (self._lookup(i) is not None and need != "floor"):
+            return False
+        if need == "number":
+            return self._is_number(i)
+        if need == "word":
+            return not self._is_number(i)
+        if need == "floor":
+            k = self.keys[i]
+            hit = self._lookup(i)
+            return (
+                self._is_number(i)
+                or k in lx.NEGATIVE_WORDS
+                or bool(_MINUS_NUMBER.fullmatch(k))
+                or (hit is not None and hit[0].kind == lx.FLOOR_WORD)
+            )
+        return True
+
+    def keyword(self, i: int) -> tuple[lx.Entry, int, list[Correction]] | None:
+        """The level/landmark/filler word at ``i`` (abbreviations and slips resolved), or None."""
+        if self.keys[i] not in _MAYBE_KEYWORD:
+            return None  # most words of a name: one set lookup
+        if i in self.memo:
+            return self.memo[i]
+        found = self._keyword(i)
+        self.memo[i] = found
+        return found
+
+    def _keyword(self, i: int) -> tuple[lx.Entry, int, list[Correction]] | None:
+        hit = self._lookup(i)
+        if hit is not None:
+            e, end = hit
+            if e.kind == lx.LANDMARK and self.keys[i] in lx.LANDMARK_ONLY_BEFORE_TYPE:
+                nxt = self.keyword(end) if end < self.n else None
+                if nxt is None or nxt[0].kind != lx.TYPE:
+                    return None
+            fixes = [Correction(KEYBOARD_SLIP, self.tokens[i], e.canonical)] if e.slip else []
+            return e, end, fixes
+        return self._abbreviation(i)
+
+    def _abbreviation(self, i: int) -> tuple[lx.Entry, int, list[Correction]] | None:
+        tok = self.keys[i]
+        fixes: list[Correction] = []
+        meant = tok
+        if tok not in lx.PREFIX_ABBREVIATIONS:
+            meant = lx.KEYBOARD_SLIPS.get(tok, "")
+            if meant not in lx.PREFIX_ABBREVIATIONS:
+                return None
+            fixes.append(Correction(KEYBOARD_SLIP, tok, meant))
+        full = lx.PREFIX_ABBREVIATIONS[meant]
+        e = lx.WORDS.get(lx.lookup_form(full))
+        if e is None or not self._fits(lx.ABBREVIATION_NEEDS.get(meant, ""), i + 1):
+            return None
+        fixes.append(Correction(ABBREVIATION, meant, full))
+        return e, i + 1, fixes
+
+    # -- taking values -------------------------------------------------------------------
+
+    def _skip_ezafe(self, j: int) -> int:
+        return j + 1 if j + 1 < self.n and self.keys[j] in lx.EZAFE else j
+
+    def take_name(self, j: int) -> tuple[int, int]:
+        """The span of a name starting at ``j``: up to the next level or landmark word."""
+        start = k = self._skip_ezafe(j)
+        while k < self.n:
+            kw = self.keyword(k)
+            if kw is not None and kw[0].kind in (_STOP_NAME if k > start else _STOP_NAME_AT_START):
+                break
+            k += 1
+        return start, k
+
+    def name_text(self, start: int, end: int) -> str:
+        """The display form of a name: «ش» → «شهید», a final «غ» → «غربی», number words → digits."""
+        if end - start > 1 and self.keys[end - 1] in lx.HONORIFICS:
+            end -= 1  # «امام خمینی ره»: the honorific is not part of the name
+            self.out.ignored.append(self.tokens[end])
+        tokens = self.tokens[start:end]
+        if not tokens:
+            return ""
+        keys = self.keys[start:end]
+        out = self.out
+        for idx, key in enumerate(() if _NAME_ABBREVIATIONS.isdisjoint(keys) else keys):
+            full = lx.PREFIX_ABBREVIATIONS.get(key)
+            if full in lx.NAME_WORDS and idx + 1 < len(keys) and not _PLATE_NUMBER.fullmatch(keys[idx + 1]):
+                tokens[idx] = full
+                out.corrections.append(Correction(ABBREVIATION, key, full))
+            elif idx and idx + 1 == len(keys) and key in lx.SUFFIX_ABBREVIATIONS:
+                tokens[idx] = lx.SUFFIX_ABBREVIATIONS[key]
+                out.corrections.append(Correction(ABBREVIATION, key, tokens[idx]))
+        tokens, changes = convert_number_words(tokens, keys)
+        for original, digits in changes:
+            out.corrections.append(Correction(NUMBER_WORD, original, digits))
+        return " ".join(tokens)
+
+    def take_value(self, j: int) -> tuple[str | None, int]:
+        """A plate/unit/entrance value: a number (with a letter after it) or one word."""
+        j = self._skip_ezafe(j)
+        if j >= self.n:
+            return None, j
+        keys = self.keys
+        if _PLATE_NUMBER.fullmatch(keys[j]):
+            value, end = keys[j], j + 1
+        else:
+            m = match_number(keys, j) if keys[j] in NUMBER_STARTS else None
+            if m is not None:
+                value, end = str(m[0]), m[1]
+                self.out.corrections.append(Correction(NUMBER_WORD, " ".join(self.tokens[j:end]), value))
+            elif self.keyword(j) is None:
+                return self.tokens[j], j + 1
+            else:
+                return None, j
+        if (
+            end < self.n
+            and keys[end] in lx.NUMBER_SUFFIX_LETTERS
+            and not (end + 1 < self.n and self._is_number(end + 1))
+        ):
+            value, end = f"{value} {self.tokens[end]}", end + 1
+        if end < self.n and keys[end] in lx.DIRECTION_WORDS:
+            value, end = f"{value} {self.tokens[end]}", end + 1  # «واحد ۳ شمالی»
+        return value, end
+
+    def take_floor(self, j: int) -> tuple[int | None, int]:
+        """A floor: a number, «همکف» (0), «زیرزمین [دوم]» (−1, −2), «منفی یک» / «-۱» (−1)."""
+        j = self._skip_ezafe(j)
+        if j >= self.n:
+            return None, j
+        keys = self.keys
+        sign = 1
+        if keys[j] in lx.NEGATIVE_WORDS:
+            sign, j = -1, j + 1
+            if j >= self.n:
+                return None, j
+        if _MINUS_NUMBER.fullmatch(keys[j]):
+            return -int(keys[j][1:]), j + 1
+        hit = self._lookup(j)
+        if hit is not None and hit[0].kind == lx.FLOOR_WORD:
+            return self._floor_word(hit[0], hit[1])
+        if keys[j] in NUMBER_STARTS or keys[j].isdigit():
+            m = match_number(keys, j)
+            if m is not None:
+                if not keys[j].isdigit():
+                    self.out.corrections.append(
+                        Correction(NUMBER_WORD, " ".join(self.tokens[j : m[1]]), str(m[0]))
+                    )
+                return sign * m[0], m[1]
+        return None, j
+
+    def _floor_word(self, e: lx.Entry, end: int) -> tuple[int, int]:
+        if e.canonical in lx.BASEMENT_FLOOR_WORDS and end < self.n:
+            m = match_number(self.keys, end)
+            if m is not None:
+                return -m[0], m[1]
+        return e.value, end
+
+    # -- the part as a whole -------------------------------------------------------------
+
+    def parse(self) -> None:
+        """Read the part left to right, filling ``out``."""
+        out = self.out
+        i = 0
+        loose_start = -1  # start of words not yet claimed by a level word
+        while i < self.n:
+            kw = self.keyword(i)
+            if kw is None and len(self.keys[i]) >= lx.PHONE_MIN_DIGITS and self.keys[i].isdigit():
+                if loose_start >= 0:
+                    self._loose(loose_start, i)
+                    loose_start = -1
+                out.ignored.append(f"{self.tokens[i]} (a phone number?)")
+                i += 1
+                continue
+            if kw is None:
+                if loose_start < 0:
+                    loose_start = i
+                i += 1
+                continue
+            e, j, fixes = kw
+            if e.kind == lx.ADMIN:
+                start, end = self.take_name(j)
+                if start == end:  # «اسلام شهر»: the word is part of a name, not a level
+                    if loose_start < 0:
+                        loose_start = i
+                    i = j
+                    continue
+            if loose_start >= 0:
+                self._loose(loose_start, i)
+                loose_start = -1
+            out.corrections.extend(fixes)
+            i = self._dispatch(e, i, j)
+        if loose_start >= 0:
+            self._loose(loose_start, self.n)
+
+    def _dispatch(self, e: lx.Entry, i: int, j: int) -> int:
+        """Handle the level word ``e`` found at ``i`` (ending at ``j``); return where to go on."""
+        out = self.out
+        kind = e.kind
+        if kind == lx.TYPE:
+            return self._thoroughfare(e, i, j)[1]
+        if kind == lx.DETAIL:
+            return self._detail(e, i, j)
+        if kind == lx.ADMIN:
+            start, end = self.take_name(j)
+            name = self.name_text(start, end)
+            if getattr(out, e.field) is None:
+                setattr(out, e.field, name)
+                if e.locality_type:
+                    out.locality_type = e.locality_type
+            else:
+                out.places.append(name)
+            return end
+        if kind == lx.LANDMARK:
+            return self._landmark(e, i, j)
+        if kind == lx.FLOOR_WORD:
+            value, end = self._floor_word(e, j)
+            self._set_floor(value, i, end)
+            return end
+        if kind == lx.IGNORED_WITH_VALUE:
+            zone, end = self.take_value(j)
+            out.ignored.append(f"{e.canonical} {zone}" if zone else self.tokens[i])
+            return end
+        out.ignored.append(" ".join(self.tokens[i:j]))  # FILLER
+        return j
+
+    def _thoroughfare(self, e: lx.Entry, i: int, j: int) -> tuple[Thoroughfare | None, int]:
+        start, end = self.take_name(j)
+        if start == end:
+            self.out.ignored.append(" ".join(self.tokens[i:j]))
+            return None, end
+        th = Thoroughfare(e.canonical, self.name_text(start, end))
+        self.out.thoroughfares.append(th)
+        return th, end
+
+    def _detail(self, e: lx.Entry, i: int, j: int) -> int:
+        out = self.out
+        f = e.field
+        if f == "postcode":
+            if out.postcode is None:
+                out.ignored.append(e.canonical)
+            return j
+        if f == "building":
+            start, end = self.take_name(j)
+            if start == end:
+                out.ignored.append(" ".join(self.tokens[i:j]))
+            elif out.building is None:
+                out.building = self.name_text(start, end)
+            else:
+                out.ignored.append(" ".join(self.tokens[i:end]))
+            return end
+        if f == "floor":
+            floor, end = self.take_floor(j)
+            if floor is None:
+                out.ignored.append(" ".join(self.tokens[i:j]))
+                return j
+            self._set_floor(floor, i, end)
+            return end
+        value, end = self.take_value(j)
+        if value is None:
+            out.ignored.append(" ".join(self.tokens[i:j]))
+        elif getattr(out, f) is None:
+            setattr(out, f, value)
+        else:
+            out.ignored.append(" ".join(self.tokens[i:end]))
+        return end
+
+    def _set_floor(self, floor: int, i: int, end: int) -> None:
+        if not lx.LOWEST_FLOOR <= floor <= lx.HIGHEST_FLOOR:
+            self.out.ignored.append(" ".join(self.tokens[i:end]))
+        elif self.out.floor is None:
+            self.out.floor = floor
+        else:
+            self.out.ignored.append(" ".join(self.tokens[i:end]))
+
+    def _landmark(self, e: lx.Entry, i: int, j: int) -> int:
+        out = self.out
+        if e.names_thoroughfare and j < self.n:
+            nxt = self.keyword(j)
+            if nxt is not None and nxt[0].kind == lx.TYPE:
+                out.corrections.extend(nxt[2])
+                th, end = self._thoroughfare(nxt[0], j, nxt[1])
+                if th is not None:
+                    out.landmarks.append(f"{e.canonical} {th.text}")
+                return end
+        first = self.keyword(j) if j < self.n else None
+        if first is not None and first[0].kind == lx.TYPE:
+            # The landmark is a thoroughfare («نرسیده به میدان انقلاب»): it ends with its name.
+            out.corrections.extend(first[2])
+            start, end = self.take_name(first[1])
+            out.landmarks.append(f"{e.canonical} {first[0].canonical} {self.name_text(start, end)}".rstrip())
+            return end
+        k = j
+        while k < self.n:
+            kw = self.keyword(k)
+            if kw is not None and (
+                kw[0].kind in _STOP_LANDMARK_KINDS
+                or (kw[0].kind == lx.DETAIL and kw[0].field in _STOP_LANDMARK_FIELDS)
+            ):
+                break
+            k += 1
+        if k == j:
+            out.ignored.append(" ".join(self.tokens[i:j]))
+        else:
+            out.landmarks.append(f"{e.canonical} {self.name_text(j, k)}")
+        return k
+
+    def _loose(self, start: int, end: int) -> None:
+        """Words no level word claimed: a street named by its width, or a place for the gazetteer."""
+        keys = self.keys
+        while start < end and keys[start] in lx.EZAFE:
+            start += 1
+        if start >= end:
+            return
+        if end - start == 1 and keys[start] in lx.HONORIFICS:
+            self.out.ignored.append(self.tokens[start])  # «(ره)» after a name
+            return
+        text = self.name_text(start, end)
+        parts = text.split(" ", 2)
+        if len(parts) > 1 and parts[0].isdigit() and lx.lookup_form(parts[1]) in lx.WIDTH_WORDS:
+            self.out.thoroughfares.append(Thoroughfare("", text))
+        else:
+            self.out.places.append(text)
+
+
+def split_thoroughfare(text: str) -> Thoroughfare:
+    """Split a stored thoroughfare («خیابان شهید نیکنام», «ک ۱۲») into its type word and name.
+
+    For indexing the registry the same way queries are parsed; no type word gives type "".
+    """
+    text = normalize(text)
+    if _is_glued(text):
+        text = _GLUE.sub(" ", text)
+    tokens = text.replace(SEPARATOR, " ").split()
+    if not tokens:
+        return Thoroughfare("", "")
+    keys = text.replace(SEPARATOR, " ").replace(lx.ZWNJ, "").replace("آ", "ا").split()
+    chunk = _Chunk(tokens, keys, ParsedAddress())
+    kw = chunk.keyword(0)
+    if kw is not None and kw[0].kind == lx.TYPE and kw[1] < chunk.n:
+        return Thoroughfare(kw[0].canonical, chunk.name_text(kw[1], chunk.n))
+    return Thoroughfare("", chunk.name_text(0, chunk.n))
