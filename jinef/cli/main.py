@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jinef.cli import data_cmds, import_cmd, parse, postcodes, registry_cmds
+from jinef.cli import data_cmds, geocode, import_cmd, parse, postcodes, registry_cmds
 
 app = typer.Typer(
     help="Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub.",
@@ -12,7 +12,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (postcodes, registry_cmds, import_cmd, data_cmds, parse):
+for module in (postcodes, registry_cmds, import_cmd, data_cmds, parse, geocode):
     module.register(app)
 
 
