@@ -43,7 +43,7 @@ def _geocode_chunk(texts: list[str]) -> list[list[str]]:
     out = []
     for t in texts:
         try:
-            out.append(result_row(gc.geocode(t, limit=2)))
+            out.append(result_row(gc.geocode(t, limit=1)))
         except Exception as exc:  # one bad row must not stop a batch
             out.append(["", "none", "0", "", "", "", f"error: {type(exc).__name__}"])
     return out

@@ -10,12 +10,13 @@ distinct candidate is mapped to a confidence by :mod:`jinef.geocode.calibration`
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from jinef.geocode.calibration import confidence as calibrated
 from jinef.geocode.index import PLATE_SHIFT, GeocodeIndex, unit_key
@@ -52,6 +53,7 @@ class Query:
     province: str | None = None
     county: str | None = None
     locality: str | None = None
+    locality_type: str | None = None
     neighbourhood: str | None = None
     places: list[str] = field(default_factory=list)
     thoroughfares: list[tuple[str, str]] = field(default_factory=list)  # (type word, name), large to small
@@ -68,7 +70,8 @@ class Query:
     def from_parsed(cls, p: ParsedAddress) -> Query:
         """The query a parse describes."""
         return cls(
-            province=p.province, county=p.county, locality=p.locality, neighbourhood=p.neighbourhood,
+            province=p.province, county=p.county, locality=p.locality, locality_type=p.locality_type,
+            neighbourhood=p.neighbourhood,
             places=list(p.places), thoroughfares=[(t.type_word, t.name) for t in p.thoroughfares],
             plate=p.plate, entrance=p.entrance, building=p.building, floor=p.floor, unit=p.unit,
             postcode=p.postcode, corrections=[c.to_dict() for c in p.corrections],
@@ -91,6 +94,11 @@ class Candidate:
     matched: dict[str, str] = field(default_factory=dict)  # level → «input → registry»
     conflicts: list[str] = field(default_factory=list)
     building_id: int | None = None
+    margin: float = 0.0  # raw score over the next distinct candidate (negative below the top)
+    # Index positions the address text is made from, only for the candidates returned.
+    ref_b: int = field(default=-1, repr=False)
+    ref_u: int = field(default=-1, repr=False)
+    ref_t: int = field(default=-1, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -133,7 +141,7 @@ class GeocodeResult:
 def _max_edits(key: str) -> int:
     if key.isdigit() or len(key) < 4:
         return 0  # «کوچه ۱۲» and «کوچه ۱۳» are different alleys
-    return 2 if len(key) >= 8 else 1
+    return 2 if len(key) >= 7 else 1
 
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -169,6 +177,7 @@ class _Search:
         self.prov_key = self._admin_key(q.province, ix.province_keys)
         self.county_key = self._admin_key(q.county, ix.county_keys)
         self.loc_ev: dict[int, str] = {}  # locality index → the input that named it
+        self.loc_mask: np.ndarray | None = None
         self.nb_ev: dict[int, str] = {}
         if q.locality:
             self._locality(q.locality)
@@ -187,8 +196,8 @@ class _Search:
         if q.thoroughfares:
             kept = []
             for t, n in q.thoroughfares:
-                if t in _AREA_TYPES and match_key(f"{t} {n}") in ix.nb_by_key and (
-                    not self.nb_ev or len(q.thoroughfares) > 1
+                if match_key(f"{t} {n}") in ix.nb_by_key and q.neighbourhood is None and (
+                    t in _AREA_TYPES or len(q.thoroughfares) > 1
                 ):
                     self._neighbourhood(f"{t} {n}", fuzzy=False)
                 else:
@@ -210,7 +219,7 @@ class _Search:
         k = match_key(name)
         if k in known:
             return k
-        hit = process.extractOne(k, list(known), scorer=Levenshtein.distance, score_cutoff=_max_edits(k))
+        hit = process.extractOne(k, list(known), scorer=OSA.distance, score_cutoff=_max_edits(k))
         if hit is not None:
             self.corrections.append({"kind": TYPO, "original": name, "result": known[hit[0]]})
             return str(hit[0])
@@ -221,7 +230,7 @@ class _Search:
         k = match_key(name)
         hits = ix.loc_by_key.get(k)
         if hits is None and fuzzy and _max_edits(k):
-            hit = process.extractOne(k, list(ix.loc_by_key), scorer=Levenshtein.distance,
+            hit = process.extractOne(k, list(ix.loc_by_key), scorer=OSA.distance,
                                      score_cutoff=_max_edits(k))
             if hit is not None:
                 hits = ix.loc_by_key[hit[0]]
@@ -237,7 +246,7 @@ class _Search:
         k = match_key(name)
         hits = ix.nb_by_key.get(k)
         if hits is None and fuzzy and _max_edits(k):
-            hit = process.extractOne(k, list(ix.nb_by_key), scorer=Levenshtein.distance,
+            hit = process.extractOne(k, list(ix.nb_by_key), scorer=OSA.distance,
                                      score_cutoff=_max_edits(k))
             if hit is not None:
                 hits = ix.nb_by_key[hit[0]]
@@ -254,8 +263,10 @@ class _Search:
         if self.allowed is not None:
             ths = ths[self.allowed[ix.th_loc[ths]]]
         if self.loc_ev and len(ths):
-            locs = np.fromiter(self.loc_ev, dtype=np.int32)
-            inside = ths[np.isin(ix.th_loc[ths], locs)]
+            if self.loc_mask is None:
+                self.loc_mask = np.zeros(len(ix.loc_id), dtype=bool)
+                self.loc_mask[list(self.loc_ev)] = True
+            inside = ths[self.loc_mask[ix.th_loc[ths]]]
             if len(inside):
                 return inside
         return ths
@@ -274,7 +285,7 @@ class _Search:
         if not maxd:
             return {}
         out: dict[int, float] = {}
-        for key, dist, _ in process.extract(k, ix.th_keys_all, scorer=Levenshtein.distance,
+        for key, dist, _ in process.extract(k, ix.th_keys_all, scorer=OSA.distance,
                                             score_cutoff=maxd, limit=4):
             ths = self._restrict(ix.th_by_key[key])
             if len(ths):
@@ -293,6 +304,8 @@ class _Search:
         if self.loc_ev:
             if loc in self.loc_ev:
                 s += W_LOCALITY
+                if self.q.locality_type:
+                    s += 0.5 if self.q.locality_type == ix.loc_type[loc] else -0.5
                 matched["locality"] = f"{self.loc_ev[loc]} → {ix.loc_name[loc]}"
             else:
                 s -= W_LOCALITY
@@ -382,7 +395,7 @@ class _Search:
                 s -= W_ENTRANCE
                 conflicts.append("entrance")
         if q.building and ix.b_name[b]:
-            if Levenshtein.distance(match_key(q.building), match_key(ix.b_name[b])) <= 2:
+            if OSA.distance(match_key(q.building), match_key(ix.b_name[b])) <= 2:
                 s += 1.0
                 matched["building"] = ix.b_name[b]
         s += self._near(float(ix.b_lat[b]), float(ix.b_lon[b]))
@@ -390,7 +403,8 @@ class _Search:
         units = range(lo, hi)
         chosen = -1
         if self.unit_key is not None:
-            hits = [u for u in units if unit_key(ix.u_unit[u]) == self.unit_key]
+            uk = ix.u_unit_key
+            hits = [u for u in units if uk[u] == self.unit_key]
             if q.floor is not None and len(hits) > 1:
                 hits = [u for u in hits if ix.u_floor[u] == q.floor] or hits
             if len(hits) == 1:
@@ -420,14 +434,13 @@ class _Search:
                 s -= W_FLOOR
         if chosen < 0 and hi - lo == 1:
             chosen = lo
+        lat, lon, bid = float(ix.b_lat[b]), float(ix.b_lon[b]), int(ix.b_id[b])
         if chosen >= 0:
-            a = ix.address(b, chosen)
-            return Candidate("unit", a.postcode, 0.0, a.lat, a.lon, a.standard_address, s,
-                             matched=matched, conflicts=conflicts, building_id=a.building_id)
-        a = ix.address(b)
+            return Candidate("unit", from_int(int(ix.u_postcode[chosen])), 0.0, lat, lon, "", s,
+                             matched=matched, conflicts=conflicts, building_id=bid, ref_b=b, ref_u=chosen)
         pcs = [from_int(int(p)) for p in ix.u_postcode[lo:hi]]
-        return Candidate("building", None, 0.0, a.lat, a.lon, a.standard_address, s, unit_postcodes=pcs,
-                         matched=matched, conflicts=conflicts, building_id=a.building_id)
+        return Candidate("building", None, 0.0, lat, lon, "", s, unit_postcodes=pcs,
+                         matched=matched, conflicts=conflicts, building_id=bid, ref_b=b)
 
     def _thoroughfare_candidate(self, t: int) -> Candidate:
         ix = self.ix
@@ -437,12 +450,8 @@ class _Search:
         s += self._street_score(t, int(ix.th_prev[t]), matched, conflicts)
         lat, lon = float(ix.th_lat[t]), float(ix.th_lon[t])
         s += self._near(lat, lon)
-        b = int(ix.th_b_off[t])
-        addr = ix.address(b) if ix.th_b_off[t + 1] > b else None
-        text = ""
-        if addr is not None:
-            text = addr.standard_address.split("، پلاک")[0]
-        return Candidate("thoroughfare", None, 0.0, lat, lon, text, s, matched=matched, conflicts=conflicts)
+        return Candidate("thoroughfare", None, 0.0, lat, lon, "", s, matched=matched, conflicts=conflicts,
+                         ref_t=t)
 
     def _area_candidates(self) -> list[Candidate]:
         ix = self.ix
@@ -506,10 +515,10 @@ class _Search:
                 pc_building = int(ix.u_b[u])
                 c = self._building(pc_building, W_POSTCODE)
                 if c.level != "unit" or c.postcode != q.postcode:
-                    a = ix.address(pc_building, u)
-                    c = Candidate("unit", a.postcode, 0.0, a.lat, a.lon, a.standard_address,
+                    c = Candidate("unit", q.postcode, 0.0, c.lat, c.lon, "",
                                   c.score + (W_UNIT if c.level == "building" and not q.unit else 0.0),
-                                  matched=c.matched, conflicts=c.conflicts, building_id=a.building_id)
+                                  matched=c.matched, conflicts=c.conflicts, building_id=c.building_id,
+                                  ref_b=pc_building, ref_u=u)
                 c.matched["postcode"] = q.postcode
                 cands.append(c)
             else:
@@ -539,10 +548,10 @@ class _Search:
 
     @staticmethod
     def _dedupe(cands: list[Candidate]) -> list[Candidate]:
-        seen: set[tuple[str, str | None, str]] = set()
+        seen: set[tuple[str, str | None, str, int, int]] = set()
         out = []
         for c in cands:
-            key = (c.level, c.postcode, c.address)
+            key = (c.level, c.postcode, c.address, c.ref_b, c.ref_t)
             if key not in seen:
                 seen.add(key)
                 out.append(c)
@@ -554,8 +563,16 @@ class _Search:
         top = cands[0]
         second = cands[1].score if len(cands) > 1 else None
         margin = top.score - second if second is not None else 99.0
+        ix = self.ix
         for i, c in enumerate(cands[: self.limit]):
+            if c.ref_b >= 0:
+                c.address = ix.address(c.ref_b, c.ref_u).standard_address
+            elif c.ref_t >= 0:
+                b = int(ix.th_b_off[c.ref_t])
+                if ix.th_b_off[c.ref_t + 1] > b:
+                    c.address = ix.address(b).standard_address.split("، پلاک")[0]
             m = margin if i == 0 else (c.score - top.score)
+            c.margin = m
             c.confidence = calibrated(c.level, m, bool(c.conflicts), len(c.matched))
         return cands[: self.limit]
 
@@ -622,6 +639,8 @@ def _s(v: Any) -> str | None:
 
 
 _MAX_TEXT = 2000
+_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
+_PERSIAN = re.compile("[\u0600-\u06ff0-9]")
 
 
 def _reject(text: Any) -> str:
@@ -632,9 +651,9 @@ def _reject(text: Any) -> str:
         return "empty"
     if len(text) > _MAX_TEXT:
         return f"too long ({len(text)} characters)"
-    if "\x00" in text or sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r") > 3:
+    if "\x00" in text or len(_CONTROL.findall(text)) > 3:
         return "control characters or binary data"
-    if not any("\u0600" <= ch <= "\u06ff" or "0" <= ch <= "9" or "\u06f0" <= ch <= "\u06f9" for ch in text):
+    if _PERSIAN.search(text) is None:
         return "no Persian text"
     if "\ufffd" in text:
         return "undecodable bytes"

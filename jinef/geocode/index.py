@@ -17,6 +17,7 @@ has few distinct ones.
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -178,6 +179,7 @@ class GeocodeIndex:
         self.u_floor = u["floor"][uorder]
         ul = u["unit"]
         self.u_unit: list[str] = [ul[i] for i in uorder.tolist()]
+        self.u_unit_key: list[str] = [sys.intern(unit_key(x)) for x in self.u_unit]
         self.b_u_off = np.searchsorted(self.u_b, np.arange(len(self.b_id) + 1), side="left").astype(np.int64)
         self.pc_order = np.argsort(self.u_postcode).astype(np.int32)
         self.pc_sorted = self.u_postcode[self.pc_order]
