@@ -193,7 +193,8 @@ def is_right(c: Candidate | None, a: Address, level: str) -> bool:
     if level == "thoroughfare":
         return a.standard_address.startswith(c.address) and c.address.endswith(
             to_persian_digits(a.last_thoroughfare))
-    return f"{a.locality_type} {a.locality}" in c.address
+    return c.address.startswith(f"استان {a.province}، شهرستان {a.county}،") and c.address.endswith(
+        f"{a.locality_type} {a.locality}")
 
 
 def ensure_registry(db: Path, units: int) -> None:
