@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from jinef.cli import audit_log, data_cmds, import_cmd, keys, parse, postcodes, registry_cmds, reverse, serve
+from jinef.cli import (
+    audit_log,
+    data_cmds,
+    geocode,
+    import_cmd,
+    keys,
+    parse,
+    postcodes,
+    registry_cmds,
+    reverse,
+    serve,
+)
 
 app = typer.Typer(
     help="Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub.",
@@ -12,7 +23,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (postcodes, registry_cmds, import_cmd, data_cmds, parse, reverse, serve, keys, audit_log):
+for module in (postcodes, registry_cmds, import_cmd, data_cmds, parse, geocode, reverse, serve, keys, audit_log):
     module.register(app)
 
 

@@ -352,7 +352,11 @@ class _Chunk:
 
     def _fits(self, need: str, i: int) -> bool:
         """Does the token at ``i`` fit what an abbreviation needs after it?"""
-        if i >= self.n or (self._lookup(i) is not None and need != "floor"):
+        if i >= self.n:
+            return False
+        hit = self._lookup(i)
+        # «ک اول»: «اول» is a landmark word («اول خیابان ...») but here the alley's number.
+        if hit is not None and need != "floor" and not (hit[0].kind == lx.LANDMARK and self._is_number(i)):
             return False
         if need == "number":
             return self._is_number(i)

@@ -1,0 +1,165 @@
+"""`jinef geocode`: one query (``--query``) or a whole CSV file, streamed, on all cores."""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing as mp
+import os
+import sys
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from jinef.cli.options import DbOption
+from jinef.cli.output import fail, print_json
+from jinef.geocode.geocoder import Geocoder, GeocodeResult
+from jinef.registry.model import format_coord
+from jinef.registry.registry import Registry
+from jinef.store.sqlite.reader import RegistryNotFoundError
+
+OUT_COLUMNS = ("postcode", "match_level", "confidence", "lat", "lon", "matched_address", "reason")
+CHUNK = 256
+_GEOCODER: Geocoder | None = None  # set before forking; workers inherit it
+
+
+def result_row(res: GeocodeResult) -> list[str]:
+    """The appended output columns for one result."""
+    best = res.best
+    if best is None:
+        return ["", "none", "0", "", "", "", res.reason or "no match"]
+    reason = "; ".join(
+        [f"conflict: {', '.join(best.conflicts)}"] if best.conflicts else []
+    ) or ("units: " + " ".join(best.unit_postcodes[:20]) if best.level == "building" else "")
+    return [best.postcode or "", best.level, f"{best.confidence:.4f}",
+            format_coord(best.lat if best.lat == best.lat else None),
+            format_coord(best.lon if best.lon == best.lon else None), best.address, reason]
+
+
+def _geocode_chunk(texts: list[str]) -> list[list[str]]:
+    gc = _GEOCODER
+    assert gc is not None
+    out = []
+    for t in texts:
+        try:
+            out.append(result_row(gc.geocode(t, limit=1)))
+        except Exception as exc:  # one bad row must not stop a batch
+            out.append(["", "none", "0", "", "", "", f"error: {type(exc).__name__}"])
+    return out
+
+
+def _chunks(reader: Iterator[list[str]], col: int) -> Iterator[tuple[list[list[str]], list[str]]]:
+    rows: list[list[str]] = []
+    for row in reader:
+        rows.append(row)
+        if len(rows) >= CHUNK:
+            yield rows, [_cell(r, col) for r in rows]
+            rows = []
+    if rows:
+        yield rows, [_cell(r, col) for r in rows]
+
+
+def _cell(row: list[str], col: int) -> str:
+    return row[col] if col < len(row) else ""
+
+
+def geocode_file(gc: Geocoder, src: str, dst: str, column: str = "address", workers: int | None = None,
+                 progress: bool = True) -> int:
+    """Geocode a CSV file into another, appending the result columns; returns the number of rows."""
+    global _GEOCODER
+    _GEOCODER = gc
+    workers = workers or os.cpu_count() or 1
+    csv.field_size_limit(sys.maxsize)
+    size = os.path.getsize(src)
+    n = 0
+    with open(src, newline="", encoding="utf-8", errors="replace") as fin, \
+         open(dst, "w", newline="", encoding="utf-8") as fout:
+        reader = csv.reader(line.replace("\x00", "") for line in fin)
+        header = next(reader, None)
+        if header is None:
+            raise ValueError("empty input file")
+        if column not in header:
+            raise ValueError(f"no column {column!r} in the header: {header}")
+        col = header.index(column)
+        writer = csv.writer(fout)
+        writer.writerow([*header, *OUT_COLUMNS])
+        with Progress(TextColumn("geocoding"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
+                      TimeElapsedColumn(), disable=not progress, transient=True) as bar:
+            task = bar.add_task("rows", total=None)
+            chunks = _chunks(reader, col)
+            if workers <= 1:
+                results: Iterator[tuple[list[list[str]], list[list[str]]]] = (
+                    (rows, _geocode_chunk(texts)) for rows, texts in chunks
+                )
+                n = _write(results, writer, bar, task, fin, size)
+            else:
+                ctx = mp.get_context("fork")
+                with ctx.Pool(workers) as pool:
+                    pending = _pairs(pool, chunks)
+                    n = _write(pending, writer, bar, task, fin, size)
+    return n
+
+
+def _pairs(pool: Any, chunks: Iterator[tuple[list[list[str]], list[str]]],
+           ) -> Iterator[tuple[list[list[str]], list[list[str]]]]:
+    """Results in input order, with a bounded number of chunks in flight (any file size)."""
+    window: list[tuple[list[list[str]], Any]] = []
+    for rows, texts in chunks:
+        window.append((rows, pool.apply_async(_geocode_chunk, (texts,))))
+        if len(window) >= 32:
+            r, fut = window.pop(0)
+            yield r, fut.get()
+    for r, fut in window:
+        yield r, fut.get()
+
+
+def _write(results: Iterator[tuple[list[list[str]], list[list[str]]]], writer: Any, bar: Progress, task: Any,
+           fin: Any, size: int) -> int:
+    n = 0
+    for rows, outs in results:
+        for row, out in zip(rows, outs, strict=True):
+            writer.writerow([*row, *out])
+        n += len(rows)
+        bar.update(task, completed=n)
+    return n
+
+
+def geocode(
+    input_csv: Annotated[str | None, typer.Argument(help="CSV file with an address column.")] = None,
+    output: Annotated[str | None, typer.Option("-o", "--output", help="Output CSV.")] = None,
+    column: Annotated[str, typer.Option("--column", help="Name of the address column.")] = "address",
+    db: DbOption = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: all cores).")] = None,
+    query: Annotated[str | None, typer.Option("--query", help="Geocode one address.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (with --query).")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Candidates to print (with --query).")] = 5,
+) -> None:
+    """Geocode addresses: one with --query, or every row of a CSV file into another."""
+    try:
+        reg = Registry.open(db)
+    except RegistryNotFoundError as exc:
+        fail(str(exc))
+    gc = Geocoder.from_registry(reg)
+    if query is not None:
+        res = gc.geocode(query, limit=limit)
+        if json_out:
+            print_json(res.to_dict())
+        else:
+            for c in res.candidates:
+                sys.stdout.write(f"{c.level}\t{c.postcode or ''}\t{c.confidence:.3f}\t{c.address}\n")
+            if not res.candidates:
+                sys.stdout.write(f"none\t{res.reason}\n")
+        return
+    if not input_csv or not output:
+        fail("give INPUT.csv and -o OUT.csv, or --query TEXT")
+    try:
+        n = geocode_file(gc, input_csv, output, column=column, workers=workers, progress=sys.stderr.isatty())
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    sys.stderr.write(f"geocoded {n} rows into {output}\n")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the geocode command to the main app."""
+    app.command()(geocode)
