@@ -13,6 +13,10 @@ Rules:
   told "no county".
 - A point in no province and no county polygon is outside Iran (abroad, or the open sea).
 
+Building the index from the GeoJSON takes seconds, so :func:`load_admin_index` keeps the cleaned
+polygons (WKB) and the grid in an ``.npz`` under ``var/cache/`` (or ``JINEF_CACHE_DIR``), named by a
+hash of the source files' sizes and modification times: a changed source file gets a new cache.
+
 Polygons are prepared once. A grid of ~0.9 km cells holds the answer for every cell no border
 passes through (computed with the same rules); points in the ~7% of cells a border crosses get the
 exact test: STRtree candidates, then ``intersects_xy`` on the prepared polygons, all vectorised.
@@ -20,11 +24,15 @@ exact test: STRtree candidates, then ``intersects_xy`` on the prepared polygons,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -99,11 +107,19 @@ class _Level:
         return cls(areas, tile_arr, np.array(owner, dtype=np.int32), shapely.STRtree(tile_arr),
                    whole)
 
-    def candidates(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(point index, area index) for every polygon each point intersects."""
+    @classmethod
+    def from_clean(cls, areas: list[Area], geoms: list[BaseGeometry]) -> _Level:
+        """From areas already sorted and polygons already cleaned (as :meth:`build` leaves them)."""
+        tile_arr = np.array(geoms, dtype=object)
+        shapely.prepare(tile_arr)
+        return cls(areas, tile_arr, np.arange(len(areas), dtype=np.int32), shapely.STRtree(tile_arr), list(geoms))
+
+    def candidates(self, x: np.ndarray, y: np.ndarray, points: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """(point index, area index) for every polygon each point intersects (``points``: x, y made already)."""
         if len(self.tiles) == 0 or len(x) == 0:
             return np.empty(0, np.intp), np.empty(0, np.int32)
-        inp, tile = self.tree.query(shapely.points(x, y))
+        inp, tile = self.tree.query(shapely.points(x, y) if points is None else points)
         hit = shapely.intersects_xy(self.tiles[tile], x[inp], y[inp])
         return inp[hit], self.owner[tile[hit]]
 
@@ -305,9 +321,10 @@ class AdminIndex:
         """The polygon test itself (no grid), for valid points: province and county indexes."""
         x, y = np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64)
         sel = np.arange(len(x))
-        p_inp, p_area = self.provinces.candidates(x, y)
+        pts = shapely.points(x, y)  # made once for both levels
+        p_inp, p_area = self.provinces.candidates(x, y, pts)
         prov = _first_per_point(len(sel), p_inp, p_area.astype(np.int64))
-        c_inp, c_area = self.counties.candidates(x, y)
+        c_inp, c_area = self.counties.candidates(x, y, pts)
         county_prov = self._county_province
         # Prefer a county of the answered province; ties go to the lowest index (the documented rule).
         mismatch = county_prov[c_area] != prov[c_inp]
@@ -319,11 +336,42 @@ class AdminIndex:
         prov[fill] = county_prov[county[fill]]
         return prov.astype(np.int32), county.astype(np.int32)
 
+    def locate_one(self, lat: float, lon: float) -> tuple[int, int]:
+        """Province and county indexes of one point without array machinery (the fast path for single queries)."""
+        if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180):
+            return NO_AREA, NO_AREA
+        grid = self.grid
+        assert grid is not None  # built in __post_init__
+        i = math.floor((lon - grid.x0) / GRID_DEGREES)
+        j = math.floor((lat - grid.y0) / GRID_DEGREES)
+        ny, nx = grid.province.shape
+        if not (0 <= i < nx and 0 <= j < ny):
+            return NO_AREA, NO_AREA  # the grid spans every polygon's bounds
+        p = int(grid.province[j, i])
+        if p != MIXED:
+            return p, int(grid.county[j, i])
+        return self._exact_one(lat, lon)
+
+    def _exact_one(self, lat: float, lon: float) -> tuple[int, int]:
+        """The polygon test for one point, same rules as :meth:`locate_exact`, in plain Python."""
+        pt = shapely.Point(lon, lat)
+        provs = [int(self.provinces.owner[t]) for t in self.provinces.tree.query(pt)
+                 if self.provinces.tiles[t].intersects(pt)]
+        prov = min(provs, default=NO_AREA)
+        counties = [int(self.counties.owner[t]) for t in self.counties.tree.query(pt)
+                    if self.counties.tiles[t].intersects(pt)]
+        cp = self._county_province
+        same = [c for c in counties if cp[c] == prov]
+        county = min(same or counties, default=NO_AREA)
+        if prov == NO_AREA and county != NO_AREA:
+            prov = int(cp[county])
+        return prov, county
+
     def locate(self, lat: float, lon: float) -> AdminAnswer:
         """Province and county of one point."""
-        p, c = self.locate_many(np.array([lat], dtype=np.float64), np.array([lon], dtype=np.float64))
-        return AdminAnswer(self.province_areas[p[0]] if p[0] != NO_AREA else None,
-                           self.county_areas[c[0]] if c[0] != NO_AREA else None)
+        p, c = self.locate_one(lat, lon)
+        return AdminAnswer(self.province_areas[p] if p != NO_AREA else None,
+                           self.county_areas[c] if c != NO_AREA else None)
 
     def __post_init__(self) -> None:
         pos = {a.code: i for i, a in enumerate(self.provinces.areas)}
@@ -366,12 +414,98 @@ def build_admin_index(divisions: Divisions, boundaries: Boundaries, root: Path |
     return AdminIndex.from_polygons(provinces, counties)
 
 
-@lru_cache(maxsize=4)
-def _cached(root: Path) -> AdminIndex:
+CACHE_FORMAT = 1  # bump when the cached arrays or the rules that fill the grid change
+_SOURCES = ("boundaries", "divisions")  # the folders the index is built from
+
+
+def default_cache_dir() -> Path:
+    """Where the admin index cache lives: ``JINEF_CACHE_DIR``, else ``var/cache`` under the working directory."""
+    return Path(os.environ.get("JINEF_CACHE_DIR") or Path("var") / "cache")
+
+
+def source_fingerprint(root: Path) -> str:
+    """A hash of the source files' paths, sizes and modification times (plus the grid's format and size)."""
+    h = hashlib.sha256(f"{CACHE_FORMAT}:{GRID_DEGREES}:{root.resolve()}\n".encode())
+    for folder in _SOURCES:
+        for f in sorted((root / folder).rglob("*")):
+            if f.is_file():
+                st = f.stat()
+                h.update(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:24]
+
+
+def _areas_json(areas: list[Area]) -> np.ndarray:
+    return np.array(json.dumps([[a.key, a.code, a.name, a.province_code, a.in_divisions] for a in areas]))
+
+
+def _areas_from(arr: np.ndarray) -> list[Area]:
+    return [Area(k, c, n, p, d) for k, c, n, p, d in json.loads(str(arr))]
+
+
+def _wkb_pack(geoms: list[BaseGeometry]) -> tuple[np.ndarray, np.ndarray]:
+    blobs = [shapely.to_wkb(g) for g in geoms]
+    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in blobs], out=offsets[1:])
+    return np.frombuffer(b"".join(blobs), dtype=np.uint8), offsets
+
+
+def _wkb_unpack(data: np.ndarray, offsets: np.ndarray) -> list[BaseGeometry]:
+    raw = data.tobytes()
+    return list(shapely.from_wkb([raw[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]))
+
+
+def save_admin_index(index: AdminIndex, path: Path) -> None:
+    """Write the index's areas, cleaned polygons (WKB, exact) and grid to ``path`` atomically."""
+    assert index.grid is not None
+    arrays: dict[str, Any] = {  # Any: numpy types savez's **kwds as its bool option
+        "skipped": np.array(json.dumps(index.skipped)),
+        "grid_origin": np.array([index.grid.x0, index.grid.y0]),
+        "grid_province": index.grid.province, "grid_county": index.grid.county,
+    }
+    for name, level in (("provinces", index.provinces), ("counties", index.counties)):
+        arrays[f"{name}_areas"] = _areas_json(level.areas)
+        arrays[f"{name}_wkb"], arrays[f"{name}_offsets"] = _wkb_pack(level.geoms)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename: several workers starting at once never read a half-written file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as fh:
+        np.savez(fh, **arrays)
+    os.replace(tmp, path)
+
+
+def read_admin_index(path: Path) -> AdminIndex:
+    """An index saved by :func:`save_admin_index` (polygons are prepared again; the grid is not rebuilt)."""
+    with np.load(path, allow_pickle=False) as z:
+        levels = [_Level.from_clean(_areas_from(z[f"{n}_areas"]), _wkb_unpack(z[f"{n}_wkb"], z[f"{n}_offsets"]))
+                  for n in ("provinces", "counties")]
+        x0, y0 = (float(v) for v in z["grid_origin"])
+        grid = _Grid(x0, y0, z["grid_province"], z["grid_county"])
+        return AdminIndex(levels[0], levels[1], json.loads(str(z["skipped"])), grid)
+
+
+def open_admin_index(root: Path | None = None, cache_dir: Path | None = None) -> AdminIndex:
+    """The admin index from the on-disk cache when it matches the sources, else built and cached."""
+    root = (root or data_dir()).resolve()
+    path = (cache_dir or default_cache_dir()) / f"admin-{source_fingerprint(root)}.npz"
+    if path.is_file():
+        try:
+            return read_admin_index(path)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            pass  # unreadable or from an older layout: rebuild and overwrite
     divisions = load_divisions(root)
-    return build_admin_index(divisions, load_boundaries(divisions, root), root)
+    index = build_admin_index(divisions, load_boundaries(divisions, root), root)
+    try:
+        save_admin_index(index, path)
+    except OSError:
+        pass  # a read-only location only costs the next start-up its seconds
+    return index
 
 
-def load_admin_index(root: Path | None = None) -> AdminIndex:
-    """The admin index for the reference data folder, built once per process (loading takes seconds)."""
-    return _cached((root or data_dir()).resolve())
+@lru_cache(maxsize=4)
+def _cached(root: Path, cache_dir: Path | None) -> AdminIndex:
+    return open_admin_index(root, cache_dir)
+
+
+def load_admin_index(root: Path | None = None, cache_dir: Path | None = None) -> AdminIndex:
+    """The admin index for the reference data folder: once per process, from the disk cache when valid."""
+    return _cached((root or data_dir()).resolve(), cache_dir)

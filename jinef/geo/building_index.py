@@ -8,6 +8,8 @@ grouped by building (CSR: ``postcodes[offsets[i]:offsets[i + 1]]``), sorted with
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -95,12 +97,30 @@ class BuildingIndex:
         # A tiny slack so a building at exactly radius_m is not lost to rounding in the chord.
         lats, lons = np.asarray(lats, dtype=np.float64), np.asarray(lons, dtype=np.float64)
         # Query in ~1 km cell order: neighbouring queries walk the same tree nodes, which keeps them in cache.
-        order = np.argsort((np.floor(lats * 100) * 100_000 + np.floor(lons * 100)), kind="stable")
+        # An integer key so the stable sort is a radix sort (about twice as fast as sorting floats).
+        key = (lats * 100).astype(np.int64) * 100_000 + (lons * 100).astype(np.int64)
+        order = np.argsort(key, kind="stable")
         chord, idx = self.tree.query(unit_vectors(lats[order], lons[order]), k=k,
                                      distance_upper_bound=bound * (1 + 1e-9))
         out_idx, out_chord = np.empty_like(idx), np.empty_like(chord)
         out_idx[order], out_chord[order] = idx, chord
         return out_idx, chord_to_metres(out_chord)
+
+    def nearest_one(self, lat: float, lon: float, k: int = 1, radius_m: float = np.inf) -> list[tuple[int, float]]:
+        """(row, metres) of up to k nearest buildings within radius_m of one finite point, nearest first."""
+        if len(self) == 0:
+            return []
+        bound = metres_to_chord(radius_m) if math.isfinite(radius_m) else math.inf
+        la, lo = math.radians(lat), math.radians(lon)
+        cos_la = math.cos(la)
+        # A plain 3-vector: no array construction beyond what cKDTree itself needs.
+        chord, idx = self.tree.query((cos_la * math.cos(lo), cos_la * math.sin(lo), math.sin(la)), k=k,
+                                     distance_upper_bound=bound * (1 + 1e-9))
+        if k == 1:
+            pairs = [(int(idx), float(chord))]
+        else:
+            pairs = list(zip(idx.tolist(), chord.tolist(), strict=True))
+        return [(r, 2.0 * EARTH_RADIUS_M * math.asin(min(c / 2.0, 1.0))) for r, c in pairs if math.isfinite(c)]
 
     def first_postcode(self, rows: np.ndarray) -> np.ndarray:
         """The lowest active postcode of each building row (0 for rows out of range = no building)."""

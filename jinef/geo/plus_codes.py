@@ -42,6 +42,28 @@ def encode_many(lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
     return encode_many_bytes(lats, lons).astype(str)
 
 
+_DIGITS = "23456789CFGHJMPQRVWX"
+
+
+def _round6(x: float) -> float:
+    # What np.round(x, 6) does (scale, round half to even, unscale), so both paths give the same cell.
+    return round(x * 1e6) / 1e6
+
+
 def encode(lat: float, lon: float) -> str:
-    """The 10-digit Plus Code of one point."""
-    return encode_many_bytes(np.array([lat]), np.array([lon]))[0].decode("ascii")
+    """The 10-digit Plus Code of one point (plain Python, same arithmetic as :func:`encode_many_bytes`)."""
+    lat = min(max(float(lat), -90.0), 90.0)
+    lon = float(lon)
+    if lon < -180 or lon >= 180:
+        lon = (lon + 180) % 360 - 180
+    if lat == 90.0:
+        lat = 90.0 - 0.000125
+    lat_val = int(_round6((lat + 90.0) * _FINAL_LAT_PRECISION)) // 5**5
+    lng_val = int(_round6((lon + 180.0) * _FINAL_LNG_PRECISION)) // 4**5
+    out = [""] * 10
+    for i in range(5):
+        lat_val, lat_digit = divmod(lat_val, 20)
+        lng_val, lng_digit = divmod(lng_val, 20)
+        out[8 - 2 * i] = _DIGITS[lat_digit]
+        out[9 - 2 * i] = _DIGITS[lng_digit]
+    return "".join(out[:8]) + "+" + "".join(out[8:])

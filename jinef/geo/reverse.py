@@ -12,6 +12,7 @@ The Plus Code answered is the code of the *query point* (defined even where no b
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +43,19 @@ def coordinate_reasons(lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
                       (2, ~np.isfinite(lons)), (1, ~np.isfinite(lats))):
         reason[bad] = code
     return reason
+
+
+def coordinate_reason(lat: float, lon: float) -> int:
+    """Index into :data:`REASONS` for one point, the same first-failing rule as :func:`coordinate_reasons`."""
+    if not math.isfinite(lat):
+        return 1
+    if not math.isfinite(lon):
+        return 2
+    if not abs(lat) <= 90:
+        return 3
+    if not abs(lon) <= 180:
+        return 4
+    return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,22 +150,20 @@ class ReverseGeocoder:
     def reverse(self, lat: float, lon: float, radius_m: float = DEFAULT_RADIUS_M,
                 limit: int = DEFAULT_LIMIT) -> ReverseResult:
         """The up to ``limit`` nearest buildings within ``radius_m`` of one point, nearest first."""
-        la, lo = np.array([lat], dtype=np.float64), np.array([lon], dtype=np.float64)
-        reason = int(coordinate_reasons(la, lo)[0])
+        # Scalar fast path: no arrays sized for batches; the same rules as reverse_many.
+        reason = coordinate_reason(lat, lon)
         if reason:
             return ReverseResult(lat, lon, INVALID, REASONS[reason])
-        p, c = self.admin.locate_many(la, lo)
-        province = self.admin.province_areas[p[0]] if p[0] != NO_AREA else None
-        county = self.admin.county_areas[c[0]] if c[0] != NO_AREA else None
+        p, c = self.admin.locate_one(lat, lon)
         plus = encode(lat, lon)
-        if province is None and county is None:
+        if p == NO_AREA and c == NO_AREA:
             return ReverseResult(lat, lon, OUTSIDE, None, None, None, plus)
-        rows, dist = self.buildings.nearest(la, lo, k=max(limit, 1), radius_m=radius_m)
-        rows, dist = np.atleast_1d(rows.reshape(-1)), np.atleast_1d(dist.reshape(-1))
+        province = self.admin.province_areas[p] if p != NO_AREA else None
+        county = self.admin.county_areas[c] if c != NO_AREA else None
+        b = self.buildings
         matches = tuple(
-            BuildingMatch(int(self.buildings.building_ids[r]), float(self.buildings.lats[r]),
-                          float(self.buildings.lons[r]), float(d), tuple(self.buildings.postcodes_of(int(r))))
-            for r, d in zip(rows[:limit], dist[:limit], strict=True) if np.isfinite(d)
+            BuildingMatch(int(b.building_ids[r]), float(b.lats[r]), float(b.lons[r]), d, tuple(b.postcodes_of(r)))
+            for r, d in b.nearest_one(lat, lon, k=max(limit, 1), radius_m=radius_m)[:limit]
         )
         return ReverseResult(lat, lon, OK if matches else NO_BUILDING, None, province, county, plus, matches)
 

@@ -38,3 +38,8 @@ def test_plus_codes_match_reference_implementation() -> None:
     ours = encode_many(lats, lons)
     assert [str(c) for c in ours] == [olc.encode(la, lo) for la, lo in zip(lats, lons, strict=True)]
     assert encode(35.6892, 51.389) == olc.encode(35.6892, 51.389)
+    # The scalar encoder (single reverse queries) gives the same codes, edges and wrapped longitudes included.
+    lons = np.concatenate([lons, [180.0, 185.5, -200.25]])
+    lats = np.concatenate([lats, [12.5, 100.0, -95.0]])
+    assert [encode(float(la), float(lo)) for la, lo in zip(lats, lons, strict=True)] == [
+        str(c) for c in encode_many(lats, lons)]
