@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,20 +32,34 @@ def server(small_registry: Path, tmp_path: Path) -> Iterator[tuple[str, Path, su
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "jinef.cli.main", "serve", "--db", str(small_registry), "--service-db",
-         str(service_db), "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+         str(service_db), "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--log-level", "info"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            lines.append(raw.decode(errors="replace"))
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + 90
+    # Wait for both workers, not just the first: on a busy machine the second one can lag by seconds,
+    # and a burst sent before it listens would all go to one worker.
+    while sum("Application startup complete" in ln for ln in lines) < 2:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"jinef serve did not start: {''.join(lines)[-2000:]}")
+        time.sleep(0.2)
     while True:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 break
         except httpx.HTTPError:
             pass
-        if proc.poll() is not None or time.monotonic() > deadline:
+        if time.monotonic() > deadline:
             proc.kill()
-            out = proc.stdout.read().decode() if proc.stdout else ""
-            pytest.fail(f"jinef serve did not start: {out[-2000:]}")
+            pytest.fail(f"jinef serve did not answer: {''.join(lines)[-2000:]}")
         time.sleep(0.2)
     try:
         yield url, service_db, proc
