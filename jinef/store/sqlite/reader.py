@@ -67,8 +67,8 @@ def row_to_address(r: tuple[Any, ...]) -> Address:
         floor=r[16],
         unit=r[17] or "",
         usage=r[18],
-        lat=r[19],
-        lon=r[20],
+        lat=None if r[19] is None else round(r[19], 7),  # 1 cm, as exported
+        lon=None if r[20] is None else round(r[20], 7),
         geocode_source=r[21],
         geocode_quality=r[22],
         status=r[23],
