@@ -1,0 +1,1 @@
+"""Address verification hub («احراز نشانی» and Shahkar-style matching) as a typed library."""
