@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jinef.cli import postcodes
+from jinef.cli import audit, postcodes, verify
 
 app = typer.Typer(
     help="Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub.",
@@ -13,6 +13,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 postcodes.register(app)
+verify.register(app)
+audit.register(app)
 
 
 if __name__ == "__main__":
