@@ -1,7 +1,8 @@
 """Tamper-evident audit log: an append-only hash chain, its checker, and a group-commit writer.
 
 Each record's hash is ``SHA-256(previous hash ‖ canonical record)``, where the canonical
-record is the entry's fields as compact JSON with sorted keys (UTF-8). The first record
+record is a compact UTF-8 JSON array: a format tag, then time (UTC, ISO 8601 with
+microseconds), organisation, action, purpose, outcome, trace id and subject. The first record
 chains to :data:`GENESIS`. Order is proven by the links, not by the sequence numbers, so the
 checker can tell an edited record (its own hash is wrong) from a deleted one (it links to a
 record that is gone) and from a reordered one (it links to a record that is elsewhere). The
@@ -19,9 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 
 from jinef.verify.errors import AuditUnavailable
 from jinef.verify.store import AuditEntry, AuditRow, VerifyStore
@@ -35,18 +38,28 @@ KIND_TRUNCATED = "truncated"
 KIND_HEAD_MISMATCH = "head_mismatch"
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+CANONICAL_VERSION = "jinef-audit-v1"
+_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f]*\Z')
+
+
 def canonical(entry: AuditEntry) -> bytes:
-    """The exact bytes a record's hash covers."""
-    doc = {
-        "action": entry.action,
-        "org": entry.org,
-        "outcome": entry.outcome,
-        "purpose": entry.purpose,
-        "subject": entry.subject,
-        "trace_id": entry.trace_id,
-        "ts": entry.ts.isoformat(timespec="microseconds"),
-    }
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """The exact bytes a record's hash covers: a JSON array of the fields in a fixed order."""
+    ts = entry.ts if entry.ts.tzinfo is UTC else entry.ts.astimezone(UTC)
+    fields = [
+        CANONICAL_VERSION,
+        ts.isoformat(timespec="microseconds"),
+        entry.org,
+        entry.action,
+        entry.purpose,
+        entry.outcome,
+        entry.trace_id,
+        entry.subject,
+    ]
+    if _PLAIN.match("".join(fields)):
+        # Nothing to escape (the usual case: identifiers, hex, ISO time): same bytes as the encoder's.
+        return ('["' + '","'.join(fields) + '"]').encode("utf-8")
+    return _ENCODER.encode(fields).encode("utf-8")
 
 
 def chain_hash(prev_hash: bytes, entry: AuditEntry) -> bytes:
@@ -196,12 +209,17 @@ class _LazyHashes:
         return (row.hash for row in self._store.audit_rows())
 
 
-class _Ticket:
-    __slots__ = ("done", "error")
+class _Batch:
+    """Records that will share one transaction, and the condition their callers wait on."""
 
-    def __init__(self) -> None:
-        self.done = False
+    __slots__ = ("entries", "error", "finished", "led", "wake")
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self.entries: list[AuditEntry] = []
+        self.finished = False
+        self.led = False  # a caller has taken this batch to commit it
         self.error: BaseException | None = None
+        self.wake = threading.Condition(lock)
 
 
 class AuditWriter:
@@ -209,68 +227,68 @@ class AuditWriter:
 
     :meth:`write` returns only once the records are committed (durable to the level the
     store's ``synchronous`` setting gives), or raises :class:`AuditUnavailable`.
+
+    Group commit is leader/follower, with no extra thread: a caller adds its records to the
+    open batch; if no commit is running it leads, closing the batch and committing it, while
+    callers arriving meanwhile fill the next batch and wait. The leader then wakes its own
+    batch's callers (done) and exactly one caller of the next batch (who leads it). So one
+    fsync serves everyone who arrived during the previous one, a lone caller pays exactly
+    one commit, and no thread is woken for nothing.
     """
 
-    def __init__(self, store: VerifyStore, *, group_commit: bool = True, max_batch: int = 2000) -> None:
+    def __init__(self, store: VerifyStore, *, group_commit: bool = True) -> None:
         self._store = store
         self._group = group_commit
-        self._max_batch = max_batch
-        self._cond = threading.Condition()
-        self._queue: list[tuple[AuditEntry, _Ticket]] = []
+        self._lock = threading.Lock()
+        self._open = _Batch(self._lock)
+        self._committing = False
         self._closed = False
-        self._thread: threading.Thread | None = None
-        if group_commit:
-            self._thread = threading.Thread(target=self._run, name="jinef-audit-writer", daemon=True)
-            self._thread.start()
 
     def write(self, entries: Sequence[AuditEntry]) -> None:
         """Append ``entries`` (in order) and wait until they are committed."""
         if not entries:
             return
         if not self._group:
-            try:
-                with self._store.transaction() as tx:
-                    tx.append_audit(entries)
-            except Exception as exc:
-                raise AuditUnavailable("the audit log could not be written; no answer is given") from exc
+            self._commit(list(entries))
             return
-        tickets = [_Ticket() for _ in entries]
-        with self._cond:
+        with self._lock:
             if self._closed:
                 raise AuditUnavailable("the audit writer is closed")
-            self._queue.extend(zip(entries, tickets, strict=True))
-            self._cond.notify_all()
-            while not tickets[-1].done:
-                self._cond.wait()
-        for t in tickets:
-            if t.error is not None:
-                raise AuditUnavailable("the audit log could not be written; no answer is given") from t.error
+            batch = self._open
+            batch.entries.extend(entries)
+            # Wait while another commit runs or another caller leads our batch.
+            while not batch.finished and (self._committing or batch.led):
+                batch.wake.wait()
+            if batch.finished:
+                self._raise_if_failed(batch)
+                return
+            self._committing = True
+            batch.led = True
+            self._open = _Batch(self._lock)  # callers from now on fill the next batch
+        try:
+            self._commit(batch.entries)
+        except AuditUnavailable as exc:
+            batch.error = exc
+        with self._lock:
+            batch.finished = True
+            self._committing = False
+            batch.wake.notify_all()  # our batch is done
+            self._open.wake.notify()  # one caller of the next batch (if any) leads it
+        self._raise_if_failed(batch)
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._closed:
-                    self._cond.wait()
-                if not self._queue and self._closed:
-                    return
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
-            error: BaseException | None = None
-            try:
-                with self._store.transaction() as tx:
-                    tx.append_audit([e for e, _ in batch])
-            except BaseException as exc:  # every waiting caller must learn of the failure
-                error = exc
-            with self._cond:
-                for _, t in batch:
-                    t.error = error
-                    t.done = True
-                self._cond.notify_all()
+    def _commit(self, entries: list[AuditEntry]) -> None:
+        try:
+            with self._store.transaction() as tx:
+                tx.append_audit(entries)
+        except Exception as exc:
+            raise AuditUnavailable("the audit log could not be written; no answer is given") from exc
+
+    @staticmethod
+    def _raise_if_failed(batch: _Batch) -> None:
+        if batch.error is not None:
+            raise batch.error
 
     def close(self) -> None:
-        """Flush what is queued and stop the writer thread."""
-        with self._cond:
+        """Refuse new records; records already handed in are committed by their callers."""
+        with self._lock:
             self._closed = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join()

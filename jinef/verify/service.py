@@ -8,6 +8,7 @@ never leave this module in clear (not in errors, audit records, alerts or logs).
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -206,9 +207,13 @@ def _parse_mobile(text: str) -> str:
         raise InvalidMobile(str(exc), reasons=list(exc.validation.reasons)) from None
 
 
+# Postcodes are public and few: caching their parse keeps the match path short.
+_parse_postcode_cached = functools.lru_cache(maxsize=1 << 16)(pc.parse)
+
+
 def _parse_postcode(text: str) -> str:
     try:
-        return pc.parse(text)
+        return _parse_postcode_cached(text)
     except pc.PostcodeError as exc:
         # The postcode is not personal data, but echoing input is the HTTP layer's choice.
         raise InvalidPostcode(
@@ -280,7 +285,8 @@ class _Core:
 
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
-        return self.clock().astimezone(UTC)
+        t = self.clock()
+        return t if t.tzinfo is UTC else t.astimezone(UTC)
 
     def _load_hasher(self) -> Hasher:
         ring = self._ring_loader()
@@ -753,15 +759,21 @@ class MatchService:
             postcode_c = _parse_postcode(q.postcode)
             if q.role is not None:
                 _check_role(q.role)
-            self._detector.check(org, core.hasher.national_code(nc), postcode_c, now)
-            links = core.keyed(lambda h: core.store.find_verified(h.national_code(nc), postcode_c, h.version))
+            h = core.hasher
+            nc_h = h.national_code(nc)
+            self._detector.check(org, nc_h, postcode_c, now)
+            try:
+                links = core.store.find_verified(nc_h, postcode_c, h.version)
+            except StaleKeyVersion:  # re-keyed by another process since this one loaded its keys
+                core.reload_keys()
+                h = core.hasher
+                links = core.store.find_verified(h.national_code(nc), postcode_c, h.version)
             if q.role is not None:
                 links = [link for link in links if link.role == q.role]
             result = MatchResult(False, None, None, trace)
             if links and core.postcode_status(postcode_c) == ACTIVE:
                 # Several roles on one postcode: answer with the longest-standing one.
-                best = min(links, key=lambda link: (link.verified_at or now, ROLES.index(link.role)))
-                assert best.verified_at is not None
+                best = min(links, key=lambda link: (link.verified_at, ROLES.index(link.role)))
                 result = MatchResult(True, best.role, best.verified_at.date(), trace)
             outcome: MatchResult | VerifyError = result
             label = "matched" if result.matched else "not_matched"

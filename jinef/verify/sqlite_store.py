@@ -30,6 +30,7 @@ from jinef.verify.store import (
     OutboxMessage,
     StaleKeyVersion,
     State,
+    VerifiedLink,
 )
 
 Durability = Literal["full", "normal", "off"]
@@ -59,7 +60,8 @@ CREATE TABLE IF NOT EXISTS verify_link (
     closed_at TEXT,
     reason TEXT
 );
-CREATE INDEX IF NOT EXISTS verify_link_pair ON verify_link (nc_hash, postcode, state);
+-- Covering index of the match lookup: answered from the index alone.
+CREATE INDEX IF NOT EXISTS verify_link_match ON verify_link (nc_hash, postcode, state, role, verified_at);
 CREATE INDEX IF NOT EXISTS verify_link_postcode ON verify_link (postcode, state);
 CREATE INDEX IF NOT EXISTS verify_link_due ON verify_link (state, code_expires_at);
 CREATE TABLE IF NOT EXISTS verify_challenge (
@@ -386,35 +388,50 @@ class SqliteVerifyStore:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._conns: list[sqlite3.Connection] = []
-        conn = self._conn()
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.executescript(SCHEMA)
+        # One connection for every write of this process: SQLite admits one writer at a time
+        # anyway, and a single writer keeps its page cache warm (another connection's commit
+        # would make it discard its cache).
+        self._writer = self._connect()
+        self._write_lock = threading.Lock()
+        self._writing_thread: int | None = None
+        self._writer.execute("PRAGMA journal_mode = WAL")
+        self._writer.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: transactions are opened explicitly, never implicitly.
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
+        conn.execute(f"PRAGMA synchronous = {self._sync}")
+        conn.execute("PRAGMA mmap_size = 268435456")  # reads of the main file without a syscall each
+        with self._lock:
+            self._conns.append(conn)
+        return conn
 
     def _conn(self) -> sqlite3.Connection:
+        """This thread's read connection."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            # isolation_level=None: transactions are opened explicitly, never implicitly.
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
-            conn.execute(f"PRAGMA synchronous = {self._sync}")
-            conn.execute("PRAGMA foreign_keys = ON")
+            conn = self._connect()
             self._local.conn = conn
-            with self._lock:
-                self._conns.append(conn)
         return conn
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteTx]:
         """An atomic write transaction: committed on success, rolled back on any exception."""
-        conn = self._conn()
-        if conn.in_transaction:
+        if self._writing_thread == threading.get_ident():
             raise RuntimeError("nested verify transactions are not supported")
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield SqliteTx(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._write_lock:
+            self._writing_thread = threading.get_ident()
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield SqliteTx(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                self._writing_thread = None
 
     def key_state(self) -> tuple[int, dict[int, str]]:
         """The key version of the data (0 when fresh) and the stored check value of each version."""
@@ -466,13 +483,12 @@ class SqliteVerifyStore:
             tx.append_audit(audit)
         return count
 
-    def find_verified(self, nc_hash: bytes, postcode: str, key_version: int) -> list[Link]:
+    def find_verified(self, nc_hash: bytes, postcode: str, key_version: int) -> list[VerifiedLink]:
         """Verified links for this pair; one statement, so the key version is read in the same snapshot."""
         rows = (
             self._conn()
             .execute(
-                f"SELECT m.value, {', '.join('l.' + c.strip() for c in _LINK_COLUMNS.split(','))} "
-                "FROM verify_meta m LEFT JOIN verify_link l "
+                "SELECT m.value, l.role, l.verified_at FROM verify_meta m LEFT JOIN verify_link l "
                 "ON l.nc_hash = ? AND l.postcode = ? AND l.state = 'verified' "
                 "WHERE m.name = 'key_version'",
                 (nc_hash, postcode),
@@ -482,7 +498,7 @@ class SqliteVerifyStore:
         current = int(rows[0][0]) if rows else 0
         if current != key_version:
             raise StaleKeyVersion(current)
-        return [_link(r[1:]) for r in rows if r[1] is not None]
+        return [VerifiedLink(r[1], datetime.fromisoformat(r[2])) for r in rows if r[1] is not None]
 
     def get_link(self, link_id: str) -> Link | None:
         """One request, read outside any transaction."""

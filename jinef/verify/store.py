@@ -74,6 +74,14 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifiedLink:
+    """The part of a verified link a match needs: no identifiers, no hashes."""
+
+    role: str
+    verified_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Challenge:
     """A one-time code sent to a citizen who wants to see their own verified addresses."""
 
@@ -214,7 +222,7 @@ class VerifyStore(Protocol):
     ) -> int:
         """Re-key every stored hash with ``step`` (and append ``audit``) in one transaction."""
 
-    def find_verified(self, nc_hash: bytes, postcode: str, key_version: int) -> list[Link]:
+    def find_verified(self, nc_hash: bytes, postcode: str, key_version: int) -> list[VerifiedLink]:
         """Verified links for this pair (one statement: raises StaleKeyVersion on a key mismatch)."""
 
     def get_link(self, link_id: str) -> Link | None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from verify_helpers import ACTIVE_POSTCODES, MOBILES, PEOPLE, HubFactory, verify_link
 
 from jinef.verify import VerifyHub
@@ -127,3 +130,66 @@ def test_new_records_after_tampering_do_not_hide_it(logged: VerifyHub, db_path: 
     tamper(db_path, "DELETE FROM verify_audit WHERE seq = 12")
     logged.matching.match("bank-melli", PEOPLE[0], ACTIVE_POSTCODES[0], "banking_kyc")
     assert check(logged) == (12, "deleted")
+
+
+@given(st.text(), st.text(), st.text())
+def test_canonical_form_is_plain_json(org: str, outcome: str, subject: str) -> None:
+    from datetime import UTC, datetime
+
+    from jinef.verify.audit import CANONICAL_VERSION, canonical
+    from jinef.verify.store import AuditEntry
+
+    ts = datetime(2025, 3, 21, 8, 0, 0, 1234, tzinfo=UTC)
+    entry = AuditEntry(ts, org, "match", "banking_kyc", outcome, "t" * 32, subject)
+    try:
+        expected = json.dumps(
+            [
+                CANONICAL_VERSION,
+                ts.isoformat(timespec="microseconds"),
+                org,
+                "match",
+                "banking_kyc",
+                outcome,
+                "t" * 32,
+                subject,
+            ],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates cannot be stored either
+        return
+    assert canonical(entry) == expected
+    assert json.loads(canonical(entry))[2] == org
+
+
+def test_concurrent_matches_share_commits_and_keep_the_chain(make_hub: HubFactory) -> None:
+    import threading
+
+    hub = make_hub()
+    verify_link(hub, PEOPLE[0], MOBILES[0], ACTIVE_POSTCODES[0])
+    results: list[bool] = []
+
+    def worker(i: int) -> None:
+        for _ in range(20):
+            results.append(
+                hub.matching.match(f"org-{i}", PEOPLE[0], ACTIVE_POSTCODES[0], "banking_kyc").matched
+            )
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [True] * 160
+    report = hub.verify_audit()
+    assert report.ok and report.records == 4 + 160
+
+
+def test_no_answer_without_an_audit_record(hub: VerifyHub, db_path: Path) -> None:
+    from jinef.verify import AuditUnavailable
+
+    verify_link(hub, PEOPLE[0], MOBILES[0], ACTIVE_POSTCODES[0])
+    tamper(db_path, "ALTER TABLE verify_audit RENAME TO verify_audit_gone")
+    with pytest.raises(AuditUnavailable) as e:
+        hub.matching.match("bank-melli", PEOPLE[0], ACTIVE_POSTCODES[0], "banking_kyc")
+    assert e.value.http_status == 503
