@@ -155,6 +155,15 @@ class BatchItem:
         """True when the row was answered (matched or not)."""
         return self.error is None
 
+    def as_dict(self) -> dict[str, object]:
+        """JSON form of one row: the result, or the error body."""
+        return {
+            "row_id": self.row_id,
+            "ok": self.ok,
+            "result": self.result.as_dict() if self.result is not None else None,
+            "error": self.error.as_dict() if self.error is not None else None,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class OwnAddress:
