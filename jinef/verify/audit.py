@@ -18,13 +18,14 @@ one transaction is being made durable, new records queue up and go in the next o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 
 from jinef.verify.errors import AuditUnavailable
 from jinef.verify.store import AuditEntry, AuditRow, VerifyStore
@@ -43,12 +44,17 @@ CANONICAL_VERSION = "jinef-audit-v1"
 _PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f]*\Z')
 
 
+@functools.lru_cache(maxsize=4096)
+def ts_text(ts: datetime) -> str:
+    """A record's time as stored and hashed: UTC, ISO 8601 with microseconds (cached: used twice)."""
+    return (ts if ts.tzinfo is UTC else ts.astimezone(UTC)).isoformat(timespec="microseconds")
+
+
 def canonical(entry: AuditEntry) -> bytes:
     """The exact bytes a record's hash covers: a JSON array of the fields in a fixed order."""
-    ts = entry.ts if entry.ts.tzinfo is UTC else entry.ts.astimezone(UTC)
     fields = [
         CANONICAL_VERSION,
-        ts.isoformat(timespec="microseconds"),
+        ts_text(entry.ts),
         entry.org,
         entry.action,
         entry.purpose,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from jinef.verify.audit import chain
+from jinef.verify.audit import chain, ts_text
 from jinef.verify.store import (
     ACTIVE_STATES,
     OPEN_STATES,
@@ -346,7 +346,7 @@ class SqliteTx:
             [
                 (
                     r.seq,
-                    _ts(r.entry.ts),
+                    ts_text(r.entry.ts),
                     r.entry.org,
                     r.entry.action,
                     r.entry.purpose,

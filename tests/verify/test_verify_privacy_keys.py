@@ -215,3 +215,21 @@ def _hashes(db_path: Path) -> list[bytes]:
     with sqlite3.connect(db_path) as conn:
         rows = conn.execute("SELECT nc_hash, mobile_hash, code_hash FROM verify_link ORDER BY id").fetchall()
     return [h for row in rows for h in row if h is not None]
+
+
+def test_tables_live_in_the_given_file_in_wal_mode(make_hub: HubFactory, db_path: Path) -> None:
+    make_hub().close()
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert names == {
+        "verify_meta",
+        "verify_link",
+        "verify_challenge",
+        "verify_outbox",
+        "verify_audit",
+        "verify_audit_head",
+        "verify_alert",
+    }
+    # Opening again (as every process does) is harmless: CREATE TABLE IF NOT EXISTS.
+    make_hub().close()
