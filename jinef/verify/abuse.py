@@ -7,10 +7,12 @@ pair again does not count twice. Crossing a threshold refuses the query, blocks 
 organisation on that postcode (or that code) for a while, and raises an alert. An
 organisation that raises several alerts within an hour is blocked altogether.
 
-The counters are in process memory (fast, lock-protected); blocks are also rebuilt from the
-stored alerts at start, so a restart does not lift them. Several processes serving the same
-hub each keep their own counters, so the effective thresholds scale with the number of
-processes; a shared counter backend can replace :class:`SlidingWindowDetector` later.
+The counters are in process memory (fast, lock-protected) and know a national code only by a
+fingerprint of its keyed hash; blocks are rebuilt from the stored alerts at start, so a
+restart does not lift them (a key rotation does lift per-code blocks: the fingerprints
+change). Several processes serving the same hub each keep their own counters, so the
+effective thresholds scale with the number of processes; a shared counter backend can
+replace :class:`SlidingWindowDetector` later.
 """
 
 from __future__ import annotations
@@ -47,9 +49,9 @@ class _DistinctWindow:
     """Per key, the distinct items seen within the window, oldest first."""
 
     def __init__(self) -> None:
-        self.items: dict[tuple[str, object], OrderedDict[object, datetime]] = {}
+        self.items: dict[tuple[str, str], OrderedDict[str, datetime]] = {}
 
-    def count_with(self, key: tuple[str, object], item: object, since: datetime) -> int:
+    def count_with(self, key: tuple[str, str], item: str, since: datetime) -> int:
         """The distinct count in the window if ``item`` were added now (not recorded yet)."""
         seen = self.items.get(key)
         if seen is None:
@@ -61,7 +63,7 @@ class _DistinctWindow:
             seen.popitem(last=False)
         return len(seen) + (0 if item in seen else 1)
 
-    def add(self, key: tuple[str, object], item: object, now: datetime) -> None:
+    def add(self, key: tuple[str, str], item: str, now: datetime) -> None:
         """Record ``item`` as seen now."""
         seen = self.items.setdefault(key, OrderedDict())
         seen[item] = now
@@ -81,7 +83,7 @@ class SlidingWindowDetector:
         self._lock = threading.Lock()
         self._by_postcode = _DistinctWindow()  # (org, postcode) -> national-code hashes
         self._by_code = _DistinctWindow()  # (org, national-code hash) -> postcodes
-        self._blocks: dict[tuple[str, str, object], datetime] = {}  # (org, kind, subject) -> until
+        self._blocks: dict[tuple[str, str, str], datetime] = {}  # (org, kind, subject) -> until
         self._org_alerts: dict[str, list[datetime]] = {}
         self._calls = 0
 
@@ -89,11 +91,9 @@ class SlidingWindowDetector:
         """Re-impose blocks recorded before a restart."""
         with self._lock:
             for a in alerts:
-                if a.blocked_until > now and a.kind == KIND_ORGANISATION:
-                    self._blocks[(a.org, KIND_ORGANISATION, "")] = a.blocked_until
-                elif a.blocked_until > now and a.kind == KIND_CODES_PER_POSTCODE:
-                    self._blocks[(a.org, a.kind, a.subject)] = a.blocked_until
-                # Per-code blocks are keyed by a hash that is not stored; the org-wide rule covers repeats.
+                if a.blocked_until > now:
+                    key = (a.org, a.kind, a.subject)
+                    self._blocks[key] = max(a.blocked_until, self._blocks.get(key, a.blocked_until))
 
     def check(self, org: str, nc_hash: bytes, postcode: str, now: datetime) -> None:
         """Count one query, or raise a MatchRefused subclass carrying a retry-after.
@@ -106,25 +106,27 @@ class SlidingWindowDetector:
             self._calls += 1
             if self._calls % 10_000 == 0:
                 self._sweep(now)
-            self._refuse_if_blocked(org, nc_hash, postcode, now)
+            # A national code is known here only by a fingerprint of its hash (also what alerts show).
+            code = "nc:" + fingerprint(nc_hash)
+            self._refuse_if_blocked(org, code, postcode, now)
             since = now - timedelta(seconds=cfg.window_seconds)
             alerts: list[Alert] = []
-            n_codes = self._by_postcode.count_with((org, postcode), nc_hash, since)
+            n_codes = self._by_postcode.count_with((org, postcode), code, since)
             if n_codes > cfg.max_codes_per_postcode:
                 alerts.append(self._alert(org, KIND_CODES_PER_POSTCODE, postcode, n_codes, now))
-            n_pcs = self._by_code.count_with((org, nc_hash), postcode, since)
+            n_pcs = self._by_code.count_with((org, code), postcode, since)
             if n_pcs > cfg.max_postcodes_per_code:
-                alerts.append(self._alert(org, KIND_POSTCODES_PER_CODE, nc_hash, n_pcs, now))
+                alerts.append(self._alert(org, KIND_POSTCODES_PER_CODE, code, n_pcs, now))
             if alerts:
                 raise self._refusal(alerts, now)
-            self._by_postcode.add((org, postcode), nc_hash, now)
-            self._by_code.add((org, nc_hash), postcode, now)
+            self._by_postcode.add((org, postcode), code, now)
+            self._by_code.add((org, code), postcode, now)
 
-    def _refuse_if_blocked(self, org: str, nc_hash: bytes, postcode: str, now: datetime) -> None:
+    def _refuse_if_blocked(self, org: str, code: str, postcode: str, now: datetime) -> None:
         for key in (
             (org, KIND_ORGANISATION, ""),
             (org, KIND_CODES_PER_POSTCODE, postcode),
-            (org, KIND_POSTCODES_PER_CODE, nc_hash),
+            (org, KIND_POSTCODES_PER_CODE, code),
         ):
             until = self._blocks.get(key)
             if until is None:
@@ -141,12 +143,11 @@ class SlidingWindowDetector:
                 )
             raise EnumerationSuspected(_REASONS[key[1]], reason=key[1], retry_after=retry)
 
-    def _alert(self, org: str, kind: str, subject: str | bytes, count: int, now: datetime) -> Alert:
+    def _alert(self, org: str, kind: str, subject: str, count: int, now: datetime) -> Alert:
         cfg = self.config
         until = now + timedelta(seconds=cfg.block_seconds)
         self._blocks[(org, kind, subject)] = until
-        shown = subject if isinstance(subject, str) else "nc:" + fingerprint(subject)
-        return Alert(None, now, org, kind, shown, count, cfg.window_seconds, until)
+        return Alert(None, now, org, kind, subject, count, cfg.window_seconds, until)
 
     def _refusal(self, alerts: list[Alert], now: datetime) -> EnumerationSuspected:
         cfg = self.config

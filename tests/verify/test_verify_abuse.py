@@ -129,3 +129,17 @@ def test_refused_matches_are_audited_and_batches_refuse_row_by_row(hub: VerifyHu
     assert isinstance(items[-1].error, EnumerationSuspected)
     outcomes = [r.entry.outcome for r in hub.store.audit_rows() if r.entry.action == "match"]
     assert outcomes == ["not_matched"] * hub_cfg + ["refused:enumeration_suspected"] * 2
+
+
+def test_per_code_blocks_survive_a_restart_too(make_hub: HubFactory) -> None:
+    hub = make_hub(config=config(max_postcodes_per_code=2))
+    hub.matching.match(ORG, CODES[0], ACTIVE_POSTCODES[0], PURPOSE)
+    hub.matching.match(ORG, CODES[0], ACTIVE_POSTCODES[1], PURPOSE)
+    with pytest.raises(EnumerationSuspected):
+        hub.matching.match(ORG, CODES[0], ACTIVE_POSTCODES[2], PURPOSE)
+    hub.close()
+    again = make_hub(config=config(max_postcodes_per_code=2))
+    with pytest.raises(EnumerationSuspected) as e:
+        again.matching.match(ORG, CODES[0], ACTIVE_POSTCODES[0], PURPOSE)
+    assert e.value.details["reason"] == "postcodes_per_code"
+    again.matching.match(ORG, CODES[1], ACTIVE_POSTCODES[0], PURPOSE)  # another code is fine
