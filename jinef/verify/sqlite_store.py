@@ -485,16 +485,21 @@ class SqliteVerifyStore:
 
     def find_verified(self, nc_hash: bytes, postcode: str, key_version: int) -> list[VerifiedLink]:
         """Verified links for this pair; one statement, so the key version is read in the same snapshot."""
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT m.value, l.role, l.verified_at FROM verify_meta m LEFT JOIN verify_link l "
-                "ON l.nc_hash = ? AND l.postcode = ? AND l.state = 'verified' "
-                "WHERE m.name = 'key_version'",
-                (nc_hash, postcode),
-            )
-            .fetchall()
+        sql = (
+            "SELECT m.value, l.role, l.verified_at FROM verify_meta m LEFT JOIN verify_link l "
+            "ON l.nc_hash = ? AND l.postcode = ? AND l.state = 'verified' "
+            "WHERE m.name = 'key_version'"
         )
+        # A connection that did not make the last commit must drop its page cache before reading
+        # (several times the cost of the lookup itself), so borrow the writer's connection when
+        # no write is running; otherwise read on this thread's own connection.
+        if self._write_lock.acquire(blocking=False):
+            try:
+                rows = self._writer.execute(sql, (nc_hash, postcode)).fetchall()
+            finally:
+                self._write_lock.release()
+        else:
+            rows = self._conn().execute(sql, (nc_hash, postcode)).fetchall()
         current = int(rows[0][0]) if rows else 0
         if current != key_version:
             raise StaleKeyVersion(current)
