@@ -273,13 +273,16 @@ class AuditWriter:
             self._open = _Batch(self._lock)  # callers from now on fill the next batch
         try:
             self._commit(batch.entries)
-        except AuditUnavailable as exc:
+        except BaseException as exc:  # even an interrupt must not leave the followers waiting
             batch.error = exc
-        with self._lock:
-            batch.finished = True
-            self._committing = False
-            batch.wake.notify_all()  # our batch is done
-            self._open.wake.notify()  # one caller of the next batch (if any) leads it
+        finally:
+            with self._lock:
+                batch.finished = True
+                self._committing = False
+                batch.wake.notify_all()  # our batch is done
+                self._open.wake.notify()  # one caller of the next batch (if any) leads it
+        if batch.error is not None and not isinstance(batch.error, Exception):
+            raise batch.error  # an interrupt stays an interrupt in the thread it hit
         self._raise_if_failed(batch)
 
     def _commit(self, entries: list[AuditEntry]) -> None:
@@ -291,8 +294,10 @@ class AuditWriter:
 
     @staticmethod
     def _raise_if_failed(batch: _Batch) -> None:
-        if batch.error is not None:
+        if isinstance(batch.error, AuditUnavailable):
             raise batch.error
+        if batch.error is not None:
+            raise AuditUnavailable("the audit log could not be written; no answer is given") from batch.error
 
     def close(self) -> None:
         """Refuse new records; records already handed in are committed by their callers."""

@@ -193,3 +193,29 @@ def test_no_answer_without_an_audit_record(hub: VerifyHub, db_path: Path) -> Non
     with pytest.raises(AuditUnavailable) as e:
         hub.matching.match("bank-melli", PEOPLE[0], ACTIVE_POSTCODES[0], "banking_kyc")
     assert e.value.http_status == 503
+
+
+def test_a_failed_group_commit_refuses_every_waiting_caller(hub: VerifyHub, db_path: Path) -> None:
+    import threading
+
+    from jinef.verify import AuditUnavailable
+
+    verify_link(hub, PEOPLE[0], MOBILES[0], ACTIVE_POSTCODES[0])
+    tamper(db_path, "ALTER TABLE verify_audit RENAME TO verify_audit_gone")
+    outcomes: list[str] = []
+
+    def worker(i: int) -> None:
+        for _ in range(5):
+            try:
+                hub.matching.match(f"org-{i}", PEOPLE[0], ACTIVE_POSTCODES[0], "banking_kyc")
+                outcomes.append("answered")
+            except AuditUnavailable:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)  # nobody left waiting on a failed batch
+    assert outcomes == ["refused"] * 30
