@@ -153,7 +153,13 @@ class StaleKeyVersion(Exception):
 
 
 class VerifyTx(Protocol):
-    """Operations inside one atomic write transaction (all or nothing)."""
+    """Operations inside one atomic write transaction (all or nothing).
+
+    Write transactions must be serialised against each other: limit checks count rows and
+    the audit chain appends after the current head. SQLite gets this from ``BEGIN
+    IMMEDIATE``; a PostgreSQL engine would take a transaction-level advisory lock (or run
+    SERIALIZABLE and retry) and lock the audit head row (``SELECT … FOR UPDATE``).
+    """
 
     def check_key_version(self, version: int) -> None:
         """Raise :class:`StaleKeyVersion` unless the database is keyed with ``version``."""
