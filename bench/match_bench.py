@@ -16,6 +16,7 @@ import argparse
 import os
 import random
 import re
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -89,6 +90,24 @@ def open_hub(db: Path, pop: Population, durability: str, group: bool) -> VerifyH
     return VerifyHub.open(db, status.get, config=config, environ={})
 
 
+def raw_commit_rate(directory: Path, synchronous: str, seconds: float = 1.0) -> float:
+    """Empty-ish SQLite commits per second in WAL mode: what the disk alone allows."""
+    path = directory / f"calibrate-{synchronous}.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("CREATE TABLE t (v BLOB)")
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t VALUES (?)", (os.urandom(32),))
+        conn.execute("COMMIT")
+        n += 1
+    rate = n / (time.perf_counter() - t0)
+    conn.close()
+    return rate
+
+
 def timed(fn: Callable[[], int]) -> tuple[int, float, float]:
     """Run ``fn`` (which returns how many matches it made): wall seconds and process CPU seconds."""
     t0, c0 = time.perf_counter(), time.process_time()
@@ -150,6 +169,8 @@ def main() -> None:
         print(f"seeded {args.links} verified addresses in {time.perf_counter() - t0:.1f}s")
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"machine: {os.cpu_count()} cpus, load average {load} (other work slows every figure below)")
+        full, normal = raw_commit_rate(Path(tmp), "FULL"), raw_commit_rate(Path(tmp), "NORMAL")
+        print(f"disk: bare SQLite commits/s (one row each): {full:,.0f} sync=FULL, {normal:,.0f} NORMAL")
         n = args.matches
         scenarios: list[
             tuple[str, str, bool, Callable[[VerifyHub, list[tuple[str, str, str, str]]], int]]
