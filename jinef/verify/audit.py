@@ -216,16 +216,15 @@ class _LazyHashes:
 
 
 class _Batch:
-    """Records that will share one transaction, and the condition their callers wait on."""
+    """Records that will share one transaction, and the callers waiting for it."""
 
-    __slots__ = ("entries", "error", "finished", "led", "wake")
+    __slots__ = ("entries", "error", "finished", "waiters")
 
-    def __init__(self, lock: threading.Lock) -> None:
+    def __init__(self) -> None:
         self.entries: list[AuditEntry] = []
+        self.waiters: list[threading.Lock] = []  # one held lock per waiting caller
         self.finished = False
-        self.led = False  # a caller has taken this batch to commit it
         self.error: BaseException | None = None
-        self.wake = threading.Condition(lock)
 
 
 class AuditWriter:
@@ -236,17 +235,17 @@ class AuditWriter:
 
     Group commit is leader/follower, with no extra thread: a caller adds its records to the
     open batch; if no commit is running it leads, closing the batch and committing it, while
-    callers arriving meanwhile fill the next batch and wait. The leader then wakes its own
-    batch's callers (done) and exactly one caller of the next batch (who leads it). So one
-    fsync serves everyone who arrived during the previous one, a lone caller pays exactly
-    one commit, and no thread is woken for nothing.
+    callers arriving meanwhile fill the next batch and wait, each on its own lock. The leader
+    then releases its batch's callers (done) and hands the lead to one caller of the next
+    batch. So one fsync serves everyone who arrived during the previous one, a lone caller
+    pays exactly one commit, and every waiting caller is woken exactly once.
     """
 
     def __init__(self, store: VerifyStore, *, group_commit: bool = True) -> None:
         self._store = store
         self._group = group_commit
         self._lock = threading.Lock()
-        self._open = _Batch(self._lock)
+        self._open = _Batch()
         self._committing = False
         self._closed = False
 
@@ -262,15 +261,21 @@ class AuditWriter:
                 raise AuditUnavailable("the audit writer is closed")
             batch = self._open
             batch.entries.extend(entries)
-            # Wait while another commit runs or another caller leads our batch.
-            while not batch.finished and (self._committing or batch.led):
-                batch.wake.wait()
+            if self._committing:
+                waiter = threading.Lock()
+                waiter.acquire()
+                batch.waiters.append(waiter)
+            else:
+                self._committing = True
+                self._open = _Batch()  # callers from now on fill the next batch
+                waiter = None
+        if waiter is not None:
+            waiter.acquire()  # released when our batch is done, or when we are handed the lead
             if batch.finished:
                 self._raise_if_failed(batch)
                 return
-            self._committing = True
-            batch.led = True
-            self._open = _Batch(self._lock)  # callers from now on fill the next batch
+            with self._lock:
+                self._open = _Batch()  # we lead our batch: close it
         try:
             self._commit(batch.entries)
         except BaseException as exc:  # even an interrupt must not leave the followers waiting
@@ -278,9 +283,12 @@ class AuditWriter:
         finally:
             with self._lock:
                 batch.finished = True
-                self._committing = False
-                batch.wake.notify_all()  # our batch is done
-                self._open.wake.notify()  # one caller of the next batch (if any) leads it
+                for w in batch.waiters:
+                    w.release()
+                if self._open.waiters:
+                    self._open.waiters.pop(0).release()  # hand the lead to the next batch
+                else:
+                    self._committing = False
         if batch.error is not None and not isinstance(batch.error, Exception):
             raise batch.error  # an interrupt stays an interrupt in the thread it hit
         self._raise_if_failed(batch)
