@@ -219,3 +219,42 @@ def test_a_failed_group_commit_refuses_every_waiting_caller(hub: VerifyHub, db_p
         t.join(timeout=30)
     assert not any(t.is_alive() for t in threads)  # nobody left waiting on a failed batch
     assert outcomes == ["refused"] * 30
+
+
+def test_workflow_steps_and_grouped_matches_interleave_into_one_chain(make_hub: HubFactory) -> None:
+    import threading
+
+    from jinef.verify import MatchQuery
+
+    hub = make_hub()
+    errors: list[BaseException] = []
+
+    def matcher(i: int) -> None:
+        try:
+            for j in range(15):
+                if j % 5 == 0:
+                    hub.matching.match_batch(
+                        f"org-{i}", [MatchQuery(PEOPLE[0], p) for p in ACTIVE_POSTCODES[:3]], "banking_kyc"
+                    )
+                else:
+                    hub.matching.match(f"org-{i}", PEOPLE[0], ACTIVE_POSTCODES[0], "banking_kyc")
+        except BaseException as exc:
+            errors.append(exc)
+
+    def citizen() -> None:
+        try:
+            for k in range(1, 4):
+                verify_link(hub, PEOPLE[k], MOBILES[k], ACTIVE_POSTCODES[k])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=matcher, args=(i,)) for i in range(6)]
+    threads.append(threading.Thread(target=citizen))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    report = hub.verify_audit()
+    assert report.ok
+    assert report.records == 6 * (12 + 3 * 3) + 3 * 4
