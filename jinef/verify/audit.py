@@ -22,11 +22,11 @@ import functools
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from jinef.verify.combine import Combiner
 from jinef.verify.errors import AuditUnavailable
 from jinef.verify.store import AuditEntry, AuditRow, VerifyStore
 
@@ -215,99 +215,51 @@ class _LazyHashes:
         return (row.hash for row in self._store.audit_rows())
 
 
-class _Batch:
-    """Records that will share one transaction, and the callers waiting for it."""
-
-    __slots__ = ("entries", "error", "finished", "waiters")
-
-    def __init__(self) -> None:
-        self.entries: list[AuditEntry] = []
-        self.waiters: list[threading.Lock] = []  # one held lock per waiting caller
-        self.finished = False
-        self.error: BaseException | None = None
-
-
 class AuditWriter:
     """Appends audit records; with ``group_commit`` concurrent callers share transactions.
 
     :meth:`write` returns only once the records are committed (durable to the level the
-    store's ``synchronous`` setting gives), or raises :class:`AuditUnavailable`.
-
-    Group commit is leader/follower, with no extra thread: a caller adds its records to the
-    open batch; if no commit is running it leads, closing the batch and committing it, while
-    callers arriving meanwhile fill the next batch and wait, each on its own lock. The leader
-    then releases its batch's callers (done) and hands the lead to one caller of the next
-    batch. So one fsync serves everyone who arrived during the previous one, a lone caller
-    pays exactly one commit, and every waiting caller is woken exactly once.
+    store's ``synchronous`` setting gives), or raises :class:`AuditUnavailable`. Grouping is
+    flat combining (see ``combine.py``): one caller commits everyone's records at once.
     """
 
     def __init__(self, store: VerifyStore, *, group_commit: bool = True) -> None:
         self._store = store
-        self._group = group_commit
-        self._lock = threading.Lock()
-        self._open = _Batch()
-        self._committing = False
+        self._combiner: Combiner[list[AuditEntry], None] | None = None
+        if group_commit:
+            self._combiner = Combiner(self._commit_many)
         self._closed = False
 
     def write(self, entries: Sequence[AuditEntry]) -> None:
         """Append ``entries`` (in order) and wait until they are committed."""
         if not entries:
             return
-        if not self._group:
-            self._commit(list(entries))
+        if self._closed:
+            raise AuditUnavailable("the audit writer is closed")
+        if self._combiner is None:
+            self.commit_now(entries)
             return
-        with self._lock:
-            if self._closed:
-                raise AuditUnavailable("the audit writer is closed")
-            batch = self._open
-            batch.entries.extend(entries)
-            if self._committing:
-                waiter = threading.Lock()
-                waiter.acquire()
-                batch.waiters.append(waiter)
-            else:
-                self._committing = True
-                self._open = _Batch()  # callers from now on fill the next batch
-                waiter = None
-        if waiter is not None:
-            waiter.acquire()  # released when our batch is done, or when we are handed the lead
-            if batch.finished:
-                self._raise_if_failed(batch)
-                return
-            with self._lock:
-                self._open = _Batch()  # we lead our batch: close it
         try:
-            self._commit(batch.entries)
-        except BaseException as exc:  # even an interrupt must not leave the followers waiting
-            batch.error = exc
-        finally:
-            with self._lock:
-                batch.finished = True
-                for w in batch.waiters:
-                    w.release()
-                if self._open.waiters:
-                    self._open.waiters.pop(0).release()  # hand the lead to the next batch
-                else:
-                    self._committing = False
-        if batch.error is not None and not isinstance(batch.error, Exception):
-            raise batch.error  # an interrupt stays an interrupt in the thread it hit
-        self._raise_if_failed(batch)
+            self._combiner.submit(list(entries))
+        except AuditUnavailable:
+            raise
+        except Exception as exc:
+            raise AuditUnavailable("the audit log could not be written; no answer is given") from exc
 
-    def _commit(self, entries: list[AuditEntry]) -> None:
+    def commit_now(self, entries: Sequence[AuditEntry]) -> None:
+        """Append ``entries`` in a transaction of their own, in this thread (already grouped callers)."""
+        if not entries:
+            return
         try:
             with self._store.transaction() as tx:
                 tx.append_audit(entries)
         except Exception as exc:
             raise AuditUnavailable("the audit log could not be written; no answer is given") from exc
 
-    @staticmethod
-    def _raise_if_failed(batch: _Batch) -> None:
-        if isinstance(batch.error, AuditUnavailable):
-            raise batch.error
-        if batch.error is not None:
-            raise AuditUnavailable("the audit log could not be written; no answer is given") from batch.error
+    def _commit_many(self, items: list[list[AuditEntry]]) -> list[None]:
+        self.commit_now([e for item in items for e in item])
+        return [None] * len(items)
 
     def close(self) -> None:
         """Refuse new records; records already handed in are committed by their callers."""
-        with self._lock:
-            self._closed = True
+        self._closed = True

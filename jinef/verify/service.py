@@ -24,6 +24,7 @@ from jinef.verify import mobile as mob
 from jinef.verify import national_code as ncode
 from jinef.verify.abuse import SlidingWindowDetector
 from jinef.verify.audit import AuditReport, AuditWriter, verify_store
+from jinef.verify.combine import Combiner
 from jinef.verify.config import END_REASONS, REJECT_REASONS, VerifyConfig
 from jinef.verify.errors import (
     AlreadyLinked,
@@ -726,17 +727,27 @@ class MatchService:
     def __init__(self, core: _Core, detector: SlidingWindowDetector) -> None:
         self._core = core
         self._detector = detector
+        # Concurrent single matches are evaluated and audited together by one of the callers.
+        self._combiner: Combiner[tuple[str, str, MatchQuery], MatchResult | Exception] | None = None
+        if core.config.group_commit:
+            self._combiner = Combiner(self._run)
 
     def match(
         self, org: str, national_code: str, postcode: str, purpose: str, *, role: str | None = None
     ) -> MatchResult:
         """One audited match; raises a VerifyError (with ``trace_id``) when refused."""
-        outcome, entry, alerts = self._evaluate(org, purpose, MatchQuery(national_code, postcode, None, role))
-        self._store_alerts(alerts)
-        self._core.audit.write([entry])
-        if isinstance(outcome, VerifyError):
+        item = (org, purpose, MatchQuery(national_code, postcode, None, role))
+        outcome = self._combiner.submit(item) if self._combiner is not None else self._run([item])[0]
+        if isinstance(outcome, Exception):
             raise outcome
         return outcome
+
+    def _run(self, items: list[tuple[str, str, MatchQuery]]) -> list[MatchResult | Exception]:
+        """Evaluate matches, then store their alerts and audit records in one commit each."""
+        evaluated = [self._evaluate(org, purpose, q) for org, purpose, q in items]
+        self._store_alerts([a for _, _, alerts in evaluated for a in alerts])
+        self._core.audit.commit_now([entry for _, entry, _ in evaluated])
+        return [outcome for outcome, _, _ in evaluated]
 
     def match_batch(self, org: str, queries: Sequence[MatchQuery], purpose: str) -> list[BatchItem]:
         """Many matches in one call; each row is answered, refused or rejected on its own, all audited."""
@@ -745,15 +756,17 @@ class MatchService:
         self._core.audit.write([entry for _, entry, _ in evaluated])
         items: list[BatchItem] = []
         for q, (outcome, _, _) in zip(queries, evaluated, strict=True):
-            if isinstance(outcome, VerifyError):
+            if isinstance(outcome, MatchResult):
+                items.append(BatchItem(q.row_id, outcome, None))
+            elif isinstance(outcome, VerifyError):
                 items.append(BatchItem(q.row_id, None, outcome))
             else:
-                items.append(BatchItem(q.row_id, outcome, None))
+                raise outcome  # an internal failure (e.g. the registry); it is audited as such
         return items
 
     def _evaluate(
         self, org: str, purpose: str, q: MatchQuery
-    ) -> tuple[MatchResult | VerifyError, AuditEntry, list[Alert]]:
+    ) -> tuple[MatchResult | Exception, AuditEntry, list[Alert]]:
         core = self._core
         trace = _new_trace()
         now = core.now()
@@ -784,13 +797,15 @@ class MatchService:
                 # Several roles on one postcode: answer with the longest-standing one.
                 best = min(links, key=lambda link: (link.verified_at, ROLES.index(link.role)))
                 result = MatchResult(True, best.role, best.verified_at.date(), trace)
-            outcome: MatchResult | VerifyError = result
+            outcome: MatchResult | Exception = result
             label = "matched" if result.matched else "not_matched"
         except VerifyError as exc:
             if isinstance(exc, MatchRefused):
                 alerts = list(exc.alerts)
             exc.details["trace_id"] = trace
             outcome, label = exc, "refused:" + exc.code
+        except Exception as exc:  # one caller's failure must not fail the others grouped with it
+            outcome, label = exc, "error:internal"
         shown_purpose = purpose if purpose in core.config.purposes else "invalid"
         entry = AuditEntry(now, _safe_label(org), "match", shown_purpose, label, trace)
         return outcome, entry, alerts
