@@ -63,6 +63,7 @@ from jinef.verify.store import (
     Role,
     StaleKeyVersion,
     State,
+    VerifiedLink,
     VerifyStore,
     VerifyTx,
 )
@@ -744,14 +745,14 @@ class MatchService:
 
     def _run(self, items: list[tuple[str, str, MatchQuery]]) -> list[MatchResult | Exception]:
         """Evaluate matches, then store their alerts and audit records in one commit each."""
-        evaluated = [self._evaluate(org, purpose, q) for org, purpose, q in items]
+        evaluated = self._evaluate(items)
         self._store_alerts([a for _, _, alerts in evaluated for a in alerts])
         self._core.audit.commit_now([entry for _, entry, _ in evaluated])
         return [outcome for outcome, _, _ in evaluated]
 
     def match_batch(self, org: str, queries: Sequence[MatchQuery], purpose: str) -> list[BatchItem]:
         """Many matches in one call; each row is answered, refused or rejected on its own, all audited."""
-        evaluated = [self._evaluate(org, purpose, q) for q in queries]
+        evaluated = self._evaluate([(org, purpose, q) for q in queries])
         self._store_alerts([a for _, _, alerts in evaluated for a in alerts])
         self._core.audit.write([entry for _, entry, _ in evaluated])
         items: list[BatchItem] = []
@@ -765,50 +766,81 @@ class MatchService:
         return items
 
     def _evaluate(
-        self, org: str, purpose: str, q: MatchQuery
-    ) -> tuple[MatchResult | Exception, AuditEntry, list[Alert]]:
+        self, items: Sequence[tuple[str, str, MatchQuery]]
+    ) -> list[tuple[MatchResult | Exception, AuditEntry, list[Alert]]]:
+        """Answer each (org, purpose, query), with its audit entry and any alerts it raised.
+
+        Three phases, so that a batch costs one database statement: check and count each
+        query, look every surviving pair up at once, then build the answers.
+        """
         core = self._core
-        trace = _new_trace()
+        n = len(items)
+        traces = [_new_trace() for _ in range(n)]
         now = core.now()
-        alerts: list[Alert] = []
-        try:
-            _check_id("org", org)
-            if purpose not in core.config.purposes:
-                raise InvalidArgument(
-                    "unknown purpose code", field="purpose", allowed=sorted(core.config.purposes)
-                )
-            nc = _parse_nc(q.national_code)
-            postcode_c = _parse_postcode(q.postcode)
-            if q.role is not None:
-                _check_role(q.role)
-            h = core.hasher
-            nc_h = h.national_code(nc)
-            self._detector.check(org, nc_h, postcode_c, now)
+        outcomes: list[MatchResult | Exception | None] = [None] * n
+        alerts: list[list[Alert]] = [[] for _ in range(n)]
+        pending: list[tuple[int, str, str]] = []  # (index, canonical national code, postcode)
+        h = core.hasher
+        for i, (org, purpose, q) in enumerate(items):
             try:
-                links = core.store.find_verified(nc_h, postcode_c, h.version)
+                _check_id("org", org)
+                if purpose not in core.config.purposes:
+                    raise InvalidArgument(
+                        "unknown purpose code", field="purpose", allowed=sorted(core.config.purposes)
+                    )
+                nc = _parse_nc(q.national_code)
+                postcode_c = _parse_postcode(q.postcode)
+                if q.role is not None:
+                    _check_role(q.role)
+                self._detector.check(org, h.national_code(nc), postcode_c, now)
+                pending.append((i, nc, postcode_c))
+            except VerifyError as exc:
+                if isinstance(exc, MatchRefused):
+                    alerts[i] = list(exc.alerts)
+                outcomes[i] = exc
+        if pending:
+            try:
+                found = self._lookup(h, pending)
             except StaleKeyVersion:  # re-keyed by another process since this one loaded its keys
                 core.reload_keys()
-                h = core.hasher
-                links = core.store.find_verified(h.national_code(nc), postcode_c, h.version)
-            if q.role is not None:
-                links = [link for link in links if link.role == q.role]
-            result = MatchResult(False, None, None, trace)
-            if links and core.postcode_status(postcode_c) == ACTIVE:
-                # Several roles on one postcode: answer with the longest-standing one.
-                best = min(links, key=lambda link: (link.verified_at, ROLES.index(link.role)))
-                result = MatchResult(True, best.role, best.verified_at.date(), trace)
-            outcome: MatchResult | Exception = result
-            label = "matched" if result.matched else "not_matched"
-        except VerifyError as exc:
-            if isinstance(exc, MatchRefused):
-                alerts = list(exc.alerts)
-            exc.details["trace_id"] = trace
-            outcome, label = exc, "refused:" + exc.code
-        except Exception as exc:  # one caller's failure must not fail the others grouped with it
-            outcome, label = exc, "error:internal"
-        shown_purpose = purpose if purpose in core.config.purposes else "invalid"
-        entry = AuditEntry(now, _safe_label(org), "match", shown_purpose, label, trace)
-        return outcome, entry, alerts
+                found = self._lookup(core.hasher, pending)
+            for (i, _, postcode_c), links in zip(pending, found, strict=True):
+                role = items[i][2].role
+                if role is not None:
+                    links = [link for link in links if link.role == role]
+                try:
+                    result = MatchResult(False, None, None, traces[i])
+                    if links and core.postcode_status(postcode_c) == ACTIVE:
+                        # Several roles on one postcode: answer with the longest-standing one.
+                        best = min(links, key=lambda link: (link.verified_at, ROLES.index(link.role)))
+                        result = MatchResult(True, best.role, best.verified_at.date(), traces[i])
+                    outcomes[i] = result
+                except Exception as exc:  # one caller's failure must not fail the others grouped with it
+                    outcomes[i] = exc
+        out: list[tuple[MatchResult | Exception, AuditEntry, list[Alert]]] = []
+        for i, (org, purpose, _) in enumerate(items):
+            outcome = outcomes[i]
+            assert outcome is not None
+            if isinstance(outcome, MatchResult):
+                label = "matched" if outcome.matched else "not_matched"
+            elif isinstance(outcome, VerifyError):
+                outcome.details["trace_id"] = traces[i]
+                label = "refused:" + outcome.code
+            else:
+                label = "error:internal"
+            shown_purpose = purpose if purpose in core.config.purposes else "invalid"
+            out.append(
+                (
+                    outcome,
+                    AuditEntry(now, _safe_label(org), "match", shown_purpose, label, traces[i]),
+                    alerts[i],
+                )
+            )
+        return out
+
+    def _lookup(self, h: Hasher, pending: list[tuple[int, str, str]]) -> list[list[VerifiedLink]]:
+        keys = [(h.national_code(nc), postcode_c) for _, nc, postcode_c in pending]
+        return self._core.store.find_verified(keys, h.version)
 
     def _store_alerts(self, alerts: Sequence[Alert]) -> None:
         if not alerts:

@@ -123,6 +123,7 @@ _LINK_COLUMNS = (
     "id, nc_hash, mobile_hash, postcode, role, state, requested_at, updated_at, code_hash, "
     "code_expires_at, tries, sends, code_sent_at, visited_at, agent, verified_at, closed_at, reason"
 )
+_LOOKUP_CHUNK = 256  # pairs per lookup statement (3 parameters each, well under SQLite's limit)
 _OPEN_PLACEHOLDERS = ",".join("?" * len(OPEN_STATES))
 _ACTIVE_PLACEHOLDERS = ",".join("?" * len(ACTIVE_STATES))
 
@@ -483,27 +484,40 @@ class SqliteVerifyStore:
             tx.append_audit(audit)
         return count
 
-    def find_verified(self, nc_hash: bytes, postcode: str, key_version: int) -> list[VerifiedLink]:
-        """Verified links for this pair; one statement, so the key version is read in the same snapshot."""
-        sql = (
-            "SELECT m.value, l.role, l.verified_at FROM verify_meta m LEFT JOIN verify_link l "
-            "ON l.nc_hash = ? AND l.postcode = ? AND l.state = 'verified' "
-            "WHERE m.name = 'key_version'"
-        )
+    def find_verified(self, keys: Sequence[tuple[bytes, str]], key_version: int) -> list[list[VerifiedLink]]:
+        """Verified links for each pair, in order: one statement per chunk, reading the key version too."""
+        found: list[list[VerifiedLink]] = [[] for _ in keys]
+        for start in range(0, len(keys), _LOOKUP_CHUNK):
+            chunk = keys[start : start + _LOOKUP_CHUNK]
+            params: list[Any] = []
+            for i, (nc_hash, postcode) in enumerate(chunk, start):
+                params += (i, nc_hash, postcode)
+            sql = (
+                f"WITH q (i, nc_hash, postcode) AS (VALUES {','.join(['(?, ?, ?)'] * len(chunk))}) "
+                "SELECT -1, value, NULL FROM verify_meta WHERE name = 'key_version' "
+                "UNION ALL "
+                "SELECT q.i, l.role, l.verified_at FROM q JOIN verify_link l "
+                "ON l.nc_hash = q.nc_hash AND l.postcode = q.postcode AND l.state = 'verified'"
+            )
+            rows = self._read(sql, params)
+            current = next((int(r[1]) for r in rows if r[0] == -1), 0)
+            if current != key_version:
+                raise StaleKeyVersion(current)
+            for i, role, verified_at in rows:
+                if i >= 0:
+                    found[i].append(VerifiedLink(role, datetime.fromisoformat(verified_at)))
+        return found
+
+    def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
         # A connection that did not make the last commit must drop its page cache before reading
-        # (several times the cost of the lookup itself), so borrow the writer's connection when
-        # no write is running; otherwise read on this thread's own connection.
+        # (several times the cost of a lookup), so borrow the writer's connection when no write is
+        # running; otherwise read on this thread's own connection.
         if self._write_lock.acquire(blocking=False):
             try:
-                rows = self._writer.execute(sql, (nc_hash, postcode)).fetchall()
+                return self._writer.execute(sql, params).fetchall()
             finally:
                 self._write_lock.release()
-        else:
-            rows = self._conn().execute(sql, (nc_hash, postcode)).fetchall()
-        current = int(rows[0][0]) if rows else 0
-        if current != key_version:
-            raise StaleKeyVersion(current)
-        return [VerifiedLink(r[1], datetime.fromisoformat(r[2])) for r in rows if r[1] is not None]
+        return self._conn().execute(sql, params).fetchall()
 
     def get_link(self, link_id: str) -> Link | None:
         """One request, read outside any transaction."""

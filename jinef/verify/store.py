@@ -228,8 +228,11 @@ class VerifyStore(Protocol):
     ) -> int:
         """Re-key every stored hash with ``step`` (and append ``audit``) in one transaction."""
 
-    def find_verified(self, nc_hash: bytes, postcode: str, key_version: int) -> list[VerifiedLink]:
-        """Verified links for this pair (one statement: raises StaleKeyVersion on a key mismatch)."""
+    def find_verified(self, keys: Sequence[tuple[bytes, str]], key_version: int) -> list[list[VerifiedLink]]:
+        """Verified links for each (national-code hash, postcode) pair, in order.
+
+        Read in one snapshot with the key version: raises StaleKeyVersion on a mismatch.
+        """
 
     def get_link(self, link_id: str) -> Link | None:
         """One request, read outside any transaction."""

@@ -165,3 +165,20 @@ def test_citizen_challenges_are_limited_per_mobile(seeded: VerifyHub, clock: Clo
     assert e.value.http_status == 429
     clock.advance(hours=1, seconds=1)
     seeded.citizen.challenge(PEOPLE[0], MOBILES[0])
+
+
+def test_a_large_batch_spans_several_lookup_statements(make_hub) -> None:  # type: ignore[no-untyped-def]
+    from jinef.verify import AbuseConfig, VerifyConfig
+    from jinef.verify import national_code as nc
+
+    hub = make_hub(config=VerifyConfig(abuse=AbuseConfig(max_codes_per_postcode=10_000)))
+    verify_link(hub, PEOPLE[0], MOBILES[0], P0)
+    verify_link(hub, PEOPLE[1], MOBILES[1], P1, "owner")
+    strangers = [nc.complete(f"{n:09d}") for n in range(800000001, 800000601)]
+    queries = [MatchQuery(code, P0, row_id=i) for i, code in enumerate(strangers)]
+    queries.insert(300, MatchQuery(PEOPLE[0], P0, row_id=-1))
+    queries.append(MatchQuery(PEOPLE[1], P1, row_id=-2))
+    items = hub.matching.match_batch(ORG, queries, PURPOSE)
+    assert len(items) == 602
+    hits = {i.row_id: i.result.role for i in items if i.result is not None and i.result.matched}
+    assert hits == {-1: "resident", -2: "owner"}
