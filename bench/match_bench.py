@@ -159,7 +159,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--links", type=int, default=2000, help="verified addresses to seed")
     ap.add_argument("--matches", type=int, default=20000, help="matches per scenario")
-    ap.add_argument("--threads", type=int, default=32, help="callers in the concurrent scenarios")
+    ap.add_argument("--threads", type=int, default=64, help="callers in the concurrent scenarios")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="jinef-bench-") as tmp:
