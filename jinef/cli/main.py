@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from jinef.cli import (
+    audit,
     audit_log,
     data_cmds,
     geocode,
@@ -15,6 +16,7 @@ from jinef.cli import (
     registry_cmds,
     reverse,
     serve,
+    verify,
 )
 
 app = typer.Typer(
@@ -23,7 +25,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (postcodes, registry_cmds, import_cmd, data_cmds, parse, geocode, reverse, serve, keys, audit_log):
+for module in (postcodes, registry_cmds, import_cmd, data_cmds, parse, geocode, reverse, serve, keys, audit_log,
+               audit, verify):
     module.register(app)
 
 

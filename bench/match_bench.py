@@ -1,0 +1,210 @@
+"""Match-service throughput, in process, with every match audited durably.
+
+Run: ``python bench/match_bench.py [--links N] [--seconds S]``. Prints one line per scenario.
+
+What "durable" means per scenario (see jinef/verify/sqlite_store.py and audit.py):
+- ``full``: SQLite WAL with synchronous=FULL; a match returns only after the transaction
+  holding its audit record has been fsynced (survives power loss).
+- ``normal``: WAL with synchronous=NORMAL; the record is committed before the answer but
+  the WAL is fsynced only at checkpoints (survives a process crash, not a power cut).
+Group commit lets concurrent callers share one fsync; a single caller cannot benefit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable without installing
+
+from jinef.verify import MatchQuery, VerifyConfig, VerifyHub
+from jinef.verify import national_code as nc
+
+ORGS = [f"org-{i:02d}" for i in range(50)]
+PURPOSES = ["banking_kyc", "telecom_subscription", "insurance", "delivery"]
+
+
+@dataclass
+class Population:
+    """Verified (national code, postcode) pairs and postcodes the registry knows."""
+
+    pairs: list[tuple[str, str]]
+    postcodes: list[str]
+
+
+def make_postcodes(n: int) -> list[str]:
+    """``n`` distinct valid postcodes (routes use only the digits 1 and 3-9)."""
+    out = []
+    for i in range(n):
+        route = "".join("13456789"[(i // 8**k) % 8] for k in range(5))
+        out.append(route + f"{i % 100000:05d}")
+    return out
+
+
+def seed(db: Path, n_links: int) -> Population:
+    """Verify ``n_links`` addresses through the real workflow (setup only, not timed)."""
+    postcodes = make_postcodes(n_links * 2)
+    status = dict.fromkeys(postcodes, "active")
+    rng = random.Random(7)
+    config = VerifyConfig(durability="off", group_commit=False)
+    pairs: list[tuple[str, str]] = []
+    with VerifyHub.open(db, status.get, config=config, environ={}) as hub:
+        for i in range(n_links):
+            person = nc.complete(f"{rng.randrange(10**9):09d}")
+            mobile = f"0912{rng.randrange(10**7):07d}"
+            req = hub.workflow.request(person, mobile, postcodes[i], "resident")
+            body = hub.outbox(limit=1, ref=req.id)[0].body
+            code = re.search(r"\d{6}", body)
+            assert code
+            hub.workflow.confirm(req.id, code.group(), agent="bench-agent")
+            pairs.append((person, postcodes[i]))
+    return Population(pairs, postcodes)
+
+
+def queries(pop: Population, n: int, seed_: int) -> list[tuple[str, str, str, str]]:
+    """A realistic mix: 70% pairs that match, 30% a real person at another postcode."""
+    rng = random.Random(seed_)
+    out = []
+    for _ in range(n):
+        person, postcode = rng.choice(pop.pairs)
+        if rng.random() < 0.3:
+            postcode = rng.choice(pop.postcodes)
+        out.append((rng.choice(ORGS), person, postcode, rng.choice(PURPOSES)))
+    return out
+
+
+def open_hub(db: Path, pop: Population, durability: str, group: bool) -> VerifyHub:
+    """A hub configured for one scenario."""
+    status = dict.fromkeys(pop.postcodes, "active")
+    config = VerifyConfig(durability=durability, group_commit=group)  # type: ignore[arg-type]
+    return VerifyHub.open(db, status.get, config=config, environ={})
+
+
+def raw_commit_rate(directory: Path, synchronous: str, seconds: float = 1.0) -> float:
+    """Empty-ish SQLite commits per second in WAL mode: what the disk alone allows."""
+    path = directory / f"calibrate-{synchronous}.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("CREATE TABLE t (v BLOB)")
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t VALUES (?)", (os.urandom(32),))
+        conn.execute("COMMIT")
+        n += 1
+    rate = n / (time.perf_counter() - t0)
+    conn.close()
+    return rate
+
+
+def timed(fn: Callable[[], int]) -> tuple[int, float, float]:
+    """Run ``fn`` (which returns how many matches it made): wall seconds and process CPU seconds."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    n = fn()
+    return n, time.perf_counter() - t0, time.process_time() - c0
+
+
+def sequential(hub: VerifyHub, qs: list[tuple[str, str, str, str]]) -> int:
+    """One caller, one match at a time."""
+    matched = 0
+    for org, person, postcode, purpose in qs:
+        matched += hub.matching.match(org, person, postcode, purpose).matched
+    return len(qs)
+
+
+def concurrent(hub: VerifyHub, qs: list[tuple[str, str, str, str]], threads: int) -> int:
+    """``threads`` callers (as an HTTP server would have), each doing single matches."""
+    chunks = [qs[i::threads] for i in range(threads)]
+    errors: list[BaseException] = []
+
+    def worker(chunk: list[tuple[str, str, str, str]]) -> None:
+        try:
+            for org, person, postcode, purpose in chunk:
+                hub.matching.match(org, person, postcode, purpose)
+        except BaseException as exc:  # surface failures instead of reporting a rate
+            errors.append(exc)
+
+    ts = [threading.Thread(target=worker, args=(c,)) for c in chunks]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise errors[0]
+    return len(qs)
+
+
+def batched(hub: VerifyHub, qs: list[tuple[str, str, str, str]], size: int) -> int:
+    """Batch calls of ``size`` rows (one organisation per batch), each row audited."""
+    for i in range(0, len(qs), size):
+        chunk = qs[i : i + size]
+        org, purpose = chunk[0][0], chunk[0][3]
+        hub.matching.match_batch(org, [MatchQuery(p, c) for _, p, c, _ in chunk], purpose)
+    return len(qs)
+
+
+def main() -> None:
+    """Seed a database, run each scenario, print the rates, and check the audit chain."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--links", type=int, default=2000, help="verified addresses to seed")
+    ap.add_argument("--matches", type=int, default=20000, help="matches per scenario")
+    ap.add_argument("--threads", type=int, default=64, help="callers in the concurrent scenarios")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="jinef-bench-") as tmp:
+        db = Path(tmp) / "registry.sqlite"
+        t0 = time.perf_counter()
+        pop = seed(db, args.links)
+        print(f"seeded {args.links} verified addresses in {time.perf_counter() - t0:.1f}s")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"machine: {os.cpu_count()} cpus, load average {load} (other work slows every figure below)")
+        full, normal = raw_commit_rate(Path(tmp), "FULL"), raw_commit_rate(Path(tmp), "NORMAL")
+        print(f"disk: bare SQLite commits/s (one row each): {full:,.0f} sync=FULL, {normal:,.0f} NORMAL")
+        n = args.matches
+        scenarios: list[
+            tuple[str, str, bool, Callable[[VerifyHub, list[tuple[str, str, str, str]]], int]]
+        ] = [
+            ("single, 1 caller, sync=FULL, commit per match", "full", False, sequential),
+            ("single, 1 caller, sync=NORMAL, commit per match", "normal", False, sequential),
+            (
+                f"single, {args.threads} callers, sync=FULL, group commit",
+                "full",
+                True,
+                lambda h, q: concurrent(h, q, args.threads),
+            ),
+            (
+                f"single, {args.threads} callers, sync=NORMAL, group commit",
+                "normal",
+                True,
+                lambda h, q: concurrent(h, q, args.threads),
+            ),
+            ("batch of 100, 1 caller, sync=FULL", "full", True, lambda h, q: batched(h, q, 100)),
+        ]
+        total = 0
+        for i, (label, durability, group, run) in enumerate(scenarios):
+            qs = queries(pop, n, seed_=100 + i)
+            with open_hub(db, pop, durability, group) as hub:
+                done, dt, cpu = timed(lambda hub=hub, qs=qs, run=run: run(hub, qs))  # type: ignore[misc]
+            total += done
+            rate, cpu_us = done / dt, cpu / done * 1e6
+            print(f"{label:<52} {rate:>8,.0f} matches/s  ({done} in {dt:5.2f}s, cpu {cpu_us:4.0f} µs/match)")
+        with open_hub(db, pop, "full", False) as hub:
+            report = hub.verify_audit()
+            matches = sum(1 for r in hub.store.audit_rows() if r.entry.action == "match")
+        status = "ok" if report.ok else f"BROKEN at {report.issue}"
+        print(f"audit chain: {status}, {report.records} records, {matches} match records (expected {total})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""`jinef audit …`: check the verification hub's tamper-evident audit chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jinef.cli.audit_log import audit_app
+from jinef.cli.output import fail, print_json
+from jinef.verify.audit import verify_store
+from jinef.verify.sqlite_store import SqliteVerifyStore
+
+DbOption = Annotated[
+    Path,
+    typer.Option("--db", envvar="JINEF_DB", help="The registry database holding the verify_* tables."),
+]
+
+
+@audit_app.command("verify")
+def verify(
+    db: DbOption = Path("var/registry.sqlite"),
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-head", help="A head published earlier, '<seq>:<hash>': it must still be there."
+        ),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check the hash chain; name the first edited, deleted, reordered or missing record."""
+    if not db.exists():
+        fail(f"no database at {db}")
+    store = SqliteVerifyStore(db)
+    try:
+        report = verify_store(store, expect_head)
+    except ValueError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    if json_out:
+        print_json(report.as_dict())
+    elif report.issue is None:
+        typer.echo(f"ok: {report.records} records, head {report.head_seq}:{report.head_hash}")
+    else:
+        typer.echo(f"BROKEN at record {report.issue.seq} ({report.issue.kind}): {report.issue.message}")
+    if report.issue is not None:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """`jinef audit verify` joins the `audit` group of :mod:`jinef.cli.audit_log` (registered there)."""

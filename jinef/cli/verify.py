@@ -1,0 +1,177 @@
+"""`jinef verify …` (national codes, key rotation, expiry, alerts) and `jinef outbox`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jinef.cli.output import fail, print_json
+from jinef.verify import national_code as ncode
+from jinef.verify.errors import VerifyError
+from jinef.verify.keys import ENV_VAR, KeyRing, load_ring, parse_ring
+from jinef.verify.service import VerifyHub, rotate_key
+from jinef.verify.sqlite_store import SqliteVerifyStore
+
+DbOption = Annotated[
+    Path,
+    typer.Option("--db", envvar="JINEF_DB", help="The registry database holding the verify_* tables."),
+]
+KeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        help=f"The key ring file (default: ${ENV_VAR}, else verify.key next to the database).",
+    ),
+]
+DEFAULT_DB = Path("var/registry.sqlite")
+
+verify_app = typer.Typer(
+    help="Address verification hub: national codes, keys, expiry, alerts.", no_args_is_help=True
+)
+
+
+def _existing_db(db: Path) -> Path:
+    if not db.exists():
+        fail(f"no database at {db}")
+    return db
+
+
+@verify_app.command("code")
+def check_codes(
+    codes: Annotated[list[str], typer.Argument(help="National codes in any digit form.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Check national codes against the rules and say which rule each one breaks."""
+    results = [ncode.validate(c) for c in codes]
+    if json_out:
+        print_json([{"input": c, **r.as_dict()} for c, r in zip(codes, results, strict=True)])
+    else:
+        table = Table("input", "valid", "reasons")
+        for c, r in zip(codes, results, strict=True):
+            table.add_row(c, "yes" if r.valid else "no", "; ".join(r.messages()))
+        Console().print(table)
+    if not all(r.valid for r in results):
+        raise typer.Exit(1)
+
+
+@verify_app.command("rotate-key")
+def rotate_key_cmd(db: DbOption = DEFAULT_DB, key_file: KeyOption = None) -> None:
+    """Re-key every stored hash under a new key, in one transaction (matches keep working)."""
+    store = SqliteVerifyStore(_existing_db(db))
+    try:
+        ring = load_ring(key_file, db_path=db, create=False)
+        result, ring = rotate_key(store, ring)
+    except VerifyError as exc:
+        fail(exc.message)
+    finally:
+        store.close()
+    where = ring.path if ring.path is not None else f"${ENV_VAR}"
+    versions = f"{result.from_version} → {result.to_version}"
+    typer.echo(f"re-keyed {result.rehashed} hashes: key version {versions} ({where})")
+
+
+@verify_app.command("new-key")
+def new_key() -> None:
+    """Print the ring from $JINEF_VERIFY_KEY with one new key appended (install it, then rotate-key)."""
+    current = os.environ.get(ENV_VAR)
+    try:
+        ring = parse_ring(current) if current else KeyRing(())
+    except VerifyError as exc:
+        fail(exc.message)
+    typer.echo(ring.with_new_key().to_text().strip().replace("\n", ";"))
+
+
+@verify_app.command("expire")
+def expire(db: DbOption = DEFAULT_DB, key_file: KeyOption = None) -> None:
+    """Close every open request whose one-time code has expired."""
+    try:
+        # Expiry needs no registry answer: the status callable is never asked.
+        with VerifyHub.open(_existing_db(db), lambda _postcode: None, key_path=key_file) as hub:
+            n = hub.workflow.expire_due()
+    except VerifyError as exc:
+        fail(exc.message)
+    typer.echo(f"expired {n} requests")
+
+
+@verify_app.command("alerts")
+def alerts(
+    db: DbOption = DEFAULT_DB,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List enumeration alerts, newest first."""
+    store = SqliteVerifyStore(_existing_db(db))
+    try:
+        found = store.alerts()
+    finally:
+        store.close()
+    rows = [
+        {
+            "ts": a.ts.isoformat(),
+            "org": a.org,
+            "kind": a.kind,
+            "subject": a.subject,
+            "distinct": a.distinct_count,
+            "window_seconds": a.window_seconds,
+            "blocked_until": a.blocked_until.isoformat(),
+        }
+        for a in found
+    ]
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("time", "organisation", "kind", "subject", "distinct", "blocked until")
+    for r in rows:
+        table.add_row(
+            str(r["ts"]),
+            str(r["org"]),
+            str(r["kind"]),
+            str(r["subject"]),
+            str(r["distinct"]),
+            str(r["blocked_until"]),
+        )
+    Console().print(table)
+
+
+def outbox(
+    db: DbOption = DEFAULT_DB,
+    ref: Annotated[
+        str | None, typer.Option("--ref", help="Only messages of this request or challenge.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many of the newest messages.")] = 20,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List SMS written by the development gateway (recipients masked), newest first."""
+    store = SqliteVerifyStore(_existing_db(db))
+    try:
+        messages = store.outbox(limit, ref)
+    finally:
+        store.close()
+    rows = [
+        {
+            "id": m.id,
+            "time": m.created_at.isoformat(),
+            "to": m.recipient,
+            "kind": m.kind,
+            "ref": m.ref,
+            "body": m.body,
+        }
+        for m in messages
+    ]
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("id", "time", "to", "kind", "ref", "text")
+    for r in rows:
+        table.add_row(*(str(r[k]) for k in ("id", "time", "to", "kind", "ref", "body")))
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `jinef verify …` and `jinef outbox` to the main app."""
+    app.add_typer(verify_app, name="verify")
+    app.command("outbox")(outbox)

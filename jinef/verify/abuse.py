@@ -1,0 +1,190 @@
+"""Enumeration detection for the match service: distinct-value counters over sliding windows.
+
+An organisation that asks many *different* national codes about one postcode is trying to
+find who lives there; one that asks one national code about many postcodes is trying to find
+where someone lives. Both are counted per organisation over a sliding window; asking the same
+pair again does not count twice. Crossing a threshold refuses the query, blocks that
+organisation on that postcode (or that code) for a while, and raises an alert. An
+organisation that raises several alerts within an hour is blocked altogether.
+
+The counters are in process memory (fast, lock-protected) and know a national code only by a
+fingerprint of its keyed hash; blocks are rebuilt from the stored alerts at start, so a
+restart does not lift them (a key rotation does lift per-code blocks: the fingerprints
+change). Several processes serving the same hub each keep their own counters, so the
+effective thresholds scale with the number of processes; a shared counter backend can
+replace :class:`SlidingWindowDetector` later.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from jinef.verify.errors import EnumerationSuspected, OrganisationBlocked
+from jinef.verify.keys import fingerprint
+from jinef.verify.store import Alert
+
+KIND_CODES_PER_POSTCODE = "codes_per_postcode"
+KIND_POSTCODES_PER_CODE = "postcodes_per_code"
+KIND_ORGANISATION = "organisation"
+
+
+@dataclass(frozen=True, slots=True)
+class AbuseConfig:
+    """Thresholds of the enumeration detector (safe defaults; tune per deployment)."""
+
+    window_seconds: int = 3600
+    max_codes_per_postcode: int = 10  # distinct national codes one organisation asks about one postcode
+    max_postcodes_per_code: int = 5  # distinct postcodes one organisation asks about one national code
+    block_seconds: int = 3600  # how long the organisation stays refused on that postcode / code
+    org_alerts_to_block: int = 3  # this many alerts within org_alert_window blocks the organisation
+    org_alert_window_seconds: int = 3600
+    org_block_seconds: int = 6 * 3600
+
+
+class _DistinctWindow:
+    """Per key, the distinct items seen within the window, oldest first."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], OrderedDict[str, datetime]] = {}
+
+    def count_with(self, key: tuple[str, str], item: str, since: datetime) -> int:
+        """The distinct count in the window if ``item`` were added now (not recorded yet)."""
+        seen = self.items.get(key)
+        if seen is None:
+            return 1
+        while seen:
+            ts = next(iter(seen.values()))
+            if ts >= since:
+                break
+            seen.popitem(last=False)
+        return len(seen) + (0 if item in seen else 1)
+
+    def add(self, key: tuple[str, str], item: str, now: datetime) -> None:
+        """Record ``item`` as seen now."""
+        seen = self.items.setdefault(key, OrderedDict())
+        seen[item] = now
+        seen.move_to_end(item)
+
+    def sweep(self, since: datetime) -> None:
+        """Forget keys whose every item is older than the window (bounds memory)."""
+        for key in [k for k, v in self.items.items() if not v or next(reversed(v.values())) < since]:
+            del self.items[key]
+
+
+class SlidingWindowDetector:
+    """Counts, blocks and alerts; thread-safe. ``check`` returns the alerts it raised."""
+
+    def __init__(self, config: AbuseConfig | None = None) -> None:
+        self.config = config or AbuseConfig()
+        self._lock = threading.Lock()
+        self._by_postcode = _DistinctWindow()  # (org, postcode) -> national-code hashes
+        self._by_code = _DistinctWindow()  # (org, national-code hash) -> postcodes
+        self._blocks: dict[tuple[str, str, str], datetime] = {}  # (org, kind, subject) -> until
+        self._org_alerts: dict[str, list[datetime]] = {}
+        self._calls = 0
+
+    def restore(self, alerts: Iterable[Alert], now: datetime) -> None:
+        """Re-impose blocks recorded before a restart."""
+        with self._lock:
+            for a in alerts:
+                if a.blocked_until > now:
+                    key = (a.org, a.kind, a.subject)
+                    self._blocks[key] = max(a.blocked_until, self._blocks.get(key, a.blocked_until))
+
+    def check(self, org: str, nc_hash: bytes, postcode: str, now: datetime) -> None:
+        """Count one query, or raise a MatchRefused subclass carrying a retry-after.
+
+        When this query trips a threshold, the new alerts travel on the exception as
+        ``exc.alerts`` so that the caller can store them (they are not part of the HTTP body).
+        """
+        cfg = self.config
+        with self._lock:
+            self._calls += 1
+            if self._calls % 10_000 == 0:
+                self._sweep(now)
+            # A national code is known here only by a fingerprint of its hash (also what alerts show).
+            code = "nc:" + fingerprint(nc_hash)
+            self._refuse_if_blocked(org, code, postcode, now)
+            since = now - timedelta(seconds=cfg.window_seconds)
+            alerts: list[Alert] = []
+            n_codes = self._by_postcode.count_with((org, postcode), code, since)
+            if n_codes > cfg.max_codes_per_postcode:
+                alerts.append(self._alert(org, KIND_CODES_PER_POSTCODE, postcode, n_codes, now))
+            n_pcs = self._by_code.count_with((org, code), postcode, since)
+            if n_pcs > cfg.max_postcodes_per_code:
+                alerts.append(self._alert(org, KIND_POSTCODES_PER_CODE, code, n_pcs, now))
+            if alerts:
+                raise self._refusal(alerts, now)
+            self._by_postcode.add((org, postcode), code, now)
+            self._by_code.add((org, code), postcode, now)
+
+    def _refuse_if_blocked(self, org: str, code: str, postcode: str, now: datetime) -> None:
+        for key in (
+            (org, KIND_ORGANISATION, ""),
+            (org, KIND_CODES_PER_POSTCODE, postcode),
+            (org, KIND_POSTCODES_PER_CODE, code),
+        ):
+            until = self._blocks.get(key)
+            if until is None:
+                continue
+            if until <= now:
+                del self._blocks[key]
+                continue
+            retry = max(1, int((until - now).total_seconds() + 0.999))
+            if key[1] == KIND_ORGANISATION:
+                raise OrganisationBlocked(
+                    "this organisation is blocked after repeated enumeration alerts",
+                    reason=KIND_ORGANISATION,
+                    retry_after=retry,
+                )
+            raise EnumerationSuspected(_REASONS[key[1]], reason=key[1], retry_after=retry)
+
+    def _alert(self, org: str, kind: str, subject: str, count: int, now: datetime) -> Alert:
+        cfg = self.config
+        until = now + timedelta(seconds=cfg.block_seconds)
+        self._blocks[(org, kind, subject)] = until
+        return Alert(None, now, org, kind, subject, count, cfg.window_seconds, until)
+
+    def _refusal(self, alerts: list[Alert], now: datetime) -> EnumerationSuspected:
+        cfg = self.config
+        first = alerts[0]
+        # Repeated alerts within the hour turn into a block of the whole organisation.
+        horizon = now - timedelta(seconds=cfg.org_alert_window_seconds)
+        recent = [t for t in self._org_alerts.get(first.org, []) if t > horizon]
+        recent.append(now)
+        self._org_alerts[first.org] = recent
+        if len(recent) >= cfg.org_alerts_to_block:
+            until = now + timedelta(seconds=cfg.org_block_seconds)
+            self._blocks[(first.org, KIND_ORGANISATION, "")] = until
+            alerts.append(
+                Alert(
+                    None,
+                    now,
+                    first.org,
+                    KIND_ORGANISATION,
+                    "",
+                    len(recent),
+                    cfg.org_alert_window_seconds,
+                    until,
+                )
+            )
+        retry = max(1, int((first.blocked_until - now).total_seconds()))
+        exc = EnumerationSuspected(_REASONS[first.kind], reason=first.kind, retry_after=retry)
+        exc.alerts = alerts
+        return exc
+
+    def _sweep(self, now: datetime) -> None:
+        since = now - timedelta(seconds=self.config.window_seconds)
+        self._by_postcode.sweep(since)
+        self._by_code.sweep(since)
+        self._blocks = {k: v for k, v in self._blocks.items() if v > now}
+
+
+_REASONS = {
+    KIND_CODES_PER_POSTCODE: "too many different national codes were asked about this postcode",
+    KIND_POSTCODES_PER_CODE: "too many different postcodes were asked about this national code",
+}

@@ -1,0 +1,145 @@
+"""Enumeration detection: sliding windows per organisation, refusals with retry-after, alerts."""
+
+from __future__ import annotations
+
+import pytest
+from verify_helpers import ACTIVE_POSTCODES, MOBILES, PEOPLE, Clock, HubFactory, verify_link
+
+from jinef.verify import (
+    AbuseConfig,
+    EnumerationSuspected,
+    MatchQuery,
+    OrganisationBlocked,
+    VerifyConfig,
+    VerifyHub,
+)
+from jinef.verify import national_code as nc
+
+ORG = "shady-shop"
+PURPOSE = "delivery"
+CODES = [nc.complete(f"{n:09d}") for n in range(900000001, 900000040)]
+
+
+def config(**kw: int) -> VerifyConfig:
+    base = {
+        "window_seconds": 600,
+        "max_codes_per_postcode": 5,
+        "max_postcodes_per_code": 4,
+        "block_seconds": 900,
+        "org_alerts_to_block": 3,
+    }
+    base.update(kw)
+    return VerifyConfig(abuse=AbuseConfig(**base))
+
+
+def test_many_codes_against_one_postcode(make_hub: HubFactory, clock: Clock) -> None:
+    hub = make_hub(config=config())
+    p = ACTIVE_POSTCODES[0]
+    for code in CODES[:5]:
+        assert not hub.matching.match(ORG, code, p, PURPOSE).matched
+        clock.advance(seconds=10)
+    for code in CODES[:5]:  # asking the same pairs again does not count twice
+        hub.matching.match(ORG, code, p, PURPOSE)
+    with pytest.raises(EnumerationSuspected) as e:
+        hub.matching.match(ORG, CODES[5], p, PURPOSE)
+    assert e.value.code == "enumeration_suspected" and e.value.http_status == 429
+    assert e.value.details["reason"] == "codes_per_postcode"
+    assert e.value.retry_after == 900
+    assert "postcode" in e.value.message
+    # Refused from now on for that postcode, even for a pair asked before, with a shrinking retry-after.
+    clock.advance(seconds=100)
+    with pytest.raises(EnumerationSuspected) as e2:
+        hub.matching.match(ORG, CODES[0], p, PURPOSE)
+    assert e2.value.retry_after == 800
+    # Other organisations and other postcodes are unaffected.
+    hub.matching.match("bank-melli", CODES[6], p, "banking_kyc")
+    hub.matching.match(ORG, CODES[6], ACTIVE_POSTCODES[1], PURPOSE)
+    alerts = hub.store.alerts()
+    assert len(alerts) == 1
+    a = alerts[0]
+    assert (a.org, a.kind, a.subject, a.distinct_count, a.window_seconds) == (
+        ORG,
+        "codes_per_postcode",
+        p,
+        6,
+        600,
+    )
+    clock.advance(seconds=801)
+    hub.matching.match(ORG, CODES[0], p, PURPOSE)  # the block is over
+
+
+def test_one_code_against_many_postcodes(make_hub: HubFactory) -> None:
+    hub = make_hub(config=config())
+    for p in ACTIVE_POSTCODES[:4]:
+        hub.matching.match(ORG, CODES[0], p, PURPOSE)
+    with pytest.raises(EnumerationSuspected) as e:
+        hub.matching.match(ORG, CODES[0], ACTIVE_POSTCODES[4], PURPOSE)
+    assert e.value.details["reason"] == "postcodes_per_code"
+    alert = hub.store.alerts()[0]
+    assert alert.subject.startswith("nc:") and CODES[0] not in alert.subject
+
+
+def test_the_window_slides(make_hub: HubFactory, clock: Clock) -> None:
+    hub = make_hub(config=config())
+    p = ACTIVE_POSTCODES[0]
+    for code in CODES[:5]:
+        hub.matching.match(ORG, code, p, PURPOSE)
+        clock.advance(seconds=100)
+    # Now at t=500: the first query (t=0) leaves the 600 s window at t>600.
+    clock.advance(seconds=101)
+    hub.matching.match(ORG, CODES[5], p, PURPOSE)  # the first code slid out
+    with pytest.raises(EnumerationSuspected):
+        hub.matching.match(ORG, CODES[6], p, PURPOSE)
+
+
+def test_repeated_alerts_block_the_organisation(make_hub: HubFactory, clock: Clock) -> None:
+    hub = make_hub(config=config(max_codes_per_postcode=2))
+    for i in range(3):
+        p = ACTIVE_POSTCODES[i]
+        hub.matching.match(ORG, CODES[3 * i], p, PURPOSE)
+        hub.matching.match(ORG, CODES[3 * i + 1], p, PURPOSE)
+        with pytest.raises(EnumerationSuspected):
+            hub.matching.match(ORG, CODES[3 * i + 2], p, PURPOSE)
+    with pytest.raises(OrganisationBlocked) as e:
+        hub.matching.match(ORG, CODES[20], ACTIVE_POSTCODES[10], PURPOSE)
+    assert e.value.code == "organisation_blocked" and e.value.retry_after == 6 * 3600
+    assert hub.store.alerts()[0].kind == "organisation"
+
+
+def test_blocks_survive_a_restart(make_hub: HubFactory) -> None:
+    hub = make_hub(config=config(max_codes_per_postcode=2))
+    p = ACTIVE_POSTCODES[0]
+    hub.matching.match(ORG, CODES[0], p, PURPOSE)
+    hub.matching.match(ORG, CODES[1], p, PURPOSE)
+    with pytest.raises(EnumerationSuspected):
+        hub.matching.match(ORG, CODES[2], p, PURPOSE)
+    hub.close()
+    again = make_hub(config=config(max_codes_per_postcode=2))
+    with pytest.raises(EnumerationSuspected):
+        again.matching.match(ORG, CODES[0], p, PURPOSE)
+
+
+def test_refused_matches_are_audited_and_batches_refuse_row_by_row(hub: VerifyHub) -> None:
+    hub_cfg = hub.config.abuse.max_codes_per_postcode  # 5 in the fixture
+    p = ACTIVE_POSTCODES[0]
+    verify_link(hub, PEOPLE[0], MOBILES[0], p)
+    queries = [MatchQuery(code, p, row_id=i) for i, code in enumerate(CODES[: hub_cfg + 2])]
+    items = hub.matching.match_batch(ORG, queries, PURPOSE)
+    assert [i.ok for i in items] == [True] * hub_cfg + [False, False]
+    assert isinstance(items[-1].error, EnumerationSuspected)
+    outcomes = [r.entry.outcome for r in hub.store.audit_rows() if r.entry.action == "match"]
+    assert outcomes == ["not_matched"] * hub_cfg + ["refused:enumeration_suspected"] * 2
+
+
+def test_per_code_blocks_survive_a_restart_too(make_hub: HubFactory) -> None:
+    hub = make_hub(config=config(max_postcodes_per_code=2))
+    hub.matching.match(ORG, CODES[0], ACTIVE_POSTCODES[0], PURPOSE)
+    hub.matching.match(ORG, CODES[0], ACTIVE_POSTCODES[1], PURPOSE)
+    with pytest.raises(EnumerationSuspected):
+        hub.matching.match(ORG, CODES[0], ACTIVE_POSTCODES[2], PURPOSE)
+    hub.close()
+    again = make_hub(config=config(max_postcodes_per_code=2))
+    with pytest.raises(EnumerationSuspected) as e:
+        again.matching.match(ORG, CODES[0], ACTIVE_POSTCODES[0], PURPOSE)
+    assert e.value.details["reason"] == "postcodes_per_code"
+    again.matching.match(ORG, CODES[1], ACTIVE_POSTCODES[0], PURPOSE)  # another code is fine
