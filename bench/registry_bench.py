@@ -52,6 +52,34 @@ def lookups(db: Path, n: int = 20_000) -> dict[str, float]:
     return {"single_per_s": single, "batch100_per_s": batched}
 
 
+def check(db: Path) -> str:
+    """The issue's rules on the whole registry: valid, unique postcodes; every point inside its province."""
+    import numpy as np
+    import shapely
+
+    from jinef.refdata.boundaries import load_boundaries
+    from jinef.refdata.divisions import load_divisions
+    from jinef.registry.postcode import is_valid
+
+    with Registry.open(db) as reg:
+        codes = reg.reader.columns("units", ["postcode"])["postcode"]
+        rows = reg.reader.conn.execute(  # type: ignore[attr-defined]
+            "SELECT l.province_code, b.lon, b.lat FROM buildings b JOIN localities l ON l.id = b.locality_id"
+        ).fetchall()
+    unique = len(np.unique(codes)) == len(codes)
+    valid = all(is_valid(f"{int(c):010d}") for c in codes)
+    bnd = load_boundaries(load_divisions())
+    outside = 0
+    by_prov: dict[str, list[tuple[float, float]]] = {}
+    for prov, lon, lat in rows:
+        by_prov.setdefault(prov, []).append((lon, lat))
+    for prov, pts in by_prov.items():
+        arr = np.array(pts)
+        outside += int((~shapely.contains_xy(bnd.provinces[prov], arr[:, 0], arr[:, 1])).sum())
+    return (f"{len(codes):,} postcodes: all valid {valid}, all unique {unique}; "
+            f"{len(rows):,} building points, {outside} outside their province polygon")
+
+
 def main() -> None:
     """Run the benchmark and print its figures."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -67,6 +95,7 @@ def main() -> None:
             print(f"build {units:>10,} units: {b['wall_s']:7.1f} s wall ({b['generate_s']:.1f} s in generate), "
                   f"{b['units'] / b['wall_s']:>9,.0f} units/s wall, {b['units'] / b['generate_s']:>9,.0f} units/s "
                   f"generate+store, peak RSS {b['peak_rss_mb']:,.0f} MB", flush=True)
+        print(f"check {units:>10,} units: {check(db)}", flush=True)
         lk = lookups(db)
         print(f"lookup on {units:>10,} units: {lk['single_per_s']:>9,.0f} single lookups/s, "
               f"{lk['batch100_per_s']:>9,.0f} postcodes/s in batches of 100 (one core, in process)", flush=True)
