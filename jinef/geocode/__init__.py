@@ -1,0 +1,1 @@
+"""Forward geocoding: text → places (autocomplete here; the full geocoder is built separately)."""
