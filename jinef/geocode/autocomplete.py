@@ -75,14 +75,15 @@ def _words(text: str) -> dict[str, bool]:
 class Autocompleter:
     """Prefix search over the registry's place names; built once, then queried in about a millisecond."""
 
-    def __init__(self, vocab: np.ndarray, post_off: np.ndarray, post_entry: np.ndarray, post_own: np.ndarray,
+    def __init__(self, vocab: np.ndarray, post_off: np.ndarray, post_entry: np.ndarray, post_tok: np.ndarray,
+                 post_own: np.ndarray,
                  ent_off: np.ndarray, ent_tok: np.ndarray, ent_own: np.ndarray, first_tok: np.ndarray,
                  level: np.ndarray, locality_row: np.ndarray, prior: np.ndarray, units: np.ndarray,
                  lat: np.ndarray, lon: np.ndarray, names: list[str], labels: list[str],
                  locality_names: list[str], locality_keys: np.ndarray, county: list[str],
                  province: list[str]) -> None:
         self.vocab = vocab
-        self.post_off, self.post_entry, self.post_own = post_off, post_entry, post_own
+        self.post_off, self.post_entry, self.post_tok, self.post_own = post_off, post_entry, post_tok, post_own
         self.ent_off, self.ent_tok, self.ent_own = ent_off, ent_tok, ent_own
         self.first_tok = first_tok
         self.level, self.locality_row, self.prior, self.units = level, locality_row, prior, units
@@ -216,7 +217,8 @@ class Autocompleter:
         prior[:n_loc] += np.where(is_city, 0.5, 0.0)
         return cls(
             vocab=np.array(vocab_list, dtype=str), post_off=post_off, post_entry=owner[order],
-            post_own=ent_own[order], ent_off=ent_off, ent_tok=ent_tok, ent_own=ent_own, first_tok=first_tok,
+            post_tok=post_tok, post_own=ent_own[order], ent_off=ent_off, ent_tok=ent_tok, ent_own=ent_own,
+            first_tok=first_tok,
             level=lvl, locality_row=lrow, prior=prior, units=units.astype(np.int64), lat=lat, lon=lon,
             names=names, labels=labels, locality_names=loc_full,
             locality_keys=np.array([match_key(str(n)) for n in loc["name"]], dtype=object),
@@ -279,14 +281,26 @@ class Autocompleter:
         parts = [slice(int(self.post_off[lo]), int(self.post_off[hi])) for lo, hi, _ in ranges[seed]]
         cand = np.concatenate([self.post_entry[s] for s in parts])
         if locality:
-            key = match_key(locality)
-            rows = np.flatnonzero(self.locality_keys == key)
-            cand = cand[np.isin(self.locality_row[cand], rows)]
-        if len(cand) > MAX_CANDIDATES:
+            rows = np.flatnonzero(self.locality_keys == match_key(locality))
+            inside = np.isin(self.locality_row[cand], rows)
+            cand, parts_mask = cand[inside], inside
+        else:
+            parts_mask = None
+        # The seed word's own score per posting. For a one-word query it is the final score, so the
+        # best few postings are exactly the best few names; otherwise it prunes a very common word.
+        cap = max(64, 8 * limit) if len(ranges) == 1 else MAX_CANDIDATES
+        if len(cand) > cap:
             own = np.concatenate([self.post_own[s] for s in parts])
-            rough = 10.0 * own + self.prior[cand]
-            keep = np.argpartition(-rough, MAX_CANDIDATES)[:MAX_CANDIDATES]
-            cand = cand[keep]
+            toks = np.concatenate([self.post_tok[s] for s in parts])
+            if parts_mask is not None:
+                own, toks = own[parts_mask], toks[parts_mask]
+            exact = np.zeros(len(toks), dtype=bool)
+            for _, _, ex in ranges[seed]:
+                exact |= toks == ex
+            rough = 10.0 * (1 + 2 * own + exact) + self.prior[cand]
+            if seed == 0:
+                rough += 3.0 * self._starts_with(cand, ranges[0])
+            cand = cand[np.argpartition(-rough, cap)[:cap]]
         cand = np.unique(cand)
         if len(cand) == 0:
             return []
@@ -296,13 +310,11 @@ class Autocompleter:
             qual = self._quality(cand, r)
             ok &= qual > 0
             score += 10.0 * qual
-        first = self.first_tok[cand]
-        starts_with = np.zeros(len(cand), dtype=bool)
-        for lo, hi, _ in ranges[0]:
-            starts_with |= (first >= lo) & (first < hi)
-        score += 3.0 * starts_with + self.prior[cand]
+        score += 3.0 * self._starts_with(cand, ranges[0]) + self.prior[cand]
         cand, score = cand[ok], score[ok]
-        order = np.argsort(-score, kind="stable")
+        top = min(len(cand), 4 * limit)  # room for the duplicate labels dropped below
+        order = np.argpartition(-score, top - 1)[:top] if top < len(cand) else np.arange(len(cand))
+        order = order[np.argsort(-score[order], kind="stable")]
         out: list[Suggestion] = []
         seen: set[str] = set()
         for i in order:
@@ -314,6 +326,14 @@ class Autocompleter:
             if len(out) >= limit:
                 break
         return out
+
+    def _starts_with(self, cand: np.ndarray, ranges: list[tuple[int, int, int]]) -> np.ndarray:
+        """Does each candidate's name start with the (first) query word?"""
+        first = self.first_tok[cand]
+        hit = np.zeros(len(cand), dtype=bool)
+        for lo, hi, _ in ranges:
+            hit |= (first >= lo) & (first < hi)
+        return hit
 
     def _suggestion(self, e: int, score: float) -> Suggestion:
         lr = int(self.locality_row[e])
