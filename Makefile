@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= $(or $(JINEF_DB),var/registry.sqlite)
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest bench clean browser vendor-leaflet
 
 install: $(STAMP)
 
@@ -27,8 +27,8 @@ run: install
 	@test -f $(DB) || $(BIN)/jinef build --db $(DB)
 	@(test -s $(DEVKEY) && test -f $(SERVICE_DB)) || $(BIN)/jinef keys create --db $(DB) --org development --scopes lookup,geocode,reverse,match,metrics > $(DEVKEY)
 	@echo "development key (X-API-Key): $$(cat $(DEVKEY))  — kept in $(DEVKEY)"
-	@echo "serving on http://$(HOST):$(PORT)  (docs: /docs)"
-	$(BIN)/jinef serve --db $(DB) --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	@echo "serving on http://$(HOST):$(PORT)  (search page: /, API docs: /docs)"
+	$(BIN)/jinef serve --db $(DB) --host $(HOST) --port $(PORT) --workers $(WORKERS) --warm
 
 lint: install
 	$(BIN)/ruff check jinef tests bench
@@ -39,7 +39,26 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck browser pytest
+
+# The browser test drives headless Chromium: install Debian's build once when missing (CI is a clean
+# machine, run as root); a machine that has it skips this at no cost.
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+
+LEAFLET_VERSION := 1.9.4
+LEAFLET_DIR := jinef/api/static/vendor/leaflet
+
+# Refresh the vendored Leaflet from the npm registry. The copied files are committed, so a clean
+# clone (and CI) needs no npm; run this only to change the version.
+vendor-leaflet:
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent leaflet@$(LEAFLET_VERSION) >/dev/null && \
+		tar xzf leaflet-$(LEAFLET_VERSION).tgz) && rm -rf $(LEAFLET_DIR) && mkdir -p $(LEAFLET_DIR) && \
+		cp -r $$tmp/package/dist/leaflet.js $$tmp/package/dist/leaflet.css $$tmp/package/dist/images \
+			$$tmp/package/LICENSE $(LEAFLET_DIR)/ && \
+		echo "leaflet $(LEAFLET_VERSION) from npm (npm pack leaflet@$(LEAFLET_VERSION)): dist/ and LICENSE" \
+			> $(LEAFLET_DIR)/VERSION && rm -rf $$tmp && ls $(LEAFLET_DIR)
 
 bench: install
 	$(BIN)/python bench/run_all.py

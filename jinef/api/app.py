@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -25,16 +26,19 @@ import jinef
 from jinef.api import gnaf
 from jinef.api.audit import AuditWriter
 from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState
+from jinef.api.routers import autocomplete, postcodes, reverse, system, web
 from jinef.api.routers import gnaf as gnaf_router
-from jinef.api.routers import postcodes, system
 from jinef.api.schemas import MAX_BATCH
 from jinef.api.servicedb import AuditRecord, open_store
 from jinef.config import db_path, service_db_path
+from jinef.geo.basemap import LEVELS as BASEMAP_LEVELS
+from jinef.geo.basemap import load_basemap
 
 log = logging.getLogger("jinef.api")
 
 DEFAULT_MAX_BODY = 256 * 1024  # bytes: a 1,000-row GNAF batch is about 50 KB
-DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_router.router)
+DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_router.router, reverse.router,
+                                          autocomplete.router, web.router)
 
 _OUTCOMES = {200: "ok", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "bad_method", 413: "too_large", 422: "invalid", 429: "rate_limited"}
@@ -193,13 +197,19 @@ def _install_handlers(app: FastAPI) -> None:
 def create_app(registry_path: str | os.PathLike[str] | None = None,
                service_db: str | os.PathLike[str] | None = None, *,
                max_body: int = DEFAULT_MAX_BODY, key_cache_ttl: float = 2.0,
-               routers: Iterable[APIRouter] = DEFAULT_ROUTERS) -> FastAPI:
-    """Build the HTTP service over the registry at ``registry_path`` and the service DB beside it."""
+               routers: Iterable[APIRouter] = DEFAULT_ROUTERS, warm: bool = False) -> FastAPI:
+    """Build the HTTP service over the registry at ``registry_path`` and the service DB beside it.
+
+    The in-memory indexes (reverse geocoder, autocompleter, basemap) are built on first use; with
+    ``warm`` a background thread builds them at startup instead, so no first caller waits seconds.
+    """
     reg_path = db_path(registry_path)
     svc_path = Path(service_db) if service_db else service_db_path(reg_path)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            threading.Thread(target=warm_up, args=(app.state.service,), name="jinef-warm", daemon=True).start()
         yield
         # Graceful stop: every audit record queued by this worker is written before exit.
         state: ServiceState = app.state.service
@@ -209,21 +219,36 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
 
     app = FastAPI(title="Jinef national address service", version=jinef.__version__, lifespan=lifespan,
                   description="Postcode lookup and validation over Iran's national geocoded address file, "
-                              "with GNAF-compatible batch endpoints. Every endpoint except /healthz needs an "
-                              "organisation key (X-API-Key header, or Signature in a GNAF envelope).")
+                              "with GNAF-compatible batch endpoints, reverse geocoding and autocomplete. Every "
+                              "endpoint except /healthz, the search page (/) and the basemap needs an organisation "
+                              "key (X-API-Key header, or Signature in a GNAF envelope).")
     store = open_store(svc_path)
     app.state.service = ServiceState(
         registry=RegistryHandle(reg_path), store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
         audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH)
     for r in routers:
         app.include_router(r)
+    app.mount("/static", web.Static(directory=web.STATIC_DIR), name="static")
     _install_handlers(app)
     app.add_middleware(ServiceMiddleware, fastapi_app=app)
     return app
 
 
+def warm_up(state: ServiceState) -> None:
+    """Build this worker's in-memory indexes now (runs in a background thread; failures only logged)."""
+    try:
+        registry = state.registry.get()
+        state.autocomplete.get(registry)
+        state.reverse.get(registry)
+        for level in BASEMAP_LEVELS:
+            load_basemap(level)
+    except Exception:
+        log.exception("warming the indexes failed; they will be built on first use")
+
+
 def app_from_env() -> FastAPI:
-    """Factory for uvicorn workers: paths from ``JINEF_DB`` and ``JINEF_SERVICE_DB``."""
+    """Factory for uvicorn workers: paths from ``JINEF_DB`` and ``JINEF_SERVICE_DB``, warm-up from ``JINEF_WARM``."""
     return create_app(os.environ.get("JINEF_DB"), os.environ.get("JINEF_SERVICE_DB"),
-                      max_body=int(os.environ.get("JINEF_MAX_BODY", DEFAULT_MAX_BODY)))
+                      max_body=int(os.environ.get("JINEF_MAX_BODY", DEFAULT_MAX_BODY)),
+                      warm=os.environ.get("JINEF_WARM", "") == "1")
 

@@ -6,18 +6,22 @@ the scope and the organisation's quota, and records the organisation for the aud
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Request
 
 from jinef.api.audit import AuditWriter
 from jinef.api.servicedb import Principal, ServiceStore, hash_key
+from jinef.geo.reverse import ReverseGeocoder
+from jinef.geocode.autocomplete import Autocompleter
 from jinef.registry.registry import Registry
 
 
@@ -126,6 +130,41 @@ class RegistryHandle:
         self._registry.close()
 
 
+T = TypeVar("T")
+
+
+class PerRegistry(Generic[T]):
+    """An in-memory structure built from the registry once per worker, on first use.
+
+    Lazy rather than at startup: a worker is ready at once, a worker that never answers this kind
+    of request never pays its memory, and the structure is rebuilt for a registry that replaced the
+    old one (the :class:`RegistryHandle` hands out a new object). The build runs off the event loop.
+    """
+
+    def __init__(self, build: Callable[[Registry], T]) -> None:
+        self.build = build
+        self._lock = threading.Lock()
+        self._for: Registry | None = None
+        self._value: T | None = None
+
+    def ready(self, registry: Registry) -> T | None:
+        """The structure when already built for ``registry``, else None."""
+        return self._value if self._for is registry else None
+
+    def get(self, registry: Registry) -> T:
+        """The structure for ``registry``, building it (once, under a lock) if needed."""
+        with self._lock:
+            if self._for is not registry or self._value is None:
+                self._value = self.build(registry)
+                self._for = registry
+            return self._value
+
+    async def aget(self, registry: Registry) -> T:
+        """:meth:`get` from a request handler: a build happens in a thread, a hit costs nothing."""
+        value = self.ready(registry)
+        return value if value is not None else await asyncio.to_thread(self.get, registry)
+
+
 def _inode(path: Path) -> int | None:
     try:
         return os.stat(path).st_ino
@@ -145,6 +184,9 @@ class ServiceState:
     max_body: int
     max_batch: int
     worker: int = field(default_factory=os.getpid)
+    reverse: PerRegistry[ReverseGeocoder] = field(default_factory=lambda: PerRegistry(ReverseGeocoder.from_registry))
+    autocomplete: PerRegistry[Autocompleter] = field(
+        default_factory=lambda: PerRegistry(Autocompleter.from_registry))
 
 
 def service(request: Request) -> ServiceState:

@@ -130,3 +130,109 @@ def postcode_result(a: Address) -> dict[str, Any]:
         "standard_address": a.standard_address,
         "location": location,
     }
+
+
+# -- reverse geocoding ---------------------------------------------------------------------------
+
+MAX_RADIUS_M = 5000.0
+MAX_REVERSE_LIMIT = 50
+
+
+class Point(Strict):
+    """One point (WGS 84 degrees)."""
+
+    lat: float
+    lon: float
+
+
+class ReverseBatchRequest(Strict):
+    """Many points in one call; each is answered with its nearest building."""
+
+    points: list[Point] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} points")
+    radius_m: float = Field(100.0, gt=0, le=MAX_RADIUS_M, description="Search radius in metres")
+
+
+class AreaRef(BaseModel):
+    """A province or county."""
+
+    code: str | None
+    name: str
+    in_divisions: bool
+
+
+class BuildingRef(BaseModel):
+    """A building near the point, nearest first."""
+
+    building_id: int
+    lat: float
+    lon: float
+    distance_m: float
+    postcodes: list[str]
+
+
+class ReverseResult(BaseModel):
+    """What is at one point."""
+
+    lat: float
+    lon: float
+    status: str = Field(description="ok | no_building_within_radius | outside_iran")
+    reason: str | None
+    province: AreaRef | None
+    county: AreaRef | None
+    plus_code: str | None
+    postcode: str | None = Field(description="The nearest building's lowest active postcode")
+    standard_address: str | None = Field(description="The standard address of that postcode")
+    buildings: list[BuildingRef]
+
+
+class ReverseItem(BaseModel):
+    """One point of a batch answer, in input order (nearest building only)."""
+
+    lat: float | None = Field(description="The point as given (null when it was not a finite number)")
+    lon: float | None
+    status: str = Field(description="ok | no_building_within_radius | outside_iran | invalid")
+    reason: str | None
+    province: AreaRef | None
+    county: AreaRef | None
+    plus_code: str | None
+    postcode: str | None
+    building_id: int | None
+    distance_m: float | None
+
+
+class ReverseBatchResponse(BaseModel):
+    """The batch answer with counts per status."""
+
+    results: list[ReverseItem]
+    counts: dict[str, int]
+
+
+# -- autocomplete --------------------------------------------------------------------------------
+
+
+class SuggestionLocation(BaseModel):
+    """Where a suggested place is (a street: the mean of its buildings)."""
+
+    lat: float
+    lon: float
+
+
+class SuggestionItem(BaseModel):
+    """One suggested place."""
+
+    level: str = Field(description="locality | neighbourhood | thoroughfare")
+    name: str
+    label: str = Field(description="Standard-address style, large to small")
+    province: str
+    county: str
+    locality: str
+    location: SuggestionLocation | None
+    units: int
+    score: float
+
+
+class AutocompleteResponse(BaseModel):
+    """Suggestions, best first."""
+
+    query: str
+    suggestions: list[SuggestionItem]

@@ -15,23 +15,13 @@ import typer
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
 from jinef.cli.registry_cmds import open_registry, progress_bar
+from jinef.geo.coords import parse_coordinate
 from jinef.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, REASONS, STATUSES, ReverseGeocoder
 from jinef.refdata.paths import DataMissingError
 from jinef.text.digits import to_latin_digits
 
 OUTPUT_COLUMNS = ("postcode", "distance_m", "province", "county", "plus_code", "reason")
 CHUNK_ROWS = 50_000
-# Persian/Arabic decimal separator and minus signs people paste along with Persian digits.
-_NUMBER_FIXES = str.maketrans({"٫": ".", "٬": "", "−": "-", "\u200e": "", "\u200f": ""})
-
-
-def parse_coordinate(text: str) -> float | None:
-    """A coordinate typed with Latin, Persian or Arabic-Indic digits; None when it is not a number."""
-    cleaned = to_latin_digits(text).translate(_NUMBER_FIXES).strip()
-    try:
-        return float(cleaned)
-    except ValueError:
-        return None
 
 
 def parse_point(text: str) -> tuple[float, float]:

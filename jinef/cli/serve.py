@@ -20,6 +20,8 @@ def serve(
     service_db: Annotated[str | None, typer.Option("--service-db", help="Service database (default: beside the "
                                                                          "registry, <stem>.service.sqlite).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "warning",
+    warm: Annotated[bool, typer.Option("--warm/--lazy", help="Build the reverse geocoder, autocomplete index and "
+                                       "basemap in the background at startup (default: on first use).")] = False,
 ) -> None:
     """Serve the REST API v1 and the GNAF-compatible endpoints (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
@@ -30,6 +32,7 @@ def serve(
     # Workers are separate processes: they find their paths in the environment (uvicorn factory mode).
     os.environ["JINEF_DB"] = str(reg.resolve())
     os.environ["JINEF_SERVICE_DB"] = str((service_db and os.path.abspath(service_db)) or service_db_path(reg).resolve())
+    os.environ["JINEF_WARM"] = "1" if warm else "0"
     uvicorn.run("jinef.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, access_log=False, timeout_graceful_shutdown=30)
 

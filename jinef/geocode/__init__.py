@@ -1,1 +1,1 @@
-"""Geocoding: free-text and structured addresses to registry candidates (index, geocoder, calibration)."""
+"""Forward geocoding: free-text and structured addresses to registry candidates, and autocomplete."""

@@ -106,6 +106,19 @@ def _abbreviation(tokens: list[str], i: int) -> str | None:
     return None
 
 
+def fold_tokens(text: str) -> list[str]:
+    """The words of ``text`` with only the character folds of :func:`match_key` (no word rules).
+
+    For a half-typed word: «دو» must stay a prefix of «دولت», not become the number 2.
+    """
+    if _NEEDS_TABLE.search(text) is not None:
+        text = text.translate(_TABLE_LIST)
+    tokens = text.split()
+    if not all(t.isalpha() or t.isdigit() for t in tokens):
+        tokens = _GLUE.sub(" ", " ".join(tokens)).split()
+    return tokens
+
+
 def key_tokens(text: str) -> list[str]:
     """The words of :func:`match_key` before they are joined."""
     if _NEEDS_TABLE.search(text) is not None:

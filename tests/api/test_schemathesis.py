@@ -23,7 +23,7 @@ def fuzz_app(small_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """The real app and a key that may call everything."""
     svc = tmp_path_factory.mktemp("fuzz") / "svc.sqlite"
     store = open_store(svc)
-    key = store.create_key("fuzzer", ["lookup", "metrics"], None)[1]
+    key = store.create_key("fuzzer", ["lookup", "metrics", "reverse", "geocode"], None)[1]
     store.close()
     app = create_app(small_registry, svc)
     yield app, key
