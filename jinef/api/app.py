@@ -26,7 +26,7 @@ import jinef
 from jinef.api import gnaf
 from jinef.api.audit import AuditWriter
 from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState
-from jinef.api.routers import autocomplete, postcodes, reverse, system, web
+from jinef.api.routers import autocomplete, geocode, postcodes, reverse, system, web
 from jinef.api.routers import gnaf as gnaf_router
 from jinef.api.schemas import MAX_BATCH
 from jinef.api.servicedb import AuditRecord, open_store
@@ -38,7 +38,7 @@ log = logging.getLogger("jinef.api")
 
 DEFAULT_MAX_BODY = 256 * 1024  # bytes: a 1,000-row GNAF batch is about 50 KB
 DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_router.router, reverse.router,
-                                          autocomplete.router, web.router)
+                                          autocomplete.router, geocode.router, web.router)
 
 _OUTCOMES = {200: "ok", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "bad_method", 413: "too_large", 422: "invalid", 429: "rate_limited"}
@@ -240,6 +240,7 @@ def warm_up(state: ServiceState) -> None:
         registry = state.registry.get()
         state.autocomplete.get(registry)
         state.reverse.get(registry)
+        state.geocoder.get(registry)
         for level in BASEMAP_LEVELS:
             load_basemap(level)
     except Exception:

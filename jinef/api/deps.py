@@ -22,6 +22,7 @@ from jinef.api.audit import AuditWriter
 from jinef.api.servicedb import Principal, ServiceStore, hash_key
 from jinef.geo.reverse import ReverseGeocoder
 from jinef.geocode.autocomplete import Autocompleter
+from jinef.geocode.geocoder import Geocoder
 from jinef.registry.registry import Registry
 
 
@@ -187,6 +188,7 @@ class ServiceState:
     reverse: PerRegistry[ReverseGeocoder] = field(default_factory=lambda: PerRegistry(ReverseGeocoder.from_registry))
     autocomplete: PerRegistry[Autocompleter] = field(
         default_factory=lambda: PerRegistry(Autocompleter.from_registry))
+    geocoder: PerRegistry[Geocoder] = field(default_factory=lambda: PerRegistry(Geocoder.from_registry))
 
 
 def service(request: Request) -> ServiceState:

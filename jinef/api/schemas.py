@@ -236,3 +236,61 @@ class AutocompleteResponse(BaseModel):
 
     query: str
     suggestions: list[SuggestionItem]
+
+
+class GeocodeBatchRequest(Strict):
+    """Many free-text addresses in one call (a customer file, a checkout queue)."""
+
+    addresses: list[str] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} addresses")
+    limit: int = Field(1, ge=1, le=10, description="Candidates per address")
+    province: str | None = Field(None, max_length=100, description="Only this province")
+
+
+class StructuredGeocodeRequest(Strict):
+    """An address in separate fields, as a checkout form sends it."""
+
+    province: str | None = Field(None, max_length=100)
+    county: str | None = Field(None, max_length=100)
+    locality: str | None = Field(None, max_length=100)
+    neighbourhood: str | None = Field(None, max_length=100)
+    streets: list[str] = Field(default_factory=list, max_length=4,
+                               description="Thoroughfares with their type words, large to small")
+    plate: str | None = Field(None, max_length=20)
+    entrance: str | None = Field(None, max_length=20)
+    building: str | None = Field(None, max_length=100)
+    floor: int | None = Field(None, ge=-10, le=200)
+    unit: str | None = Field(None, max_length=20)
+    postcode: str | None = Field(None, max_length=20)
+    limit: int = Field(5, ge=1, le=10)
+
+
+class GeocodeCandidate(BaseModel):
+    """One ranked answer."""
+
+    level: str = Field(description="unit, building, thoroughfare, neighbourhood or locality")
+    postcode: str | None = Field(description="When a unit is identified")
+    confidence: float = Field(description="Calibrated: of answers at 0.9 or more, at most 0.5% are wrong")
+    lat: float | None
+    lon: float | None
+    address: str = Field(description="The standard national address of the match")
+    score: float
+    unit_postcodes: list[str] = Field(description="At building level: the building's units")
+    matched: dict[str, str] = Field(description="Which input part matched which level")
+    conflicts: list[str] = Field(description="Input parts that contradict the match (e.g. a postcode)")
+
+
+class GeocodeResponse(BaseModel):
+    """Ranked candidates for one address and the explanation."""
+
+    query: str
+    level: str
+    reason: str
+    candidates: list[GeocodeCandidate]
+    corrections: list[dict[str, str]]
+    ignored: list[str]
+
+
+class GeocodeBatchResponse(BaseModel):
+    """One result per address, in order."""
+
+    results: list[GeocodeResponse]

@@ -177,6 +177,7 @@ def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: 
     r_max = area.radius_km * 0.97
     thoroughfares = rows.thoroughfares
     loc = area.locality_id
+    rnd = rng.random
 
     def open_thoroughfare(cur: _Cursor) -> None:
         ids.thoroughfare += 1
@@ -185,9 +186,16 @@ def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: 
             cur.prev_id = cur.parent.tid or None
         thoroughfares.append((cur.tid, loc, cur.kind, cur.name))
 
-    rnd = rng.random
     queue: list[tuple[_Cursor, int, bool]] = []  # (cursor, capacity, is main street frontage)
     prev_main: int | None = None
+    if urban and area.size != "industrial":
+        # The area's arterial (a boulevard, square or main street that its first street opens onto), so
+        # that addresses on that first street also name the thoroughfare before the last, as certificates do.
+        r = rnd()
+        kind = ThoroughfareType.SQUARE.value if r < 0.2 else blvd_t if r < 0.5 else kind_main
+        ids.thoroughfare += 1
+        prev_main = ids.thoroughfare
+        thoroughfares.append((prev_main, loc, kind, area.names.main_street()))
     bi = 0
     while bi < len(sizes):
         if not queue:
