@@ -41,6 +41,16 @@ def _postcodes(db: Path, n: int) -> list[str]:
     return [f"{r[0]:010d}" for r in rows]
 
 
+def _addresses(db: Path, codes: list[str]) -> tuple[list[str], list[str]]:
+    """Standard addresses (geocode queries) and building points (reverse queries) of some units."""
+    sys.path.insert(0, str(ROOT))
+    from jinef.registry.registry import Registry
+
+    with Registry.open(db) as reg:
+        found = [a for a in reg.lookup_many(codes) if a is not None and a.lat is not None]
+    return [a.standard_address for a in found], [f"{a.lat},{a.lon}" for a in found]
+
+
 async def _drive(url: str, key: str, kind: str, n: int, concurrency: int, codes: list[str],
                  batch: int) -> tuple[list[float], dict[int, int]]:
     import httpx
@@ -57,6 +67,11 @@ async def _drive(url: str, key: str, kind: str, n: int, concurrency: int, codes:
                 t = time.perf_counter()
                 if kind == "single":
                     r = await client.get(f"/v1/postcodes/{rnd.choice(codes)}")
+                elif kind == "geocode":  # codes hold standard addresses here
+                    r = await client.get("/v1/geocode", params={"q": rnd.choice(codes), "limit": 1})
+                elif kind == "reverse":  # codes hold "lat,lon" here
+                    lat, lon = rnd.choice(codes).split(",")
+                    r = await client.get("/v1/reverse", params={"lat": lat, "lon": lon, "limit": 1})
                 else:
                     r = await client.post("/v1/postcodes/lookup", json={"postcodes": rnd.sample(codes, batch)})
                 latencies.append(time.perf_counter() - t)
@@ -93,7 +108,7 @@ def _phase(name: str, url: str, key: str, kind: str, total: int, procs: int, con
     p50 = lat[n // 2] * 1000
     p99 = lat[min(n - 1, int(n * 0.99))] * 1000
     rps = n / wall
-    print(f"{name:<22} {n:>7,} requests in {wall:5.1f} s  {rps:>8,.0f} req/s  {rps * batch:>9,.0f} postcodes/s  "
+    print(f"{name:<22} {n:>7,} requests in {wall:5.1f} s  {rps:>8,.0f} req/s  {rps * batch:>9,.0f} items/s  "
           f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  statuses {dict(sorted(statuses.items()))}")
     return n, rps, rps * batch, p50, p99
 
@@ -104,6 +119,8 @@ def main() -> int:
     ap.add_argument("--units", type=int, default=100_000, help="registry size when it must be built")
     ap.add_argument("--single", type=int, default=20_000, help="number of single lookups")
     ap.add_argument("--batches", type=int, default=1_000, help="number of 100-item batch lookups")
+    ap.add_argument("--geocode", type=int, default=3_000, help="number of geocode requests")
+    ap.add_argument("--reverse", type=int, default=5_000, help="number of reverse requests")
     ap.add_argument("--clients", type=int, default=2, help="client processes")
     ap.add_argument("--concurrency", type=int, default=32, help="connections per client process")
     args = ap.parse_args()
@@ -118,16 +135,18 @@ def main() -> int:
                        stdout=subprocess.DEVNULL)
     for p in (svc, svc.with_name(svc.name + "-wal"), svc.with_name(svc.name + "-shm")):
         p.unlink(missing_ok=True)
-    key = subprocess.run([*jinef, "keys", "create", "--db", str(reg), "--org", "bench", "--scopes", "lookup",
-                          "--rate", "1000000/s"], check=True, capture_output=True, text=True).stdout.strip()
+    key = subprocess.run([*jinef, "keys", "create", "--db", str(reg), "--org", "bench",
+                          "--scopes", "lookup,geocode,reverse", "--rate", "1000000/s"],
+                         check=True, capture_output=True, text=True).stdout.strip()
     codes = _postcodes(reg, 20_000)
+    texts, points = _addresses(reg, codes[:3_000])
 
     import httpx
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([*jinef, "serve", "--db", str(reg), "--host", "127.0.0.1", "--port", str(port),
-                               "--workers", "2"])
+                               "--workers", "2", "--warm"])
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -147,11 +166,16 @@ def main() -> int:
                                       args.concurrency, codes)
         n2, _, pps, _, p99_2 = _phase("100-item batches", url, key, "batch", args.batches, args.clients,
                                       max(1, args.concurrency // 4), codes, batch=100)
+        # The geocoder and reverse indexes are built by --warm in the background; the first calls wait for them.
+        _phase("geocode warm-up", url, key, "geocode", 20, 1, 1, texts)
+        n3, _, _, _, _ = _phase("geocode", url, key, "geocode", args.geocode, args.clients, args.concurrency, texts)
+        _phase("reverse warm-up", url, key, "reverse", 20, 1, 1, points)
+        n4, _, _, _, _ = _phase("reverse", url, key, "reverse", args.reverse, args.clients, args.concurrency, points)
     finally:
         server.send_signal(signal.SIGTERM)  # graceful: workers drain their audit queues
         server.wait(timeout=120)
 
-    sent = 2_000 // args.clients * args.clients + n1 + n2
+    sent = 2_000 // args.clients * args.clients + n1 + n2 + n3 + n4 + 40
     conn = sqlite3.connect(svc)
     recorded = conn.execute("SELECT COUNT(*) FROM audit WHERE org = 'bench'").fetchone()[0]
     conn.close()

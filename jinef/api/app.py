@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -42,6 +43,16 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_
 
 _OUTCOMES = {200: "ok", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "bad_method", 413: "too_large", 422: "invalid", 429: "rate_limited"}
+
+
+
+_ID_PREFIX = uuid.uuid4().hex[:16]  # random once per process: ids stay unguessable across workers and restarts
+_ID_COUNTER = itertools.count(1)
+
+
+def next_request_id() -> str:
+    """A unique request id; a counter after a per-process random prefix (os.urandom per request was slow here)."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 class BodyTooLargeError(HTTPException):
@@ -83,7 +94,7 @@ class ServiceMiddleware:
             await self.app(scope, receive, send)
             return
         state: ServiceState = self.fastapi_app.state.service
-        ctx = RequestContext(request_id=uuid.uuid4().hex, start=time.perf_counter())
+        ctx = RequestContext(request_id=next_request_id(), start=time.perf_counter())
         scope["jinef"] = ctx
         status = 500
         started = False
