@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= $(or $(JINEF_DB),var/registry.sqlite)
 
-.PHONY: install run test lint typecheck pytest bench clean browser vendor-leaflet
+.PHONY: install run test lint typecheck pytest pg bench clean browser vendor-leaflet
 
 install: $(STAMP)
 
@@ -36,8 +36,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The PostgreSQL engine is tested against a real local server: scripts/pg-up.sh installs/starts one
+# if needed and prints its DSN. If it cannot, the PostgreSQL tests fail and say why (never skip).
 pytest: install
-	$(BIN)/pytest
+	@dsn="$${JINEF_TEST_PG_DSN:-$$(scripts/pg-up.sh || echo unavailable)}"; \
+	JINEF_TEST_PG_DSN="$$dsn" $(BIN)/pytest
+
+# Start the local PostgreSQL for the tests and print its DSN.
+pg:
+	@scripts/pg-up.sh
 
 test: lint typecheck browser pytest
 

@@ -1,4 +1,4 @@
-"""Where things are: the registry file and the service state."""
+"""Where things are: the registry (a SQLite file or a PostgreSQL URL) and the service state."""
 
 from __future__ import annotations
 
@@ -16,11 +16,21 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else DEFAULT_DB
 
 
+def registry_location(explicit: str | os.PathLike[str] | None = None) -> str | Path:
+    """The registry: ``--db``, else ``JINEF_DB``, else the default file; a ``postgresql://`` URL stays a string."""
+    raw = explicit or os.environ.get("JINEF_DB")
+    if isinstance(raw, str) and raw.startswith(("postgresql://", "postgres://")):
+        return raw
+    return db_path(explicit)
+
+
 def service_db_path(registry_path: str | os.PathLike[str] | None = None) -> Path:
     """The service database (keys, organisations, quotas, audit) beside the registry.
 
     It must not live inside the registry file, which rebuilds replace atomically and readers open
     read-only: ``var/registry.sqlite`` → ``var/registry.service.sqlite``.
     """
-    reg = db_path(registry_path)
+    loc = registry_location(registry_path)
+    # A PostgreSQL registry has no file to sit beside: the service state keeps its default place.
+    reg = DEFAULT_DB if isinstance(loc, str) else loc
     return reg.with_name(f"{reg.stem}.service.sqlite")

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,16 @@ from jinef.refdata.divisions import Divisions
 from jinef.registry.export import write_export
 from jinef.registry.model import EXPORT_COLUMNS
 from jinef.registry.registry import Registry
-from jinef.store.sqlite.writer import SqliteWriter
+from jinef.store.base import RegistryNotFoundError
+from jinef.store.open import open_writer
+from tests.conftest import EngineRegistries, leftovers
 
 JINEF = [sys.executable, "-m", "jinef.cli.main"]
+Location = Path | str
+NewLocation = Callable[[str], Location]
 
 
-def export(path: Path, fmt: str = "csv") -> str:
+def export(path: Location, fmt: str = "csv") -> str:
     buf = io.StringIO()
     with Registry.open(path) as reg:
         write_export(reg.addresses(), buf, fmt)  # type: ignore[arg-type]
@@ -44,8 +49,8 @@ def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-def load(path: Path, db: Path, div: Divisions, bnd: Boundaries, **kw: object):  # type: ignore[no-untyped-def]
-    w = SqliteWriter(db, mode="append" if kw.get("append") else "replace")
+def load(path: Path, db: Location, div: Divisions, bnd: Boundaries, **kw: object):  # type: ignore[no-untyped-def]
+    w = open_writer(db, mode="append" if kw.get("append") else "replace")
     try:
         s = import_file(path, w, div, bnd, **kw)  # type: ignore[arg-type]
     except BaseException:
@@ -63,15 +68,25 @@ def exported(small_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return path, text
 
 
-def test_round_trip_same_bytes(exported: tuple[Path, str], tmp_path: Path, divisions: Divisions,
-                               boundaries: Boundaries) -> None:
-    path, text = exported
-    load(path, tmp_path / "r.sqlite", divisions, boundaries)
-    assert export(tmp_path / "r.sqlite") == text
+@pytest.fixture(scope="module")
+def engine_export(engine_registries: EngineRegistries, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The export every engine imports: the small SQLite registry's."""
+    text = export(engine_registries.get("sqlite"))
+    path = tmp_path_factory.mktemp("exp") / "engine-export.csv"
+    path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def test_round_trip_same_bytes(engine_export: tuple[Path, str], new_location: NewLocation, tmp_path: Path,
+                               divisions: Divisions, boundaries: Boundaries) -> None:
+    path, text = engine_export
+    r, j = new_location("r"), new_location("j")
+    load(path, r, divisions, boundaries)
+    assert export(r) == text
     jsonl = tmp_path / "e.jsonl"
-    jsonl.write_text(export(tmp_path / "r.sqlite", "jsonl"), encoding="utf-8")
-    load(jsonl, tmp_path / "j.sqlite", divisions, boundaries, fmt="jsonl")
-    assert export(tmp_path / "j.sqlite") == text
+    jsonl.write_text(export(r, "jsonl"), encoding="utf-8")
+    load(jsonl, j, divisions, boundaries, fmt="jsonl")
+    assert export(j) == text
 
 
 def broken_rows(text: str) -> list[dict[str, str]]:
@@ -86,11 +101,11 @@ def broken_rows(text: str) -> list[dict[str, str]]:
     return rows
 
 
-def test_bad_row_refused_with_row_field_rule(exported: tuple[Path, str], tmp_path: Path, divisions: Divisions,
-                                             boundaries: Boundaries, small_registry: Path) -> None:
-    _, text = exported
-    db = tmp_path / "keep.sqlite"
-    shutil.copy(small_registry, db)
+def test_bad_row_refused_with_row_field_rule(engine_export: tuple[Path, str], new_location: NewLocation,
+                                             tmp_path: Path, divisions: Divisions, boundaries: Boundaries) -> None:
+    _, text = engine_export
+    db = new_location("keep")
+    load(write_rows(tmp_path / "good.csv", rows_of(text)[1000:1500]), db, divisions, boundaries)
     before = export(db)
     bad = write_rows(tmp_path / "bad.csv", broken_rows(text))
     with pytest.raises(ImportError_) as info:
@@ -98,31 +113,32 @@ def test_bad_row_refused_with_row_field_rule(exported: tuple[Path, str], tmp_pat
     assert info.value.error.row == 11 and info.value.error.field == "postcode"
     assert "zero_or_two_in_first_five" in info.value.error.rule
     assert export(db) == before  # the previous registry is intact
-    assert not list(tmp_path.glob(".keep.sqlite.building-*"))
+    assert not leftovers(db)
 
 
-def test_skip_bad_loads_the_rest(exported: tuple[Path, str], tmp_path: Path, divisions: Divisions,
-                                 boundaries: Boundaries) -> None:
-    _, text = exported
+def test_skip_bad_loads_the_rest(engine_export: tuple[Path, str], new_location: NewLocation, tmp_path: Path,
+                                 divisions: Divisions, boundaries: Boundaries) -> None:
+    _, text = engine_export
     bad = write_rows(tmp_path / "bad.csv", broken_rows(text))
-    s = load(bad, tmp_path / "r.sqlite", divisions, boundaries, skip_bad=True)
+    r = new_location("r")
+    s = load(bad, r, divisions, boundaries, skip_bad=True)
     got = {(e.row, e.field, e.rule.split(",")[0]) for _, e in s.rejects}
     assert got == {(11, "postcode", "zero_or_two_in_first_five"), (22, "postcode", "duplicate"),
                    (31, "lat/lon", "not_a_number"), (41, "province", "unknown_division"),
                    (51, "lat/lon", "outside_province"), (61, "floor", "not_an_integer"),
                    (71, "locality", "required")}
     assert s.loaded == 293
-    with Registry.open(tmp_path / "r.sqlite") as reg:
+    with Registry.open(r) as reg:
         assert sum(st.units for st in reg.stats()) == 293
 
 
-def test_append_adds_and_refuses_known_postcodes(exported: tuple[Path, str], tmp_path: Path, divisions: Divisions,
-                                                 boundaries: Boundaries) -> None:
-    _, text = exported
+def test_append_adds_and_refuses_known_postcodes(engine_export: tuple[Path, str], new_location: NewLocation,
+                                                 tmp_path: Path, divisions: Divisions, boundaries: Boundaries) -> None:
+    _, text = engine_export
     rows = rows_of(text)
     first = write_rows(tmp_path / "a.csv", rows[:500])
     second = write_rows(tmp_path / "b.csv", rows[500:800])
-    db = tmp_path / "r.sqlite"
+    db = new_location("r")
     load(first, db, divisions, boundaries)
     load(second, db, divisions, boundaries, append=True)
     with Registry.open(db) as reg:
@@ -134,12 +150,21 @@ def test_append_adds_and_refuses_known_postcodes(exported: tuple[Path, str], tmp
         assert sum(st.units for st in reg.stats()) == 800
 
 
-def test_wrong_header_is_refused(tmp_path: Path, divisions: Divisions, boundaries: Boundaries) -> None:
+def test_wrong_header_is_refused(new_location: NewLocation, tmp_path: Path, divisions: Divisions,
+                                 boundaries: Boundaries) -> None:
     f = tmp_path / "h.csv"
     f.write_text("postcode,city\n1345678901,x\n", encoding="utf-8")
+    db = new_location("r")
     with pytest.raises(ImportError_, match="missing"):
-        load(f, tmp_path / "r.sqlite", divisions, boundaries)
-    assert not (tmp_path / "r.sqlite").exists()
+        load(f, db, divisions, boundaries)
+    with pytest.raises(RegistryNotFoundError):
+        Registry.open(db)
+    assert not leftovers(db)
+
+
+def test_append_needs_a_registry(new_location: NewLocation) -> None:
+    with pytest.raises(FileNotFoundError, match="append"):
+        open_writer(new_location("none"), mode="append")
 
 
 def test_killed_import_leaves_the_old_registry(exported: tuple[Path, str], tmp_path: Path,
@@ -158,3 +183,30 @@ def test_killed_import_leaves_the_old_registry(exported: tuple[Path, str], tmp_p
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert export(db) == before
+
+
+def test_killed_build_leaves_the_old_registry(engine: str, engine_export: tuple[Path, str], new_location: NewLocation,
+                                             tmp_path: Path, divisions: Divisions, boundaries: Boundaries) -> None:
+    _, text = engine_export
+    db = new_location("live")
+    load(write_rows(tmp_path / "old.csv", rows_of(text)[:300]), db, divisions, boundaries)
+    before = export(db)
+    # Far too many units to finish in the half second it is given.
+    proc = subprocess.Popen([*JINEF, "build", "--units", "100000", "--db", str(db)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None and not leftovers(db):
+        time.sleep(0.05)
+    assert leftovers(db), "the build never started"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert export(db) == before
+    if engine == "postgres":
+        # The abandoned build schema is dropped by the next build (once the server has noticed the death).
+        deadline = time.time() + 10
+        while leftovers(db) and time.time() < deadline:
+            open_writer(db).abort()
+            time.sleep(0.1)
+        assert not leftovers(db)
+        assert export(db) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from jinef.registry import postcode as pc
 from jinef.registry.model import Address, standard_address
 from jinef.registry.registry import Registry
-from jinef.store.sqlite.reader import RegistryNotFoundError
+from jinef.store.base import RegistryNotFoundError
 from jinef.text.digits import to_persian_digits
 
 
@@ -35,8 +36,8 @@ def test_ground_floor_is_hamkaf() -> None:
     assert "طبقه" not in sample(floor=None, unit="").standard_address
 
 
-def test_lookup_any_digit_form(small_registry: Path) -> None:
-    with Registry.open(small_registry) as reg:
+def test_lookup_any_digit_form(engine_registry: Path | str) -> None:
+    with Registry.open(engine_registry) as reg:
         first = next(reg.addresses())
         code = first.postcode
         assert reg.lookup(code) == first
@@ -46,6 +47,12 @@ def test_lookup_any_digit_form(small_registry: Path) -> None:
             reg.lookup("12")
 
 
-def test_missing_registry_is_a_clear_error(tmp_path: Path) -> None:
+def test_missing_registry_is_a_clear_error(new_location: Callable[[str], Path | str]) -> None:
     with pytest.raises(RegistryNotFoundError, match="jinef build"):
-        Registry.open(tmp_path / "none.sqlite")
+        Registry.open(new_location("none"))
+
+
+def test_unreachable_server_is_a_clear_error() -> None:
+    with pytest.raises(RegistryNotFoundError, match="cannot connect to PostgreSQL") as info:
+        Registry.open("postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
+    assert "secret" not in str(info.value)

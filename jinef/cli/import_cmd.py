@@ -10,12 +10,12 @@ import typer
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
 from jinef.cli.registry_cmds import progress_bar
-from jinef.config import db_path
+from jinef.config import registry_location
 from jinef.ingest.importer import ImportError_, import_file, write_rejects
 from jinef.refdata.boundaries import load_boundaries
 from jinef.refdata.divisions import load_divisions
 from jinef.refdata.paths import DataMissingError
-from jinef.store.sqlite.writer import SqliteWriter
+from jinef.store.open import describe_location, open_writer
 
 
 def import_(
@@ -33,11 +33,11 @@ def import_(
         fail(f"unknown --format {fmt!r}: use csv or jsonl", code=2)
     if not file.is_file():
         fail(f"no such file: {file}", code=2)
-    path = db_path(db)
+    path = registry_location(db)
     try:
         divisions = load_divisions()
         boundaries = load_boundaries(divisions)
-        writer = SqliteWriter(path, mode="append" if append else "replace")
+        writer = open_writer(path, mode="append" if append else "replace")
     except (DataMissingError, FileNotFoundError) as exc:
         fail(str(exc))
     try:
@@ -58,11 +58,12 @@ def import_(
         raise
     if skip_bad is not None:
         write_rejects(summary.rejects, skip_bad)
-    result = {"db": str(path), "rows": summary.rows, "loaded": summary.loaded, "rejected": summary.rejected}
+    result = {"db": describe_location(path), "rows": summary.rows, "loaded": summary.loaded,
+              "rejected": summary.rejected}
     if json_out:
         print_json(result)
     else:
-        console.print(f"imported {summary.loaded:,} of {summary.rows:,} rows into {path}"
+        console.print(f"imported {summary.loaded:,} of {summary.rows:,} rows into {describe_location(path)}"
                       + (f"; {summary.rejected:,} rejected, see {skip_bad}" if skip_bad else ""))
 
 

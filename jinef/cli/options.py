@@ -8,6 +8,7 @@ import typer
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Registry file (default: JINEF_DB, else ./var/registry.sqlite)."),
+    typer.Option("--db", help="Registry: a SQLite file or a postgresql:// URL "
+                              "(default: JINEF_DB, else ./var/registry.sqlite)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]

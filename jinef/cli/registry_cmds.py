@@ -13,14 +13,14 @@ from rich.table import Table
 
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
-from jinef.config import db_path
+from jinef.config import registry_location
 from jinef.ingest.generate import DEFAULT_SEED, DEFAULT_UNITS, generate
 from jinef.refdata.paths import DataMissingError
 from jinef.registry import postcode as pc
 from jinef.registry.export import write_export
 from jinef.registry.registry import Registry
-from jinef.store.sqlite.reader import RegistryNotFoundError
-from jinef.store.sqlite.writer import SqliteWriter
+from jinef.store.base import RegistryNotFoundError
+from jinef.store.open import describe_location, open_writer
 
 
 def progress_bar(total: int | None, label: str) -> Progress:
@@ -44,8 +44,11 @@ def build(
     json_out: JsonOption = False,
 ) -> None:
     """Generate a realistic national registry on the real divisions (replaces the registry atomically)."""
-    path = db_path(db)
-    writer = SqliteWriter(path, mode="replace")
+    path = registry_location(db)
+    try:
+        writer = open_writer(path, mode="replace")
+    except RegistryNotFoundError as exc:  # e.g. no PostgreSQL server to talk to
+        fail(str(exc))
     try:
         with progress_bar(units, "building") as bar:
             task = bar.add_task("units", total=units)
@@ -57,14 +60,14 @@ def build(
     except BaseException:
         writer.abort()
         raise
-    result = {"db": str(path), "units": summary.units, "buildings": summary.buildings,
+    result = {"db": describe_location(path), "units": summary.units, "buildings": summary.buildings,
               "thoroughfares": summary.thoroughfares, "localities": summary.localities,
               "seconds": round(summary.seconds, 2), "units_per_second": round(summary.units / summary.seconds)
               if summary.seconds else None}
     if json_out:
         print_json(result)
     else:
-        console.print(f"built {summary.units:,} units in {summary.seconds:.1f} s into {path}")
+        console.print(f"built {summary.units:,} units in {summary.seconds:.1f} s into {describe_location(path)}")
 
 
 def lookup(

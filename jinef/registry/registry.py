@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 
-from jinef.config import db_path
 from jinef.geo.locate import Location, locate
 from jinef.registry import postcode as pc
 from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryReader
-from jinef.store.sqlite.reader import SqliteReader
+from jinef.store.open import open_reader
 
 
 class Registry:
@@ -21,8 +20,9 @@ class Registry:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None) -> Registry:
-        """Open the registry at ``path`` (default: ``JINEF_DB`` or ``./var/registry.sqlite``)."""
-        return cls(SqliteReader(db_path(path)))
+        """Open the registry at ``path``: a SQLite file or a ``postgresql://`` URL (default: ``JINEF_DB``, else
+        ``./var/registry.sqlite``)."""
+        return cls(open_reader(path))
 
     def lookup(self, postcode: str) -> Address | None:
         """The unit for a postcode in any written form; None when unknown.

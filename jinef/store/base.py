@@ -16,6 +16,10 @@ import numpy as np
 from jinef.registry.model import Address
 
 
+class RegistryNotFoundError(FileNotFoundError):
+    """No registry at the given location (no file, no schema, or no server to ask)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProvinceStats:
     """Counts for one province, computed from the registry (never typed in)."""

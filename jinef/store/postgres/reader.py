@@ -1,0 +1,110 @@
+"""Read access to a PostgreSQL registry (lookup side; never writes).
+
+The session's ``search_path`` is the live schema, so the address query is the same text as on
+SQLite, and each statement (autocommit) resolves the schema afresh: after a rebuild swaps schemas,
+the next query reads the new registry.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from psycopg import sql
+
+from jinef.registry.model import Address
+from jinef.store.base import ProvinceStats, RegistryNotFoundError
+from jinef.store.postgres.location import parse_location
+from jinef.store.postgres.writer import connect, schema_exists
+from jinef.store.query import ADDRESS_SELECT, row_to_address, rows_to_columns
+from jinef.store.tables import TABLES
+
+_STATS = """
+WITH b AS (
+    SELECT l.province_code AS pc, COUNT(*) AS buildings FROM buildings bb
+    JOIN localities l ON l.id = bb.locality_id GROUP BY l.province_code),
+u AS (
+    SELECT l.province_code AS pc, COUNT(*) AS units,
+           COUNT(*) FILTER (WHERE uu.status = 'active') AS active,
+           COUNT(*) FILTER (WHERE uu.status = 'active' AND bb.lat IS NOT NULL AND bb.lon IS NOT NULL) AS geocoded
+    FROM units uu JOIN buildings bb ON bb.id = uu.building_id
+    JOIN localities l ON l.id = bb.locality_id GROUP BY l.province_code),
+t AS (
+    SELECT l.province_code AS pc, COUNT(*) AS n FROM thoroughfares tt
+    JOIN localities l ON l.id = tt.locality_id GROUP BY l.province_code),
+lo AS (SELECT province_code AS pc, COUNT(*) AS n FROM localities GROUP BY province_code)
+SELECT p.code, p.name, COALESCE(u.units, 0), COALESCE(u.active, 0), COALESCE(b.buildings, 0),
+       COALESCE(t.n, 0), COALESCE(lo.n, 0), COALESCE(u.geocoded, 0)
+FROM provinces p LEFT JOIN u ON u.pc = p.code LEFT JOIN b ON b.pc = p.code
+LEFT JOIN t ON t.pc = p.code LEFT JOIN lo ON lo.pc = p.code ORDER BY p.code
+"""
+
+
+class PostgresReader:
+    """A :class:`jinef.store.base.RegistryReader` over one schema of a PostgreSQL database."""
+
+    def __init__(self, location: str) -> None:
+        self.loc = parse_location(location)
+        self.conn = connect(self.loc, autocommit=True)
+        self._cursors = itertools.count()
+        try:
+            self.conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.loc.schema)))
+            # Readers never write, even by mistake.
+            self.conn.execute("SET default_transaction_read_only = on")
+            if not schema_exists(self.conn, self.loc.schema):
+                raise RegistryNotFoundError(
+                    f"no registry in schema {self.loc.schema!r} at {self.loc.redacted}: build one with "
+                    "`jinef build` or `jinef import`")
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def get(self, postcode: int) -> Address | None:
+        """The unit with this postcode (active or retired), or None."""
+        row = self.conn.execute(ADDRESS_SELECT + " WHERE u.postcode = %s", (postcode,)).fetchone()
+        return row_to_address(row) if row else None
+
+    def get_many(self, postcodes: Sequence[int]) -> list[Address | None]:
+        """Units for many postcodes, in input order."""
+        found: dict[int, Address] = {}
+        uniq = [int(p) for p in dict.fromkeys(postcodes)]
+        q = ADDRESS_SELECT + " WHERE u.postcode = ANY(%s::bigint[])"
+        for i in range(0, len(uniq), 5000):
+            for row in self.conn.execute(q, (uniq[i : i + 5000],)):
+                found[row[1]] = row_to_address(row)
+        return [found.get(p) for p in postcodes]
+
+    def iter_addresses(self, active_only: bool = True, batch: int = 10_000) -> Iterator[Address]:
+        """Every unit, ordered by postcode (a server-side cursor: memory stays flat)."""
+        where = " WHERE u.status = 'active'" if active_only else ""
+        # A named cursor lives in a transaction, which also gives the whole walk one snapshot.
+        with self.conn.transaction(), self.conn.cursor(name=f"jinef_iter_{next(self._cursors)}") as cur:
+            cur.itersize = batch
+            cur.execute(ADDRESS_SELECT + where + " ORDER BY u.postcode")
+            while rows := cur.fetchmany(batch):
+                for row in rows:
+                    yield row_to_address(row)
+
+    def columns(self, table: str, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Whole columns of a table as numpy arrays, ordered by the table's first column."""
+        bad = [n for n in names if n not in TABLES.get(table, ())]
+        if bad:
+            raise ValueError(f"unknown columns {bad} for table {table!r}")
+        q = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+            sql.SQL(", ").join(map(sql.Identifier, names)), sql.Identifier(table), sql.Identifier(TABLES[table][0]))
+        return rows_to_columns(self.conn.execute(q).fetchall(), names)
+
+    def stats(self) -> list[ProvinceStats]:
+        """Per-province counts, computed with aggregate queries."""
+        return [ProvinceStats(*row) for row in self.conn.execute(_STATS)]
+
+    def meta(self) -> dict[str, str]:
+        """Build metadata."""
+        rows: list[tuple[Any, ...]] = self.conn.execute("SELECT key, value FROM meta").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def close(self) -> None:
+        """Release the connection."""
+        self.conn.close()

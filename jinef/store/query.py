@@ -1,0 +1,87 @@
+"""The address query and row conversions shared by every SQL engine (standard SQL, no dialect)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from jinef.registry.model import Address
+from jinef.registry.postcode import from_int
+
+ADDRESS_SELECT = """
+SELECT u.id, u.postcode, p.name, c.name, COALESCE(d.name, ''), COALESCE(r.name, ''), l.type, l.name,
+       COALESCE(n.name, ''), pt.type, pt.name, lt.type, lt.name, b.plate, b.entrance, b.name,
+       u.floor, u.unit, u.usage, b.lat, b.lon, b.geocode_source, b.geocode_quality,
+       u.status, u.valid_from, u.valid_to, b.id
+FROM units u
+JOIN buildings b ON b.id = u.building_id
+JOIN localities l ON l.id = b.locality_id
+JOIN provinces p ON p.code = l.province_code
+JOIN counties c ON c.code = l.county_code
+LEFT JOIN districts d ON d.code = l.district_code
+LEFT JOIN rural_districts r ON r.code = l.rural_district_code
+LEFT JOIN neighbourhoods n ON n.id = b.neighbourhood_id
+LEFT JOIN thoroughfares pt ON pt.id = b.prev_thoroughfare_id
+LEFT JOIN thoroughfares lt ON lt.id = b.last_thoroughfare_id
+"""
+
+
+def _thoroughfare(kind: str | None, name: str | None) -> str:
+    if not kind:
+        return ""
+    return f"{kind} {name}" if name else kind
+
+
+def _date(value: str | date | None) -> date | None:
+    # SQLite stores ISO text, PostgreSQL a DATE: both become a date.
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def row_to_address(r: Sequence[Any]) -> Address:
+    """Turn one row of the address query into an :class:`Address`."""
+    return Address(
+        postcode=from_int(r[1]),
+        province=r[2],
+        county=r[3],
+        district=r[4],
+        rural_district=r[5],
+        locality_type=r[6],
+        locality=r[7],
+        neighbourhood=r[8],
+        prev_thoroughfare=_thoroughfare(r[9], r[10]),
+        last_thoroughfare=_thoroughfare(r[11], r[12]),
+        plate=r[13] or "",
+        entrance=r[14] or "",
+        building=r[15] or "",
+        floor=r[16],
+        unit=r[17] or "",
+        usage=r[18],
+        lat=None if r[19] is None else round(r[19], 7),  # 1 cm, as exported
+        lon=None if r[20] is None else round(r[20], 7),
+        geocode_source=r[21],
+        geocode_quality=r[22],
+        status=r[23],
+        valid_from=_date(r[24]),
+        valid_to=_date(r[25]),
+        id=r[0],
+        building_id=r[26],
+    )
+
+
+def rows_to_columns(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Column arrays from fetched rows: floats with NaN, integer keys with -1 for NULL, text as objects."""
+    out: dict[str, np.ndarray] = {}
+    for i, n in enumerate(names):
+        values = [r[i] for r in rows]
+        if n in ("lat", "lon"):
+            out[n] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        elif n in ("id", "postcode") or n.endswith("_id") or n in ("floor", "geocode_quality"):
+            out[n] = np.array([-1 if v is None else v for v in values], dtype=np.int64)
+        else:
+            out[n] = np.array(values, dtype=object)
+    return out
