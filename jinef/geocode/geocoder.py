@@ -21,6 +21,7 @@ from rapidfuzz.distance import OSA
 from jinef.geocode.calibration import confidence as calibrated
 from jinef.geocode.index import PLATE_SHIFT, GeocodeIndex, unit_key
 from jinef.registry.postcode import from_int
+from jinef.registry.postcode import validate as validate_postcode
 from jinef.registry.registry import Registry
 from jinef.text.keys import match_key
 from jinef.text.parser import ParsedAddress, parse_address
@@ -616,15 +617,31 @@ class Geocoder:
         for s in streets:
             t = split_thoroughfare(s)
             ths.append((t.type_word, t.name))
-        floor = fields.get("floor")
+        # Fields come from forms: a postcode or floor that cannot be read is set aside, never trusted.
+        floor_raw = fields.get("floor")
+        floor: int | None = None
+        ignored: list[str] = []
+        if floor_raw not in (None, ""):
+            try:
+                floor = int(str(floor_raw))
+            except ValueError:
+                ignored.append(f"{floor_raw} (floor is not a whole number)")
+        postcode = _s(fields.get("postcode"))
+        if postcode is not None:
+            v = validate_postcode(postcode)
+            if v.postcode is None:
+                ignored.append(f"{postcode} (not a valid postcode: {', '.join(v.reasons)})")
+            postcode = v.postcode
         q = Query(
             province=fields.get("province") or None, county=fields.get("county") or None,
             locality=fields.get("locality") or None, neighbourhood=fields.get("neighbourhood") or None,
             thoroughfares=ths, plate=_s(fields.get("plate")), entrance=_s(fields.get("entrance")),
-            building=_s(fields.get("building")), floor=None if floor in (None, "") else int(floor),
-            unit=_s(fields.get("unit")), postcode=_s(fields.get("postcode")),
+            building=_s(fields.get("building")), floor=floor,
+            unit=_s(fields.get("unit")), postcode=postcode,
         )
-        return self._search(str(fields), q, limit, None, None, None, near)
+        res = self._search(str(fields), q, limit, None, None, None, near)
+        res.ignored[:0] = ignored
+        return res
 
     def _search(self, text: str, q: Query, limit: int, province: str | None, county: str | None,
                 locality: str | None, near: tuple[float, float] | None) -> GeocodeResult:

@@ -95,3 +95,11 @@ def test_scope_and_key(api: tuple[TestClient, dict[str, str]]) -> None:
     c, keys = api
     assert c.get("/v1/geocode", params={"q": "تهران"}).status_code == 401
     assert c.get("/v1/geocode", params={"q": "تهران"}, headers={"X-API-Key": keys["lookup"]}).status_code == 403
+
+
+def test_structured_unreadable_postcode_is_set_aside(api: tuple[TestClient, dict[str, str]], flat: Address) -> None:
+    c, keys = api
+    body = {"locality": flat.locality, "streets": [flat.last_thoroughfare], "plate": flat.plate, "postcode": "ú"}
+    r = c.post("/v1/geocode/structured", json=body, headers={"X-API-Key": keys["geocode"]})
+    assert r.status_code == 200
+    assert any("not a valid postcode" in x for x in r.json()["ignored"])
