@@ -26,7 +26,7 @@ BENCH_DIR = Path("var") / "bench"
 
 def registry_path(units: int) -> Path:
     """Build the registry of ``units`` units once, reuse it afterwards (same files as reverse_bench)."""
-    name = f"registry-{units // 1_000_000}m" if units % 1_000_000 == 0 else f"registry-{units // 1000}k"
+    name = f"registry-{units}"  # the same files as bench/registry_bench.py builds
     path = BENCH_DIR / f"{name}.sqlite"
     if not path.is_file():
         BENCH_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """HTTP load benchmark: `jinef serve --workers 2` on loopback, driven by separate client processes.
 
-One command: ``.venv/bin/python bench/http_load.py``. Builds ``var/bench/registry.sqlite`` if missing,
+One command: ``.venv/bin/python bench/http_load.py``. Builds ``var/bench/registry-200000.sqlite`` if missing,
 starts the service on 127.0.0.1, runs a bounded load (a fixed number of requests) of single lookups
 and of 100-item batch lookups, prints requests/s, postcodes/s and p50/p99 latency, then stops the
 service gracefully and checks that every request has its audit record.
@@ -116,7 +116,7 @@ def _phase(name: str, url: str, key: str, kind: str, total: int, procs: int, con
 def main() -> int:
     """Run the benchmark and print the figures; exit 1 when audit records were lost."""
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--units", type=int, default=100_000, help="registry size when it must be built")
+    ap.add_argument("--units", type=int, default=200_000, help="registry size (var/bench/registry-UNITS.sqlite)")
     ap.add_argument("--single", type=int, default=20_000, help="number of single lookups")
     ap.add_argument("--batches", type=int, default=1_000, help="number of 100-item batch lookups")
     ap.add_argument("--geocode", type=int, default=3_000, help="number of geocode requests")
@@ -126,8 +126,8 @@ def main() -> int:
     args = ap.parse_args()
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    reg = BENCH_DIR / "registry.sqlite"
-    svc = BENCH_DIR / "registry.service.sqlite"
+    reg = BENCH_DIR / f"registry-{args.units}.sqlite"
+    svc = BENCH_DIR / f"registry-{args.units}.service.sqlite"
     jinef = [sys.executable, "-m", "jinef.cli.main"]
     if not reg.exists():
         print(f"building {reg} ({args.units:,} units) ...", flush=True)
