@@ -34,3 +34,16 @@ def service_db_path(registry_path: str | os.PathLike[str] | None = None) -> Path
     # A PostgreSQL registry has no file to sit beside: the service state keeps its default place.
     reg = DEFAULT_DB if isinstance(loc, str) else loc
     return reg.with_name(f"{reg.stem}.service.sqlite")
+
+
+def verify_db_path(registry_path: str | os.PathLike[str] | None = None) -> Path:
+    """The verification hub's database beside the registry: ``var/registry.verify.sqlite``.
+
+    Live state, so not in the registry file (rebuilds replace it). Not in the service database
+    either: SQLite has one write lock per file, and every match commits its audit record with a
+    full fsync; sharing the file would queue those commits behind the request-audit writer and
+    the quota updates (and vice versa). A separate file also keeps the personal data (hashes) on
+    its own backup and retention schedule.
+    """
+    reg = db_path(registry_path)
+    return reg.with_name(f"{reg.stem}.verify.sqlite")

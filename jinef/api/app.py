@@ -12,8 +12,9 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +30,24 @@ from jinef.api.audit import AuditWriter
 from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState
 from jinef.api.routers import autocomplete, geocode, postcodes, reverse, system, web
 from jinef.api.routers import gnaf as gnaf_router
+from jinef.api.routers import verify as verify_router
 from jinef.api.schemas import MAX_BATCH
 from jinef.api.servicedb import AuditRecord, open_store
-from jinef.config import db_path, service_db_path
+from jinef.config import db_path, service_db_path, verify_db_path
 from jinef.geo.basemap import LEVELS as BASEMAP_LEVELS
 from jinef.geo.basemap import load_basemap
+from jinef.verify import DEFAULT_PURPOSES, SmsGateway, VerifyConfig, VerifyHub
 
 log = logging.getLogger("jinef.api")
 
 DEFAULT_MAX_BODY = 256 * 1024  # bytes: a 1,000-row GNAF batch is about 50 KB
 DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_router.router, reverse.router,
-                                          autocomplete.router, geocode.router, web.router)
+                                          autocomplete.router, geocode.router, web.router, gnaf_router.match_router,
+                                          verify_router.router)
 
 _OUTCOMES = {200: "ok", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-             405: "bad_method", 413: "too_large", 422: "invalid", 429: "rate_limited"}
+             405: "bad_method", 409: "conflict", 410: "gone", 413: "too_large", 422: "invalid",
+             429: "rate_limited", 503: "unavailable"}
 
 
 
@@ -205,17 +210,39 @@ def _install_handlers(app: FastAPI) -> None:
                                                       headers=dict(exc.headers or {})))
 
 
+def default_verify_config() -> VerifyConfig:
+    """The hub's configuration behind the API: defaults, plus the purpose GNAF clients get when they send none."""
+    return VerifyConfig(purposes=DEFAULT_PURPOSES | {gnaf.MATCH_DEFAULT_PURPOSE})
+
+
+def open_hub(reg: RegistryHandle, path: Path, *, key_path: str | os.PathLike[str] | None = None,
+             config: VerifyConfig | None = None, gateway: SmsGateway | None = None,
+             clock: Callable[[], datetime] | None = None) -> VerifyHub:
+    """This worker's hub on the verification database, asking the (reopened-on-rebuild) registry for status."""
+
+    def postcode_status(postcode: str) -> str | None:
+        a = reg.get().lookup(postcode)
+        return None if a is None else a.status
+
+    return VerifyHub.open(path, postcode_status, key_path=Path(key_path) if key_path else None,
+                          config=config or default_verify_config(), gateway=gateway, clock=clock)
+
+
 def create_app(registry_path: str | os.PathLike[str] | None = None,
                service_db: str | os.PathLike[str] | None = None, *,
                max_body: int = DEFAULT_MAX_BODY, key_cache_ttl: float = 2.0,
-               routers: Iterable[APIRouter] = DEFAULT_ROUTERS, warm: bool = False) -> FastAPI:
-    """Build the HTTP service over the registry at ``registry_path`` and the service DB beside it.
+               routers: Iterable[APIRouter] = DEFAULT_ROUTERS, warm: bool = False,
+               verify_db: str | os.PathLike[str] | None = None, verify_key: str | os.PathLike[str] | None = None,
+               verify_config: VerifyConfig | None = None, sms_gateway: SmsGateway | None = None,
+               verify_clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """Build the HTTP service over the registry at ``registry_path``, with the service and hub DBs beside it.
 
-    The in-memory indexes (reverse geocoder, autocompleter, basemap) are built on first use; with
+    The in-memory indexes (reverse geocoder, autocompleter, geocoder, basemap) are built on first use; with
     ``warm`` a background thread builds them at startup instead, so no first caller waits seconds.
     """
     reg_path = db_path(registry_path)
     svc_path = Path(service_db) if service_db else service_db_path(reg_path)
+    hub_path = Path(verify_db) if verify_db else verify_db_path(reg_path)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -225,6 +252,8 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
         # Graceful stop: every audit record queued by this worker is written before exit.
         state: ServiceState = app.state.service
         state.audit.close()
+        if state.hub is not None:
+            state.hub.close()
         state.store.close()
         state.registry.close()
 
@@ -234,9 +263,13 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
                               "endpoint except /healthz, the search page (/) and the basemap needs an organisation "
                               "key (X-API-Key header, or Signature in a GNAF envelope).")
     store = open_store(svc_path)
+    registry = RegistryHandle(reg_path)
+    # One hub per worker, opened now (not on first use) so a bad key ring stops the worker at startup.
+    hub = open_hub(registry, hub_path, key_path=verify_key, config=verify_config, gateway=sms_gateway,
+                   clock=verify_clock)
     app.state.service = ServiceState(
-        registry=RegistryHandle(reg_path), store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
-        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH)
+        registry=registry, store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
+        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, hub=hub)
     for r in routers:
         app.include_router(r)
     app.mount("/static", web.Static(directory=web.STATIC_DIR), name="static")
@@ -259,8 +292,11 @@ def warm_up(state: ServiceState) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for uvicorn workers: paths from ``JINEF_DB`` and ``JINEF_SERVICE_DB``, warm-up from ``JINEF_WARM``."""
+    """Factory for uvicorn workers: paths from ``JINEF_DB``, ``JINEF_SERVICE_DB``, ``JINEF_VERIFY_DB``; warm-up from
+    ``JINEF_WARM``."""
     return create_app(os.environ.get("JINEF_DB"), os.environ.get("JINEF_SERVICE_DB"),
                       max_body=int(os.environ.get("JINEF_MAX_BODY", DEFAULT_MAX_BODY)),
-                      warm=os.environ.get("JINEF_WARM", "") == "1")
+                      warm=os.environ.get("JINEF_WARM", "") == "1",
+                      verify_db=os.environ.get("JINEF_VERIFY_DB") or None,
+                      verify_key=os.environ.get("JINEF_VERIFY_KEY_FILE") or None)
 

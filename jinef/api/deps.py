@@ -24,6 +24,7 @@ from jinef.geo.reverse import ReverseGeocoder
 from jinef.geocode.autocomplete import Autocompleter
 from jinef.geocode.geocoder import Geocoder
 from jinef.registry.registry import Registry
+from jinef.verify import VerifyHub
 
 
 class ApiError(Exception):
@@ -184,6 +185,7 @@ class ServiceState:
     audit: AuditWriter
     max_body: int
     max_batch: int
+    hub: VerifyHub | None = None  # the verification hub: one per worker, opened at startup
     worker: int = field(default_factory=os.getpid)
     reverse: PerRegistry[ReverseGeocoder] = field(default_factory=lambda: PerRegistry(ReverseGeocoder.from_registry))
     autocomplete: PerRegistry[Autocompleter] = field(
@@ -203,8 +205,8 @@ def context(request: Request) -> RequestContext:
     return ctx
 
 
-def authorize(request: Request, key: str | None, scope: str) -> Principal:
-    """Check a key, its scope and the organisation's quota; raise :class:`ApiError` when refused."""
+def authorize(request: Request, key: str | None, scope: str | tuple[str, ...]) -> Principal:
+    """Check a key, its scope (any of several) and the quota; raise :class:`ApiError` when refused."""
     state = service(request)
     if not key:
         raise ApiError(401, "missing_key", "an API key is required (X-API-Key header)",
@@ -215,8 +217,9 @@ def authorize(request: Request, key: str | None, scope: str) -> Principal:
                        headers={"WWW-Authenticate": "ApiKey"})
     ctx = context(request)
     ctx.org, ctx.key_id = principal.org, principal.key_id
-    if scope not in principal.scopes:
-        raise ApiError(403, "scope_denied", f"this key does not have the {scope!r} scope")
+    wanted = (scope,) if isinstance(scope, str) else scope
+    if principal.scopes.isdisjoint(wanted):
+        raise ApiError(403, "scope_denied", f"this key does not have the {' or '.join(map(repr, wanted))} scope")
     if principal.rate is not None:
         wait = state.quota.take(principal.org_id, principal.rate)
         if wait > 0:
@@ -227,13 +230,13 @@ def authorize(request: Request, key: str | None, scope: str) -> Principal:
     return principal
 
 
-def require_scope(scope: str) -> Any:
-    """A dependency that admits only keys holding ``scope`` and within their quota."""
+def require_scope(*scopes: str) -> Any:
+    """A dependency that admits only keys holding one of ``scopes`` and within their quota."""
 
     async def dependency(
         request: Request,
         x_api_key: Annotated[str | None, Header(alias="X-API-Key", description="Organisation API key")] = None,
     ) -> Principal:
-        return authorize(request, x_api_key, scope)
+        return authorize(request, x_api_key, scopes)
 
     return Depends(dependency)

@@ -26,13 +26,20 @@ RES_INTERNAL = 9
 
 RES_BY_STATUS = {400: RES_BAD_REQUEST, 401: RES_BAD_SIGNATURE, 403: RES_FORBIDDEN, 404: RES_NOT_FOUND,
                  405: RES_NOT_FOUND, 413: RES_TOO_LARGE, 422: RES_BAD_REQUEST, 429: RES_RATE_LIMITED,
-                 500: RES_INTERNAL}
+                 500: RES_INTERNAL, 503: RES_INTERNAL}
 
 # Row error codes (Errors[].ErrorCode): a bad row fails alone.
 ERR_INVALID_POSTCODE = 11
 ERR_NOT_FOUND = 12
 ERR_RETIRED = 13
 ERR_NO_LOCATION = 14
+# Row errors of the match method.
+ERR_INVALID_NATIONAL_CODE = 21
+ERR_MATCH_REFUSED = 22  # enumeration suspected or organisation blocked: ask again after RetryAfter
+ERR_MATCH_INVALID = 23  # another bad argument (e.g. role)
+
+# Purpose recorded for a GNAF match that sends none (GNAF's envelope has no such field).
+MATCH_DEFAULT_PURPOSE = "unspecified"
 
 
 class GnafRow(BaseModel):
@@ -115,3 +122,40 @@ def string_result(a: Address, trace_id: str) -> dict[str, Any]:
 def location_result(a: Address, trace_id: str) -> dict[str, Any]:
     """GNAF's ``postcode → location`` Result (WGS 84)."""
     return {"TraceID": trace_id, "ErrorCode": 0, "PostCode": a.postcode, "Lat": a.lat, "Lon": a.lon}
+
+
+class GnafMatchRow(BaseModel):
+    """One pair of a GNAF match batch."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    ClientRowID: int
+    NationalCode: str = Field(max_length=32)
+    PostCode: str = Field(max_length=32)
+
+
+class GnafMatchRequest(BaseModel):
+    """The match batch in GNAF's envelope (a Jinef extension: GNAF itself has no match method)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    ClientBatchID: int
+    Items: list[GnafMatchRow] = Field(min_length=1, max_length=MAX_ROWS)
+    Signature: str = Field(description="The organisation's API key")
+    Purpose: str | None = Field(default=None, max_length=64,
+                                description=f"Why the organisation asks; default {MATCH_DEFAULT_PURPOSE!r}")
+
+
+class GnafMatchItem(BaseModel):
+    """One answered pair."""
+
+    ClientRowID: int
+    Succ: bool
+    Result: dict[str, Any] | None
+    Errors: list[GnafError] | None
+
+
+class GnafMatchResponse(BaseModel):
+    """The match response envelope."""
+
+    ResCode: int
+    ResMsg: str
+    Data: list[GnafMatchItem] | None

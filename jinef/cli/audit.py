@@ -9,12 +9,15 @@ import typer
 
 from jinef.cli.audit_log import audit_app
 from jinef.cli.output import fail, print_json
+from jinef.config import verify_db_path
 from jinef.verify.audit import verify_store
 from jinef.verify.sqlite_store import SqliteVerifyStore
 
 DbOption = Annotated[
     Path,
-    typer.Option("--db", envvar="JINEF_DB", help="The registry database holding the verify_* tables."),
+    typer.Option(
+        "--db", envvar="JINEF_DB", help="The registry; the hub's audit is in <stem>.verify.sqlite beside it."
+    ),
 ]
 
 
@@ -28,11 +31,15 @@ def verify(
         ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    verify_db: Annotated[
+        Path | None, typer.Option("--verify-db", help="The hub's database (default: beside the registry).")
+    ] = None,
 ) -> None:
     """Check the hash chain; name the first edited, deleted, reordered or missing record."""
-    if not db.exists():
-        fail(f"no database at {db}")
-    store = SqliteVerifyStore(db)
+    path = verify_db or verify_db_path(db)
+    if not path.exists():
+        fail(f"no verification database at {path}")
+    store = SqliteVerifyStore(path)
     try:
         report = verify_store(store, expect_head)
     except ValueError as exc:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from jinef.cli.options import DbOption
 from jinef.cli.output import fail
-from jinef.config import db_path, service_db_path
+from jinef.config import db_path, service_db_path, verify_db_path
+from jinef.verify import SqliteVerifyStore, VerifyError, load_ring
 
 
 def serve(
@@ -22,8 +24,10 @@ def serve(
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "warning",
     warm: Annotated[bool, typer.Option("--warm/--lazy", help="Build the reverse geocoder, autocomplete index and "
                                        "basemap in the background at startup (default: on first use).")] = False,
+    verify_db: Annotated[str | None, typer.Option(
+        "--verify-db", help="Verification hub database (default: beside the registry, <stem>.verify.sqlite).")] = None,
 ) -> None:
-    """Serve the REST API v1 and the GNAF-compatible endpoints (OpenAPI at /openapi.json, docs at /docs)."""
+    """Serve the REST API v1, verification and the GNAF-compatible endpoints (OpenAPI at /openapi.json)."""
     import uvicorn
 
     reg = db_path(db)
@@ -33,6 +37,15 @@ def serve(
     os.environ["JINEF_DB"] = str(reg.resolve())
     os.environ["JINEF_SERVICE_DB"] = str((service_db and os.path.abspath(service_db)) or service_db_path(reg).resolve())
     os.environ["JINEF_WARM"] = "1" if warm else "0"
+    hub_db = Path(verify_db).resolve() if verify_db else verify_db_path(reg).resolve()
+    os.environ["JINEF_VERIFY_DB"] = str(hub_db)
+    try:
+        # Create the hub's tables and key ring once, here: two workers starting together must not each
+        # generate a different key.
+        SqliteVerifyStore(hub_db).close()
+        load_ring(None, db_path=hub_db)
+    except VerifyError as exc:
+        fail(exc.message)
     uvicorn.run("jinef.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, access_log=False, timeout_graceful_shutdown=30)
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jinef.cli.output import fail, print_json
+from jinef.config import verify_db_path
 from jinef.verify import national_code as ncode
 from jinef.verify.errors import VerifyError
 from jinef.verify.keys import ENV_VAR, KeyRing, load_ring, parse_ring
@@ -19,13 +20,21 @@ from jinef.verify.sqlite_store import SqliteVerifyStore
 
 DbOption = Annotated[
     Path,
-    typer.Option("--db", envvar="JINEF_DB", help="The registry database holding the verify_* tables."),
+    typer.Option(
+        "--db",
+        envvar="JINEF_DB",
+        help="The registry; the hub's tables are in <stem>.verify.sqlite beside it.",
+    ),
+]
+VerifyDbOption = Annotated[
+    Path | None,
+    typer.Option("--verify-db", help="The hub's database (default: <registry stem>.verify.sqlite beside it)."),
 ]
 KeyOption = Annotated[
     Path | None,
     typer.Option(
         "--key-file",
-        help=f"The key ring file (default: ${ENV_VAR}, else verify.key next to the database).",
+        help=f"The key ring file (default: ${ENV_VAR}, else verify.key beside the hub's database).",
     ),
 ]
 DEFAULT_DB = Path("var/registry.sqlite")
@@ -35,10 +44,12 @@ verify_app = typer.Typer(
 )
 
 
-def _existing_db(db: Path) -> Path:
-    if not db.exists():
-        fail(f"no database at {db}")
-    return db
+def _existing_db(db: Path, verify_db: Path | None = None) -> Path:
+    """The hub's database for registry ``db`` (or the explicit one), which must exist."""
+    path = verify_db or verify_db_path(db)
+    if not path.exists():
+        fail(f"no verification database at {path}")
+    return path
 
 
 @verify_app.command("code")
@@ -60,11 +71,14 @@ def check_codes(
 
 
 @verify_app.command("rotate-key")
-def rotate_key_cmd(db: DbOption = DEFAULT_DB, key_file: KeyOption = None) -> None:
+def rotate_key_cmd(
+    db: DbOption = DEFAULT_DB, key_file: KeyOption = None, verify_db: VerifyDbOption = None
+) -> None:
     """Re-key every stored hash under a new key, in one transaction (matches keep working)."""
-    store = SqliteVerifyStore(_existing_db(db))
+    path = _existing_db(db, verify_db)
+    store = SqliteVerifyStore(path)
     try:
-        ring = load_ring(key_file, db_path=db, create=False)
+        ring = load_ring(key_file, db_path=path, create=False)
         result, ring = rotate_key(store, ring)
     except VerifyError as exc:
         fail(exc.message)
@@ -87,11 +101,11 @@ def new_key() -> None:
 
 
 @verify_app.command("expire")
-def expire(db: DbOption = DEFAULT_DB, key_file: KeyOption = None) -> None:
+def expire(db: DbOption = DEFAULT_DB, key_file: KeyOption = None, verify_db: VerifyDbOption = None) -> None:
     """Close every open request whose one-time code has expired."""
     try:
         # Expiry needs no registry answer: the status callable is never asked.
-        with VerifyHub.open(_existing_db(db), lambda _postcode: None, key_path=key_file) as hub:
+        with VerifyHub.open(_existing_db(db, verify_db), lambda _postcode: None, key_path=key_file) as hub:
             n = hub.workflow.expire_due()
     except VerifyError as exc:
         fail(exc.message)
@@ -102,9 +116,10 @@ def expire(db: DbOption = DEFAULT_DB, key_file: KeyOption = None) -> None:
 def alerts(
     db: DbOption = DEFAULT_DB,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    verify_db: VerifyDbOption = None,
 ) -> None:
     """List enumeration alerts, newest first."""
-    store = SqliteVerifyStore(_existing_db(db))
+    store = SqliteVerifyStore(_existing_db(db, verify_db))
     try:
         found = store.alerts()
     finally:
@@ -144,9 +159,10 @@ def outbox(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="How many of the newest messages.")] = 20,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    verify_db: VerifyDbOption = None,
 ) -> None:
     """List SMS written by the development gateway (recipients masked), newest first."""
-    store = SqliteVerifyStore(_existing_db(db))
+    store = SqliteVerifyStore(_existing_db(db, verify_db))
     try:
         messages = store.outbox(limit, ref)
     finally:

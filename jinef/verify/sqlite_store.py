@@ -1,4 +1,7 @@
-"""SQLite engine of :class:`jinef.verify.store.VerifyStore`: the ``verify_*`` tables in the registry file.
+"""SQLite engine of :class:`jinef.verify.store.VerifyStore`: the ``verify_*`` tables in the hub's own file.
+
+The file is ``jinef.config.verify_db_path(registry)`` (``var/registry.verify.sqlite``), never the
+registry itself: rebuilds rename a new registry over the old one, which would lose live state.
 
 WAL mode lets matches read while the audit writer commits. ``durability`` picks the
 ``synchronous`` setting: ``"full"`` fsyncs the WAL at every commit (a committed audit record

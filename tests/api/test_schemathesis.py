@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 
 from jinef.api.app import create_app
-from jinef.api.servicedb import open_store
+from jinef.api.servicedb import KNOWN_SCOPES, open_store
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +23,10 @@ def fuzz_app(small_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """The real app and a key that may call everything."""
     svc = tmp_path_factory.mktemp("fuzz") / "svc.sqlite"
     store = open_store(svc)
-    key = store.create_key("fuzzer", ["lookup", "metrics", "reverse", "geocode"], None)[1]
+    # Every scope, so the verification endpoints are fuzzed past their scope check too.
+    key = store.create_key("fuzzer", list(KNOWN_SCOPES), None)[1]
     store.close()
-    app = create_app(small_registry, svc)
+    app = create_app(small_registry, svc, verify_db=svc.with_name("verify.sqlite"))
     yield app, key
     app.state.service.audit.close()
 

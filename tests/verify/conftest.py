@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from verify_helpers import Clock, HubFactory, Registry
 
+from jinef.config import verify_db_path
 from jinef.verify import AbuseConfig, VerifyConfig, VerifyHub
 
 
@@ -22,8 +23,14 @@ def registry() -> Registry:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
+def registry_path(tmp_path: Path) -> Path:
     return tmp_path / "var" / "registry.sqlite"
+
+
+@pytest.fixture
+def db_path(registry_path: Path) -> Path:
+    """The hub's database: beside the registry, never inside it."""
+    return verify_db_path(registry_path)
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ def test_no_identifier_in_any_database_file(make_hub: HubFactory, db_path: Path)
     full_workflow(hub)
     # While the hub is open (WAL and SHM present), then again after it closed (checkpointed).
     snapshots = [raw_files(db_path)]
-    assert {"registry.sqlite", "registry.sqlite-wal", "registry.sqlite-shm"} <= set(snapshots[0])
+    assert {db_path.name, f"{db_path.name}-wal", f"{db_path.name}-shm"} <= set(snapshots[0])
     hub.close()
     snapshots.append(raw_files(db_path))
     checked = 0

@@ -13,11 +13,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from jinef.api import gnaf
-from jinef.api.deps import authorize, context, service
+from jinef.api.deps import ApiError, authorize, context, service
+from jinef.api.routers.verify import api_error, hub_of, org_label
 from jinef.registry import postcode as pc
 from jinef.registry.model import Address, Status
+from jinef.verify import InvalidNationalCode, InvalidPostcode, MatchQuery, MatchRefused, VerifyError
 
 router = APIRouter(prefix="/gnaf/postcode", tags=["gnaf"])
+match_router = APIRouter(prefix="/gnaf", tags=["gnaf"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": gnaf.GnafResponse} for code in (400, 401, 403, 413, 422, 429)
@@ -99,3 +102,51 @@ async def location(body: gnaf.GnafRequest, request: Request) -> Any:
 async def validate(body: gnaf.GnafRequest, request: Request) -> Any:
     """Rules result for each row (Succ false with the failed rules when invalid)."""
     return _answer(request, body, "/gnaf/postcode/validate", None)
+
+
+def _match_row_error(exc: VerifyError) -> dict[str, Any]:
+    if isinstance(exc, InvalidNationalCode):
+        return _row_error(gnaf.ERR_INVALID_NATIONAL_CODE, exc.message)
+    if isinstance(exc, InvalidPostcode):
+        return _row_error(gnaf.ERR_INVALID_POSTCODE, exc.message)
+    if isinstance(exc, MatchRefused):
+        return {**_row_error(gnaf.ERR_MATCH_REFUSED, exc.message), "RetryAfter": exc.retry_after}
+    return _row_error(gnaf.ERR_MATCH_INVALID, exc.message)
+
+
+@match_router.post("/match", response_model=gnaf.GnafMatchResponse, responses=_ERRORS,
+                   summary="GNAF envelope: is each PostCode the verified address of its NationalCode? (yes/no)")
+def match(body: gnaf.GnafMatchRequest, request: Request) -> Any:
+    """The match batch in GNAF's envelope; a bad or refused row fails alone, every row is audited."""
+    ctx = context(request)
+    ctx.endpoint = "/gnaf/match"
+    ctx.items = len(body.Items)
+    principal = authorize(request, body.Signature, "match")
+    hub = hub_of(request)
+    purpose = body.Purpose or gnaf.MATCH_DEFAULT_PURPOSE
+    if purpose not in hub.config.purposes:
+        raise ApiError(422, "invalid_argument", f"unknown Purpose; use one of {', '.join(sorted(hub.config.purposes))}")
+    queries = [MatchQuery(row.NationalCode, row.PostCode, row.ClientRowID) for row in body.Items]
+    try:
+        answered = hub.matching.match_batch(org_label(principal), queries, purpose)
+    except VerifyError as exc:
+        raise api_error(exc) from None
+    data: list[dict[str, Any]] = []
+    retry = 0
+    for item in answered:
+        result: dict[str, Any] | None = None
+        errors: list[dict[str, Any]] | None = None
+        if item.result is not None:
+            r = item.result
+            result = {"Matched": r.matched, "Role": r.role if r.matched else None,
+                      "VerifiedSince": r.verified_since.isoformat() if r.matched and r.verified_since else None,
+                      "TraceID": r.trace_id}
+        else:
+            assert item.error is not None
+            if isinstance(item.error, MatchRefused):
+                retry = max(retry, item.error.retry_after)
+            errors = [_match_row_error(item.error)]
+        data.append({"ClientRowID": item.row_id, "Succ": errors is None, "Result": result, "Errors": errors})
+    ctx.outcome = "ok" if all(d["Succ"] for d in data) else "partial"
+    headers = {"Retry-After": str(max(1, retry))} if retry else None
+    return JSONResponse({"ResCode": gnaf.RES_OK, "ResMsg": "OK", "Data": data}, headers=headers)
