@@ -1,6 +1,6 @@
 """Match service over HTTP: `jinef serve --workers 2` on loopback, `/v1/match` driven by separate client processes.
 
-One command: ``.venv/bin/python bench/match_http_bench.py``. Builds ``var/bench/registry.sqlite`` if
+One command: ``.venv/bin/python bench/match_http_bench.py``. Builds ``var/bench/registry-200000.sqlite`` if
 missing, starts from a fresh hub database beside it, verifies ``--people`` addresses through the hub,
 starts the service, runs a bounded load (a fixed number of single matches, half of them pairs that
 match), prints matches/s and p50/p99, checks every answer, then stops the service gracefully and checks
@@ -136,17 +136,18 @@ def _loadavg() -> str:
 def main() -> int:
     """Run the benchmark and print the figures; exit 1 when an answer was wrong or an audit record missing."""
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--units", type=int, default=100_000, help="registry size when it must be built")
+    ap.add_argument("--units", type=int, default=200_000, help="registry size (var/bench/registry-UNITS.sqlite)")
     ap.add_argument("--people", type=int, default=200, help="verified addresses to seed")
     ap.add_argument("--matches", type=int, default=20_000, help="number of single matches")
     ap.add_argument("--clients", type=int, default=2, help="client processes")
+    ap.add_argument("--workers", type=int, default=2, help="server worker processes")
     ap.add_argument("--concurrency", type=int, default=32, help="connections per client process")
     args = ap.parse_args()
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    reg = BENCH_DIR / "registry.sqlite"
-    svc = BENCH_DIR / "registry.service.sqlite"
-    hub_db = BENCH_DIR / "registry.verify.sqlite"
+    reg = BENCH_DIR / f"registry-{args.units}.sqlite"
+    svc = BENCH_DIR / f"registry-{args.units}.service.sqlite"
+    hub_db = BENCH_DIR / f"registry-{args.units}.verify.sqlite"
     jinef = [sys.executable, "-m", "jinef.cli.main"]
     if not reg.exists():
         print(f"building {reg} ({args.units:,} units) ...", flush=True)
@@ -167,7 +168,7 @@ def main() -> int:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([*jinef, "serve", "--db", str(reg), "--host", "127.0.0.1", "--port", str(port),
-                               "--workers", "2"], env={**os.environ, "JINEF_VERIFY_KEY": ""})
+                               "--workers", str(args.workers)], env={**os.environ, "JINEF_VERIFY_KEY": ""})
     warm = 1_000
     try:
         deadline = time.monotonic() + 60

@@ -13,6 +13,8 @@ writers never deadlock on a lock upgrade.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -397,6 +399,7 @@ class SqliteVerifyStore:
         # would make it discard its cache).
         self._writer = self._connect()
         self._write_lock = threading.Lock()
+        self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         self._writing_thread: int | None = None
         self._writer.execute("PRAGMA journal_mode = WAL")
         self._writer.executescript(SCHEMA)
@@ -426,6 +429,9 @@ class SqliteVerifyStore:
         with self._write_lock:
             self._writing_thread = threading.get_ident()
             conn = self._writer
+            # Writers of other processes (HTTP workers) queue on a file lock: the kernel wakes the next one
+            # the moment it is released, where SQLite's busy handler would sleep-and-retry for up to 100 ms.
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -435,6 +441,7 @@ class SqliteVerifyStore:
                     raise
                 conn.execute("COMMIT")
             finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
                 self._writing_thread = None
 
     def key_state(self) -> tuple[int, dict[int, str]]:
@@ -577,3 +584,6 @@ class SqliteVerifyStore:
         for conn in conns:
             conn.close()
         self._local = threading.local()
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
