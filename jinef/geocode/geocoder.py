@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from jinef.geocode.calibration import confidence as calibrated
-from jinef.geocode.index import PLATE_SHIFT, GeocodeIndex, unit_key
+from jinef.geocode.index import LOCALITY_GROUPED, PLATE_SHIFT, GeocodeIndex, unit_key
 from jinef.registry.postcode import from_int
 from jinef.registry.registry import Registry
 from jinef.text.keys import match_key
@@ -43,6 +44,8 @@ W_TYPE = 0.3
 P_CONFLICT = 3.0
 NEAR_KM = 3.0
 MAX_BUILDINGS = 3000
+_PLATE_MASK = (1 << PLATE_SHIFT) - 1  # the plate code's bits of b_key
+_SMALL = 32  # up to this many thoroughfares, filter them in Python rather than numpy
 _AREA_TYPES = frozenset({"کوی", "شهرک", "مجتمع"})
 
 
@@ -88,7 +91,7 @@ class Candidate:
     confidence: float
     lat: float | None
     lon: float | None
-    address: str
+    text: str  # the standard address when known up front (areas); else made from ref_* on first use
     score: float
     unit_postcodes: list[str] = field(default_factory=list)  # building level: the building's units
     matched: dict[str, str] = field(default_factory=dict)  # level → «input → registry»
@@ -99,6 +102,21 @@ class Candidate:
     ref_b: int = field(default=-1, repr=False)
     ref_u: int = field(default=-1, repr=False)
     ref_t: int = field(default=-1, repr=False)
+    index: GeocodeIndex | None = field(default=None, repr=False, compare=False)  # set for returned ones
+
+    @property
+    def address(self) -> str:
+        """The registry's standard address of the answer, made on first use (most are never shown)."""
+        ix = self.index
+        if ix is not None:
+            self.index = None
+            if self.ref_b >= 0:
+                self.text = ix.address(self.ref_b, self.ref_u).standard_address
+            elif self.ref_t >= 0:
+                b = int(ix.th_b_off[self.ref_t])
+                if ix.th_b_off[self.ref_t + 1] > b:
+                    self.text = ix.address(b).standard_address.split("، پلاک")[0]
+        return self.text
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -219,7 +237,8 @@ class _Search:
         k = match_key(name)
         if k in known:
             return k
-        hit = process.extractOne(k, list(known), scorer=OSA.distance, score_cutoff=_max_edits(k))
+        keys = self.ix.province_keys_all if known is self.ix.province_keys else self.ix.county_keys_all
+        hit = process.extractOne(k, keys, scorer=OSA.distance, score_cutoff=_max_edits(k))
         if hit is not None:
             self.corrections.append({"kind": TYPO, "original": name, "result": known[hit[0]]})
             return str(hit[0])
@@ -230,7 +249,7 @@ class _Search:
         k = match_key(name)
         hits = ix.loc_by_key.get(k)
         if hits is None and fuzzy and _max_edits(k):
-            hit = process.extractOne(k, list(ix.loc_by_key), scorer=OSA.distance,
+            hit = process.extractOne(k, ix.loc_keys_all, scorer=OSA.distance,
                                      score_cutoff=_max_edits(k))
             if hit is not None:
                 hits = ix.loc_by_key[hit[0]]
@@ -246,7 +265,7 @@ class _Search:
         k = match_key(name)
         hits = ix.nb_by_key.get(k)
         if hits is None and fuzzy and _max_edits(k):
-            hit = process.extractOne(k, list(ix.nb_by_key), scorer=OSA.distance,
+            hit = process.extractOne(k, ix.nb_keys_all, scorer=OSA.distance,
                                      score_cutoff=_max_edits(k))
             if hit is not None:
                 hits = ix.nb_by_key[hit[0]]
@@ -257,8 +276,34 @@ class _Search:
             self.nb_ev.setdefault(i, name)
         return True
 
-    def _restrict(self, ths: np.ndarray) -> np.ndarray:
-        """Thoroughfares inside the filters, and inside the named localities when any of them has some."""
+    def _restrict(self, key: str) -> list[int]:
+        """Thoroughfares with a key inside the filters, and inside the named localities when any has some."""
+        ix = self.ix
+        ths = ix.th_by_key[key]
+        if len(ths) <= LOCALITY_GROUPED:
+            return self._restrict_small(ths.tolist())
+        if self.loc_ev:
+            groups = ix.th_loc_groups[key]
+            allowed = self.allowed
+            inside = [t for loc in self.loc_ev if allowed is None or allowed[loc] for t in groups.get(loc, ())]
+            if inside:
+                return sorted(inside)  # the order filtering the whole array gives
+        return self._restrict_array(ths).tolist()
+
+    def _restrict_small(self, ths: list[int]) -> list[int]:
+        """:meth:`_restrict_array` in plain Python: for a few thoroughfares numpy's per-call cost dominates."""
+        th_loc = self.ix.v_th_loc
+        if self.allowed is not None:
+            allowed = self.allowed
+            ths = [t for t in ths if allowed[th_loc[t]]]
+        if self.loc_ev and ths:
+            loc_ev = self.loc_ev
+            inside = [t for t in ths if th_loc[t] in loc_ev]
+            if inside:
+                return inside
+        return ths
+
+    def _restrict_array(self, ths: np.ndarray) -> np.ndarray:
         ix = self.ix
         if self.allowed is not None:
             ths = ths[self.allowed[ix.th_loc[ths]]]
@@ -276,21 +321,20 @@ class _Search:
         k = match_key(name)
         if not k:
             return {}
-        exact = ix.th_by_key.get(k)
-        if exact is not None:
-            ths = self._restrict(exact)
-            if len(ths):
-                return dict.fromkeys(ths.tolist(), 1.0)
+        if k in ix.th_by_key:
+            ths = self._restrict(k)
+            if ths:
+                return dict.fromkeys(ths, 1.0)
         maxd = _max_edits(k)
         if not maxd:
             return {}
         out: dict[int, float] = {}
         for key, dist, _ in process.extract(k, ix.th_keys_all, scorer=OSA.distance,
                                             score_cutoff=maxd, limit=4):
-            ths = self._restrict(ix.th_by_key[key])
-            if len(ths):
+            ths = self._restrict(key)
+            if ths:
                 q = 1.0 - 0.15 * dist
-                for t in ths.tolist():
+                for t in ths:
                     out[t] = max(out.get(t, 0.0), q)
                 if not any(c["original"] == name for c in self.corrections):
                     self.corrections.append({"kind": TYPO, "original": name, "result": ix.th_name[int(ths[0])]})
@@ -311,14 +355,14 @@ class _Search:
                 s -= W_LOCALITY
                 conflicts.append("locality")
         if self.prov_key:
-            if ix.loc_province_key[loc] == self.prov_key:
+            if ix.v_loc_province_key[loc] == self.prov_key:
                 s += W_ADMIN
                 matched["province"] = ix.loc_province[loc]
             else:
                 s -= W_ADMIN * 2
                 conflicts.append("province")
         if self.county_key:
-            if ix.loc_county_key[loc] == self.county_key:
+            if ix.v_loc_county_key[loc] == self.county_key:
                 s += W_ADMIN
                 matched["county"] = ix.loc_county[loc]
             else:
@@ -352,7 +396,7 @@ class _Search:
             return -P_CONFLICT
         matched["last_thoroughfare"] = f"{' '.join(ths[li]).strip()} → {ix.th_text(last)}"
         s = best_last
-        grand = int(ix.th_prev[prev]) if prev >= 0 else -1
+        grand = ix.v_th_prev[prev] if prev >= 0 else -1
         for j, m in enumerate(self.th_match):
             if j == li:
                 continue
@@ -378,10 +422,10 @@ class _Search:
         q = self.q
         matched: dict[str, str] = {}
         conflicts: list[str] = []
-        s = extra + self._area_score(int(ix.b_loc[b]), int(ix.b_nb[b]), matched, conflicts)
-        s += self._street_score(int(ix.b_last[b]), int(ix.b_prev[b]), matched, conflicts)
+        s = extra + self._area_score(ix.v_b_loc[b], ix.v_b_nb[b], matched, conflicts)
+        s += self._street_score(ix.v_b_last[b], ix.v_b_prev[b], matched, conflicts)
         if q.plate:
-            if ix.plates.code(ix.b_plate[b]) == self.plate_code:
+            if ix.v_b_key[b] & _PLATE_MASK == self.plate_code:
                 s += W_PLATE
                 matched["plate"] = ix.b_plate[b]
             else:
@@ -398,21 +442,22 @@ class _Search:
             if OSA.distance(match_key(q.building), match_key(ix.b_name[b])) <= 2:
                 s += 1.0
                 matched["building"] = ix.b_name[b]
-        s += self._near(float(ix.b_lat[b]), float(ix.b_lon[b]))
-        lo, hi = int(ix.b_u_off[b]), int(ix.b_u_off[b + 1])
-        units = range(lo, hi)
+        lat, lon = ix.v_b_lat[b], ix.v_b_lon[b]
+        if self.near is not None:
+            s += self._near(lat, lon)
+        lo, hi = ix.v_b_u_off[b], ix.v_b_u_off[b + 1]
         chosen = -1
         if self.unit_key is not None:
             uk = ix.u_unit_key
-            hits = [u for u in units if uk[u] == self.unit_key]
+            hits = [u for u in range(lo, hi) if uk[u] == self.unit_key]
             if q.floor is not None and len(hits) > 1:
-                hits = [u for u in hits if ix.u_floor[u] == q.floor] or hits
+                hits = [u for u in hits if ix.v_u_floor[u] == q.floor] or hits
             if len(hits) == 1:
                 chosen = hits[0]
                 s += W_UNIT
                 matched["unit"] = ix.u_unit[chosen]
                 if q.floor is not None:
-                    if ix.u_floor[chosen] == q.floor:
+                    if ix.v_u_floor[chosen] == q.floor:
                         s += W_FLOOR
                         matched["floor"] = str(q.floor)
                     else:
@@ -424,7 +469,8 @@ class _Search:
                 s -= W_UNIT
                 conflicts.append("unit")
         elif q.floor is not None:
-            hits = [u for u in units if ix.u_floor[u] == q.floor]
+            u_floor = ix.v_u_floor
+            hits = [u for u in range(lo, hi) if u_floor[u] == q.floor]
             if len(hits) == 1:
                 chosen = hits[0]
                 s += W_FLOOR
@@ -434,11 +480,11 @@ class _Search:
                 s -= W_FLOOR
         if chosen < 0 and hi - lo == 1:
             chosen = lo
-        lat, lon, bid = float(ix.b_lat[b]), float(ix.b_lon[b]), int(ix.b_id[b])
+        bid = ix.v_b_id[b]
         if chosen >= 0:
-            return Candidate("unit", from_int(int(ix.u_postcode[chosen])), 0.0, lat, lon, "", s,
+            return Candidate("unit", from_int(ix.v_u_postcode[chosen]), 0.0, lat, lon, "", s,
                              matched=matched, conflicts=conflicts, building_id=bid, ref_b=b, ref_u=chosen)
-        pcs = [from_int(int(p)) for p in ix.u_postcode[lo:hi]]
+        pcs = [from_int(p) for p in ix.v_u_postcode[lo:hi].tolist()]
         return Candidate("building", None, 0.0, lat, lon, "", s, unit_postcodes=pcs,
                          matched=matched, conflicts=conflicts, building_id=bid, ref_b=b)
 
@@ -446,8 +492,8 @@ class _Search:
         ix = self.ix
         matched: dict[str, str] = {}
         conflicts: list[str] = []
-        s = self._area_score(int(ix.th_loc[t]), int(ix.th_nb[t]), matched, conflicts)
-        s += self._street_score(t, int(ix.th_prev[t]), matched, conflicts)
+        s = self._area_score(ix.v_th_loc[t], ix.v_th_nb[t], matched, conflicts)
+        s += self._street_score(t, ix.v_th_prev[t], matched, conflicts)
         lat, lon = float(ix.th_lat[t]), float(ix.th_lon[t])
         s += self._near(lat, lon)
         return Candidate("thoroughfare", None, 0.0, lat, lon, "", s, matched=matched, conflicts=conflicts,
@@ -492,11 +538,21 @@ class _Search:
         ths = sorted({t for m in self.th_match for t in m})
         if not ths:
             return []
+        out: list[int] = []
+        if len(ths) <= _SMALL:  # a binary search per thoroughfare beats numpy's per-call cost
+            b_key, code = ix.v_b_key, self.plate_code
+            for t in ths:
+                key = t << PLATE_SHIFT | code
+                a = bisect_left(b_key, key)
+                if a < len(b_key) and b_key[a] == key:
+                    out.extend(range(a, bisect_right(b_key, key, a)))
+                    if len(out) > MAX_BUILDINGS:
+                        break
+            return out
         keys = (np.array(ths, dtype=np.int64) << PLATE_SHIFT) | self.plate_code
         lo = np.searchsorted(ix.b_key, keys, side="left")
         hi = np.searchsorted(ix.b_key, keys, side="right")
         found = hi > lo
-        out: list[int] = []
         for a, z in zip(lo[found].tolist(), hi[found].tolist(), strict=True):
             out.extend(range(a, z))
             if len(out) > MAX_BUILDINGS:
@@ -551,7 +607,7 @@ class _Search:
         seen: set[tuple[str, str | None, str, int, int]] = set()
         out = []
         for c in cands:
-            key = (c.level, c.postcode, c.address, c.ref_b, c.ref_t)
+            key = (c.level, c.postcode, c.text, c.ref_b, c.ref_t)
             if key not in seen:
                 seen.add(key)
                 out.append(c)
@@ -565,12 +621,8 @@ class _Search:
         margin = top.score - second if second is not None else 99.0
         ix = self.ix
         for i, c in enumerate(cands[: self.limit]):
-            if c.ref_b >= 0:
-                c.address = ix.address(c.ref_b, c.ref_u).standard_address
-            elif c.ref_t >= 0:
-                b = int(ix.th_b_off[c.ref_t])
-                if ix.th_b_off[c.ref_t + 1] > b:
-                    c.address = ix.address(b).standard_address.split("، پلاک")[0]
+            if c.ref_b >= 0 or c.ref_t >= 0:
+                c.index = ix  # the address text is made only if asked for
             m = margin if i == 0 else (c.score - top.score)
             c.margin = m
             c.confidence = calibrated(c.level, m, bool(c.conflicts), len(c.matched))

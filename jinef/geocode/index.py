@@ -33,6 +33,7 @@ from jinef.text.keys import match_key
 PLATE_SHIFT = 21  # b_key = last thoroughfare index << PLATE_SHIFT | plate code
 NUMERIC_PLATE_LIMIT = 1_000_000
 NO_FLOOR = loader.NO_FLOOR
+LOCALITY_GROUPED = 32  # keys naming more thoroughfares than this also get them grouped by locality
 # Honorifics people drop from street names: «شهید نیکنام» is also found as «نیکنام».
 DROPPABLE_PREFIXES = ("شهید", "سردار", "دکتر", "امام", "حضرت", "سرلشکر", "سپهبد", "مهندس", "استاد")
 
@@ -92,6 +93,7 @@ class GeocodeIndex:
         self._thoroughfares(ths)
         self._buildings(loader.load_buildings(conn), ths["id"])
         self._units(conn)
+        self._views()
         self.build_seconds = time.perf_counter() - t0
 
     # -- building ------------------------------------------------------------------------
@@ -133,6 +135,16 @@ class GeocodeIndex:
                 if k.startswith(prefix) and len(k) > len(prefix) + 2:
                     by_key.setdefault(k[len(prefix):], []).append(i)
         self.th_by_key = {k: np.array(v, dtype=np.int32) for k, v in by_key.items() if k}
+        # Common keys («12», «شهیدبهشتی») name thoroughfares all over the country: grouped by locality,
+        # so a query naming its locality finds its few without filtering thousands.
+        th_loc = self.th_loc.tolist()
+        self.th_loc_groups: dict[str, dict[int, list[int]]] = {}
+        for k, v in by_key.items():
+            if k and len(v) > LOCALITY_GROUPED:
+                groups: dict[int, list[int]] = {}
+                for t in v:
+                    groups.setdefault(th_loc[t], []).append(t)
+                self.th_loc_groups[k] = groups
         self.th_keys_all = sorted(self.th_by_key)
 
     def _buildings(self, d: dict, th_ids: np.ndarray) -> None:
@@ -183,6 +195,35 @@ class GeocodeIndex:
         self.b_u_off = np.searchsorted(self.u_b, np.arange(len(self.b_id) + 1), side="left").astype(np.int64)
         self.pc_order = np.argsort(self.u_postcode).astype(np.int32)
         self.pc_sorted = self.u_postcode[self.pc_order]
+
+    def _views(self) -> None:
+        """Memoryviews (``ndarray.data``) of the columns the scoring loop reads one element at a time.
+
+        Indexing a memoryview gives a Python int or float directly, several times faster than
+        indexing a numpy array and converting the scalar; the views share the arrays' memory.
+        """
+        self.v_loc_province_key: list[str] = self.loc_province_key.tolist()
+        self.v_loc_county_key: list[str] = self.loc_county_key.tolist()
+        self.v_th_loc = self.th_loc.data
+        self.v_th_prev = self.th_prev.data
+        self.v_th_nb = self.th_nb.data
+        self.v_th_b_off = self.th_b_off.data
+        self.v_b_key = self.b_key.data
+        self.v_b_last = self.b_last.data
+        self.v_b_prev = self.b_prev.data
+        self.v_b_loc = self.b_loc.data
+        self.v_b_nb = self.b_nb.data
+        self.v_b_lat = self.b_lat.data
+        self.v_b_lon = self.b_lon.data
+        self.v_b_id = self.b_id.data
+        self.v_b_u_off = self.b_u_off.data
+        self.v_u_floor = self.u_floor.data
+        self.v_u_postcode = self.u_postcode.data
+        # Fuzzy matching scans these; made once, not per query.
+        self.loc_keys_all = list(self.loc_by_key)
+        self.nb_keys_all = list(self.nb_by_key)
+        self.province_keys_all = list(self.province_keys)
+        self.county_keys_all = list(self.county_keys)
 
     # -- reading -------------------------------------------------------------------------
 

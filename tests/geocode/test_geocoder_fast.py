@@ -1,0 +1,75 @@
+"""The geocoder's fast paths give what the plain ones give."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from jinef.geocode.geocoder import Geocoder, Query, _Search
+from jinef.geocode.index import LOCALITY_GROUPED
+from jinef.registry.model import Address
+from jinef.text.digits import ARABIC_DIGITS, LATIN_DIGITS, PERSIAN_DIGITS, to_persian_digits
+
+
+def test_lazy_address_is_the_registry_standard_address(geocoder: Geocoder, sample: list[Address]) -> None:
+    for a in sample[:40]:
+        res = geocoder.geocode(a.standard_address, limit=3)
+        best = res.best
+        assert best is not None and best.postcode == a.postcode
+        assert best.address == a.standard_address
+        assert res.to_dict()["candidates"][0]["address"] == a.standard_address
+
+
+def test_thoroughfare_address_is_the_standard_address_up_to_the_plate(
+    geocoder: Geocoder, sample: list[Address]
+) -> None:
+    a = next(x for x in sample if x.plate and x.last_thoroughfare)
+    res = geocoder.geocode(f"{a.locality_type} {a.locality}، {a.last_thoroughfare}", limit=5)
+    th = [c for c in res.candidates if c.level == "thoroughfare"]
+    assert th and all(c.address and "پلاک" not in c.address for c in th)
+
+
+def test_restrict_by_locality_groups_equals_filtering_the_array(geocoder: Geocoder) -> None:
+    ix = geocoder.index
+    big = [k for k in ix.th_by_key if len(ix.th_by_key[k]) > LOCALITY_GROUPED]
+    small = [k for k in ix.th_by_key if len(ix.th_by_key[k]) <= LOCALITY_GROUPED]
+    assert big and small  # both paths are exercised
+    rng = random.Random(5)
+    for key in big[:20] + rng.sample(small, min(20, len(small))):
+        ths = ix.th_by_key[key]
+        locs = {int(ix.th_loc[t]) for t in ths.tolist()}
+        for named in (sorted(locs)[:1], sorted(locs)[:3], [0], []):
+            s = _Search(geocoder, Query(), 5, None, None, None, None)
+            s.loc_ev = dict.fromkeys(named, "x")
+            expected = s._restrict_array(ths).tolist()
+            assert s._restrict(key) == expected
+            assert s._restrict_small(ths.tolist()) == expected
+
+
+def test_restrict_with_a_province_filter(geocoder: Geocoder) -> None:
+    ix = geocoder.index
+    province = ix.loc_province[0]
+    s = _Search(geocoder, Query(), 5, province, None, None, None)
+    assert s.allowed is not None
+    for key in list(ix.th_by_key)[:200]:
+        ths = ix.th_by_key[key]
+        assert s._restrict(key) == s._restrict_array(ths).tolist()
+        assert all(ix.loc_province[int(ix.th_loc[t])] == province for t in s._restrict(key))
+
+
+def test_index_views_equal_the_arrays(geocoder: Geocoder) -> None:
+    ix = geocoder.index
+    for name in ("b_key", "b_loc", "b_lat", "b_u_off", "u_floor", "u_postcode", "th_loc", "th_prev"):
+        arr, view = getattr(ix, name), getattr(ix, "v_" + name)
+        assert view.tolist() == arr.tolist()
+    assert np.array_equal(ix.b_key & ((1 << 21) - 1), [ix.plates.code(p) for p in ix.b_plate])
+
+
+def test_to_persian_digits_matches_a_translation_table() -> None:
+    table = str.maketrans(LATIN_DIGITS + ARABIC_DIGITS, PERSIAN_DIGITS * 2)
+    rng = random.Random(3)
+    alphabet = LATIN_DIGITS + ARABIC_DIGITS + PERSIAN_DIGITS + "خیابان پلاک، -/"
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
+        assert to_persian_digits(text) == text.translate(table)
