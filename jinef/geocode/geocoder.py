@@ -93,8 +93,9 @@ class Candidate:
     lon: float | None
     text: str  # the standard address when known up front (areas); else made from ref_* on first use
     score: float
-    unit_postcodes: list[str] = field(default_factory=list)  # building level: the building's units
-    matched: dict[str, str] = field(default_factory=dict)  # level → «input → registry»
+    # level → what matched: text, or (input, registry name) or (input, thoroughfare index) until read
+    # as ``matched``: formatting is left until then because most candidates are never shown.
+    evidence: dict[str, Any] = field(default_factory=dict)
     conflicts: list[str] = field(default_factory=list)
     building_id: int | None = None
     margin: float = 0.0  # raw score over the next distinct candidate (negative below the top)
@@ -103,13 +104,13 @@ class Candidate:
     ref_u: int = field(default=-1, repr=False)
     ref_t: int = field(default=-1, repr=False)
     index: GeocodeIndex | None = field(default=None, repr=False, compare=False)  # set for returned ones
+    pcs: list[str] | None = field(default=None, repr=False)
 
     @property
     def address(self) -> str:
         """The registry's standard address of the answer, made on first use (most are never shown)."""
         ix = self.index
-        if ix is not None:
-            self.index = None
+        if ix is not None and not self.text:
             if self.ref_b >= 0:
                 self.text = ix.address(self.ref_b, self.ref_u).standard_address
             elif self.ref_t >= 0:
@@ -117,6 +118,29 @@ class Candidate:
                 if ix.th_b_off[self.ref_t + 1] > b:
                     self.text = ix.address(b).standard_address.split("، پلاک")[0]
         return self.text
+
+    @property
+    def matched(self) -> dict[str, str]:
+        """Level → «input → registry» (or the registry's name) for each part that agreed."""
+        ev = self.evidence
+        for k, v in ev.items():
+            if type(v) is tuple:
+                ref = v[1]
+                if type(ref) is int:
+                    ref = self.index.th_text(ref) if self.index is not None else str(ref)
+                ev[k] = f"{v[0]} → {ref}"
+        return ev
+
+    @property
+    def unit_postcodes(self) -> list[str]:
+        """Building level: the postcodes of the building's units (made on first use)."""
+        if self.pcs is None:
+            ix = self.index
+            if self.level != "building" or ix is None or self.ref_b < 0:
+                return []
+            lo, hi = ix.v_b_u_off[self.ref_b], ix.v_b_u_off[self.ref_b + 1]
+            self.pcs = [from_int(p) for p in ix.v_u_postcode[lo:hi].tolist()]
+        return self.pcs
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -225,6 +249,7 @@ class _Search:
         # Thoroughfare matches per written thoroughfare: index → quality in (0, 1].
         self.th_match: list[dict[int, float]] = [self._thoroughfare(t, n) for t, n in q.thoroughfares]
         self.th_type = [match_key(t) for t, _ in q.thoroughfares]
+        self.th_written = [" ".join(t).strip() for t in q.thoroughfares]
         self.plate_code = ix.plates.code(q.plate) if q.plate else -1
         self.unit_key = unit_key(q.unit) if q.unit else None
         self.entrance_key = unit_key(q.entrance) if q.entrance else None
@@ -342,7 +367,7 @@ class _Search:
 
     # -- scoring -------------------------------------------------------------------------
 
-    def _area_score(self, loc: int, nb: int, matched: dict[str, str], conflicts: list[str]) -> float:
+    def _area_score(self, loc: int, nb: int, matched: dict[str, Any], conflicts: list[str]) -> float:
         ix = self.ix
         s = 0.0
         if self.loc_ev:
@@ -350,7 +375,7 @@ class _Search:
                 s += W_LOCALITY
                 if self.q.locality_type:
                     s += 0.5 if self.q.locality_type == ix.loc_type[loc] else -0.5
-                matched["locality"] = f"{self.loc_ev[loc]} → {ix.loc_name[loc]}"
+                matched["locality"] = (self.loc_ev[loc], ix.loc_name[loc])
             else:
                 s -= W_LOCALITY
                 conflicts.append("locality")
@@ -371,12 +396,12 @@ class _Search:
         if self.nb_ev:
             if nb in self.nb_ev:
                 s += W_NB
-                matched["neighbourhood"] = f"{self.nb_ev[nb]} → {ix.nb_name[nb]}"
+                matched["neighbourhood"] = (self.nb_ev[nb], ix.nb_name[nb])
             else:
                 s -= W_NB * 0.5
         return s
 
-    def _street_score(self, last: int, prev: int, matched: dict[str, str], conflicts: list[str]) -> float:
+    def _street_score(self, last: int, prev: int, matched: dict[str, Any], conflicts: list[str]) -> float:
         """Score the (prev, last) pair of a building or thoroughfare against the written thoroughfares."""
         ix = self.ix
         ths = self.q.thoroughfares
@@ -394,7 +419,7 @@ class _Search:
         if li < 0:
             conflicts.append("last_thoroughfare")
             return -P_CONFLICT
-        matched["last_thoroughfare"] = f"{' '.join(ths[li]).strip()} → {ix.th_text(last)}"
+        matched["last_thoroughfare"] = (self.th_written[li], last)
         s = best_last
         grand = ix.v_th_prev[prev] if prev >= 0 else -1
         for j, m in enumerate(self.th_match):
@@ -403,7 +428,7 @@ class _Search:
             v = m.get(prev, 0.0) if prev >= 0 else 0.0
             if v and "prev_thoroughfare" not in matched:
                 s += v * W_PREV
-                matched["prev_thoroughfare"] = f"{' '.join(ths[j]).strip()} → {ix.th_text(prev)}"
+                matched["prev_thoroughfare"] = (self.th_written[j], prev)
             elif grand >= 0 and m.get(grand, 0.0):
                 s += 0.5  # a larger street above the prev one: consistent, adds little
             else:
@@ -420,7 +445,7 @@ class _Search:
         """Score a building and resolve its unit from floor/unit."""
         ix = self.ix
         q = self.q
-        matched: dict[str, str] = {}
+        matched: dict[str, Any] = {}
         conflicts: list[str] = []
         s = extra + self._area_score(ix.v_b_loc[b], ix.v_b_nb[b], matched, conflicts)
         s += self._street_score(ix.v_b_last[b], ix.v_b_prev[b], matched, conflicts)
@@ -448,8 +473,10 @@ class _Search:
         lo, hi = ix.v_b_u_off[b], ix.v_b_u_off[b + 1]
         chosen = -1
         if self.unit_key is not None:
-            uk = ix.u_unit_key
-            hits = [u for u in range(lo, hi) if uk[u] == self.unit_key]
+            keys = ix.u_unit_key[lo:hi]  # slicing and counting run in C: towers have hundreds of units
+            n_hits = keys.count(self.unit_key)
+            hits = [lo + keys.index(self.unit_key)] if n_hits == 1 else [
+                lo + i for i, k in enumerate(keys) if k == self.unit_key] if n_hits else []
             if q.floor is not None and len(hits) > 1:
                 hits = [u for u in hits if ix.v_u_floor[u] == q.floor] or hits
             if len(hits) == 1:
@@ -469,13 +496,13 @@ class _Search:
                 s -= W_UNIT
                 conflicts.append("unit")
         elif q.floor is not None:
-            u_floor = ix.v_u_floor
-            hits = [u for u in range(lo, hi) if u_floor[u] == q.floor]
-            if len(hits) == 1:
-                chosen = hits[0]
+            floors = ix.v_u_floor[lo:hi].tolist()
+            n_hits = floors.count(q.floor)
+            if n_hits == 1:
+                chosen = lo + floors.index(q.floor)
                 s += W_FLOOR
                 matched["floor"] = str(q.floor)
-            elif not hits and hi - lo > 1:
+            elif not n_hits and hi - lo > 1:
                 conflicts.append("floor")
                 s -= W_FLOOR
         if chosen < 0 and hi - lo == 1:
@@ -483,20 +510,19 @@ class _Search:
         bid = ix.v_b_id[b]
         if chosen >= 0:
             return Candidate("unit", from_int(ix.v_u_postcode[chosen]), 0.0, lat, lon, "", s,
-                             matched=matched, conflicts=conflicts, building_id=bid, ref_b=b, ref_u=chosen)
-        pcs = [from_int(p) for p in ix.v_u_postcode[lo:hi].tolist()]
-        return Candidate("building", None, 0.0, lat, lon, "", s, unit_postcodes=pcs,
-                         matched=matched, conflicts=conflicts, building_id=bid, ref_b=b)
+                             evidence=matched, conflicts=conflicts, building_id=bid, ref_b=b, ref_u=chosen)
+        return Candidate("building", None, 0.0, lat, lon, "", s, evidence=matched, conflicts=conflicts,
+                         building_id=bid, ref_b=b)
 
     def _thoroughfare_candidate(self, t: int) -> Candidate:
         ix = self.ix
-        matched: dict[str, str] = {}
+        matched: dict[str, Any] = {}
         conflicts: list[str] = []
         s = self._area_score(ix.v_th_loc[t], ix.v_th_nb[t], matched, conflicts)
         s += self._street_score(t, ix.v_th_prev[t], matched, conflicts)
         lat, lon = float(ix.th_lat[t]), float(ix.th_lon[t])
         s += self._near(lat, lon)
-        return Candidate("thoroughfare", None, 0.0, lat, lon, "", s, matched=matched, conflicts=conflicts,
+        return Candidate("thoroughfare", None, 0.0, lat, lon, "", s, evidence=matched, conflicts=conflicts,
                          ref_t=t)
 
     def _area_candidates(self) -> list[Candidate]:
@@ -506,14 +532,14 @@ class _Search:
             loc = int(ix.nb_loc[nb])
             if self.allowed is not None and not self.allowed[loc]:
                 continue
-            matched: dict[str, str] = {}
+            matched: dict[str, Any] = {}
             conflicts: list[str] = []
             s = self._area_score(loc, nb, matched, conflicts)
             text = f"استان {ix.loc_province[loc]}، شهرستان {ix.loc_county[loc]}، {ix.loc_type[loc]} " \
                    f"{ix.loc_name[loc]}، محله {ix.nb_name[nb]}"
             lat, lon = float(ix.loc_lat[loc]), float(ix.loc_lon[loc])
             out.append(Candidate("neighbourhood", None, 0.0, lat, lon, text, s + self._near(lat, lon),
-                                 matched=matched, conflicts=conflicts))
+                                 evidence=matched, conflicts=conflicts))
         locs = list(self.loc_ev)[:50]
         if not locs and not out and (self.prov_key or self.county_key):
             return out
@@ -526,7 +552,7 @@ class _Search:
             text = f"استان {ix.loc_province[loc]}، شهرستان {ix.loc_county[loc]}، {ix.loc_type[loc]} {ix.loc_name[loc]}"
             lat, lon = float(ix.loc_lat[loc]), float(ix.loc_lon[loc])
             out.append(Candidate("locality", None, 0.0, lat, lon, text, s + self._near(lat, lon),
-                                 matched=matched, conflicts=conflicts))
+                                 evidence=matched, conflicts=conflicts))
         return out
 
     # -- the search ----------------------------------------------------------------------
@@ -573,9 +599,9 @@ class _Search:
                 if c.level != "unit" or c.postcode != q.postcode:
                     c = Candidate("unit", q.postcode, 0.0, c.lat, c.lon, "",
                                   c.score + (W_UNIT if c.level == "building" and not q.unit else 0.0),
-                                  matched=c.matched, conflicts=c.conflicts, building_id=c.building_id,
+                                  evidence=c.evidence, conflicts=c.conflicts, building_id=c.building_id,
                                   ref_b=pc_building, ref_u=u)
-                c.matched["postcode"] = q.postcode
+                c.evidence["postcode"] = q.postcode
                 cands.append(c)
             else:
                 self.ignored.append(f"{q.postcode} (postcode not in the registry)")
@@ -622,10 +648,10 @@ class _Search:
         ix = self.ix
         for i, c in enumerate(cands[: self.limit]):
             if c.ref_b >= 0 or c.ref_t >= 0:
-                c.index = ix  # the address text is made only if asked for
+                c.index = ix  # the address text and unit postcodes are made only if asked for
             m = margin if i == 0 else (c.score - top.score)
             c.margin = m
-            c.confidence = calibrated(c.level, m, bool(c.conflicts), len(c.matched))
+            c.confidence = calibrated(c.level, m, bool(c.conflicts), len(c.evidence))
         return cands[: self.limit]
 
 

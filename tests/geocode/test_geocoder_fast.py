@@ -73,3 +73,26 @@ def test_to_persian_digits_matches_a_translation_table() -> None:
     for _ in range(300):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
         assert to_persian_digits(text) == text.translate(table)
+
+
+def test_matched_is_formatted_when_read(geocoder: Geocoder, sample: list[Address]) -> None:
+    a = next(x for x in sample if x.prev_thoroughfare and x.plate)
+    res = geocoder.geocode(f"{a.locality}، {a.prev_thoroughfare}، {a.last_thoroughfare}، پلاک {a.plate}", limit=2)
+    best = res.best
+    assert best is not None
+    m = best.matched
+    assert m["last_thoroughfare"].endswith(f"→ {a.last_thoroughfare}")
+    assert m["prev_thoroughfare"].endswith(f"→ {a.prev_thoroughfare}")
+    assert m["locality"] == f"{a.locality} → {a.locality}"
+    assert m["plate"] == a.plate
+    assert best.matched is m and all(isinstance(v, str) for v in m.values())  # formatted once, in place
+    assert res.to_dict()["candidates"][0]["matched"] == m
+
+
+def test_building_level_lists_its_units_when_read(geocoder: Geocoder, sample: list[Address]) -> None:
+    a = next(x for x in sample if x.plate and x.unit)
+    res = geocoder.geocode(f"{a.locality}، {a.last_thoroughfare}، پلاک {a.plate}", limit=3)
+    b = next((c for c in res.candidates if c.level == "building"), None)
+    if b is not None:
+        assert a.postcode in b.unit_postcodes or b.building_id != a.building_id
+        assert b.unit_postcodes == res.to_dict()["candidates"][res.candidates.index(b)]["unit_postcodes"]
