@@ -112,11 +112,11 @@ class Candidate:
         ix = self.index
         if ix is not None and not self.text:
             if self.ref_b >= 0:
-                self.text = ix.address(self.ref_b, self.ref_u).standard_address
+                self.text = ix.standard_address(self.ref_b, self.ref_u)
             elif self.ref_t >= 0:
                 b = int(ix.th_b_off[self.ref_t])
                 if ix.th_b_off[self.ref_t + 1] > b:
-                    self.text = ix.address(b).standard_address.split("، پلاک")[0]
+                    self.text = ix.standard_address(b).split("، پلاک")[0]
         return self.text
 
     @property

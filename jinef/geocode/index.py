@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jinef.geocode import loader
-from jinef.registry.model import Address
+from jinef.registry.model import Address, floor_text, standard_address
 from jinef.registry.postcode import from_int
 from jinef.registry.registry import Registry
-from jinef.text.digits import to_latin_digits
+from jinef.text.digits import to_latin_digits, to_persian_digits
 from jinef.text.keys import match_key
 
 PLATE_SHIFT = 21  # b_key = last thoroughfare index << PLATE_SHIFT | plate code
@@ -94,6 +94,7 @@ class GeocodeIndex:
         self._buildings(loader.load_buildings(conn), ths["id"])
         self._units(conn)
         self._views()
+        self._heads: dict[int, str] = {}
         self.build_seconds = time.perf_counter() - t0
 
     # -- building ------------------------------------------------------------------------
@@ -240,6 +241,41 @@ class GeocodeIndex:
             return ""
         ty, name = self.th_type[t], self.th_name[t]
         return f"{ty} {name}" if name else ty
+
+    def standard_address(self, b: int, u: int = -1) -> str:
+        """``self.address(b, u).standard_address``, made directly: the batch writes one per row.
+
+        The locality's head («استان …، شهرستان …، شهر …») is made once per locality.
+        """
+        loc = self.v_b_loc[b]
+        head = self._heads.get(loc)
+        if head is None:
+            head = self._heads[loc] = to_persian_digits(standard_address(Address(
+                "", self.loc_province[loc], self.loc_county[loc], self.loc_district[loc], self.loc_rural[loc],
+                self.loc_type[loc], self.loc_name[loc], "", "", "", "", "", "", None, "", "", None, None)))
+        parts = [head]
+        nb = self.v_b_nb[b]
+        if nb >= 0 and self.nb_name[nb]:
+            parts.append(f"محله {self.nb_name[nb]}")
+        prev = self.th_text(self.v_b_prev[b])
+        if prev:
+            parts.append(prev)
+        last = self.th_text(self.v_b_last[b])
+        if last:
+            parts.append(last)
+        if self.b_plate[b]:
+            parts.append(f"پلاک {self.b_plate[b]}")
+        if self.b_entrance[b]:
+            parts.append(f"ورودی {self.b_entrance[b]}")
+        if self.b_name[b]:
+            parts.append(f"ساختمان {self.b_name[b]}")
+        if u >= 0:
+            f = self.v_u_floor[u]
+            if f != NO_FLOOR:
+                parts.append(f"طبقه {floor_text(f)}")
+            if self.u_unit[u]:
+                parts.append(f"واحد {self.u_unit[u]}")
+        return to_persian_digits("، ".join(parts))  # char by char: the same as on the whole address
 
     def address(self, b: int, u: int = -1) -> Address:
         """The model's Address of a building (``u`` = -1: without floor, unit and postcode)."""

@@ -96,3 +96,11 @@ def test_building_level_lists_its_units_when_read(geocoder: Geocoder, sample: li
     if b is not None:
         assert a.postcode in b.unit_postcodes or b.building_id != a.building_id
         assert b.unit_postcodes == res.to_dict()["candidates"][res.candidates.index(b)]["unit_postcodes"]
+
+
+def test_index_standard_address_equals_the_model_formatter(geocoder: Geocoder) -> None:
+    ix = geocoder.index
+    for b in range(len(ix.b_id)):
+        assert ix.standard_address(b) == ix.address(b).standard_address
+        for u in range(int(ix.b_u_off[b]), int(ix.b_u_off[b + 1])):
+            assert ix.standard_address(b, u) == ix.address(b, u).standard_address
