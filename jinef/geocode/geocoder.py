@@ -45,6 +45,7 @@ P_CONFLICT = 3.0
 NEAR_KM = 3.0
 MAX_BUILDINGS = 3000
 _PLATE_MASK = (1 << PLATE_SHIFT) - 1  # the plate code's bits of b_key
+PRUNE_ABOVE = 48  # more buildings than this: bound their scores in numpy before scoring any one fully
 _SMALL = 32  # up to this many thoroughfares, filter them in Python rather than numpy
 _AREA_TYPES = frozenset({"کوی", "شهرک", "مجتمع"})
 
@@ -178,6 +179,22 @@ class GeocodeResult:
             "candidates": [c.to_dict() for c in self.candidates],
             "corrections": self.corrections, "ignored": self.ignored,
         }
+
+
+class _Lookup:
+    """A thoroughfare → quality dict, looked up for a whole array of thoroughfares (0 where absent)."""
+
+    def __init__(self, m: dict[int, float]) -> None:
+        keys = np.fromiter(m, np.int64, len(m))
+        order = np.argsort(keys)
+        self.keys = keys[order]
+        self.values = np.fromiter(m.values(), np.float64, len(m))[order]
+
+    def __call__(self, ths: np.ndarray) -> np.ndarray:
+        if not len(self.keys):
+            return np.zeros(len(ths))
+        pos = np.minimum(np.searchsorted(self.keys, ths), len(self.keys) - 1)
+        return np.where(self.keys[pos] == ths, self.values[pos], 0.0)
 
 
 def _max_edits(key: str) -> int:
@@ -585,6 +602,93 @@ class _Search:
                 break
         return out
 
+    def _prune(self, bs: list[int]) -> list[int]:
+        """The buildings that can still reach the top ``limit`` (in their order); the others are not scored.
+
+        A street named «کوچه ۱۲» without its city finds hundreds of buildings with the plate. Each
+        one's area and street scores are computed together in numpy (:meth:`_base_scores`); the rest
+        of its score (unit, floor, entrance, name, nearness) lies in known bounds. A building whose
+        best case is below the k-th best worst case cannot be among the top k, so it is dropped.
+        """
+        k = max(self.limit, 2)  # the runner-up sets the top candidate's margin
+        if len(bs) <= max(PRUNE_ABOVE, k):
+            return bs
+        base = self._base_scores(np.array(bs, dtype=np.int64))
+        lo, hi = self._detail_bounds()
+        worst = base + lo
+        threshold = np.partition(worst, len(worst) - k)[len(worst) - k]
+        keep = (base + hi >= threshold - 1e-6).tolist()
+        return [b for b, ok in zip(bs, keep, strict=True) if ok]
+
+    def _detail_bounds(self) -> tuple[float, float]:
+        """Lowest and highest score :meth:`_building` can add beyond area, street and plate."""
+        q = self.q
+        lo = hi = 0.0
+        if self.unit_key is not None:
+            lo, hi = -W_UNIT, W_UNIT + (W_FLOOR if q.floor is not None else 0.0)
+        elif q.floor is not None:
+            lo, hi = -W_FLOOR, W_FLOOR
+        if self.entrance_key is not None:
+            lo, hi = lo - W_ENTRANCE, hi + W_ENTRANCE
+        if q.building:
+            hi += 1.0
+        if self.near is not None:
+            hi += 1.5
+        return lo, hi
+
+    def _base_scores(self, bs: np.ndarray) -> np.ndarray:
+        """:meth:`_area_score` + :meth:`_street_score` + the plate's weight, for many buildings at once."""
+        ix = self.ix
+        q = self.q
+        loc, nb = ix.b_loc[bs], ix.b_nb[bs]
+        s = np.zeros(len(bs))
+        if self.loc_ev:
+            inside = np.isin(loc, np.fromiter(self.loc_ev, np.int64, len(self.loc_ev)))
+            named = np.full(len(bs), W_LOCALITY)
+            if q.locality_type:
+                named += np.where(ix.loc_type_arr[loc] == q.locality_type, 0.5, -0.5)
+            s += np.where(inside, named, -W_LOCALITY)
+        if self.prov_key:
+            s += np.where(ix.loc_province_key[loc] == self.prov_key, W_ADMIN, -W_ADMIN * 2)
+        if self.county_key:
+            s += np.where(ix.loc_county_key[loc] == self.county_key, W_ADMIN, -W_ADMIN)
+        if self.nb_ev:
+            s += np.where(np.isin(nb, np.fromiter(self.nb_ev, np.int64, len(self.nb_ev))), W_NB, -W_NB * 0.5)
+        if q.thoroughfares:
+            s += self._street_scores(ix.b_last[bs].astype(np.int64), ix.b_prev[bs].astype(np.int64))
+        if q.plate:
+            s += W_PLATE  # every building here was found by its plate
+        return s
+
+    def _street_scores(self, last: np.ndarray, prev: np.ndarray) -> np.ndarray:
+        """:meth:`_street_score` for many (last, prev) pairs: the same rules, written thoroughfare by thoroughfare."""
+        ix = self.ix
+        n = len(self.th_match)
+        lookups = [_Lookup(m) for m in self.th_match]
+        best = np.zeros(len(last))
+        li = np.full(len(last), -1)
+        last_type = ix.th_type_key_arr[last]
+        for i, lk in enumerate(lookups):
+            qv = lk(last)
+            v = qv * W_LAST + (0.2 if i == n - 1 else 0.0)
+            v = v + np.where(last_type == self.th_type[i], W_TYPE, -W_TYPE)
+            better = (qv > 0) & (v > best)
+            best = np.where(better, v, best)
+            li = np.where(better, i, li)
+        has_prev = prev >= 0
+        grand = np.where(has_prev, ix.th_prev[np.maximum(prev, 0)], -1).astype(np.int64)
+        took_prev = np.zeros(len(last), dtype=bool)
+        for j, lk in enumerate(lookups):
+            other = li != j
+            qp = np.where(has_prev, lk(prev), 0.0)
+            first = other & (qp > 0) & ~took_prev
+            best += np.where(first, qp * W_PREV, 0.0)
+            took_prev |= first
+            up = other & ~first & (grand >= 0) & (lk(grand) > 0)
+            best += np.where(up, 0.5, 0.0)
+            best -= np.where(other & ~first & ~up, 1.0, 0.0)
+        return np.where(li >= 0, best, -P_CONFLICT)
+
     def run(self) -> list[Candidate]:
         """Generate, score and rank candidates."""
         ix = self.ix
@@ -605,7 +709,7 @@ class _Search:
                 cands.append(c)
             else:
                 self.ignored.append(f"{q.postcode} (postcode not in the registry)")
-        for b in self._buildings_with_plate():
+        for b in self._prune(self._buildings_with_plate()):
             if b == pc_building:
                 continue
             c = self._building(b)

@@ -203,6 +203,8 @@ class GeocodeIndex:
         Indexing a memoryview gives a Python int or float directly, several times faster than
         indexing a numpy array and converting the scalar; the views share the arrays' memory.
         """
+        self.loc_type_arr = np.array(self.loc_type, dtype=object)
+        self.th_type_key_arr = np.array(self.th_type_key, dtype=object)
         self.v_loc_province_key: list[str] = self.loc_province_key.tolist()
         self.v_loc_county_key: list[str] = self.loc_county_key.tolist()
         self.v_th_loc = self.th_loc.data

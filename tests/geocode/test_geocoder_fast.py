@@ -5,11 +5,14 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 
-from jinef.geocode.geocoder import Geocoder, Query, _Search
+import jinef.geocode.geocoder as geocoder_module
+from jinef.geocode.geocoder import W_PLATE, Geocoder, Query, _Search
 from jinef.geocode.index import LOCALITY_GROUPED
 from jinef.registry.model import Address
 from jinef.text.digits import ARABIC_DIGITS, LATIN_DIGITS, PERSIAN_DIGITS, to_persian_digits
+from jinef.text.parser import parse_address
 
 
 def test_lazy_address_is_the_registry_standard_address(geocoder: Geocoder, sample: list[Address]) -> None:
@@ -104,3 +107,59 @@ def test_index_standard_address_equals_the_model_formatter(geocoder: Geocoder) -
         assert ix.standard_address(b) == ix.address(b).standard_address
         for u in range(int(ix.b_u_off[b]), int(ix.b_u_off[b + 1])):
             assert ix.standard_address(b, u) == ix.address(b, u).standard_address
+
+
+def _queries(sample: list[Address]) -> list[str]:
+    """Ways of writing sample addresses that find many buildings: no city, no prev street, typos."""
+    out = []
+    for a in sample[:60]:
+        if not a.plate or not a.last_thoroughfare:
+            continue
+        unit = f"، واحد {a.unit}" if a.unit else ""
+        out += [
+            f"{a.last_thoroughfare}، پلاک {a.plate}{unit}",
+            f"{a.prev_thoroughfare}، {a.last_thoroughfare}، پلاک {a.plate}",
+            f"{a.locality}، {a.last_thoroughfare}، پلاک {a.plate}، طبقه {a.floor or 1}",
+            f"استان {a.province}، {a.last_thoroughfare}، {a.prev_thoroughfare}، پلاک {a.plate}",
+        ]
+    return out
+
+
+def test_base_scores_equal_the_scalar_scores(geocoder: Geocoder, sample: list[Address]) -> None:
+    ix = geocoder.index
+    checked = 0
+    for text in _queries(sample):
+        s = _Search(geocoder, Query.from_parsed(parse_address(text)), 5, None, None, None, None)
+        bs = s._buildings_with_plate()
+        if not bs:
+            continue
+        vec = s._base_scores(np.array(bs, dtype=np.int64))
+        for b, v in zip(bs, vec.tolist(), strict=True):
+            py = s._area_score(int(ix.b_loc[b]), int(ix.b_nb[b]), {}, [])
+            py += s._street_score(int(ix.b_last[b]), int(ix.b_prev[b]), {}, []) + (W_PLATE if s.q.plate else 0.0)
+            assert abs(py - v) < 1e-9, text
+            checked += 1
+    assert checked > 100
+
+
+def test_pruning_changes_no_answer(geocoder: Geocoder, sample: list[Address], monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = _queries(sample)
+    monkeypatch.setattr(geocoder_module, "PRUNE_ABOVE", 10**9)
+    full = [[c.to_dict() for c in geocoder.geocode(t, limit=k).candidates] for t in texts for k in (1, 5)]
+    monkeypatch.setattr(geocoder_module, "PRUNE_ABOVE", 0)
+    pruned = [[c.to_dict() for c in geocoder.geocode(t, limit=k).candidates] for t in texts for k in (1, 5)]
+    assert pruned == full
+
+
+def test_pruning_drops_buildings_that_cannot_win(
+    geocoder: Geocoder, sample: list[Address], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(geocoder_module, "PRUNE_ABOVE", 0)
+    dropped = 0
+    for text in _queries(sample):
+        s = _Search(geocoder, Query.from_parsed(parse_address(text)), 1, None, None, None, None)
+        bs = s._buildings_with_plate()
+        kept = s._prune(bs)
+        assert set(kept) <= set(bs) and len(kept) >= min(2, len(bs))
+        dropped += len(bs) - len(kept)
+    assert dropped > 0
