@@ -613,21 +613,41 @@ class _Search:
         k = max(self.limit, 2)  # the runner-up sets the top candidate's margin
         if len(bs) <= max(PRUNE_ABOVE, k):
             return bs
-        base = self._base_scores(np.array(bs, dtype=np.int64))
+        arr = np.array(bs, dtype=np.int64)
+        base = self._base_scores(arr) + self._unit_scores(arr)
         lo, hi = self._detail_bounds()
         worst = base + lo
         threshold = np.partition(worst, len(worst) - k)[len(worst) - k]
         keep = (base + hi >= threshold - 1e-6).tolist()
         return [b for b, ok in zip(bs, keep, strict=True) if ok]
 
+    def _unit_scores(self, bs: np.ndarray) -> np.ndarray:
+        """What the unit and floor add in :meth:`_building`, for many buildings at once (same rules)."""
+        q = self.q
+        ix = self.ix
+        out = np.zeros(len(bs))
+        if self.unit_key is None and q.floor is None:
+            return out
+        lo = ix.b_u_off[bs]
+        n = ix.b_u_off[bs + 1] - lo
+        seg = np.repeat(np.arange(len(bs)), n)  # each unit's position in bs
+        units = lo[seg] + (np.arange(len(seg)) - np.repeat(np.cumsum(n) - n, n))
+        floor_ok = ix.u_floor[units] == q.floor if q.floor is not None else np.zeros(len(units), dtype=bool)
+        floors = np.bincount(seg, weights=floor_ok, minlength=len(bs))
+        if self.unit_key is None:  # floor only: one unit on it, or none in a building of several
+            return np.where(floors == 1, W_FLOOR, np.where((floors == 0) & (n > 1), -W_FLOOR, 0.0))
+        key_ok = ix.u_unit_key_arr[units] == self.unit_key
+        keys = np.bincount(seg, weights=key_ok, minlength=len(bs))
+        both = np.bincount(seg, weights=key_ok & floor_ok, minlength=len(bs))
+        hits = np.where((keys > 1) & (both > 0), both, keys) if q.floor is not None else keys
+        found = W_UNIT + (np.where(both >= 1, W_FLOOR, -W_FLOOR) if q.floor is not None else 0.0)
+        single = (n == 1) & (self.unit_key in ("1", ""))
+        return np.where(hits == 1, found, np.where(single, 0.0, -W_UNIT))
+
     def _detail_bounds(self) -> tuple[float, float]:
-        """Lowest and highest score :meth:`_building` can add beyond area, street and plate."""
+        """Lowest and highest score :meth:`_building` adds beyond area, street, plate, unit and floor."""
         q = self.q
         lo = hi = 0.0
-        if self.unit_key is not None:
-            lo, hi = -W_UNIT, W_UNIT + (W_FLOOR if q.floor is not None else 0.0)
-        elif q.floor is not None:
-            lo, hi = -W_FLOOR, W_FLOOR
         if self.entrance_key is not None:
             lo, hi = lo - W_ENTRANCE, hi + W_ENTRANCE
         if q.building:

@@ -205,6 +205,7 @@ class GeocodeIndex:
         """
         self.loc_type_arr = np.array(self.loc_type, dtype=object)
         self.th_type_key_arr = np.array(self.th_type_key, dtype=object)
+        self.u_unit_key_arr = np.array(self.u_unit_key, dtype=object)  # the same strings, compared in bulk
         self.v_loc_province_key: list[str] = self.loc_province_key.tolist()
         self.v_loc_county_key: list[str] = self.loc_county_key.tolist()
         self.v_th_loc = self.th_loc.data

@@ -163,3 +163,23 @@ def test_pruning_drops_buildings_that_cannot_win(
         assert set(kept) <= set(bs) and len(kept) >= min(2, len(bs))
         dropped += len(bs) - len(kept)
     assert dropped > 0
+
+
+def test_unit_scores_equal_what_building_adds(geocoder: Geocoder, sample: list[Address]) -> None:
+    checked = 0
+    for a in sample[:80]:
+        if not a.plate or not a.last_thoroughfare:
+            continue
+        for detail in (f"واحد {a.unit}" if a.unit else "", f"طبقه {a.floor}" if a.floor is not None else "",
+                       f"طبقه {a.floor}، واحد {a.unit}" if a.unit and a.floor is not None else "",
+                       "طبقه ۹، واحد ۱", "واحد ۱", ""):
+            s = _Search(geocoder, Query.from_parsed(parse_address(f"{a.last_thoroughfare}، پلاک {a.plate}، {detail}")),
+                        5, None, None, None, None)
+            bs = s._buildings_with_plate()
+            if not bs or s.entrance_key is not None or s.q.building:
+                continue
+            arr = np.array(bs, dtype=np.int64)
+            expected = (s._base_scores(arr) + s._unit_scores(arr)).tolist()
+            assert [s._building(b).score for b in bs] == pytest.approx(expected, abs=1e-9)
+            checked += len(bs)
+    assert checked > 100
