@@ -45,7 +45,7 @@ P_CONFLICT = 3.0
 NEAR_KM = 3.0
 MAX_BUILDINGS = 3000
 _PLATE_MASK = (1 << PLATE_SHIFT) - 1  # the plate code's bits of b_key
-PRUNE_ABOVE = 48  # more buildings than this: bound their scores in numpy before scoring any one fully
+PRUNE_ABOVE = 16  # more buildings than this: bound their scores in numpy before scoring any one fully
 _SMALL = 32  # up to this many thoroughfares, filter them in Python rather than numpy
 _AREA_TYPES = frozenset({"کوی", "شهرک", "مجتمع"})
 
