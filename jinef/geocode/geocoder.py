@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from jinef.geocode.calibration import confidence as calibrated
-from jinef.geocode.index import PLATE_SHIFT, GeocodeIndex, unit_key
+from jinef.geocode.index import LOCALITY_GROUPED, PLATE_SHIFT, GeocodeIndex, unit_key
 from jinef.registry.postcode import from_int
 from jinef.registry.postcode import validate as validate_postcode
 from jinef.registry.registry import Registry
@@ -44,6 +45,9 @@ W_TYPE = 0.3
 P_CONFLICT = 3.0
 NEAR_KM = 3.0
 MAX_BUILDINGS = 3000
+_PLATE_MASK = (1 << PLATE_SHIFT) - 1  # the plate code's bits of b_key
+PRUNE_ABOVE = 16  # more buildings than this: bound their scores in numpy before scoring any one fully
+_SMALL = 32  # up to this many thoroughfares, filter them in Python rather than numpy
 _AREA_TYPES = frozenset({"کوی", "شهرک", "مجتمع"})
 
 
@@ -89,10 +93,11 @@ class Candidate:
     confidence: float
     lat: float | None
     lon: float | None
-    address: str
+    text: str  # the standard address when known up front (areas); else made from ref_* on first use
     score: float
-    unit_postcodes: list[str] = field(default_factory=list)  # building level: the building's units
-    matched: dict[str, str] = field(default_factory=dict)  # level → «input → registry»
+    # level → what matched: text, or (input, registry name) or (input, thoroughfare index) until read
+    # as ``matched``: formatting is left until then because most candidates are never shown.
+    evidence: dict[str, Any] = field(default_factory=dict)
     conflicts: list[str] = field(default_factory=list)
     building_id: int | None = None
     margin: float = 0.0  # raw score over the next distinct candidate (negative below the top)
@@ -100,6 +105,44 @@ class Candidate:
     ref_b: int = field(default=-1, repr=False)
     ref_u: int = field(default=-1, repr=False)
     ref_t: int = field(default=-1, repr=False)
+    index: GeocodeIndex | None = field(default=None, repr=False, compare=False)  # set for returned ones
+    pcs: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        """The registry's standard address of the answer, made on first use (most are never shown)."""
+        ix = self.index
+        if ix is not None and not self.text:
+            if self.ref_b >= 0:
+                self.text = ix.standard_address(self.ref_b, self.ref_u)
+            elif self.ref_t >= 0:
+                b = int(ix.th_b_off[self.ref_t])
+                if ix.th_b_off[self.ref_t + 1] > b:
+                    self.text = ix.standard_address(b).split("، پلاک")[0]
+        return self.text
+
+    @property
+    def matched(self) -> dict[str, str]:
+        """Level → «input → registry» (or the registry's name) for each part that agreed."""
+        ev = self.evidence
+        for k, v in ev.items():
+            if type(v) is tuple:
+                ref = v[1]
+                if type(ref) is int:
+                    ref = self.index.th_text(ref) if self.index is not None else str(ref)
+                ev[k] = f"{v[0]} → {ref}"
+        return ev
+
+    @property
+    def unit_postcodes(self) -> list[str]:
+        """Building level: the postcodes of the building's units (made on first use)."""
+        if self.pcs is None:
+            ix = self.index
+            if self.level != "building" or ix is None or self.ref_b < 0:
+                return []
+            lo, hi = ix.v_b_u_off[self.ref_b], ix.v_b_u_off[self.ref_b + 1]
+            self.pcs = [from_int(p) for p in ix.v_u_postcode[lo:hi].tolist()]
+        return self.pcs
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -137,6 +180,22 @@ class GeocodeResult:
             "candidates": [c.to_dict() for c in self.candidates],
             "corrections": self.corrections, "ignored": self.ignored,
         }
+
+
+class _Lookup:
+    """A thoroughfare → quality dict, looked up for a whole array of thoroughfares (0 where absent)."""
+
+    def __init__(self, m: dict[int, float]) -> None:
+        keys = np.fromiter(m, np.int64, len(m))
+        order = np.argsort(keys)
+        self.keys = keys[order]
+        self.values = np.fromiter(m.values(), np.float64, len(m))[order]
+
+    def __call__(self, ths: np.ndarray) -> np.ndarray:
+        if not len(self.keys):
+            return np.zeros(len(ths))
+        pos = np.minimum(np.searchsorted(self.keys, ths), len(self.keys) - 1)
+        return np.where(self.keys[pos] == ths, self.values[pos], 0.0)
 
 
 def _max_edits(key: str) -> int:
@@ -208,6 +267,7 @@ class _Search:
         # Thoroughfare matches per written thoroughfare: index → quality in (0, 1].
         self.th_match: list[dict[int, float]] = [self._thoroughfare(t, n) for t, n in q.thoroughfares]
         self.th_type = [match_key(t) for t, _ in q.thoroughfares]
+        self.th_written = [" ".join(t).strip() for t in q.thoroughfares]
         self.plate_code = ix.plates.code(q.plate) if q.plate else -1
         self.unit_key = unit_key(q.unit) if q.unit else None
         self.entrance_key = unit_key(q.entrance) if q.entrance else None
@@ -220,7 +280,8 @@ class _Search:
         k = match_key(name)
         if k in known:
             return k
-        hit = process.extractOne(k, list(known), scorer=OSA.distance, score_cutoff=_max_edits(k))
+        keys = self.ix.province_keys_all if known is self.ix.province_keys else self.ix.county_keys_all
+        hit = process.extractOne(k, keys, scorer=OSA.distance, score_cutoff=_max_edits(k))
         if hit is not None:
             self.corrections.append({"kind": TYPO, "original": name, "result": known[hit[0]]})
             return str(hit[0])
@@ -231,7 +292,7 @@ class _Search:
         k = match_key(name)
         hits = ix.loc_by_key.get(k)
         if hits is None and fuzzy and _max_edits(k):
-            hit = process.extractOne(k, list(ix.loc_by_key), scorer=OSA.distance,
+            hit = process.extractOne(k, ix.loc_keys_all, scorer=OSA.distance,
                                      score_cutoff=_max_edits(k))
             if hit is not None:
                 hits = ix.loc_by_key[hit[0]]
@@ -247,7 +308,7 @@ class _Search:
         k = match_key(name)
         hits = ix.nb_by_key.get(k)
         if hits is None and fuzzy and _max_edits(k):
-            hit = process.extractOne(k, list(ix.nb_by_key), scorer=OSA.distance,
+            hit = process.extractOne(k, ix.nb_keys_all, scorer=OSA.distance,
                                      score_cutoff=_max_edits(k))
             if hit is not None:
                 hits = ix.nb_by_key[hit[0]]
@@ -258,8 +319,34 @@ class _Search:
             self.nb_ev.setdefault(i, name)
         return True
 
-    def _restrict(self, ths: np.ndarray) -> np.ndarray:
-        """Thoroughfares inside the filters, and inside the named localities when any of them has some."""
+    def _restrict(self, key: str) -> list[int]:
+        """Thoroughfares with a key inside the filters, and inside the named localities when any has some."""
+        ix = self.ix
+        ths = ix.th_by_key[key]
+        if len(ths) <= LOCALITY_GROUPED:
+            return self._restrict_small(ths.tolist())
+        if self.loc_ev:
+            groups = ix.th_loc_groups[key]
+            allowed = self.allowed
+            inside = [t for loc in self.loc_ev if allowed is None or allowed[loc] for t in groups.get(loc, ())]
+            if inside:
+                return sorted(inside)  # the order filtering the whole array gives
+        return self._restrict_array(ths).tolist()
+
+    def _restrict_small(self, ths: list[int]) -> list[int]:
+        """:meth:`_restrict_array` in plain Python: for a few thoroughfares numpy's per-call cost dominates."""
+        th_loc = self.ix.v_th_loc
+        if self.allowed is not None:
+            allowed = self.allowed
+            ths = [t for t in ths if allowed[th_loc[t]]]
+        if self.loc_ev and ths:
+            loc_ev = self.loc_ev
+            inside = [t for t in ths if th_loc[t] in loc_ev]
+            if inside:
+                return inside
+        return ths
+
+    def _restrict_array(self, ths: np.ndarray) -> np.ndarray:
         ix = self.ix
         if self.allowed is not None:
             ths = ths[self.allowed[ix.th_loc[ths]]]
@@ -277,21 +364,20 @@ class _Search:
         k = match_key(name)
         if not k:
             return {}
-        exact = ix.th_by_key.get(k)
-        if exact is not None:
-            ths = self._restrict(exact)
-            if len(ths):
-                return dict.fromkeys(ths.tolist(), 1.0)
+        if k in ix.th_by_key:
+            ths = self._restrict(k)
+            if ths:
+                return dict.fromkeys(ths, 1.0)
         maxd = _max_edits(k)
         if not maxd:
             return {}
         out: dict[int, float] = {}
         for key, dist, _ in process.extract(k, ix.th_keys_all, scorer=OSA.distance,
                                             score_cutoff=maxd, limit=4):
-            ths = self._restrict(ix.th_by_key[key])
-            if len(ths):
+            ths = self._restrict(key)
+            if ths:
                 q = 1.0 - 0.15 * dist
-                for t in ths.tolist():
+                for t in ths:
                     out[t] = max(out.get(t, 0.0), q)
                 if not any(c["original"] == name for c in self.corrections):
                     self.corrections.append({"kind": TYPO, "original": name, "result": ix.th_name[int(ths[0])]})
@@ -299,7 +385,7 @@ class _Search:
 
     # -- scoring -------------------------------------------------------------------------
 
-    def _area_score(self, loc: int, nb: int, matched: dict[str, str], conflicts: list[str]) -> float:
+    def _area_score(self, loc: int, nb: int, matched: dict[str, Any], conflicts: list[str]) -> float:
         ix = self.ix
         s = 0.0
         if self.loc_ev:
@@ -307,19 +393,19 @@ class _Search:
                 s += W_LOCALITY
                 if self.q.locality_type:
                     s += 0.5 if self.q.locality_type == ix.loc_type[loc] else -0.5
-                matched["locality"] = f"{self.loc_ev[loc]} → {ix.loc_name[loc]}"
+                matched["locality"] = (self.loc_ev[loc], ix.loc_name[loc])
             else:
                 s -= W_LOCALITY
                 conflicts.append("locality")
         if self.prov_key:
-            if ix.loc_province_key[loc] == self.prov_key:
+            if ix.v_loc_province_key[loc] == self.prov_key:
                 s += W_ADMIN
                 matched["province"] = ix.loc_province[loc]
             else:
                 s -= W_ADMIN * 2
                 conflicts.append("province")
         if self.county_key:
-            if ix.loc_county_key[loc] == self.county_key:
+            if ix.v_loc_county_key[loc] == self.county_key:
                 s += W_ADMIN
                 matched["county"] = ix.loc_county[loc]
             else:
@@ -328,12 +414,12 @@ class _Search:
         if self.nb_ev:
             if nb in self.nb_ev:
                 s += W_NB
-                matched["neighbourhood"] = f"{self.nb_ev[nb]} → {ix.nb_name[nb]}"
+                matched["neighbourhood"] = (self.nb_ev[nb], ix.nb_name[nb])
             else:
                 s -= W_NB * 0.5
         return s
 
-    def _street_score(self, last: int, prev: int, matched: dict[str, str], conflicts: list[str]) -> float:
+    def _street_score(self, last: int, prev: int, matched: dict[str, Any], conflicts: list[str]) -> float:
         """Score the (prev, last) pair of a building or thoroughfare against the written thoroughfares."""
         ix = self.ix
         ths = self.q.thoroughfares
@@ -351,16 +437,16 @@ class _Search:
         if li < 0:
             conflicts.append("last_thoroughfare")
             return -P_CONFLICT
-        matched["last_thoroughfare"] = f"{' '.join(ths[li]).strip()} → {ix.th_text(last)}"
+        matched["last_thoroughfare"] = (self.th_written[li], last)
         s = best_last
-        grand = int(ix.th_prev[prev]) if prev >= 0 else -1
+        grand = ix.v_th_prev[prev] if prev >= 0 else -1
         for j, m in enumerate(self.th_match):
             if j == li:
                 continue
             v = m.get(prev, 0.0) if prev >= 0 else 0.0
             if v and "prev_thoroughfare" not in matched:
                 s += v * W_PREV
-                matched["prev_thoroughfare"] = f"{' '.join(ths[j]).strip()} → {ix.th_text(prev)}"
+                matched["prev_thoroughfare"] = (self.th_written[j], prev)
             elif grand >= 0 and m.get(grand, 0.0):
                 s += 0.5  # a larger street above the prev one: consistent, adds little
             else:
@@ -377,12 +463,12 @@ class _Search:
         """Score a building and resolve its unit from floor/unit."""
         ix = self.ix
         q = self.q
-        matched: dict[str, str] = {}
+        matched: dict[str, Any] = {}
         conflicts: list[str] = []
-        s = extra + self._area_score(int(ix.b_loc[b]), int(ix.b_nb[b]), matched, conflicts)
-        s += self._street_score(int(ix.b_last[b]), int(ix.b_prev[b]), matched, conflicts)
+        s = extra + self._area_score(ix.v_b_loc[b], ix.v_b_nb[b], matched, conflicts)
+        s += self._street_score(ix.v_b_last[b], ix.v_b_prev[b], matched, conflicts)
         if q.plate:
-            if ix.plates.code(ix.b_plate[b]) == self.plate_code:
+            if ix.v_b_key[b] & _PLATE_MASK == self.plate_code:
                 s += W_PLATE
                 matched["plate"] = ix.b_plate[b]
             else:
@@ -399,21 +485,24 @@ class _Search:
             if OSA.distance(match_key(q.building), match_key(ix.b_name[b])) <= 2:
                 s += 1.0
                 matched["building"] = ix.b_name[b]
-        s += self._near(float(ix.b_lat[b]), float(ix.b_lon[b]))
-        lo, hi = int(ix.b_u_off[b]), int(ix.b_u_off[b + 1])
-        units = range(lo, hi)
+        lat, lon = ix.v_b_lat[b], ix.v_b_lon[b]
+        if self.near is not None:
+            s += self._near(lat, lon)
+        lo, hi = ix.v_b_u_off[b], ix.v_b_u_off[b + 1]
         chosen = -1
         if self.unit_key is not None:
-            uk = ix.u_unit_key
-            hits = [u for u in units if uk[u] == self.unit_key]
+            keys = ix.u_unit_key[lo:hi]  # slicing and counting run in C: towers have hundreds of units
+            n_hits = keys.count(self.unit_key)
+            hits = [lo + keys.index(self.unit_key)] if n_hits == 1 else [
+                lo + i for i, k in enumerate(keys) if k == self.unit_key] if n_hits else []
             if q.floor is not None and len(hits) > 1:
-                hits = [u for u in hits if ix.u_floor[u] == q.floor] or hits
+                hits = [u for u in hits if ix.v_u_floor[u] == q.floor] or hits
             if len(hits) == 1:
                 chosen = hits[0]
                 s += W_UNIT
                 matched["unit"] = ix.u_unit[chosen]
                 if q.floor is not None:
-                    if ix.u_floor[chosen] == q.floor:
+                    if ix.v_u_floor[chosen] == q.floor:
                         s += W_FLOOR
                         matched["floor"] = str(q.floor)
                     else:
@@ -425,33 +514,33 @@ class _Search:
                 s -= W_UNIT
                 conflicts.append("unit")
         elif q.floor is not None:
-            hits = [u for u in units if ix.u_floor[u] == q.floor]
-            if len(hits) == 1:
-                chosen = hits[0]
+            floors = ix.v_u_floor[lo:hi].tolist()
+            n_hits = floors.count(q.floor)
+            if n_hits == 1:
+                chosen = lo + floors.index(q.floor)
                 s += W_FLOOR
                 matched["floor"] = str(q.floor)
-            elif not hits and hi - lo > 1:
+            elif not n_hits and hi - lo > 1:
                 conflicts.append("floor")
                 s -= W_FLOOR
         if chosen < 0 and hi - lo == 1:
             chosen = lo
-        lat, lon, bid = float(ix.b_lat[b]), float(ix.b_lon[b]), int(ix.b_id[b])
+        bid = ix.v_b_id[b]
         if chosen >= 0:
-            return Candidate("unit", from_int(int(ix.u_postcode[chosen])), 0.0, lat, lon, "", s,
-                             matched=matched, conflicts=conflicts, building_id=bid, ref_b=b, ref_u=chosen)
-        pcs = [from_int(int(p)) for p in ix.u_postcode[lo:hi]]
-        return Candidate("building", None, 0.0, lat, lon, "", s, unit_postcodes=pcs,
-                         matched=matched, conflicts=conflicts, building_id=bid, ref_b=b)
+            return Candidate("unit", from_int(ix.v_u_postcode[chosen]), 0.0, lat, lon, "", s,
+                             evidence=matched, conflicts=conflicts, building_id=bid, ref_b=b, ref_u=chosen)
+        return Candidate("building", None, 0.0, lat, lon, "", s, evidence=matched, conflicts=conflicts,
+                         building_id=bid, ref_b=b)
 
     def _thoroughfare_candidate(self, t: int) -> Candidate:
         ix = self.ix
-        matched: dict[str, str] = {}
+        matched: dict[str, Any] = {}
         conflicts: list[str] = []
-        s = self._area_score(int(ix.th_loc[t]), int(ix.th_nb[t]), matched, conflicts)
-        s += self._street_score(t, int(ix.th_prev[t]), matched, conflicts)
+        s = self._area_score(ix.v_th_loc[t], ix.v_th_nb[t], matched, conflicts)
+        s += self._street_score(t, ix.v_th_prev[t], matched, conflicts)
         lat, lon = float(ix.th_lat[t]), float(ix.th_lon[t])
         s += self._near(lat, lon)
-        return Candidate("thoroughfare", None, 0.0, lat, lon, "", s, matched=matched, conflicts=conflicts,
+        return Candidate("thoroughfare", None, 0.0, lat, lon, "", s, evidence=matched, conflicts=conflicts,
                          ref_t=t)
 
     def _area_candidates(self) -> list[Candidate]:
@@ -461,14 +550,14 @@ class _Search:
             loc = int(ix.nb_loc[nb])
             if self.allowed is not None and not self.allowed[loc]:
                 continue
-            matched: dict[str, str] = {}
+            matched: dict[str, Any] = {}
             conflicts: list[str] = []
             s = self._area_score(loc, nb, matched, conflicts)
             text = f"استان {ix.loc_province[loc]}، شهرستان {ix.loc_county[loc]}، {ix.loc_type[loc]} " \
                    f"{ix.loc_name[loc]}، محله {ix.nb_name[nb]}"
             lat, lon = float(ix.loc_lat[loc]), float(ix.loc_lon[loc])
             out.append(Candidate("neighbourhood", None, 0.0, lat, lon, text, s + self._near(lat, lon),
-                                 matched=matched, conflicts=conflicts))
+                                 evidence=matched, conflicts=conflicts))
         locs = list(self.loc_ev)[:50]
         if not locs and not out and (self.prov_key or self.county_key):
             return out
@@ -481,7 +570,7 @@ class _Search:
             text = f"استان {ix.loc_province[loc]}، شهرستان {ix.loc_county[loc]}، {ix.loc_type[loc]} {ix.loc_name[loc]}"
             lat, lon = float(ix.loc_lat[loc]), float(ix.loc_lon[loc])
             out.append(Candidate("locality", None, 0.0, lat, lon, text, s + self._near(lat, lon),
-                                 matched=matched, conflicts=conflicts))
+                                 evidence=matched, conflicts=conflicts))
         return out
 
     # -- the search ----------------------------------------------------------------------
@@ -493,16 +582,133 @@ class _Search:
         ths = sorted({t for m in self.th_match for t in m})
         if not ths:
             return []
+        out: list[int] = []
+        if len(ths) <= _SMALL:  # a binary search per thoroughfare beats numpy's per-call cost
+            b_key, code = ix.v_b_key, self.plate_code
+            for t in ths:
+                key = t << PLATE_SHIFT | code
+                a = bisect_left(b_key, key)
+                if a < len(b_key) and b_key[a] == key:
+                    out.extend(range(a, bisect_right(b_key, key, a)))
+                    if len(out) > MAX_BUILDINGS:
+                        break
+            return out
         keys = (np.array(ths, dtype=np.int64) << PLATE_SHIFT) | self.plate_code
         lo = np.searchsorted(ix.b_key, keys, side="left")
         hi = np.searchsorted(ix.b_key, keys, side="right")
         found = hi > lo
-        out: list[int] = []
         for a, z in zip(lo[found].tolist(), hi[found].tolist(), strict=True):
             out.extend(range(a, z))
             if len(out) > MAX_BUILDINGS:
                 break
         return out
+
+    def _prune(self, bs: list[int]) -> list[int]:
+        """The buildings that can still reach the top ``limit`` (in their order); the others are not scored.
+
+        A street named «کوچه ۱۲» without its city finds hundreds of buildings with the plate. Each
+        one's area and street scores are computed together in numpy (:meth:`_base_scores`); the rest
+        of its score (unit, floor, entrance, name, nearness) lies in known bounds. A building whose
+        best case is below the k-th best worst case cannot be among the top k, so it is dropped.
+        """
+        k = max(self.limit, 2)  # the runner-up sets the top candidate's margin
+        if len(bs) <= max(PRUNE_ABOVE, k):
+            return bs
+        arr = np.array(bs, dtype=np.int64)
+        base = self._base_scores(arr) + self._unit_scores(arr)
+        lo, hi = self._detail_bounds()
+        worst = base + lo
+        threshold = np.partition(worst, len(worst) - k)[len(worst) - k]
+        keep = (base + hi >= threshold - 1e-6).tolist()
+        return [b for b, ok in zip(bs, keep, strict=True) if ok]
+
+    def _unit_scores(self, bs: np.ndarray) -> np.ndarray:
+        """What the unit and floor add in :meth:`_building`, for many buildings at once (same rules)."""
+        q = self.q
+        ix = self.ix
+        out = np.zeros(len(bs))
+        if self.unit_key is None and q.floor is None:
+            return out
+        lo = ix.b_u_off[bs]
+        n = ix.b_u_off[bs + 1] - lo
+        seg = np.repeat(np.arange(len(bs)), n)  # each unit's position in bs
+        units = lo[seg] + (np.arange(len(seg)) - np.repeat(np.cumsum(n) - n, n))
+        floor_ok = ix.u_floor[units] == q.floor if q.floor is not None else np.zeros(len(units), dtype=bool)
+        floors = np.bincount(seg, weights=floor_ok, minlength=len(bs))
+        if self.unit_key is None:  # floor only: one unit on it, or none in a building of several
+            return np.where(floors == 1, W_FLOOR, np.where((floors == 0) & (n > 1), -W_FLOOR, 0.0))
+        key_ok = ix.u_unit_key_arr[units] == self.unit_key
+        keys = np.bincount(seg, weights=key_ok, minlength=len(bs))
+        both = np.bincount(seg, weights=key_ok & floor_ok, minlength=len(bs))
+        hits = np.where((keys > 1) & (both > 0), both, keys) if q.floor is not None else keys
+        found = W_UNIT + (np.where(both >= 1, W_FLOOR, -W_FLOOR) if q.floor is not None else 0.0)
+        single = (n == 1) & (self.unit_key in ("1", ""))
+        return np.where(hits == 1, found, np.where(single, 0.0, -W_UNIT))
+
+    def _detail_bounds(self) -> tuple[float, float]:
+        """Lowest and highest score :meth:`_building` adds beyond area, street, plate, unit and floor."""
+        q = self.q
+        lo = hi = 0.0
+        if self.entrance_key is not None:
+            lo, hi = lo - W_ENTRANCE, hi + W_ENTRANCE
+        if q.building:
+            hi += 1.0
+        if self.near is not None:
+            hi += 1.5
+        return lo, hi
+
+    def _base_scores(self, bs: np.ndarray) -> np.ndarray:
+        """:meth:`_area_score` + :meth:`_street_score` + the plate's weight, for many buildings at once."""
+        ix = self.ix
+        q = self.q
+        loc, nb = ix.b_loc[bs], ix.b_nb[bs]
+        s = np.zeros(len(bs))
+        if self.loc_ev:
+            inside = np.isin(loc, np.fromiter(self.loc_ev, np.int64, len(self.loc_ev)))
+            named = np.full(len(bs), W_LOCALITY)
+            if q.locality_type:
+                named += np.where(ix.loc_type_arr[loc] == q.locality_type, 0.5, -0.5)
+            s += np.where(inside, named, -W_LOCALITY)
+        if self.prov_key:
+            s += np.where(ix.loc_province_key[loc] == self.prov_key, W_ADMIN, -W_ADMIN * 2)
+        if self.county_key:
+            s += np.where(ix.loc_county_key[loc] == self.county_key, W_ADMIN, -W_ADMIN)
+        if self.nb_ev:
+            s += np.where(np.isin(nb, np.fromiter(self.nb_ev, np.int64, len(self.nb_ev))), W_NB, -W_NB * 0.5)
+        if q.thoroughfares:
+            s += self._street_scores(ix.b_last[bs].astype(np.int64), ix.b_prev[bs].astype(np.int64))
+        if q.plate:
+            s += W_PLATE  # every building here was found by its plate
+        return s
+
+    def _street_scores(self, last: np.ndarray, prev: np.ndarray) -> np.ndarray:
+        """:meth:`_street_score` for many (last, prev) pairs: the same rules, written thoroughfare by thoroughfare."""
+        ix = self.ix
+        n = len(self.th_match)
+        lookups = [_Lookup(m) for m in self.th_match]
+        best = np.zeros(len(last))
+        li = np.full(len(last), -1)
+        last_type = ix.th_type_key_arr[last]
+        for i, lk in enumerate(lookups):
+            qv = lk(last)
+            v = qv * W_LAST + (0.2 if i == n - 1 else 0.0)
+            v = v + np.where(last_type == self.th_type[i], W_TYPE, -W_TYPE)
+            better = (qv > 0) & (v > best)
+            best = np.where(better, v, best)
+            li = np.where(better, i, li)
+        has_prev = prev >= 0
+        grand = np.where(has_prev, ix.th_prev[np.maximum(prev, 0)], -1).astype(np.int64)
+        took_prev = np.zeros(len(last), dtype=bool)
+        for j, lk in enumerate(lookups):
+            other = li != j
+            qp = np.where(has_prev, lk(prev), 0.0)
+            first = other & (qp > 0) & ~took_prev
+            best += np.where(first, qp * W_PREV, 0.0)
+            took_prev |= first
+            up = other & ~first & (grand >= 0) & (lk(grand) > 0)
+            best += np.where(up, 0.5, 0.0)
+            best -= np.where(other & ~first & ~up, 1.0, 0.0)
+        return np.where(li >= 0, best, -P_CONFLICT)
 
     def run(self) -> list[Candidate]:
         """Generate, score and rank candidates."""
@@ -518,13 +724,13 @@ class _Search:
                 if c.level != "unit" or c.postcode != q.postcode:
                     c = Candidate("unit", q.postcode, 0.0, c.lat, c.lon, "",
                                   c.score + (W_UNIT if c.level == "building" and not q.unit else 0.0),
-                                  matched=c.matched, conflicts=c.conflicts, building_id=c.building_id,
+                                  evidence=c.evidence, conflicts=c.conflicts, building_id=c.building_id,
                                   ref_b=pc_building, ref_u=u)
-                c.matched["postcode"] = q.postcode
+                c.evidence["postcode"] = q.postcode
                 cands.append(c)
             else:
                 self.ignored.append(f"{q.postcode} (postcode not in the registry)")
-        for b in self._buildings_with_plate():
+        for b in self._prune(self._buildings_with_plate()):
             if b == pc_building:
                 continue
             c = self._building(b)
@@ -552,7 +758,7 @@ class _Search:
         seen: set[tuple[str, str | None, str, int, int]] = set()
         out = []
         for c in cands:
-            key = (c.level, c.postcode, c.address, c.ref_b, c.ref_t)
+            key = (c.level, c.postcode, c.text, c.ref_b, c.ref_t)
             if key not in seen:
                 seen.add(key)
                 out.append(c)
@@ -566,15 +772,11 @@ class _Search:
         margin = top.score - second if second is not None else 99.0
         ix = self.ix
         for i, c in enumerate(cands[: self.limit]):
-            if c.ref_b >= 0:
-                c.address = ix.address(c.ref_b, c.ref_u).standard_address
-            elif c.ref_t >= 0:
-                b = int(ix.th_b_off[c.ref_t])
-                if ix.th_b_off[c.ref_t + 1] > b:
-                    c.address = ix.address(b).standard_address.split("، پلاک")[0]
+            if c.ref_b >= 0 or c.ref_t >= 0:
+                c.index = ix  # the address text and unit postcodes are made only if asked for
             m = margin if i == 0 else (c.score - top.score)
             c.margin = m
-            c.confidence = calibrated(c.level, m, bool(c.conflicts), len(c.matched))
+            c.confidence = calibrated(c.level, m, bool(c.conflicts), len(c.evidence))
         return cands[: self.limit]
 
 

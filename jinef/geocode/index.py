@@ -24,15 +24,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jinef.geocode import loader
-from jinef.registry.model import Address
+from jinef.registry.model import Address, floor_text, standard_address
 from jinef.registry.postcode import from_int
 from jinef.registry.registry import Registry
-from jinef.text.digits import to_latin_digits
+from jinef.text.digits import to_latin_digits, to_persian_digits
 from jinef.text.keys import match_key
 
 PLATE_SHIFT = 21  # b_key = last thoroughfare index << PLATE_SHIFT | plate code
 NUMERIC_PLATE_LIMIT = 1_000_000
 NO_FLOOR = loader.NO_FLOOR
+LOCALITY_GROUPED = 32  # keys naming more thoroughfares than this also get them grouped by locality
 # Honorifics people drop from street names: «شهید نیکنام» is also found as «نیکنام».
 DROPPABLE_PREFIXES = ("شهید", "سردار", "دکتر", "امام", "حضرت", "سرلشکر", "سپهبد", "مهندس", "استاد")
 
@@ -92,6 +93,8 @@ class GeocodeIndex:
         self._thoroughfares(ths)
         self._buildings(loader.load_buildings(conn), ths["id"])
         self._units(conn)
+        self._views()
+        self._heads: dict[int, str] = {}
         self.build_seconds = time.perf_counter() - t0
 
     # -- building ------------------------------------------------------------------------
@@ -133,6 +136,16 @@ class GeocodeIndex:
                 if k.startswith(prefix) and len(k) > len(prefix) + 2:
                     by_key.setdefault(k[len(prefix):], []).append(i)
         self.th_by_key = {k: np.array(v, dtype=np.int32) for k, v in by_key.items() if k}
+        # Common keys («12», «شهیدبهشتی») name thoroughfares all over the country: grouped by locality,
+        # so a query naming its locality finds its few without filtering thousands.
+        th_loc = self.th_loc.tolist()
+        self.th_loc_groups: dict[str, dict[int, list[int]]] = {}
+        for k, v in by_key.items():
+            if k and len(v) > LOCALITY_GROUPED:
+                groups: dict[int, list[int]] = {}
+                for t in v:
+                    groups.setdefault(th_loc[t], []).append(t)
+                self.th_loc_groups[k] = groups
         self.th_keys_all = sorted(self.th_by_key)
 
     def _buildings(self, d: dict, th_ids: np.ndarray) -> None:
@@ -184,6 +197,38 @@ class GeocodeIndex:
         self.pc_order = np.argsort(self.u_postcode).astype(np.int32)
         self.pc_sorted = self.u_postcode[self.pc_order]
 
+    def _views(self) -> None:
+        """Memoryviews (``ndarray.data``) of the columns the scoring loop reads one element at a time.
+
+        Indexing a memoryview gives a Python int or float directly, several times faster than
+        indexing a numpy array and converting the scalar; the views share the arrays' memory.
+        """
+        self.loc_type_arr = np.array(self.loc_type, dtype=object)
+        self.th_type_key_arr = np.array(self.th_type_key, dtype=object)
+        self.u_unit_key_arr = np.array(self.u_unit_key, dtype=object)  # the same strings, compared in bulk
+        self.v_loc_province_key: list[str] = self.loc_province_key.tolist()
+        self.v_loc_county_key: list[str] = self.loc_county_key.tolist()
+        self.v_th_loc = self.th_loc.data
+        self.v_th_prev = self.th_prev.data
+        self.v_th_nb = self.th_nb.data
+        self.v_th_b_off = self.th_b_off.data
+        self.v_b_key = self.b_key.data
+        self.v_b_last = self.b_last.data
+        self.v_b_prev = self.b_prev.data
+        self.v_b_loc = self.b_loc.data
+        self.v_b_nb = self.b_nb.data
+        self.v_b_lat = self.b_lat.data
+        self.v_b_lon = self.b_lon.data
+        self.v_b_id = self.b_id.data
+        self.v_b_u_off = self.b_u_off.data
+        self.v_u_floor = self.u_floor.data
+        self.v_u_postcode = self.u_postcode.data
+        # Fuzzy matching scans these; made once, not per query.
+        self.loc_keys_all = list(self.loc_by_key)
+        self.nb_keys_all = list(self.nb_by_key)
+        self.province_keys_all = list(self.province_keys)
+        self.county_keys_all = list(self.county_keys)
+
     # -- reading -------------------------------------------------------------------------
 
     def unit_by_postcode(self, postcode: int) -> int:
@@ -199,6 +244,41 @@ class GeocodeIndex:
             return ""
         ty, name = self.th_type[t], self.th_name[t]
         return f"{ty} {name}" if name else ty
+
+    def standard_address(self, b: int, u: int = -1) -> str:
+        """``self.address(b, u).standard_address``, made directly: the batch writes one per row.
+
+        The locality's head («استان …، شهرستان …، شهر …») is made once per locality.
+        """
+        loc = self.v_b_loc[b]
+        head = self._heads.get(loc)
+        if head is None:
+            head = self._heads[loc] = to_persian_digits(standard_address(Address(
+                "", self.loc_province[loc], self.loc_county[loc], self.loc_district[loc], self.loc_rural[loc],
+                self.loc_type[loc], self.loc_name[loc], "", "", "", "", "", "", None, "", "", None, None)))
+        parts = [head]
+        nb = self.v_b_nb[b]
+        if nb >= 0 and self.nb_name[nb]:
+            parts.append(f"محله {self.nb_name[nb]}")
+        prev = self.th_text(self.v_b_prev[b])
+        if prev:
+            parts.append(prev)
+        last = self.th_text(self.v_b_last[b])
+        if last:
+            parts.append(last)
+        if self.b_plate[b]:
+            parts.append(f"پلاک {self.b_plate[b]}")
+        if self.b_entrance[b]:
+            parts.append(f"ورودی {self.b_entrance[b]}")
+        if self.b_name[b]:
+            parts.append(f"ساختمان {self.b_name[b]}")
+        if u >= 0:
+            f = self.v_u_floor[u]
+            if f != NO_FLOOR:
+                parts.append(f"طبقه {floor_text(f)}")
+            if self.u_unit[u]:
+                parts.append(f"واحد {self.u_unit[u]}")
+        return to_persian_digits("، ".join(parts))  # char by char: the same as on the whole address
 
     def address(self, b: int, u: int = -1) -> Address:
         """The model's Address of a building (``u`` = -1: without floor, unit and postcode)."""

@@ -190,7 +190,8 @@ _FUSED = _fused_table()
 
 def normalize(text: str) -> str:
     """:data:`DEFAULT_STEPS` fused for speed (one table lookup per character); same result."""
-    if _CONTROL.search(text) is not None:
+    # isprintable() is one fast C scan; only text failing it (controls, but also a ZWNJ) needs the regex.
+    if not text.isprintable() and _CONTROL.search(text) is not None:
         text = _CONTROL.sub(" ", text)
     text = unicodedata.normalize("NFC", text).translate(_FUSED)
     if ZWNJ in text:

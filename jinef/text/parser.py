@@ -209,11 +209,17 @@ _ADMIN_FIELDS = frozenset({"province", "county", "district", "rural_district", "
 def _merge(out: ParsedAddress, part: _Part) -> None:
     """Add one part's reading to the address; a level already given keeps its first value."""
     p = part.parsed
-    out.corrections.extend(p.corrections)
-    out.thoroughfares.extend(p.thoroughfares)
-    out.landmarks.extend(p.landmarks)
-    out.places.extend(p.places)
-    out.ignored.extend(p.ignored)
+    # Most parts carry one level and empty lists: testing a list is cheaper than extending by nothing.
+    if p.corrections:
+        out.corrections.extend(p.corrections)
+    if p.thoroughfares:
+        out.thoroughfares.extend(p.thoroughfares)
+    if p.landmarks:
+        out.landmarks.extend(p.landmarks)
+    if p.places:
+        out.places.extend(p.places)
+    if p.ignored:
+        out.ignored.extend(p.ignored)
     for name, source in part.sources.items():  # exactly the levels this part set
         value = getattr(p, name)
         if getattr(out, name) is None:
@@ -248,6 +254,8 @@ def _record_letter_folds(text: str, out: ParsedAddress) -> None:
 
 def _take_postcodes(text: str, out: ParsedAddress) -> str:
     """Take 10-digit numbers (a dash or space inside or not) out of normalised text; keep the first valid."""
+    if _POSTCODE.search(text) is None:  # the common case, one scan
+        return text
     pieces: list[str] = []
     last = 0
     for m in _POSTCODE.finditer(text):
