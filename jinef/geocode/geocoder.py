@@ -147,10 +147,16 @@ class Candidate:
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
-            "level": self.level, "postcode": self.postcode, "confidence": round(self.confidence, 4),
-            "lat": self.lat, "lon": self.lon, "address": self.address, "score": round(self.score, 3),
+            "level": self.level, "postcode": self.postcode, "confidence": round(_finite(self.confidence) or 0.0, 4),
+            "lat": _finite(self.lat), "lon": _finite(self.lon), "address": self.address,
+            "score": round(_finite(self.score) or 0.0, 3),
             "unit_postcodes": self.unit_postcodes, "matched": self.matched, "conflicts": self.conflicts,
         }
+
+
+def _finite(x: float | None) -> float | None:
+    """JSON has no NaN or infinity: such a value (a building with no geocode, say) is written as null."""
+    return x if x is not None and math.isfinite(x) else None
 
 
 @dataclass(slots=True)
