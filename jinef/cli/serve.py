@@ -47,7 +47,9 @@ def serve(
     except VerifyError as exc:
         fail(exc.message)
     uvicorn.run("jinef.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, access_log=False, timeout_graceful_shutdown=30)
+                log_level=log_level, access_log=False, timeout_graceful_shutdown=30,
+                # Clients keep connections for batches of calls; 5 s (the default) races with busy clients.
+                timeout_keep_alive=30)
 
 
 def register(app: typer.Typer) -> None:
