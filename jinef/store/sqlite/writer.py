@@ -85,6 +85,8 @@ class SqliteWriter:
         self._open = False
         if self.mode == "replace":
             self.conn.execute("PRAGMA journal_mode=DELETE")
+            # Sampled statistics: enough for the planner, seconds cheaper than a full ANALYZE at national scale.
+            self.conn.execute("PRAGMA analysis_limit=1000")
             self.conn.execute("ANALYZE")
             self.conn.close()
             fd = os.open(self.work_path, os.O_RDONLY)
