@@ -21,19 +21,8 @@ import numpy as np
 from jinef.geocode.autocomplete import Autocompleter
 from jinef.registry.registry import Registry
 
-BENCH_DIR = Path("var") / "bench"
-
-
-def registry_path(units: int) -> Path:
-    """Build the registry of ``units`` units once, reuse it afterwards (same files as reverse_bench)."""
-    name = f"registry-{units}"  # the same files as bench/registry_bench.py builds
-    path = BENCH_DIR / f"{name}.sqlite"
-    if not path.is_file():
-        BENCH_DIR.mkdir(parents=True, exist_ok=True)
-        print(f"building {path} ({units:,} units)...", flush=True)
-        subprocess.run([sys.executable, "-m", "jinef.cli.main", "build", "--units", str(units), "--db", str(path)],
-                       check=True)
-    return path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import registry_path
 
 
 def typed_queries(ac: Autocompleter, n_names: int, seed: int = 1) -> list[str]:

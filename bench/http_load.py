@@ -21,6 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import wait_healthy
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
 TARGET_SINGLE_RPS = 3000
@@ -169,24 +172,15 @@ def main() -> int:
     codes = _postcodes(reg, 20_000)
     texts, points = _addresses(reg, codes[:3_000])
 
-    import httpx
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([*jinef, "serve", "--db", str(reg), "--host", "127.0.0.1", "--port", str(port),
                                "--workers", "2", "--warm"])
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                print("the service did not start", file=sys.stderr)
-                return 2
-            time.sleep(0.2)
+        if not wait_healthy(url, server):
+            print("the service did not start", file=sys.stderr)
+            return 2
         print(f"jinef serve --workers 2 on {url}; {os.cpu_count()} CPUs shared by server and clients; "
               f"{args.clients} client processes x {args.concurrency} connections")
         _phase("warm-up", url, key, "single", 2_000, args.clients, args.concurrency, codes)

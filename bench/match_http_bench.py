@@ -22,6 +22,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import wait_healthy
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
 TARGET_MPS = 1500
@@ -163,7 +166,6 @@ def main() -> int:
     key = subprocess.run([*jinef, "keys", "create", "--db", str(reg), "--org", "bench-bank", "--scopes", "match",
                           "--rate", "1000000/s"], check=True, capture_output=True, text=True).stdout.strip()
 
-    import httpx
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -171,17 +173,9 @@ def main() -> int:
                                "--workers", str(args.workers)], env={**os.environ, "JINEF_VERIFY_KEY": ""})
     warm = 1_000
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                print("the service did not start", file=sys.stderr)
-                return 2
-            time.sleep(0.2)
+        if not wait_healthy(url, server):
+            print("the service did not start", file=sys.stderr)
+            return 2
         print(f"jinef serve --workers 2 on {url}; {os.cpu_count()} CPUs shared by server and clients; "
               f"{args.clients} client processes x {args.concurrency} connections; load {_loadavg()}", flush=True)
         _phase("warm-up", url, key, warm, args.clients, args.concurrency, pairs)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,19 +19,8 @@ from jinef.geo.admin import load_admin_index
 from jinef.geo.reverse import STATUSES, ReverseGeocoder
 from jinef.registry.registry import Registry
 
-BENCH_DIR = Path("var") / "bench"
-
-
-def registry_path(units: int) -> Path:
-    """Build the registry of ``units`` units once, reuse it afterwards."""
-    name = f"registry-{units}"  # the same files as bench/registry_bench.py builds
-    path = BENCH_DIR / f"{name}.sqlite"
-    if not path.is_file():
-        BENCH_DIR.mkdir(parents=True, exist_ok=True)
-        print(f"building {path} ({units:,} units)...", flush=True)
-        subprocess.run([sys.executable, "-m", "jinef.cli.main", "build", "--units", str(units), "--db", str(path)],
-                       check=True)
-    return path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import registry_path
 
 
 def _single_latencies(geo: ReverseGeocoder, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
