@@ -128,3 +128,10 @@ def test_metro_area_has_towers_with_entrances_and_shops() -> None:
     assert any(u[3] == 0 and u[5] == "commercial" for u in rows.units)  # ground-floor shops
     codes = [u[1] for u in rows.units]
     assert len(set(codes)) == len(codes) and all(pc.is_valid(pc.from_int(c)) for c in codes)
+
+
+def test_every_unit_has_its_own_standard_address(small_registry: Path) -> None:
+    # A certificate names only the last two thoroughfares: the generator must never give two units one address.
+    with Registry.open(small_registry) as reg:
+        addresses = [a.standard_address for a in reg.addresses()]
+    assert len(set(addresses)) == len(addresses)

@@ -83,6 +83,7 @@ class NamePicker:
     def __init__(self, rng: random.Random, industrial: bool = False) -> None:
         self.rng = rng
         self.used: set[str] = set()
+        self.pairs: set[tuple[str, str]] = set()
         self.industrial = industrial
 
     def main_street(self) -> str:
@@ -102,16 +103,29 @@ class NamePicker:
         self.used.add(name)
         return name
 
-    def side_name(self, index: int) -> str:
-        """An alley or dead-end name: a number («۱۲»), an ordinal word («دوازدهم») or a theme name."""
+    def side_name(self, index: int, parent: str) -> str:
+        """An alley or dead-end name: a number («۱۲»), an ordinal word («دوازدهم») or a theme name.
+
+        A certificate names only the last two thoroughfares, so (parent, name) must be unique in the area:
+        two «بن‌بست ۲» off two alleys both called «کوچه یاس» would give two buildings one address. A number
+        and its ordinal word count as the same name («کوچه ۱۲» = «کوچه دوازدهم»).
+        """
         rng = self.rng
-        r = rng.random()
-        if r < 0.4:
-            return to_persian_digits(str(index))
-        if r < 0.7 and index < len(vocab.ORDINAL_WORDS):
-            return vocab.ORDINAL_WORDS[index]
-        pattern, words = _pick(rng, vocab.ALLEY_THEMES)
-        return pattern.format(_pick(rng, words))
+        name, key = "", ""
+        for _ in range(12):
+            r = rng.random()
+            if r < 0.4:
+                name, key = to_persian_digits(str(index)), str(index)
+            elif r < 0.7 and index < len(vocab.ORDINAL_WORDS):
+                name, key = vocab.ORDINAL_WORDS[index], str(index)
+            else:
+                pattern, words = _pick(rng, vocab.ALLEY_THEMES)
+                name = key = pattern.format(_pick(rng, words))
+            if (parent, key) not in self.pairs:
+                break
+            index += 1
+        self.pairs.add((parent, key))
+        return name
 
 
 @dataclass
@@ -212,12 +226,12 @@ def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: 
                 t = 0.03 * i * (1 if i % 2 else -1)
                 side = 1 if i % 2 else -1
                 ax, ay = mx + main.dx * t * 10, my + main.dy * t * 10
-                alley = _Cursor(ax, ay, angle + side * math.pi / 2, alley_t, area.names.side_name(i), main)
+                alley = _Cursor(ax, ay, angle + side * math.pi / 2, alley_t, area.names.side_name(i, main.name), main)
                 queue.append((alley, _ri(rng, 4, 14), False))
                 if rng.random() < 0.3:
                     dx, dy = ax + alley.dx * 0.06, ay + alley.dy * 0.06
                     dead = _Cursor(dx, dy, angle + side * math.pi / 2 + math.pi / 2, dead_t,
-                                   area.names.side_name(_ri(rng, 1, 6)), alley)
+                                   area.names.side_name(_ri(rng, 1, 6), alley.name), alley)
                     queue.append((dead, _ri(rng, 3, 7), False))
         cur, cap, frontage = queue.pop(0)
         open_thoroughfare(cur)
