@@ -436,9 +436,20 @@ class _Chunk:
         while k < self.n:
             kw = self.keyword(k)
             if kw is not None and kw[0].kind in (_STOP_NAME if k > start else _STOP_NAME_AT_START):
+                if kw[0].kind == lx.ADMIN and k > start and self._ends_name(kw[1]):
+                    # «شهر خمینی شهر»: a level word with no name after it closes this name, not a new level.
+                    k = kw[1]
+                    continue
                 break
             k += 1
         return start, k
+
+    def _ends_name(self, j: int) -> bool:
+        """Nothing that could be a name follows ``j`` in this part."""
+        if j >= self.n:
+            return True
+        kw = self.keyword(j)
+        return kw is not None and kw[0].kind in _STOP_NAME_AT_START
 
     def name_text(self, start: int, end: int) -> str:
         """The display form of a name: «ش» → «شهید», a final «غ» → «غربی», number words → digits."""

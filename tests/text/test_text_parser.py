@@ -354,3 +354,14 @@ def test_a_bare_number_part_after_a_thoroughfare_is_the_plate() -> None:
     # With no thoroughfare, or a plate already given, a bare number stays a place.
     assert parse_address("تهران، ۱۲").places == ["تهران", "12"]
     assert parse_address("کوچه ۵، پلاک ۳، ۱۲").places == ["12"]
+
+
+@pytest.mark.parametrize("text, county, locality", [
+    ("استان اصفهان، شهرستان خمینی شهر، بخش مرکزی، شهر خمینی شهر، خیابان اصفهان، پلاک ۶", "خمینی شهر", "خمینی شهر"),
+    ("شهر مشگین شهر خیابان امام پلاک ۳", None, "مشگین شهر"),
+    ("شهرستان تهران شهر تهران خیابان آزادی", "تهران", "تهران"),
+])
+def test_names_ending_in_a_level_word(text: str, county: str | None, locality: str) -> None:
+    # «خمینی شهر»: «شهر» with no name after it ends the name; it does not start a new level.
+    p = parse_address(text)
+    assert p.county == county and p.locality == locality
