@@ -7,6 +7,7 @@ the scope and the organisation's quota, and records the organisation for the aud
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import os
 import threading
@@ -159,6 +160,9 @@ class PerRegistry(Generic[T]):
             if self._for is not registry or self._value is None:
                 self._value = self.build(registry)
                 self._for = registry
+                # The index lives as long as the worker: keep its objects out of the collector's scans, which
+                # otherwise show up as the slowest percentile of single queries.
+                gc.freeze()
             return self._value
 
     async def aget(self, registry: Registry) -> T:

@@ -350,16 +350,44 @@ class AdminIndex:
         p = int(grid.province[j, i])
         if p != MIXED:
             return p, int(grid.county[j, i])
-        return self._exact_one(lat, lon)
+        return self._exact_one(lat, lon, int(self._cell_row[j, i]))
 
-    def _exact_one(self, lat: float, lon: float) -> tuple[int, int]:
+    def _build_cell_candidates(self) -> None:
+        """For every border cell, the polygons whose bounds meet it: the exact test of one point then needs
+        no tree query (two STRtree queries were most of a single query's tail)."""
+        g = self.grid
+        assert g is not None
+        mj, mi = np.nonzero(g.province == MIXED)
+        self._cell_row = np.full(g.province.shape, -1, np.int32)
+        self._cell_row[mj, mi] = np.arange(len(mj), dtype=np.int32)
+        x0 = g.x0 + mi * GRID_DEGREES
+        y0 = g.y0 + mj * GRID_DEGREES
+        boxes = shapely.box(x0, y0, x0 + GRID_DEGREES, y0 + GRID_DEGREES)
+        self._cell_candidates = []
+        for level in (self.provinces, self.counties):
+            if len(level.tiles) == 0 or len(boxes) == 0:
+                self._cell_candidates.append((np.zeros(len(mj) + 1, np.int64), np.empty(0, np.int32)))
+                continue
+            cell, tile = level.tree.query(boxes)
+            order = np.lexsort((tile, cell))
+            offsets = np.zeros(len(mj) + 1, np.int64)
+            np.cumsum(np.bincount(cell, minlength=len(mj)), out=offsets[1:])
+            self._cell_candidates.append((offsets, tile[order].astype(np.int32)))
+
+    def _tiles_at(self, level: _Level, which: int, row: int, pt: shapely.Point) -> list[int]:
+        if row >= 0:
+            offsets, tiles = self._cell_candidates[which]
+            cands = tiles[offsets[row] : offsets[row + 1]].tolist()
+        else:
+            cands = level.tree.query(pt).tolist()
+        return [int(level.owner[t]) for t in cands if level.tiles[t].intersects(pt)]
+
+    def _exact_one(self, lat: float, lon: float, row: int = -1) -> tuple[int, int]:
         """The polygon test for one point, same rules as :meth:`locate_exact`, in plain Python."""
         pt = shapely.Point(lon, lat)
-        provs = [int(self.provinces.owner[t]) for t in self.provinces.tree.query(pt)
-                 if self.provinces.tiles[t].intersects(pt)]
+        provs = self._tiles_at(self.provinces, 0, row, pt)
         prov = min(provs, default=NO_AREA)
-        counties = [int(self.counties.owner[t]) for t in self.counties.tree.query(pt)
-                    if self.counties.tiles[t].intersects(pt)]
+        counties = self._tiles_at(self.counties, 1, row, pt)
         cp = self._county_province
         same = [c for c in counties if cp[c] == prov]
         county = min(same or counties, default=NO_AREA)
@@ -381,6 +409,7 @@ class AdminIndex:
                                          + [NO_AREA], dtype=np.int64)
         if self.grid is None:
             self.grid = _Grid.build(self.provinces, self.counties, self._county_province)
+        self._build_cell_candidates()
 
 
 def osm_only_counties(boundaries: Boundaries, root: Path) -> list[tuple[Area, BaseGeometry]]:
