@@ -318,6 +318,8 @@ _MAYBE_KEYWORD = frozenset(
 _NAME_ABBREVIATIONS = frozenset(
     [k for k, v in lx.PREFIX_ABBREVIATIONS.items() if v in lx.NAME_WORDS] + list(lx.SUFFIX_ABBREVIATIONS)
 )
+# Thoroughfare type words that also begin building names («مجتمع بیستون», «برج میلاد»).
+_BUILDING_NAME_TYPES = frozenset({"مجتمع", "برج"})
 _STOP_NAME = frozenset({lx.TYPE, lx.DETAIL, lx.ADMIN, lx.LANDMARK, lx.FLOOR_WORD, lx.IGNORED_WITH_VALUE})
 _STOP_NAME_AT_START = frozenset({lx.TYPE, lx.DETAIL, lx.ADMIN, lx.FLOOR_WORD})
 # A landmark («جنب بانک ملی») runs to the end of its part, or up to one of these.
@@ -620,6 +622,10 @@ class _Chunk:
             return j
         if f == "building":
             start, end = self.take_name(j)
+            kw = self.keyword(j) if start == end and j < self.n else None
+            if kw is not None and kw[0].kind == lx.TYPE and kw[0].canonical in _BUILDING_NAME_TYPES:
+                # «ساختمان مجتمع بیستون»: after «ساختمان» the word names the building, not a thoroughfare.
+                start, end = j, self.take_name(kw[1])[1]
             if start == end:
                 out.ignored.append(" ".join(self.tokens[i:j]))
             elif out.building is None:

@@ -365,3 +365,11 @@ def test_names_ending_in_a_level_word(text: str, county: str | None, locality: s
     # «خمینی شهر»: «شهر» with no name after it ends the name; it does not start a new level.
     p = parse_address(text)
     assert p.county == county and p.locality == locality
+
+
+def test_building_named_like_a_complex() -> None:
+    # After «ساختمان», «مجتمع بیستون» is the building's name, not a thoroughfare of the address.
+    p = parse_address("خیابان آزادی، پلاک ۲۰، ساختمان مجتمع بیستون، طبقه ۳، واحد ۶")
+    assert p.building == "مجتمع بیستون"
+    assert [t.text for t in p.thoroughfares] == ["خیابان آزادی"]
+    assert (p.plate, p.floor, p.unit) == ("20", 3, "6")
