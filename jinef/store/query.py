@@ -85,3 +85,27 @@ def rows_to_columns(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> dict
         else:
             out[n] = np.array(values, dtype=object)
     return out
+
+
+# Per-province counts, in SQL both engines run (CASE sums rather than SQLite's boolean SUM or
+# PostgreSQL's FILTER), so the statistics are computed one way only.
+STATS_SQL = """
+WITH b AS (
+    SELECT l.province_code AS pc, COUNT(*) AS buildings FROM buildings bb
+    JOIN localities l ON l.id = bb.locality_id GROUP BY l.province_code),
+u AS (
+    SELECT l.province_code AS pc, COUNT(*) AS units,
+           SUM(CASE WHEN uu.status = 'active' THEN 1 ELSE 0 END) AS active,
+           SUM(CASE WHEN uu.status = 'active' AND bb.lat IS NOT NULL AND bb.lon IS NOT NULL
+                    THEN 1 ELSE 0 END) AS geocoded
+    FROM units uu JOIN buildings bb ON bb.id = uu.building_id
+    JOIN localities l ON l.id = bb.locality_id GROUP BY l.province_code),
+t AS (
+    SELECT l.province_code AS pc, COUNT(*) AS n FROM thoroughfares tt
+    JOIN localities l ON l.id = tt.locality_id GROUP BY l.province_code),
+lo AS (SELECT province_code AS pc, COUNT(*) AS n FROM localities GROUP BY province_code)
+SELECT p.code, p.name, COALESCE(u.units, 0), COALESCE(u.active, 0), COALESCE(b.buildings, 0),
+       COALESCE(t.n, 0), COALESCE(lo.n, 0), COALESCE(u.geocoded, 0)
+FROM provinces p LEFT JOIN u ON u.pc = p.code LEFT JOIN b ON b.pc = p.code
+LEFT JOIN t ON t.pc = p.code LEFT JOIN lo ON lo.pc = p.code ORDER BY p.code
+"""

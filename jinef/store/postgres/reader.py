@@ -18,28 +18,8 @@ from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryNotFoundError
 from jinef.store.postgres.location import parse_location
 from jinef.store.postgres.writer import connect, schema_exists
-from jinef.store.query import ADDRESS_SELECT, row_to_address, rows_to_columns
+from jinef.store.query import ADDRESS_SELECT, STATS_SQL, row_to_address, rows_to_columns
 from jinef.store.tables import TABLES
-
-_STATS = """
-WITH b AS (
-    SELECT l.province_code AS pc, COUNT(*) AS buildings FROM buildings bb
-    JOIN localities l ON l.id = bb.locality_id GROUP BY l.province_code),
-u AS (
-    SELECT l.province_code AS pc, COUNT(*) AS units,
-           COUNT(*) FILTER (WHERE uu.status = 'active') AS active,
-           COUNT(*) FILTER (WHERE uu.status = 'active' AND bb.lat IS NOT NULL AND bb.lon IS NOT NULL) AS geocoded
-    FROM units uu JOIN buildings bb ON bb.id = uu.building_id
-    JOIN localities l ON l.id = bb.locality_id GROUP BY l.province_code),
-t AS (
-    SELECT l.province_code AS pc, COUNT(*) AS n FROM thoroughfares tt
-    JOIN localities l ON l.id = tt.locality_id GROUP BY l.province_code),
-lo AS (SELECT province_code AS pc, COUNT(*) AS n FROM localities GROUP BY province_code)
-SELECT p.code, p.name, COALESCE(u.units, 0), COALESCE(u.active, 0), COALESCE(b.buildings, 0),
-       COALESCE(t.n, 0), COALESCE(lo.n, 0), COALESCE(u.geocoded, 0)
-FROM provinces p LEFT JOIN u ON u.pc = p.code LEFT JOIN b ON b.pc = p.code
-LEFT JOIN t ON t.pc = p.code LEFT JOIN lo ON lo.pc = p.code ORDER BY p.code
-"""
 
 
 class PostgresReader:
@@ -98,7 +78,7 @@ class PostgresReader:
 
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts, computed with aggregate queries."""
-        return [ProvinceStats(*row) for row in self.conn.execute(_STATS)]
+        return [ProvinceStats(*row) for row in self.conn.execute(STATS_SQL)]
 
     def meta(self) -> dict[str, str]:
         """Build metadata."""
