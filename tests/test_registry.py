@@ -56,3 +56,10 @@ def test_unreachable_server_is_a_clear_error() -> None:
     with pytest.raises(RegistryNotFoundError, match="cannot connect to PostgreSQL") as info:
         Registry.open("postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
     assert "secret" not in str(info.value)
+
+
+def test_status_without_a_lookup(small_registry: Path) -> None:
+    with Registry.open(small_registry) as reg:
+        a = next(reg.addresses())
+        assert reg.status(a.postcode) == a.status == "active"
+        assert reg.status("1345678912") is None

@@ -221,8 +221,8 @@ def open_hub(reg: RegistryHandle, path: Path, *, key_path: str | os.PathLike[str
     """This worker's hub on the verification database, asking the (reopened-on-rebuild) registry for status."""
 
     def postcode_status(postcode: str) -> str | None:
-        a = reg.get().lookup(postcode)
-        return None if a is None else a.status
+        # Asked on every match against a verified link: the status alone, not the whole address.
+        return reg.get().status(postcode)
 
     return VerifyHub.open(path, postcode_status, key_path=Path(key_path) if key_path else None,
                           config=config or default_verify_config(), gateway=gateway, clock=clock)

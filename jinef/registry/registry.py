@@ -31,6 +31,10 @@ class Registry:
         """
         return self.reader.get(pc.to_int(postcode))
 
+    def status(self, postcode: str) -> str | None:
+        """'active', 'retired', or None for an unknown postcode (cheaper than a lookup)."""
+        return self.reader.status(pc.to_int(postcode))
+
     def lookup_many(self, postcodes: Sequence[str]) -> list[Address | None]:
         """Units for many canonical-or-not postcodes, in order (invalid inputs raise)."""
         return self.reader.get_many([pc.to_int(p) for p in postcodes])

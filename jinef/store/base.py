@@ -59,6 +59,10 @@ class RegistryReader(Protocol):
         """The unit with this postcode (active or retired), or None."""
         ...
 
+    def status(self, postcode: int) -> str | None:
+        """The unit's status ('active' or 'retired'), or None when unknown."""
+        ...
+
     def get_many(self, postcodes: Sequence[int]) -> list[Address | None]:
         """Units for many postcodes, in input order."""
         ...

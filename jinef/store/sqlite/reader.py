@@ -44,6 +44,11 @@ class SqliteReader:
         row = self.conn.execute(_SELECT + " WHERE u.postcode = ?", (postcode,)).fetchone()
         return row_to_address(row) if row else None
 
+    def status(self, postcode: int) -> str | None:
+        """The unit's status ('active' or 'retired'), or None when unknown: one index probe, no joins."""
+        row = self.conn.execute("SELECT status FROM units WHERE postcode = ?", (postcode,)).fetchone()
+        return None if row is None else str(row[0])
+
     def get_many(self, postcodes: Sequence[int]) -> list[Address | None]:
         """Units for many postcodes, in input order."""
         found: dict[int, Address] = {}
