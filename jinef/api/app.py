@@ -20,7 +20,6 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +27,7 @@ import jinef
 from jinef.api import gnaf
 from jinef.api.audit import AuditWriter
 from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState
+from jinef.api.responses import JSONResponse
 from jinef.api.routers import autocomplete, geocode, postcodes, reverse, system, web
 from jinef.api.routers import gnaf as gnaf_router
 from jinef.api.routers import verify as verify_router
@@ -258,6 +258,7 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
         state.registry.close()
 
     app = FastAPI(title="Jinef national address service", version=jinef.__version__, lifespan=lifespan,
+                  default_response_class=JSONResponse,
                   description="Postcode lookup and validation over Iran's national geocoded address file, "
                               "with GNAF-compatible batch endpoints, reverse geocoding and autocomplete. Every "
                               "endpoint except /healthz, the search page (/) and the basemap needs an organisation "
@@ -282,6 +283,7 @@ def warm_up(state: ServiceState) -> None:
     """Build this worker's in-memory indexes now (runs in a background thread; failures only logged)."""
     try:
         registry = state.registry.get()
+        state.addresses.get(registry)
         state.autocomplete.get(registry)
         state.reverse.get(registry)
         state.geocoder.get(registry)

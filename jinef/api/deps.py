@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from fastapi import Depends, Header, Request
 
@@ -24,8 +25,22 @@ from jinef.api.servicedb import Principal, ServiceStore, hash_key
 from jinef.geo.reverse import ReverseGeocoder
 from jinef.geocode.autocomplete import Autocompleter
 from jinef.geocode.geocoder import Geocoder
+from jinef.registry.address_table import AddressTable
+from jinef.registry.model import Address
 from jinef.registry.registry import Registry
 from jinef.verify import VerifyHub
+
+log = logging.getLogger("jinef.api")
+
+
+class AddressSource(Protocol):
+    """What answers postcode lookups: an :class:`AddressTable` or the store's reader."""
+
+    def get(self, postcode: int) -> Address | None:
+        """The unit with this postcode, or None."""
+
+    def get_many(self, postcodes: Sequence[int]) -> list[Address | None]:
+        """Units for many postcodes, in input order."""
 
 
 class ApiError(Exception):
@@ -149,6 +164,7 @@ class PerRegistry(Generic[T]):
         self._lock = threading.Lock()
         self._for: Registry | None = None
         self._value: T | None = None
+        self._building: Registry | None = None  # a background build under way (set from the event loop)
 
     def ready(self, registry: Registry) -> T | None:
         """The structure when already built for ``registry``, else None."""
@@ -164,6 +180,21 @@ class PerRegistry(Generic[T]):
                 # otherwise show up as the slowest percentile of single queries.
                 gc.freeze()
             return self._value
+
+    def start(self, registry: Registry) -> None:
+        """Build for ``registry`` in a background thread unless built or already being built."""
+        if self.ready(registry) is not None or self._building is registry:
+            return
+        self._building = registry
+        threading.Thread(target=self._build_quietly, args=(registry,), name="jinef-index", daemon=True).start()
+
+    def _build_quietly(self, registry: Registry) -> None:
+        try:
+            self.get(registry)
+        except Exception:  # the caller keeps its fallback; the next start() tries again
+            log.exception("building an in-memory index failed")
+        finally:
+            self._building = None
 
     async def aget(self, registry: Registry) -> T:
         """:meth:`get` from a request handler: a build happens in a thread, a hit costs nothing."""
@@ -195,6 +226,19 @@ class ServiceState:
     autocomplete: PerRegistry[Autocompleter] = field(
         default_factory=lambda: PerRegistry(Autocompleter.from_registry))
     geocoder: PerRegistry[Geocoder] = field(default_factory=lambda: PerRegistry(Geocoder.from_registry))
+    addresses: PerRegistry[AddressTable] = field(default_factory=lambda: PerRegistry(AddressTable.from_registry))
+
+    def address_source(self) -> AddressSource:
+        """Where postcode lookups are answered: the in-memory table once built, the store until then.
+
+        The first call starts building the table in the background, so no request waits for it.
+        """
+        registry = self.registry.get()
+        table = self.addresses.ready(registry)
+        if table is not None:
+            return table
+        self.addresses.start(registry)
+        return registry.reader
 
 
 def service(request: Request) -> ServiceState:

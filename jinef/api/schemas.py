@@ -115,9 +115,6 @@ class ValidationResult(BaseModel):
     messages: list[str]
 
 
-_STRUCTURED = tuple(StructuredAddress.model_fields)
-
-
 def postcode_result(a: Address) -> dict[str, Any]:
     """The JSON of one unit (plain dict: serialised without re-validation on the hot path)."""
     location = None
@@ -126,7 +123,11 @@ def postcode_result(a: Address) -> dict[str, Any]:
     return {
         "postcode": a.postcode,
         "status": a.status,
-        "address": {k: getattr(a, k) for k in _STRUCTURED},
+        "address": {  # StructuredAddress's fields, written out: this runs for every address answered
+            "province": a.province, "county": a.county, "district": a.district, "rural_district": a.rural_district,
+            "locality_type": a.locality_type, "locality": a.locality, "neighbourhood": a.neighbourhood,
+            "prev_thoroughfare": a.prev_thoroughfare, "last_thoroughfare": a.last_thoroughfare, "plate": a.plate,
+            "entrance": a.entrance, "building": a.building, "floor": a.floor, "unit": a.unit, "usage": a.usage},
         "standard_address": a.standard_address,
         "location": location,
     }

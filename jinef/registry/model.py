@@ -180,6 +180,19 @@ class Address:
 
 ADDRESS_FIELDS = tuple(f.name for f in fields(Address))
 
+# The frozen dataclass __init__ sets each of the 25 fields through object.__setattr__; readers build
+# Addresses by the hundred per request, so they set the slots directly (the object is as frozen after).
+_SLOT_SETTERS = tuple(Address.__dict__[name].__set__ for name in ADDRESS_FIELDS)
+_new_object = object.__new__
+
+
+def address_from_values(values: tuple[object, ...]) -> Address:
+    """An :class:`Address` from its field values in :data:`ADDRESS_FIELDS` order (no defaults applied)."""
+    a: Address = _new_object(Address)
+    for set_slot, value in zip(_SLOT_SETTERS, values, strict=True):
+        set_slot(a, value)
+    return a
+
 
 def format_coord(value: float | None) -> str:
     """Coordinates with 7 decimals (about 1 cm), the precision stored and exported."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from jinef.registry.model import Address
+from jinef.registry.model import Address, address_from_values
 from jinef.registry.postcode import from_int
 
 ADDRESS_SELECT = """
@@ -44,43 +44,30 @@ def _date(value: str | date | None) -> date | None:
 
 def row_to_address(r: Sequence[Any]) -> Address:
     """Turn one row of the address query into an :class:`Address`."""
-    return Address(
-        postcode=from_int(r[1]),
-        province=r[2],
-        county=r[3],
-        district=r[4],
-        rural_district=r[5],
-        locality_type=r[6],
-        locality=r[7],
-        neighbourhood=r[8],
-        prev_thoroughfare=_thoroughfare(r[9], r[10]),
-        last_thoroughfare=_thoroughfare(r[11], r[12]),
-        plate=r[13] or "",
-        entrance=r[14] or "",
-        building=r[15] or "",
-        floor=r[16],
-        unit=r[17] or "",
-        usage=r[18],
-        lat=None if r[19] is None else round(r[19], 7),  # 1 cm, as exported
-        lon=None if r[20] is None else round(r[20], 7),
-        geocode_source=r[21],
-        geocode_quality=r[22],
-        status=r[23],
-        valid_from=_date(r[24]),
-        valid_to=_date(r[25]),
-        id=r[0],
-        building_id=r[26],
-    )
+    lat, lon = r[19], r[20]
+    return address_from_values((
+        from_int(r[1]),  # postcode
+        r[2], r[3], r[4], r[5], r[6], r[7], r[8],  # province … neighbourhood
+        _thoroughfare(r[9], r[10]), _thoroughfare(r[11], r[12]),
+        r[13] or "", r[14] or "", r[15] or "",  # plate, entrance, building
+        r[16], r[17] or "", r[18],  # floor, unit, usage
+        None if lat is None else round(lat, 7), None if lon is None else round(lon, 7),  # 1 cm, as exported
+        r[21], r[22], r[23], _date(r[24]), _date(r[25]),  # geocode source, quality, status, validity
+        r[0], r[26],  # unit id, building id
+    ))
 
 
 def rows_to_columns(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> dict[str, np.ndarray]:
-    """Column arrays from fetched rows: floats with NaN, integer keys with -1 for NULL, text as objects."""
+    """Column arrays from fetched rows: floats with NaN, integer keys with -1 for NULL, the rest as objects.
+
+    ``floor`` stays an object column: -1 is a real floor (the first basement), so NULL needs its own value.
+    """
     out: dict[str, np.ndarray] = {}
     for i, n in enumerate(names):
         values = [r[i] for r in rows]
         if n in ("lat", "lon"):
             out[n] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-        elif n in ("id", "postcode") or n.endswith("_id") or n in ("floor", "geocode_quality"):
+        elif n in ("id", "postcode") or n.endswith("_id") or n == "geocode_quality":
             out[n] = np.array([-1 if v is None else v for v in values], dtype=np.int64)
         else:
             out[n] = np.array(values, dtype=object)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 
 from jinef.api.deps import ApiError, context, require_scope, service
+from jinef.api.responses import JSONResponse
 from jinef.api.schemas import (
     ErrorResponse,
     GeocodeBatchRequest,

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from jinef.api import gnaf
 from jinef.api.deps import ApiError, authorize, context, service
+from jinef.api.responses import JSONResponse
 from jinef.api.routers.verify import api_error, hub_of, org_label
 from jinef.registry import postcode as pc
 from jinef.registry.model import Address, Status
@@ -43,7 +43,7 @@ def _answer(request: Request, body: gnaf.GnafRequest, endpoint: str, build: Buil
     found: dict[str, Address | None] = {}
     if build is not None:
         codes = list(dict.fromkeys(v.postcode for v in checks if v.postcode is not None))
-        found = dict(zip(codes, service(request).registry.get().lookup_many(codes), strict=True))
+        found = dict(zip(codes, service(request).address_source().get_many([int(c) for c in codes]), strict=True))
     data: list[dict[str, Any]] = []
     ok = 0
     for i, (row, v) in enumerate(zip(body.Postcodes, checks, strict=True)):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from jinef.api.deps import ApiError, context, require_scope, service
+from jinef.api.responses import JSONResponse
 from jinef.api.schemas import (
     ErrorResponse,
     LookupRequest,
@@ -41,7 +41,7 @@ async def lookup_many(body: LookupRequest, request: Request) -> Any:
     ctx.items = len(body.postcodes)
     checks = [pc.validate(p) for p in body.postcodes]
     good = [v.postcode for v in checks if v.postcode is not None]
-    found = iter(service(request).registry.get().lookup_many(good))
+    found = iter(service(request).address_source().get_many([int(p) for p in good]))
     results: list[dict[str, Any]] = []
     n_found = n_missing = n_invalid = 0
     for v in checks:
@@ -73,7 +73,7 @@ async def lookup_one(postcode: str, request: Request) -> Any:
     v = pc.validate(postcode)
     if v.postcode is None:
         raise invalid_postcode(v)
-    a = service(request).registry.get().lookup(v.postcode)
+    a = service(request).address_source().get(int(v.postcode))
     if a is None:
         raise ApiError(404, "not_found", f"no unit has postcode {v.postcode}")
     return JSONResponse(postcode_result(a))

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 
 from jinef.api.deps import ApiError, context, require_scope, service
+from jinef.api.responses import JSONResponse
 from jinef.api.schemas import (
     MAX_BATCH,
     MAX_RADIUS_M,

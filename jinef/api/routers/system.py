@@ -6,9 +6,10 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 
 from jinef.api.deps import context, require_scope, service
+from jinef.api.responses import JSONResponse
 from jinef.api.servicedb import LATENCY_BUCKETS, ServiceStore
 
 router = APIRouter(tags=["system"])
@@ -16,11 +17,14 @@ router = APIRouter(tags=["system"])
 
 @router.get("/healthz", summary="Liveness and readiness: the registry answers")
 async def healthz(request: Request) -> Any:
-    """200 when the registry can be read."""
+    """200 when the registry can be read; ``indexes`` says which in-memory indexes this worker has built."""
     context(request).endpoint = "/healthz"
-    reg = service(request).registry.get()
+    state = service(request)
+    reg = state.registry.get()
     reg.reader.conn.execute("SELECT 1").fetchone()  # type: ignore[attr-defined]
-    return JSONResponse({"status": "ok"})
+    built = {name: getattr(state, name).ready(reg) is not None
+             for name in ("addresses", "reverse", "autocomplete", "geocoder")}
+    return JSONResponse({"status": "ok", "indexes": built})
 
 
 def _labels(**kv: object) -> str:

@@ -18,10 +18,10 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from jinef.api.deps import ApiError, context, require_scope, service
+from jinef.api.responses import JSONResponse
 from jinef.api.schemas import MAX_BATCH, ErrorResponse, Strict
 from jinef.api.servicedb import Principal
 from jinef.verify import MatchQuery, MatchRefused, MatchResult, VerifyError, VerifyHub

@@ -1,0 +1,57 @@
+"""The in-memory address table answers exactly as the store it was built from, on every engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jinef.registry import postcode as pc
+from jinef.registry.address_table import AddressTable
+from jinef.registry.registry import Registry
+from tests.conftest import EngineRegistries
+from tests.test_import import NewLocation, export, load, rows_of, write_rows
+
+
+def _all_postcodes(reg: Registry) -> list[int]:
+    return [int(p) for p in reg.reader.columns("units", ["postcode"])["postcode"]]
+
+
+def test_every_unit_as_the_store(engine_registry: Path | str) -> None:
+    with Registry.open(engine_registry) as reg:
+        table = AddressTable.from_registry(reg)
+        codes = _all_postcodes(reg)
+        assert len(table) == len(codes) > 1000
+        assert table.get_many(codes) == reg.reader.get_many(codes)
+        for code in codes[:: max(1, len(codes) // 200)]:
+            assert table.get(code) == reg.reader.get(code)
+            assert table.status(code) == reg.reader.status(code)
+            assert table.lookup(pc.from_int(code)) == reg.lookup(pc.from_int(code))
+
+
+def test_unknown_postcodes_are_none(engine_registry: Path | str) -> None:
+    with Registry.open(engine_registry) as reg:
+        table = AddressTable.from_registry(reg)
+        codes = sorted(_all_postcodes(reg))
+        unknown = [1111111119, codes[0] - 1, codes[-1] + 1, 9999999998]
+        unknown = [c for c in unknown if c not in set(codes)]
+        assert table.get_many(unknown) == [None] * len(unknown)
+        assert [table.status(c) for c in unknown] == [None] * len(unknown)
+        with pytest.raises(pc.PostcodeError):
+            table.lookup("12345")
+
+
+def test_basement_ground_and_no_floor_kept_apart(engine_registries: EngineRegistries, new_location: NewLocation,
+                                                 tmp_path: Path) -> None:
+    """Floor -1 (basement), 0 (همکف) and no floor are three different answers, as in the store."""
+    rows = rows_of(export(engine_registries.get("sqlite")))[:300]
+    rows[0]["floor"], rows[1]["floor"], rows[2]["floor"] = "-1", "0", ""
+    path = write_rows(tmp_path / "floors.csv", rows)
+    loc = new_location("floors")
+    load(path, loc, engine_registries.divisions, engine_registries.boundaries)
+    with Registry.open(loc) as reg:
+        table = AddressTable.from_registry(reg)
+        got = [table.lookup(r["postcode"]) for r in rows[:3]]
+        assert [a.floor for a in got if a is not None] == [-1, 0, None]
+        codes = _all_postcodes(reg)
+        assert table.get_many(codes) == reg.reader.get_many(codes)
