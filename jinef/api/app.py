@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import jinef
-from jinef.api import gnaf
+from jinef.api import gnaf, hot_paths
 from jinef.api.audit import AuditWriter
 from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState
 from jinef.api.responses import JSONResponse
@@ -131,6 +131,9 @@ class ServiceMiddleware:
             if length is not None and length > limit:
                 too_large = ApiError(413, "body_too_large", f"request body is larger than {limit} bytes")
                 await error_response(scope, too_large)(scope, receive, send_wrapper)
+            elif state.hot_paths and hot_paths.takes(scope):
+                await hot_paths.answer(state, ctx, scope, receive_limited, send_wrapper,
+                                       lambda receive: self.app(scope, receive, send_wrapper))
             else:
                 await self.app(scope, receive_limited, send_wrapper)
         except Exception as exc:
@@ -234,11 +237,12 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
                routers: Iterable[APIRouter] = DEFAULT_ROUTERS, warm: bool = False,
                verify_db: str | os.PathLike[str] | None = None, verify_key: str | os.PathLike[str] | None = None,
                verify_config: VerifyConfig | None = None, sms_gateway: SmsGateway | None = None,
-               verify_clock: Callable[[], datetime] | None = None) -> FastAPI:
+               verify_clock: Callable[[], datetime] | None = None, hot: bool = True) -> FastAPI:
     """Build the HTTP service over the registry at ``registry_path``, with the service and hub DBs beside it.
 
     The in-memory indexes (reverse geocoder, autocompleter, geocoder, basemap) are built on first use; with
-    ``warm`` a background thread builds them at startup instead, so no first caller waits seconds.
+    ``warm`` a background thread builds them at startup instead, so no first caller waits seconds. ``hot``
+    answers the postcode lookups from :mod:`jinef.api.hot_paths` (off: through their FastAPI routes).
     """
     reg_path = db_path(registry_path)
     svc_path = Path(service_db) if service_db else service_db_path(reg_path)
@@ -270,7 +274,7 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
                    clock=verify_clock)
     app.state.service = ServiceState(
         registry=registry, store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
-        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, hub=hub)
+        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, hub=hub, hot_paths=hot)
     for r in routers:
         app.include_router(r)
     app.mount("/static", web.Static(directory=web.STATIC_DIR), name="static")

@@ -221,6 +221,7 @@ class ServiceState:
     max_body: int
     max_batch: int
     hub: VerifyHub | None = None  # the verification hub: one per worker, opened at startup
+    hot_paths: bool = True  # postcode lookups answered by jinef.api.hot_paths rather than their FastAPI routes
     worker: int = field(default_factory=os.getpid)
     reverse: PerRegistry[ReverseGeocoder] = field(default_factory=lambda: PerRegistry(ReverseGeocoder.from_registry))
     autocomplete: PerRegistry[Autocompleter] = field(
@@ -255,7 +256,11 @@ def context(request: Request) -> RequestContext:
 
 def authorize(request: Request, key: str | None, scope: str | tuple[str, ...]) -> Principal:
     """Check a key, its scope (any of several) and the quota; raise :class:`ApiError` when refused."""
-    state = service(request)
+    return check_key(service(request), context(request), key, scope)
+
+
+def check_key(state: ServiceState, ctx: RequestContext, key: str | None, scope: str | tuple[str, ...]) -> Principal:
+    """:func:`authorize` for callers that hold the state and context rather than a Starlette request."""
     if not key:
         raise ApiError(401, "missing_key", "an API key is required (X-API-Key header)",
                        headers={"WWW-Authenticate": "ApiKey"})
@@ -263,7 +268,6 @@ def authorize(request: Request, key: str | None, scope: str | tuple[str, ...]) -
     if principal is None:
         raise ApiError(401, "invalid_key", "the API key is not valid or has been revoked",
                        headers={"WWW-Authenticate": "ApiKey"})
-    ctx = context(request)
     ctx.org, ctx.key_id = principal.org, principal.key_id
     wanted = (scope,) if isinstance(scope, str) else scope
     if principal.scopes.isdisjoint(wanted):

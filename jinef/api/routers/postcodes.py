@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from jinef.api.deps import ApiError, context, require_scope, service
+from jinef.api.deps import ApiError, RequestContext, ServiceState, context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import (
     ErrorResponse,
@@ -31,17 +31,13 @@ def invalid_postcode(v: pc.Validation) -> ApiError:
                     details={"reasons": list(v.reasons), "messages": v.messages()})
 
 
-@router.post("/lookup", response_model=LookupResponse, responses=_ERRORS,
-             summary="Look many postcodes up (at most 1,000), answered item by item in order",
-             dependencies=[require_scope("lookup")])
-async def lookup_many(body: LookupRequest, request: Request) -> Any:
-    """Batch lookup: each item has a result or an error, in input order."""
-    ctx = context(request)
+def answer_lookup_many(state: ServiceState, ctx: RequestContext, postcodes: list[str]) -> dict[str, Any]:
+    """The batch answer (shared by the route below and the hot path in :mod:`jinef.api.hot_paths`)."""
     ctx.endpoint = "/v1/postcodes/lookup"
-    ctx.items = len(body.postcodes)
-    checks = [pc.validate(p) for p in body.postcodes]
-    good = [v.postcode for v in checks if v.postcode is not None]
-    found = iter(service(request).address_source().get_many([int(p) for p in good]))
+    ctx.items = len(postcodes)
+    checks = [pc.validate(p) for p in postcodes]
+    good = [int(v.postcode) for v in checks if v.postcode is not None]
+    found = iter(state.address_source().get_many(good))
     results: list[dict[str, Any]] = []
     n_found = n_missing = n_invalid = 0
     for v in checks:
@@ -59,7 +55,28 @@ async def lookup_many(body: LookupRequest, request: Request) -> Any:
             n_found += 1
             results.append({"input": v.input, "result": postcode_result(a), "error": None})
     ctx.outcome = "ok" if n_found == len(checks) else "partial"
-    return JSONResponse({"results": results, "found": n_found, "not_found": n_missing, "invalid": n_invalid})
+    return {"results": results, "found": n_found, "not_found": n_missing, "invalid": n_invalid}
+
+
+def answer_lookup_one(state: ServiceState, ctx: RequestContext, postcode: str) -> dict[str, Any]:
+    """One postcode's answer; raises the 422 (invalid) or 404 (unknown) :class:`ApiError`."""
+    ctx.endpoint = "/v1/postcodes/{postcode}"
+    ctx.items = 1
+    v = pc.validate(postcode)
+    if v.postcode is None:
+        raise invalid_postcode(v)
+    a = state.address_source().get(int(v.postcode))
+    if a is None:
+        raise ApiError(404, "not_found", f"no unit has postcode {v.postcode}")
+    return postcode_result(a)
+
+
+@router.post("/lookup", response_model=LookupResponse, responses=_ERRORS,
+             summary="Look many postcodes up (at most 1,000), answered item by item in order",
+             dependencies=[require_scope("lookup")])
+async def lookup_many(body: LookupRequest, request: Request) -> Any:
+    """Batch lookup: each item has a result or an error, in input order."""
+    return JSONResponse(answer_lookup_many(service(request), context(request), body.postcodes))
 
 
 @router.get("/{postcode}", response_model=PostcodeResult, responses={**_ERRORS, 404: {"model": ErrorResponse}},
@@ -67,16 +84,7 @@ async def lookup_many(body: LookupRequest, request: Request) -> Any:
             dependencies=[require_scope("lookup")])
 async def lookup_one(postcode: str, request: Request) -> Any:
     """One postcode → its unit; 404 unknown, 422 invalid with the failed rules."""
-    ctx = context(request)
-    ctx.endpoint = "/v1/postcodes/{postcode}"
-    ctx.items = 1
-    v = pc.validate(postcode)
-    if v.postcode is None:
-        raise invalid_postcode(v)
-    a = service(request).address_source().get(int(v.postcode))
-    if a is None:
-        raise ApiError(404, "not_found", f"no unit has postcode {v.postcode}")
-    return JSONResponse(postcode_result(a))
+    return JSONResponse(answer_lookup_one(service(request), context(request), postcode))
 
 
 @router.get("/{postcode}/validate", response_model=ValidationResult, responses=_ERRORS,
