@@ -166,6 +166,28 @@ def _wrk(name: str, url: str, key: str, codes: list[str], seconds: int, conns: i
     return n, rps, p50, p99
 
 
+def _tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            total += (int(stats[pid][11]) + int(stats[pid][12])) / tick
+        todo.extend(children.get(pid, ()))
+    return total
+
+
 def _wait_indexes(url: str, wanted: tuple[str, ...], seconds: float = 600) -> None:
     """Wait until both workers report their in-memory indexes built (/healthz answers for one worker at a time)."""
     import httpx
@@ -220,8 +242,17 @@ def main() -> int:
         print(f"jinef serve --workers 2 on {url}; {os.cpu_count()} CPUs shared by server and clients")
         _wait_indexes(url, ("addresses", "reverse", "geocoder"))
         half = max(1, args.seconds // 2)
+        # Server CPU per request as well as rates: the rate depends on what else runs on the machine, the CPU
+        # cost much less so.
+        cpu0 = _tree_cpu_seconds(server.pid)
         single = _wrk("single lookups (wrk)", url, key, codes, half, 16)
+        cpu1 = _tree_cpu_seconds(server.pid)
         batches = _wrk("100-item batches (wrk)", url, key, codes, args.seconds - half, 8, batch=100)
+        cpu2 = _tree_cpu_seconds(server.pid)
+        if single and batches:
+            print(f"server CPU: {(cpu1 - cpu0) / single[0] * 1e6:,.0f} µs per single lookup, "
+                  f"{(cpu2 - cpu1) / batches[0] * 1e3:,.2f} ms per 100-item batch "
+                  f"(load average {Path('/proc/loadavg').read_text().split()[0]})")
         if single is None or batches is None:  # no wrk: the Python client measures (and limits) instead
             _phase("warm-up", url, key, "single", 2_000, args.clients, args.concurrency, codes)
             n1, rps, _, _, p99_1 = _phase("single lookups", url, key, "single", args.single, args.clients,

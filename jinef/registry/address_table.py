@@ -4,8 +4,8 @@ A service worker answers thousands of lookups a second; through SQLite each cost
 (tens of microseconds, and a release of the GIL that other threads can hold up). This table holds
 the same facts as the store in integer columns plus small string tables (a national registry has few
 distinct unit labels, plates or usages), sorted by postcode: a lookup is a binary search and a few
-array reads. Addresses come out through the same :func:`jinef.store.query.row_to_address` as the
-store's, so both paths give identical objects.
+array reads. Values are converted as :func:`jinef.store.query.row_to_address` converts the store's
+rows (with the same helpers), and a test holds the two equal for every unit on every engine.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from typing import Any
 import numpy as np
 
 from jinef.registry import postcode as pc
-from jinef.registry.model import Address
+from jinef.registry.model import Address, address_from_values
+from jinef.registry.postcode import from_int
 from jinef.registry.registry import Registry
 from jinef.store.base import RegistryReader
-from jinef.store.query import row_to_address
+from jinef.store.query import date_of as _date
+from jinef.store.query import thoroughfare_text as _thoroughfare
 
 _NO_FLOOR = np.iinfo(np.int16).min  # floor is NULL (a rural house, a plot)
 
@@ -99,7 +101,14 @@ class AddressTable:
             for t, nm, p, c, d, r in zip(loc["type"], loc["name"], loc["province_code"], loc["county_code"],
                                           loc["district_code"], loc["rural_district_code"], strict=True)]
         self._hood = list(hoods["name"])
-        self._thoroughfare = list(zip(th["type"], th["name"], strict=True))
+        # Values converted once here as row_to_address converts them per row (a test holds both equal).
+        self._thoroughfare = [_thoroughfare(t, nm) for t, nm in zip(th["type"], th["name"], strict=True)]
+        for col in ("valid_from", "valid_to"):
+            self._text[col] = [_date(v) for v in self._text[col]]
+        for col in ("plate", "entrance", "name", "unit"):
+            self._text[col] = [v or "" for v in self._text[col]]
+        self._lat = [None if v != v else round(v, 7) for v in b["lat"].tolist()]  # NaN = no geocode
+        self._lon = [None if v != v else round(v, 7) for v in b["lon"].tolist()]
 
     @classmethod
     def from_registry(cls, registry: Registry) -> AddressTable:
@@ -132,23 +141,21 @@ class AddressTable:
         uid, b, floor, unit, usage, status, vfrom, vto = self._units.item(row)
         if b < 0:
             return None
-        bid, loc, hood, prev, last, plate, entrance, name, lat, lon, source, quality = self._buildings.item(b)
+        bid, loc, hood, prev, last, plate, entrance, name, _, _, source, quality = self._buildings.item(b)
         if loc < 0:
             return None
         province, county, district, rural, ltype, lname = self._locality[loc]
         if province is None or county is None:
             return None
-        pt = self._thoroughfare[prev] if prev >= 0 else (None, None)
-        lt = self._thoroughfare[last] if last >= 0 else (None, None)
         text = self._text
-        # The store query's column order, so one function turns both into an Address.
-        return row_to_address((
-            uid, self.postcodes.item(row), province, county, district, rural, ltype, lname,
-            self._hood[hood] if hood >= 0 else "", pt[0], pt[1], lt[0], lt[1],
+        return address_from_values((
+            from_int(self.postcodes.item(row)), province, county, district, rural, ltype, lname,
+            self._hood[hood] if hood >= 0 else "",
+            self._thoroughfare[prev] if prev >= 0 else "", self._thoroughfare[last] if last >= 0 else "",
             text["plate"][plate], text["entrance"][entrance], text["name"][name],
             None if floor == _NO_FLOOR else floor, text["unit"][unit], text["usage"][usage],
-            None if lat != lat else lat, None if lon != lon else lon, text["source"][source], quality,
-            text["status"][status], text["valid_from"][vfrom], text["valid_to"][vto], bid))
+            self._lat[b], self._lon[b], text["source"][source], quality, text["status"][status],
+            text["valid_from"][vfrom], text["valid_to"][vto], uid, bid))
 
     def get(self, postcode: int) -> Address | None:
         """The unit with this postcode (as an integer), or None."""

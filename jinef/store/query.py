@@ -29,13 +29,15 @@ LEFT JOIN thoroughfares lt ON lt.id = b.last_thoroughfare_id
 """
 
 
-def _thoroughfare(kind: str | None, name: str | None) -> str:
+def thoroughfare_text(kind: str | None, name: str | None) -> str:
+    """A thoroughfare with its type word («خیابان آزادی»), or '' when there is none."""
     if not kind:
         return ""
     return f"{kind} {name}" if name else kind
 
 
-def _date(value: str | date | None) -> date | None:
+def date_of(value: str | date | None) -> date | None:
+    """A stored validity date as a date (None when absent)."""
     # SQLite stores ISO text, PostgreSQL a DATE: both become a date.
     if value is None or value == "":
         return None
@@ -48,11 +50,11 @@ def row_to_address(r: Sequence[Any]) -> Address:
     return address_from_values((
         from_int(r[1]),  # postcode
         r[2], r[3], r[4], r[5], r[6], r[7], r[8],  # province … neighbourhood
-        _thoroughfare(r[9], r[10]), _thoroughfare(r[11], r[12]),
+        thoroughfare_text(r[9], r[10]), thoroughfare_text(r[11], r[12]),
         r[13] or "", r[14] or "", r[15] or "",  # plate, entrance, building
         r[16], r[17] or "", r[18],  # floor, unit, usage
         None if lat is None else round(lat, 7), None if lon is None else round(lon, 7),  # 1 cm, as exported
-        r[21], r[22], r[23], _date(r[24]), _date(r[25]),  # geocode source, quality, status, validity
+        r[21], r[22], r[23], date_of(r[24]), date_of(r[25]),  # geocode source, quality, status, validity
         r[0], r[26],  # unit id, building id
     ))
 
