@@ -731,20 +731,25 @@ class MatchService:
         # Concurrent single matches are evaluated and audited together by one of the callers.
         self._combiner: Combiner[tuple[str, str, MatchQuery], MatchResult | Exception] | None = None
         if core.config.group_commit:
-            self._combiner = Combiner(self._run)
+            self._combiner = Combiner(self.match_group)
 
     def match(
         self, org: str, national_code: str, postcode: str, purpose: str, *, role: str | None = None
     ) -> MatchResult:
         """One audited match; raises a VerifyError (with ``trace_id``) when refused."""
         item = (org, purpose, MatchQuery(national_code, postcode, None, role))
-        outcome = self._combiner.submit(item) if self._combiner is not None else self._run([item])[0]
+        outcome = self._combiner.submit(item) if self._combiner is not None else self.match_group([item])[0]
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
 
-    def _run(self, items: list[tuple[str, str, MatchQuery]]) -> list[MatchResult | Exception]:
-        """Evaluate matches, then store their alerts and audit records in one commit each."""
+    def match_group(self, items: list[tuple[str, str, MatchQuery]]) -> list[MatchResult | Exception]:
+        """Independent single matches (org, purpose, query) of many callers, audited in one commit.
+
+        For callers that gather concurrent requests themselves (an event loop); each item gets its
+        answer or its refusal (a VerifyError) as if asked alone. Raises only when nothing could be
+        audited, and then no item is answered.
+        """
         evaluated = self._evaluate(items)
         self._store_alerts([a for _, _, alerts in evaluated for a in alerts])
         self._core.audit.commit_now([entry for _, entry, _ in evaluated])

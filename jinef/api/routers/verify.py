@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import Field
 
-from jinef.api.deps import ApiError, context, require_scope, service
+from jinef.api.deps import ApiError, RequestContext, ServiceState, context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import MAX_BATCH, ErrorResponse, Strict
 from jinef.api.servicedb import Principal
@@ -154,16 +154,28 @@ def _start(request: Request, endpoint: str, items: int = 1) -> None:
 # --- match -------------------------------------------------------------------------------------
 
 
+async def answer_match(state: ServiceState, ctx: RequestContext, principal: Principal, national_code: str,
+                       postcode: str, purpose: str) -> dict[str, Any]:
+    """One match's answer, audited with the worker's concurrent matches in one commit (shared by the route
+    below and the hot path in :mod:`jinef.api.hot_paths`)."""
+    ctx.endpoint = "/v1/match"
+    ctx.items = 1
+    if state.hub is None or state.matches is None:
+        raise ApiError(503, "verify_unavailable", "the verification hub is not configured on this server")
+    outcome = await state.matches.submit((org_label(principal), purpose, MatchQuery(national_code, postcode)))
+    if isinstance(outcome, VerifyError):
+        raise api_error(outcome)
+    if isinstance(outcome, Exception):
+        raise outcome  # an internal failure: a 500 (it is audited as such)
+    return match_json(outcome)
+
+
 @router.post("/v1/match", response_model=MatchAnswer, responses=_ERRORS,
              summary="Is this postcode the verified address of this national code? (yes/no)")
-def match(body: MatchRequest, request: Request, principal: Principal = require_scope("match")) -> Any:
+async def match(body: MatchRequest, request: Request, principal: Principal = require_scope("match")) -> Any:
     """One audited yes/no match; 429 with Retry-After when the organisation looks like it is enumerating."""
-    _start(request, "/v1/match")
-    try:
-        r = hub_of(request).matching.match(org_label(principal), body.national_code, body.postcode, body.purpose)
-    except VerifyError as exc:
-        raise api_error(exc) from None
-    return JSONResponse(match_json(r))
+    return JSONResponse(await answer_match(service(request), context(request), principal, body.national_code,
+                                           body.postcode, body.purpose))
 
 
 @router.post("/v1/match/batch", responses=_ERRORS,
