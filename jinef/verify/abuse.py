@@ -8,11 +8,14 @@ organisation on that postcode (or that code) for a while, and raises an alert. A
 organisation that raises several alerts within an hour is blocked altogether.
 
 The counters are in process memory (fast, lock-protected) and know a national code only by a
-fingerprint of its keyed hash; blocks are rebuilt from the stored alerts at start, so a
-restart does not lift them (a key rotation does lift per-code blocks: the fingerprints
-change). Several processes serving the same hub each keep their own counters, so the
-effective thresholds scale with the number of processes; a shared counter backend can
-replace :class:`SlidingWindowDetector` later.
+fingerprint of its keyed hash. They are shared through the database: every counted query is
+written (:class:`jinef.verify.store.Seen`) in the same transaction as its audit record, and
+before judging a group of queries a process takes in what the other processes counted and the
+alerts they raised since its last look (:meth:`SlidingWindowDetector.absorb`, :meth:`restore`).
+Judging and recording happen under the hub's write lock, so several worker processes count as
+one: a threshold is a threshold however many processes serve the hub, and a restart keeps the
+window's counts as well as the blocks (a key rotation does lift per-code counts and blocks: the
+fingerprints change).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from datetime import datetime, timedelta
 
 from jinef.verify.errors import EnumerationSuspected, OrganisationBlocked
 from jinef.verify.keys import fingerprint
-from jinef.verify.store import Alert
+from jinef.verify.store import Alert, Seen
 
 KIND_CODES_PER_POSTCODE = "codes_per_postcode"
 KIND_POSTCODES_PER_CODE = "postcodes_per_code"
@@ -64,8 +67,10 @@ class _DistinctWindow:
         return len(seen) + (0 if item in seen else 1)
 
     def add(self, key: tuple[str, str], item: str, now: datetime) -> None:
-        """Record ``item`` as seen now."""
+        """Record ``item`` as seen at ``now`` (an older sighting than the one kept changes nothing)."""
         seen = self.items.setdefault(key, OrderedDict())
+        if seen.get(item, now) > now:
+            return
         seen[item] = now
         seen.move_to_end(item)
 
@@ -86,14 +91,31 @@ class SlidingWindowDetector:
         self._blocks: dict[tuple[str, str, str], datetime] = {}  # (org, kind, subject) -> until
         self._org_alerts: dict[str, list[datetime]] = {}
         self._calls = 0
+        self._recorded: list[Seen] = []  # counted by check() and not yet taken for the database
 
     def restore(self, alerts: Iterable[Alert], now: datetime) -> None:
-        """Re-impose blocks recorded before a restart."""
+        """Re-impose blocks raised elsewhere (another process, or before a restart), and count their alerts."""
+        horizon = now - timedelta(seconds=self.config.org_alert_window_seconds)
         with self._lock:
             for a in alerts:
                 if a.blocked_until > now:
                     key = (a.org, a.kind, a.subject)
                     self._blocks[key] = max(a.blocked_until, self._blocks.get(key, a.blocked_until))
+                if a.kind != KIND_ORGANISATION and a.ts > horizon:
+                    self._org_alerts.setdefault(a.org, []).append(a.ts)
+
+    def absorb(self, seen: Iterable[Seen]) -> None:
+        """Count queries counted elsewhere (another process, or before a restart) as if checked here."""
+        with self._lock:
+            for x in seen:
+                self._by_postcode.add((x.org, x.postcode), x.code, x.ts)
+                self._by_code.add((x.org, x.code), x.postcode, x.ts)
+
+    def take_recorded(self) -> list[Seen]:
+        """The queries counted since the last call, for the caller to store."""
+        with self._lock:
+            taken, self._recorded = self._recorded, []
+        return taken
 
     def check(self, org: str, nc_hash: bytes, postcode: str, now: datetime) -> None:
         """Count one query, or raise a MatchRefused subclass carrying a retry-after.
@@ -121,6 +143,7 @@ class SlidingWindowDetector:
                 raise self._refusal(alerts, now)
             self._by_postcode.add((org, postcode), code, now)
             self._by_code.add((org, code), postcode, now)
+            self._recorded.append(Seen(now, org, postcode, code))
 
     def _refuse_if_blocked(self, org: str, code: str, postcode: str, now: datetime) -> None:
         for key in (

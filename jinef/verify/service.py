@@ -23,7 +23,7 @@ from jinef.text.digits import to_latin_digits
 from jinef.verify import mobile as mob
 from jinef.verify import national_code as ncode
 from jinef.verify.abuse import SlidingWindowDetector
-from jinef.verify.audit import AuditReport, AuditWriter, verify_store
+from jinef.verify.audit import AuditReport, AuditUnavailable, AuditWriter, verify_store
 from jinef.verify.combine import Combiner
 from jinef.verify.config import END_REASONS, REJECT_REASONS, VerifyConfig
 from jinef.verify.errors import (
@@ -728,6 +728,10 @@ class MatchService:
     def __init__(self, core: _Core, detector: SlidingWindowDetector) -> None:
         self._core = core
         self._detector = detector
+        # Highest ids of the shared counts and alerts this process has taken in (see _judge_and_record).
+        self._seen_cursor = 0
+        self._alert_cursor = 0
+        self._groups = 0
         # Concurrent single matches are evaluated and audited together by one of the callers.
         self._combiner: Combiner[tuple[str, str, MatchQuery], MatchResult | Exception] | None = None
         if core.config.group_commit:
@@ -750,16 +754,11 @@ class MatchService:
         answer or its refusal (a VerifyError) as if asked alone. Raises only when nothing could be
         audited, and then no item is answered.
         """
-        evaluated = self._evaluate(items)
-        self._store_alerts([a for _, _, alerts in evaluated for a in alerts])
-        self._core.audit.commit_now([entry for _, entry, _ in evaluated])
-        return [outcome for outcome, _, _ in evaluated]
+        return [outcome for outcome, _, _ in self._judge_and_record(items)]
 
     def match_batch(self, org: str, queries: Sequence[MatchQuery], purpose: str) -> list[BatchItem]:
         """Many matches in one call; each row is answered, refused or rejected on its own, all audited."""
-        evaluated = self._evaluate([(org, purpose, q) for q in queries])
-        self._store_alerts([a for _, _, alerts in evaluated for a in alerts])
-        self._core.audit.write([entry for _, entry, _ in evaluated])
+        evaluated = self._judge_and_record([(org, purpose, q) for q in queries])
         items: list[BatchItem] = []
         for q, (outcome, _, _) in zip(queries, evaluated, strict=True):
             if isinstance(outcome, MatchResult):
@@ -847,12 +846,37 @@ class MatchService:
         keys = [(h.national_code(nc), postcode_c) for _, nc, postcode_c in pending]
         return self._core.store.find_verified(keys, h.version)
 
-    def _store_alerts(self, alerts: Sequence[Alert]) -> None:
-        if not alerts:
-            return
-        with self._core.store.transaction() as tx:
-            for alert in alerts:
-                tx.add_alert(alert)
+    def _judge_and_record(
+        self, items: Sequence[tuple[str, str, MatchQuery]]
+    ) -> list[tuple[MatchResult | Exception, AuditEntry, list[Alert]]]:
+        """Evaluate ``items`` and store their counts, alerts and audit records in one transaction.
+
+        The transaction holds the hub's write lock (shared by every process), and the detector first
+        takes in what other processes counted since it last looked: processes count as one.
+        """
+        core, detector = self._core, self._detector
+        try:
+            with core.store.transaction() as tx:
+                now = core.now()
+                since = now - timedelta(seconds=core.config.abuse.window_seconds)
+                seen, self._seen_cursor = tx.seen_after(self._seen_cursor, since)
+                detector.absorb(seen)
+                alerts, self._alert_cursor = tx.alerts_after(self._alert_cursor)
+                detector.restore(alerts, now)
+                detector.take_recorded()  # counted outside a transaction of ours (none expected): not stored twice
+                evaluated = self._evaluate(items)
+                self._seen_cursor = tx.add_seen(detector.take_recorded())
+                for _, _, raised in evaluated:
+                    for alert in raised:
+                        tx.add_alert(alert)
+                tx.append_audit([entry for _, entry, _ in evaluated])
+                _, self._alert_cursor = tx.alerts_after(self._alert_cursor)
+                self._groups += 1
+                if self._groups % 1000 == 0:
+                    tx.forget_seen(since)
+        except Exception as exc:
+            raise AuditUnavailable("the audit log could not be written; no answer is given") from exc
+        return evaluated
 
 
 # --- the citizen's own view ("what is registered in my name") ------------------------------
@@ -997,8 +1021,8 @@ class VerifyHub:
         self._ring_loader = ring_loader
         gw = gateway or OutboxGateway(store, self._clock)
         self._core = _Core(store, postcode_status, ring_loader, self.config, gw, self._clock)
+        # Blocks and counts of earlier runs and of other processes are taken in before the first match is judged.
         self.detector = SlidingWindowDetector(self.config.abuse)
-        self.detector.restore(store.alerts(), self._core.now())
         self.workflow = Workflow(self._core)
         self.matching = MatchService(self._core, self.detector)
         self.citizen = CitizenService(self._core)

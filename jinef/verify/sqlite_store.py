@@ -33,6 +33,7 @@ from jinef.verify.store import (
     Challenge,
     Link,
     OutboxMessage,
+    Seen,
     StaleKeyVersion,
     State,
     VerifiedLink,
@@ -106,6 +107,14 @@ CREATE TABLE IF NOT EXISTS verify_audit_head (
     seq INTEGER NOT NULL,
     hash BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS verify_seen (
+    id INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    org TEXT NOT NULL,
+    postcode TEXT NOT NULL,
+    code TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS verify_seen_ts ON verify_seen (ts);
 CREATE TABLE IF NOT EXISTS verify_alert (
     id INTEGER PRIMARY KEY,
     ts TEXT NOT NULL,
@@ -382,6 +391,34 @@ class SqliteTx:
             "blocked_until) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (_ts(a.ts), a.org, a.kind, a.subject, a.distinct_count, a.window_seconds, _ts(a.blocked_until)),
         )
+
+
+    def add_seen(self, seen: Sequence[Seen]) -> int:
+        """Record counted match queries; returns the id of the last record written (or already there)."""
+        if seen:
+            self._c.executemany("INSERT INTO verify_seen (ts, org, postcode, code) VALUES (?, ?, ?, ?)",
+                                [(_ts(x.ts), x.org, x.postcode, x.code) for x in seen])
+        return int(self._c.execute("SELECT COALESCE(MAX(id), 0) FROM verify_seen").fetchone()[0])
+
+    def seen_after(self, after: int, since: datetime) -> tuple[list[Seen], int]:
+        """Counted queries with an id above ``after`` and a time from ``since`` on, and the highest id."""
+        rows = self._c.execute("SELECT id, ts, org, postcode, code FROM verify_seen WHERE id > ? ORDER BY id",
+                               (after,)).fetchall()
+        last = rows[-1][0] if rows else after
+        floor = _ts(since) or ""
+        return [Seen(_dt_req(r[1]), r[2], r[3], r[4]) for r in rows if r[1] >= floor], int(last)
+
+    def alerts_after(self, after: int) -> tuple[list[Alert], int]:
+        """Alerts with an id above ``after``, and the highest id."""
+        rows = self._c.execute(
+            "SELECT id, ts, org, kind, subject, distinct_count, window_seconds, blocked_until "
+            "FROM verify_alert WHERE id > ? ORDER BY id", (after,)).fetchall()
+        alerts = [Alert(r[0], _dt_req(r[1]), r[2], r[3], r[4], r[5], r[6], _dt_req(r[7])) for r in rows]
+        return alerts, int(rows[-1][0]) if rows else after
+
+    def forget_seen(self, before: datetime) -> None:
+        """Drop counted queries older than the detector's window."""
+        self._c.execute("DELETE FROM verify_seen WHERE ts < ?", (_ts(before),))
 
 
 class SqliteVerifyStore:

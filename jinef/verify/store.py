@@ -131,6 +131,16 @@ class AuditRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Seen:
+    """One counted match query, shared so every process serving the hub counts every query."""
+
+    ts: datetime
+    org: str
+    postcode: str
+    code: str  # "nc:" + a fingerprint of the national code's keyed hash (never the code)
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     """An enumeration alert raised by the abuse detector."""
 
@@ -204,6 +214,18 @@ class VerifyTx(Protocol):
 
     def add_alert(self, alert: Alert) -> None:
         """Record an enumeration alert."""
+
+    def add_seen(self, seen: Sequence[Seen]) -> int:
+        """Record counted match queries; returns the id of the last record written (or already there)."""
+
+    def seen_after(self, after: int, since: datetime) -> tuple[list[Seen], int]:
+        """Counted queries with an id above ``after`` and a time from ``since`` on, and the highest id."""
+
+    def alerts_after(self, after: int) -> tuple[list[Alert], int]:
+        """Alerts with an id above ``after``, and the highest id."""
+
+    def forget_seen(self, before: datetime) -> None:
+        """Drop counted queries older than the detector's window."""
 
 
 class VerifyStore(Protocol):

@@ -143,3 +143,52 @@ def test_per_code_blocks_survive_a_restart_too(make_hub: HubFactory) -> None:
         again.matching.match(ORG, CODES[0], ACTIVE_POSTCODES[0], PURPOSE)
     assert e.value.details["reason"] == "postcodes_per_code"
     again.matching.match(ORG, CODES[1], ACTIVE_POSTCODES[0], PURPOSE)  # another code is fine
+
+
+def test_processes_serving_one_hub_count_as_one(make_hub: HubFactory, clock: Clock) -> None:
+    """Two hubs on one database (as two worker processes are): the threshold holds for their sum."""
+    a, b = make_hub(config=config()), make_hub(config=config())
+    p = ACTIVE_POSTCODES[0]
+    for i, code in enumerate(CODES[:5]):  # 5 distinct codes, alternating between the two
+        assert not (a if i % 2 else b).matching.match(ORG, code, p, PURPOSE).matched
+        clock.advance(seconds=1)
+    with pytest.raises(EnumerationSuspected):
+        a.matching.match(ORG, CODES[5], p, PURPOSE)
+    # The block raised by one is enforced by the other, and the alert is stored once.
+    with pytest.raises(EnumerationSuspected) as e:
+        b.matching.match(ORG, CODES[0], p, PURPOSE)
+    assert e.value.details["reason"] == "codes_per_postcode"
+    assert len(a.store.alerts()) == 1
+    # Repeated alerts raised through different processes block the organisation everywhere.
+    b_codes = iter(CODES[10:])
+    for hub, postcode in ((b, ACTIVE_POSTCODES[1]), (a, ACTIVE_POSTCODES[2])):
+        for _ in range(5):
+            hub.matching.match(ORG, next(b_codes), postcode, PURPOSE)
+        with pytest.raises(EnumerationSuspected):
+            hub.matching.match(ORG, next(b_codes), postcode, PURPOSE)
+    with pytest.raises(OrganisationBlocked):
+        a.matching.match(ORG, CODES[30], ACTIVE_POSTCODES[3], PURPOSE)
+    with pytest.raises(OrganisationBlocked):
+        b.matching.match(ORG, CODES[31], ACTIVE_POSTCODES[4], PURPOSE)
+
+
+def test_a_restart_keeps_the_window_counts(make_hub: HubFactory, clock: Clock) -> None:
+    first = make_hub(config=config())
+    p = ACTIVE_POSTCODES[0]
+    for code in CODES[:5]:
+        first.matching.match(ORG, code, p, PURPOSE)
+    first.close()
+    again = make_hub(config=config())
+    with pytest.raises(EnumerationSuspected):
+        again.matching.match(ORG, CODES[5], p, PURPOSE)
+
+
+def test_counts_older_than_the_window_are_not_taken_in(make_hub: HubFactory, clock: Clock) -> None:
+    first = make_hub(config=config(window_seconds=600))
+    p = ACTIVE_POSTCODES[0]
+    for code in CODES[:5]:
+        first.matching.match(ORG, code, p, PURPOSE)
+    clock.advance(seconds=601)
+    other = make_hub(config=config(window_seconds=600))
+    for code in CODES[5:10]:  # the first five have left the window: five more are allowed
+        assert not other.matching.match(ORG, code, p, PURPOSE).matched

@@ -229,6 +229,7 @@ def test_tables_live_in_the_given_file_in_wal_mode(make_hub: HubFactory, db_path
         "verify_outbox",
         "verify_audit",
         "verify_audit_head",
+        "verify_seen",
         "verify_alert",
     }
     # Opening again (as every process does) is harmless: CREATE TABLE IF NOT EXISTS.
