@@ -81,3 +81,14 @@ def test_decompose(code: str) -> None:
     r = pc.decompose(code, "rural")
     assert r.route + (r.village or "") + r.serial == code
     assert len(r.serial) == 3 and len(u.serial) == 4
+
+
+@given(st.one_of(st.text(alphabet="0123456789", min_size=9, max_size=11), st.text(max_size=12)))
+def test_quick_canonical_agrees_with_validate(text: str) -> None:
+    """The cheap check never accepts what the rules refuse, and accepts every canonical valid code."""
+    quick = pc.quick_canonical(text)
+    v = pc.validate(text)
+    if quick is not None:
+        assert v.valid and v.postcode == text == quick
+    elif v.valid:
+        assert v.postcode != text  # valid only after cleaning (other digits, separators)

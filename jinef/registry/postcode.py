@@ -81,9 +81,17 @@ def clean(text: str) -> str:
 _CANONICAL = re.compile(r"[13-9]{5}[0-9]{5}", re.ASCII)
 
 
+def quick_canonical(text: str) -> str | None:
+    """``text`` when it is already a valid postcode in canonical form (a cheap check), else None.
+
+    None does not mean invalid: other written forms need :func:`validate`.
+    """
+    return text if _CANONICAL.fullmatch(text) and text.count(text[0]) != 10 else None
+
+
 def validate(text: str) -> Validation:
     """Check an input against every rule and report each one that fails."""
-    if _CANONICAL.fullmatch(text) and text.count(text[0]) != 10:
+    if quick_canonical(text) is not None:
         return Validation(text, text, ())
     raw = clean(text)
     reasons: list[str] = []

@@ -35,26 +35,28 @@ def answer_lookup_many(state: ServiceState, ctx: RequestContext, postcodes: list
     """The batch answer (shared by the route below and the hot path in :mod:`jinef.api.hot_paths`)."""
     ctx.endpoint = "/v1/postcodes/lookup"
     ctx.items = len(postcodes)
-    checks = [pc.validate(p) for p in postcodes]
-    good = [int(v.postcode) for v in checks if v.postcode is not None]
-    found = iter(state.address_source().get_many(good))
+    # Systems mostly send canonical codes: those skip building a Validation each.
+    checks: list[str | pc.Validation] = [pc.quick_canonical(p) or pc.validate(p) for p in postcodes]
+    canonical = [c if isinstance(c, str) else c.postcode for c in checks]
+    found = iter(state.address_source().get_many([int(c) for c in canonical if c is not None]))
     results: list[dict[str, Any]] = []
     n_found = n_missing = n_invalid = 0
-    for v in checks:
-        if v.postcode is None:
+    for text, check, code in zip(postcodes, checks, canonical, strict=True):
+        if code is None:
+            assert isinstance(check, pc.Validation)
             n_invalid += 1
-            results.append({"input": v.input, "result": None, "error": {
-                "code": "invalid_postcode", "message": "; ".join(v.messages()), "reasons": list(v.reasons)}})
+            results.append({"input": text, "result": None, "error": {
+                "code": "invalid_postcode", "message": "; ".join(check.messages()), "reasons": list(check.reasons)}})
             continue
         a = next(found)
         if a is None:
             n_missing += 1
-            results.append({"input": v.input, "result": None,
+            results.append({"input": text, "result": None,
                             "error": {"code": "not_found", "message": "no unit has this postcode", "reasons": None}})
         else:
             n_found += 1
-            results.append({"input": v.input, "result": postcode_result(a), "error": None})
-    ctx.outcome = "ok" if n_found == len(checks) else "partial"
+            results.append({"input": text, "result": postcode_result(a), "error": None})
+    ctx.outcome = "ok" if n_found == len(postcodes) else "partial"
     return {"results": results, "found": n_found, "not_found": n_missing, "invalid": n_invalid}
 
 
