@@ -107,8 +107,6 @@ class AddressTable:
             self._text[col] = [_date(v) for v in self._text[col]]
         for col in ("plate", "entrance", "name", "unit"):
             self._text[col] = [v or "" for v in self._text[col]]
-        self._lat = [None if v != v else round(v, 7) for v in b["lat"].tolist()]  # NaN = no geocode
-        self._lon = [None if v != v else round(v, 7) for v in b["lon"].tolist()]
 
     @classmethod
     def from_registry(cls, registry: Registry) -> AddressTable:
@@ -141,7 +139,7 @@ class AddressTable:
         uid, b, floor, unit, usage, status, vfrom, vto = self._units.item(row)
         if b < 0:
             return None
-        bid, loc, hood, prev, last, plate, entrance, name, _, _, source, quality = self._buildings.item(b)
+        bid, loc, hood, prev, last, plate, entrance, name, lat, lon, source, quality = self._buildings.item(b)
         if loc < 0:
             return None
         province, county, district, rural, ltype, lname = self._locality[loc]
@@ -154,7 +152,8 @@ class AddressTable:
             self._thoroughfare[prev] if prev >= 0 else "", self._thoroughfare[last] if last >= 0 else "",
             text["plate"][plate], text["entrance"][entrance], text["name"][name],
             None if floor == _NO_FLOOR else floor, text["unit"][unit], text["usage"][usage],
-            self._lat[b], self._lon[b], text["source"][source], quality, text["status"][status],
+            None if lat != lat else round(lat, 7), None if lon != lon else round(lon, 7),  # NaN: no geocode
+            text["source"][source], quality, text["status"][status],
             text["valid_from"][vfrom], text["valid_to"][vto], uid, bid))
 
     def get(self, postcode: int) -> Address | None:
