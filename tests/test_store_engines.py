@@ -85,3 +85,17 @@ def test_open_reader_follows_a_rebuild(both: tuple[Path | str, Path | str], pg_d
         assert sum(s.units for s in reader.stats()) == 100
     finally:
         reader.close()
+
+
+def test_columns_read_in_chunks_equal_one_read(engine_registry: Path | str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole columns come out the same however many chunks the cursor is read in (chunk edges included)."""
+    from jinef.store import query
+
+    names = ["id", "postcode", "building_id", "floor", "unit", "status"]
+    with Registry.open(engine_registry) as reg:
+        whole = reg.reader.columns("units", names)
+        monkeypatch.setattr(query, "COLUMN_CHUNK_ROWS", 7)
+        chunked = reg.reader.columns("units", names)
+    assert len(whole["id"]) > 7 * 3
+    for n in names:
+        assert chunked[n].dtype == whole[n].dtype and chunked[n].tolist() == whole[n].tolist(), n

@@ -56,21 +56,24 @@ class AddressTable:
     """
 
     def __init__(self, reader: RegistryReader) -> None:
-        u = reader.columns("units", ["id", "postcode", "building_id", "floor", "unit", "usage", "status",
-                                     "valid_from", "valid_to"])
+        # Text columns are read one at a time and encoded at once: 2M units' texts as Python strings were
+        # most of the build's peak memory.
+        u = reader.columns("units", ["id", "postcode", "building_id"])
         order = np.argsort(u["postcode"], kind="stable")
         n = len(order)
         self.postcodes: np.ndarray = u["postcode"][order]
         b = reader.columns("buildings", ["id", "locality_id", "neighbourhood_id", "prev_thoroughfare_id",
-                                         "last_thoroughfare_id", "plate", "entrance", "name", "lat", "lon",
-                                         "geocode_source", "geocode_quality"])
+                                         "last_thoroughfare_id", "lat", "lon", "geocode_quality"])
         self._text: dict[str, list[Any]] = {}
         units = np.empty(n, dtype=_UNIT)
         units["id"] = u["id"][order]
         units["building"] = _rows_of(b["id"], u["building_id"][order])
-        units["floor"] = np.fromiter((_NO_FLOOR if f is None else f for f in u["floor"][order]), np.int16, n)
+        del u
+        floors = reader.columns("units", ["floor"])["floor"][order]
+        units["floor"] = np.fromiter((_NO_FLOOR if f is None else f for f in floors), np.int16, n)
+        del floors
         for col in ("unit", "usage", "status", "valid_from", "valid_to"):
-            units[col], self._text[col] = _encode(u[col][order], n)
+            units[col], self._text[col] = _encode(reader.columns("units", [col])[col][order], n)
         self._units = units
 
         m = len(b["id"])
@@ -85,7 +88,7 @@ class AddressTable:
         buildings["prev"] = _rows_of(th["id"], b["prev_thoroughfare_id"])
         buildings["last"] = _rows_of(th["id"], b["last_thoroughfare_id"])
         for col, src in (("plate", "plate"), ("entrance", "entrance"), ("name", "name"), ("source", "geocode_source")):
-            buildings[col], self._text[col] = _encode(b[src], m)
+            buildings[col], self._text[col] = _encode(reader.columns("buildings", [src])[src], m)
         buildings["lat"], buildings["lon"] = b["lat"], b["lon"]
         buildings["quality"] = b["geocode_quality"]
         self._buildings = buildings

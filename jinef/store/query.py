@@ -76,6 +76,20 @@ def rows_to_columns(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> dict
     return out
 
 
+COLUMN_CHUNK_ROWS = 100_000
+
+
+def columns_from_cursor(cursor: Any, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """:func:`rows_to_columns` over a cursor read in chunks: at national scale a table's rows as Python
+    tuples, all at once, took several times the memory of the arrays made from them."""
+    parts = []
+    while rows := cursor.fetchmany(COLUMN_CHUNK_ROWS):
+        parts.append(rows_to_columns(rows, names))
+    if len(parts) <= 1:
+        return parts[0] if parts else rows_to_columns([], names)
+    return {n: np.concatenate([p[n] for p in parts]) for n in names}
+
+
 # Per-province counts, in SQL both engines run (CASE sums rather than SQLite's boolean SUM or
 # PostgreSQL's FILTER), so the statistics are computed one way only.
 STATS_SQL = """

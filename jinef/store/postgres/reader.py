@@ -18,7 +18,7 @@ from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryNotFoundError
 from jinef.store.postgres.location import parse_location
 from jinef.store.postgres.writer import connect, schema_exists
-from jinef.store.query import ADDRESS_SELECT, STATS_SQL, row_to_address, rows_to_columns
+from jinef.store.query import ADDRESS_SELECT, STATS_SQL, columns_from_cursor, row_to_address
 from jinef.store.tables import TABLES
 
 
@@ -79,7 +79,7 @@ class PostgresReader:
             raise ValueError(f"unknown columns {bad} for table {table!r}")
         q = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
             sql.SQL(", ").join(map(sql.Identifier, names)), sql.Identifier(table), sql.Identifier(TABLES[table][0]))
-        return rows_to_columns(self.conn.execute(q).fetchall(), names)
+        return columns_from_cursor(self.conn.execute(q), names)
 
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts, computed with aggregate queries."""

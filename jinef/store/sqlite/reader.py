@@ -12,7 +12,7 @@ import numpy as np
 from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryNotFoundError
 from jinef.store.query import ADDRESS_SELECT as _SELECT
-from jinef.store.query import STATS_SQL, row_to_address, rows_to_columns
+from jinef.store.query import STATS_SQL, columns_from_cursor, row_to_address
 from jinef.store.tables import TABLES
 
 __all__ = ["RegistryNotFoundError", "SqliteReader", "row_to_address"]
@@ -74,8 +74,8 @@ class SqliteReader:
         if bad:
             raise ValueError(f"unknown columns {bad} for table {table!r}")
         cols = ", ".join(names)
-        rows = self.conn.execute(f"SELECT {cols} FROM {table} ORDER BY {TABLES[table][0]}").fetchall()
-        return rows_to_columns(rows, names)
+        return columns_from_cursor(self.conn.execute(f"SELECT {cols} FROM {table} ORDER BY {TABLES[table][0]}"),
+                                   names)
 
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts, computed with aggregate queries."""
