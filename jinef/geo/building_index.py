@@ -4,6 +4,11 @@ Buildings are points on the unit sphere (3D unit vectors) in a scipy cKDTree: ch
 monotonic in great-circle distance, so nearest-neighbour order is exact everywhere in Iran, which
 one flat projection across 15° of latitude would not be. Unit postcodes sit in one int64 array
 grouped by building (CSR: ``postcodes[offsets[i]:offsets[i + 1]]``), sorted within each building.
+
+Single queries do not use the tree: one ``cKDTree.query`` call costs 25–45 µs of Python-level set-up
+whatever the tree's size. The same unit vectors are also kept sorted by a ~100 m lat/lon cell, so the
+buildings within a small radius are a few contiguous slices (one ``searchsorted``) and one small
+vectorised distance computation answers the query exactly.
 """
 
 from __future__ import annotations
@@ -17,6 +22,16 @@ from jinef.registry.postcode import from_int
 from jinef.store.base import RegistryReader
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
+CELL_DEGREES = 1 / 1024  # ~110 m of latitude: a 100 m radius spans 2-3 cell rows (a power of two, so exact)
+_CELLS_PER_ROW = 360 * 1024 + 1  # cell key = row * _CELLS_PER_ROW + column; rows and columns from -90 / -180
+_MAX_CELL_ROWS = 48  # a radius spanning more rows (> ~5 km) goes to the tree: its set-up is then amortised
+
+
+def cell_keys(lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """The single-query grid's cell key of each point (int64)."""
+    rows = np.floor((np.asarray(lats, dtype=np.float64) + 90.0) / CELL_DEGREES).astype(np.int64)
+    cols = np.floor((np.asarray(lons, dtype=np.float64) + 180.0) / CELL_DEGREES).astype(np.int64)
+    return rows * _CELLS_PER_ROW + cols
 
 
 def unit_vectors(lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
@@ -36,7 +51,7 @@ def chord_to_metres(chord: np.ndarray) -> np.ndarray:
 
 def metres_to_chord(metres: float) -> float:
     """Chord length on the unit sphere for a great-circle distance in metres."""
-    return float(2.0 * np.sin(min(metres / EARTH_RADIUS_M, np.pi) / 2.0))
+    return 2.0 * math.sin(min(metres / EARTH_RADIUS_M, math.pi) / 2.0)
 
 
 def haversine_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -45,6 +60,15 @@ def haversine_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.n
     dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
     return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+def _position(spans: list[tuple[int, int]], i: int) -> int:
+    """The sorted-array position of item i of the concatenated spans."""
+    for a, b in spans:
+        if i < b - a:
+            return a + i
+        i -= b - a
+    raise IndexError(i)
 
 
 class BuildingIndex:
@@ -57,7 +81,14 @@ class BuildingIndex:
         self.lons = lons
         self.offsets = offsets
         self.postcodes = postcodes
-        self.tree = cKDTree(unit_vectors(lats, lons), leafsize=16, balanced_tree=False, compact_nodes=True)
+        xyz = unit_vectors(lats, lons)
+        self.tree = cKDTree(xyz, leafsize=16, balanced_tree=False, compact_nodes=True)
+        # The single-query grid: buildings sorted by cell, their unit vectors in that order (contiguous slices).
+        keys = cell_keys(lats, lons)
+        order = np.argsort(keys, kind="stable")
+        self._cell_key = keys[order]
+        self._cell_row = order.astype(np.int32 if len(order) < 2**31 else np.int64)
+        self._cell_xyz = np.ascontiguousarray(xyz[order])
 
     @classmethod
     def from_reader(cls, reader: RegistryReader) -> BuildingIndex:
@@ -108,19 +139,74 @@ class BuildingIndex:
 
     def nearest_one(self, lat: float, lon: float, k: int = 1, radius_m: float = np.inf) -> list[tuple[int, float]]:
         """(row, metres) of up to k nearest buildings within radius_m of one finite point, nearest first."""
-        if len(self) == 0:
+        if len(self) == 0 or k < 1:
             return []
-        bound = metres_to_chord(radius_m) if math.isfinite(radius_m) else math.inf
         la, lo = math.radians(lat), math.radians(lon)
         cos_la = math.cos(la)
-        # A plain 3-vector: no array construction beyond what cKDTree itself needs.
-        chord, idx = self.tree.query((cos_la * math.cos(lo), cos_la * math.sin(lo), math.sin(la)), k=k,
-                                     distance_upper_bound=bound * (1 + 1e-9))
+        q = (cos_la * math.cos(lo), cos_la * math.sin(lo), math.sin(la))
+        bound = metres_to_chord(radius_m) if math.isfinite(radius_m) else math.inf
+        found = self._nearest_in_cells(lat, lon, q, k, radius_m, bound)
+        if found is None:
+            found = self._nearest_in_tree(q, k, bound)
+        return [(r, 2.0 * EARTH_RADIUS_M * math.asin(min(c / 2.0, 1.0))) for r, c in found]
+
+    def _nearest_in_tree(self, q: tuple[float, float, float], k: int, bound: float) -> list[tuple[int, float]]:
+        chord, idx = self.tree.query(q, k=k, distance_upper_bound=bound * (1 + 1e-9))
         if k == 1:
             pairs = [(int(idx), float(chord))]
         else:
             pairs = list(zip(idx.tolist(), chord.tolist(), strict=True))
-        return [(r, 2.0 * EARTH_RADIUS_M * math.asin(min(c / 2.0, 1.0))) for r, c in pairs if math.isfinite(c)]
+        return [(r, c) for r, c in pairs if math.isfinite(c)]
+
+    def _nearest_in_cells(self, lat: float, lon: float, q: tuple[float, float, float], k: int, radius_m: float,
+                          bound: float) -> list[tuple[int, float]] | None:
+        """The k nearest (row, chord) from the cell grid, or None when the radius is too large for it."""
+        theta = radius_m / EARTH_RADIUS_M  # angular radius; inf fails every test below
+        if not theta < 0.01:
+            return None
+        # Every point within theta lies within these degree offsets (the widest longitude span of a spherical
+        # cap is asin(sin θ / cos φ)); a relative margin keeps rounding from ever cutting off a building.
+        cos_lat, sin_theta = math.cos(math.radians(lat)), math.sin(theta)
+        if cos_lat - sin_theta <= 0.01:
+            return None  # too near a pole
+        dlat = math.degrees(theta) * 1.001 + 1e-9
+        dlon = math.degrees(math.asin(sin_theta / cos_lat)) * 1.001 + 1e-9
+        if lon - dlon < -180.0 or lon + dlon >= 180.0:
+            return None  # the box would wrap around the antimeridian
+        j0 = math.floor((max(lat - dlat, -90.0) + 90.0) / CELL_DEGREES)
+        j1 = math.floor((min(lat + dlat, 90.0) + 90.0) / CELL_DEGREES)
+        if j1 - j0 >= _MAX_CELL_ROWS:
+            return None
+        i0 = math.floor((lon - dlon + 180.0) / CELL_DEGREES)
+        i1 = math.floor((lon + dlon + 180.0) / CELL_DEGREES)
+        # Per cell row one contiguous key range [row start + i0, row start + i1]: one searchsorted for all rows.
+        starts = [j * _CELLS_PER_ROW + i0 for j in range(j0, j1 + 1)]
+        width = i1 - i0 + 1
+        pos = self._cell_key.searchsorted(starts + [s + width for s in starts]).tolist()
+        n = len(starts)
+        spans = [(a, b) for a, b in zip(pos[:n], pos[n:], strict=True) if b > a]
+        if not spans:
+            return []
+        xyz = self._cell_xyz
+        # Slices are views; numpy calls are counted here (each costs ~1 µs, far more than the arithmetic).
+        block = xyz[spans[0][0]:spans[0][1]] if len(spans) == 1 else np.concatenate([xyz[a:b] for a, b in spans])
+        d = block - np.array(q)
+        chord2 = np.vecdot(d, d)
+        slack = bound * (1 + 1e-9)  # the tree's bound is strict with this slack: both paths agree
+        if k == 1:
+            best = int(chord2.argmin())
+            c = math.sqrt(float(chord2[best]))
+            return [(int(self._cell_row[_position(spans, best)]), c)] if c < slack else []
+        chord = np.sqrt(chord2)
+        near = np.flatnonzero(chord < slack)
+        if len(spans) == 1:
+            at = near + spans[0][0]
+        else:
+            at = np.concatenate([np.arange(a, b) for a, b in spans])[near]
+        # Nearest first; equal distances by row, so the answer does not depend on the cell order.
+        rows = self._cell_row[at]
+        order = np.lexsort((rows, chord[near]))[:k]
+        return list(zip(rows[order].tolist(), chord[near][order].tolist(), strict=True))
 
     def first_postcode(self, rows: np.ndarray) -> np.ndarray:
         """The lowest active postcode of each building row (0 for rows out of range = no building)."""
@@ -139,6 +225,7 @@ class BuildingIndex:
         """Approximate memory held by the index (arrays plus the tree's data and nodes)."""
         arrays = sum(a.nbytes for a in (self.building_ids, self.lats, self.lons, self.offsets, self.postcodes))
         tree = self.tree.data.nbytes + self.tree.indices.nbytes
+        grid = self._cell_key.nbytes + self._cell_row.nbytes + self._cell_xyz.nbytes
         # cKDTree nodes are ~56 bytes each plus their bounds; about n / leafsize * 2 nodes.
         nodes = (2 * len(self) // 16 + 1) * (56 + 6 * 8)
-        return int(arrays + tree + nodes)
+        return int(arrays + tree + grid + nodes)

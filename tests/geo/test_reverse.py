@@ -93,3 +93,20 @@ def test_single_and_batch_agree(geocoder: ReverseGeocoder) -> None:
         assert (one.county.name if one.county else "") == batch.county_names()[i]
         assert (one.postcode or "") == batch.postcode_text()[i]
         assert one.plus_code == batch.plus_code[i].decode()
+
+
+def test_single_nearest_equals_brute_force(geocoder: ReverseGeocoder) -> None:
+    # Small radii take the cell grid, large ones the tree: both must give the brute-force answer.
+    b = geocoder.buildings
+    rng = np.random.default_rng(17)
+    rows = rng.integers(0, len(b), 120)
+    lats = b.lats[rows] + rng.normal(0, 0.001, 120)
+    lons = b.lons[rows] + rng.normal(0, 0.001, 120)
+    for radius, k in ((40.0, 1), (150.0, 4), (3000.0, 2), (20_000.0, 3)):
+        for lat, lon in zip(lats.tolist(), lons.tolist(), strict=True):
+            got = b.nearest_one(lat, lon, k=k, radius_m=radius)
+            d = haversine_m(lat, lon, b.lats, b.lons)
+            want = np.sort(d[d <= radius])[:k]
+            assert len(got) == len(want), (lat, lon, radius)
+            assert np.allclose([m for _, m in got], want, atol=1e-3)
+            assert np.allclose(d[[r for r, _ in got]], want, atol=1e-3)  # the rows really are at those distances
