@@ -14,6 +14,7 @@ vectorised distance computation answers the query exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -24,13 +25,15 @@ from jinef.store.base import RegistryReader
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
 CELL_DEGREES = 1 / 1024  # ~110 m of latitude: a 100 m radius spans 2-3 cell rows (a power of two, so exact)
 _CELLS_PER_ROW = 360 * 1024 + 1  # cell key = row * _CELLS_PER_ROW + column; rows and columns from -90 / -180
+_CELLS_PER_DEGREE = 1024.0  # multiplying by it is exact, as dividing by CELL_DEGREES is
+_RADIANS, _DEGREES = math.pi / 180.0, 180.0 / math.pi
 _MAX_CELL_ROWS = 48  # a radius spanning more rows (> ~5 km) goes to the tree: its set-up is then amortised
 
 
 def cell_keys(lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
     """The single-query grid's cell key of each point (int64)."""
-    rows = np.floor((np.asarray(lats, dtype=np.float64) + 90.0) / CELL_DEGREES).astype(np.int64)
-    cols = np.floor((np.asarray(lons, dtype=np.float64) + 180.0) / CELL_DEGREES).astype(np.int64)
+    rows = np.floor((np.asarray(lats, dtype=np.float64) + 90.0) * _CELLS_PER_DEGREE).astype(np.int64)
+    cols = np.floor((np.asarray(lons, dtype=np.float64) + 180.0) * _CELLS_PER_DEGREE).astype(np.int64)
     return rows * _CELLS_PER_ROW + cols
 
 
@@ -62,6 +65,11 @@ def haversine_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.n
     return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
+# Row-wise dot product in one ufunc call (numpy >= 2); einsum on older numpy.
+_row_dot: Callable[[np.ndarray, np.ndarray], np.ndarray] = getattr(
+    np, "vecdot", lambda a, b: np.einsum("ij,ij->i", a, b))
+
+
 def _position(spans: list[tuple[int, int]], i: int) -> int:
     """The sorted-array position of item i of the concatenated spans."""
     for a, b in spans:
@@ -89,6 +97,10 @@ class BuildingIndex:
         self._cell_key = keys[order]
         self._cell_row = order.astype(np.int32 if len(order) < 2**31 else np.int64)
         self._cell_xyz = np.ascontiguousarray(xyz[order])
+        # Memoryviews hand out one element as a plain int or float, without numpy's scalar machinery.
+        self._row_mv = self._cell_row.data
+        self._fields_mv = tuple(np.ascontiguousarray(a).data
+                                for a in (building_ids, lats, lons, offsets, postcodes))
 
     @classmethod
     def from_reader(cls, reader: RegistryReader) -> BuildingIndex:
@@ -166,19 +178,20 @@ class BuildingIndex:
             return None
         # Every point within theta lies within these degree offsets (the widest longitude span of a spherical
         # cap is asin(sin θ / cos φ)); a relative margin keeps rounding from ever cutting off a building.
-        cos_lat, sin_theta = math.cos(math.radians(lat)), math.sin(theta)
+        sin_theta = math.sin(theta)
+        cos_lat = math.cos(lat * _RADIANS)
         if cos_lat - sin_theta <= 0.01:
             return None  # too near a pole
-        dlat = math.degrees(theta) * 1.001 + 1e-9
-        dlon = math.degrees(math.asin(sin_theta / cos_lat)) * 1.001 + 1e-9
+        dlat = theta * _DEGREES * 1.001 + 1e-9
+        dlon = math.asin(sin_theta / cos_lat) * _DEGREES * 1.001 + 1e-9
         if lon - dlon < -180.0 or lon + dlon >= 180.0:
             return None  # the box would wrap around the antimeridian
-        j0 = math.floor((max(lat - dlat, -90.0) + 90.0) / CELL_DEGREES)
-        j1 = math.floor((min(lat + dlat, 90.0) + 90.0) / CELL_DEGREES)
+        j0 = math.floor((max(lat - dlat, -90.0) + 90.0) * _CELLS_PER_DEGREE)
+        j1 = math.floor((min(lat + dlat, 90.0) + 90.0) * _CELLS_PER_DEGREE)
         if j1 - j0 >= _MAX_CELL_ROWS:
             return None
-        i0 = math.floor((lon - dlon + 180.0) / CELL_DEGREES)
-        i1 = math.floor((lon + dlon + 180.0) / CELL_DEGREES)
+        i0 = math.floor((lon - dlon + 180.0) * _CELLS_PER_DEGREE)
+        i1 = math.floor((lon + dlon + 180.0) * _CELLS_PER_DEGREE)
         # Per cell row one contiguous key range [row start + i0, row start + i1]: one searchsorted for all rows.
         starts = [j * _CELLS_PER_ROW + i0 for j in range(j0, j1 + 1)]
         width = i1 - i0 + 1
@@ -190,13 +203,13 @@ class BuildingIndex:
         xyz = self._cell_xyz
         # Slices are views; numpy calls are counted here (each costs ~1 µs, far more than the arithmetic).
         block = xyz[spans[0][0]:spans[0][1]] if len(spans) == 1 else np.concatenate([xyz[a:b] for a, b in spans])
-        d = block - np.array(q)
-        chord2 = np.vecdot(d, d)
+        d = block - q
+        chord2 = _row_dot(d, d)
         slack = bound * (1 + 1e-9)  # the tree's bound is strict with this slack: both paths agree
         if k == 1:
             best = int(chord2.argmin())
             c = math.sqrt(float(chord2[best]))
-            return [(int(self._cell_row[_position(spans, best)]), c)] if c < slack else []
+            return [(self._row_mv[_position(spans, best)], c)] if c < slack else []
         chord = np.sqrt(chord2)
         near = np.flatnonzero(chord < slack)
         if len(spans) == 1:
@@ -218,7 +231,12 @@ class BuildingIndex:
 
     def postcodes_of(self, row: int) -> list[str]:
         """All active postcodes of one building row, as 10-digit text."""
-        return [from_int(int(p)) for p in self.postcodes[self.offsets[row]:self.offsets[row + 1]]]
+        return list(self.row_fields(row)[3])
+
+    def row_fields(self, row: int) -> tuple[int, float, float, tuple[str, ...]]:
+        """Building id, lat, lon and active postcodes (10-digit text, ascending) of one row, as plain Python values."""
+        ids, lats, lons, offsets, postcodes = self._fields_mv
+        return ids[row], lats[row], lons[row], tuple(map(from_int, postcodes[offsets[row]:offsets[row + 1]].tolist()))
 
     @property
     def nbytes(self) -> int:
