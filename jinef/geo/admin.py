@@ -18,8 +18,11 @@ polygons (WKB) and the grid in an ``.npz`` under ``var/cache/`` (or ``JINEF_CACH
 hash of the source files' sizes and modification times: a changed source file gets a new cache.
 
 Polygons are prepared once. A grid of ~0.9 km cells holds the answer for every cell no border
-passes through (computed with the same rules); points in the ~7% of cells a border crosses get the
-exact test: STRtree candidates, then ``intersects_xy`` on the prepared polygons, all vectorised.
+passes through (computed with the same rules), and for every cell near a border whose answer is the
+same all over it (exact ``covers`` of the cell by its lowest candidates). Points in the remaining ~4%
+of cells get the exact test. Batches: STRtree candidates, then ``intersects_xy`` on the prepared
+polygons, all vectorised. Single points: the cell's own candidate list, in rule order, the first hit
+wins; a polygon covering the whole cell hits without a test.
 """
 
 from __future__ import annotations

@@ -24,12 +24,12 @@ from jinef.registry.postcode import from_int
 from jinef.store.base import RegistryReader
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
-CELL_DEGREES = 1 / 1024  # ~110 m of latitude: a 100 m radius spans 2-3 cell rows (a power of two, so exact)
-_CELLS_PER_ROW = 360 * 1024 + 1  # cell key = row * _CELLS_PER_ROW + column; rows and columns from -90 / -180
-_CELLS_PER_DEGREE = 1024.0  # multiplying by it is exact, as dividing by CELL_DEGREES is
+_CELLS_PER_DEGREE = 1024.0  # a power of two, so multiplying by it is exact
+CELL_DEGREES = 1 / _CELLS_PER_DEGREE  # ~110 m of latitude: a 100 m radius spans 2-3 cell rows
+_CELLS_PER_ROW = 360 * int(_CELLS_PER_DEGREE) + 1  # cell key = row * _CELLS_PER_ROW + column, from -90 / -180
 _RADIANS, _DEGREES = math.pi / 180.0, 180.0 / math.pi
 _PLAIN_PYTHON_MAX = 48  # candidates up to which a plain loop beats numpy (measured on the 2M registry)
-_MAX_CELL_ROWS = 48  # a radius spanning more rows (> ~5 km) goes to the tree: its set-up is then amortised
+_MAX_CELL_ROWS = int(_CELLS_PER_DEGREE) // 20  # a radius spanning more rows (> ~2.5 km) goes to the tree
 
 
 def cell_keys(lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
