@@ -5,10 +5,11 @@ monotonic in great-circle distance, so nearest-neighbour order is exact everywhe
 one flat projection across 15° of latitude would not be. Unit postcodes sit in one int64 array
 grouped by building (CSR: ``postcodes[offsets[i]:offsets[i + 1]]``), sorted within each building.
 
-Single queries do not use the tree: one ``cKDTree.query`` call costs 25–45 µs of Python-level set-up
-whatever the tree's size. The same unit vectors are also kept sorted by a ~100 m lat/lon cell, so the
-buildings within a small radius are a few contiguous slices (one ``searchsorted``) and one small
-vectorised distance computation answers the query exactly.
+Single queries with a radius up to ~2.5 km do not use the tree: one ``cKDTree.query`` call costs
+25–45 µs of Python-level set-up whatever the tree's size. The same unit vectors are also kept sorted by
+a ~100 m lat/lon cell, so the buildings within the radius are one contiguous run per cell row (a
+bisection within the row), and the same chord distances over those few dozen candidates (a plain loop,
+numpy in dense areas) answer exactly. Batches use the tree.
 """
 
 from __future__ import annotations
