@@ -370,10 +370,11 @@ class AdminIndex:
         ny, nx = grid.province.shape
         if not (0 <= i < nx and 0 <= j < ny):
             return NO_AREA, NO_AREA  # the grid spans every polygon's bounds
-        p = int(grid.province[j, i])
+        province, county, cell_row = self._grid_mv
+        p = province[j, i]
         if p != MIXED:
-            return p, int(grid.county[j, i])
-        return self._exact_one(lat, lon, int(self._cell_row[j, i]))
+            return p, county[j, i]
+        return self._exact_one(lat, lon, cell_row[j, i])
 
     def _cell_pairs(self, level: _Level, mj: np.ndarray, mi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(cell, area, covers the whole cell) for every polygon that meets each listed grid cell, by cell then area."""
@@ -434,13 +435,16 @@ class AdminIndex:
         mj, mi = np.nonzero(g.province == MIXED)
         self._cell_row = np.full(g.province.shape, -1, np.int32)
         self._cell_row[mj, mi] = np.arange(len(mj), dtype=np.int32)
-        self._cell_candidates: list[tuple[np.ndarray, np.ndarray]] = []
+        # Memoryviews give single queries plain ints, without numpy's scalar machinery.
+        self._grid_mv = (np.ascontiguousarray(g.province).data, np.ascontiguousarray(g.county).data,
+                         self._cell_row.data)
+        self._cell_candidates: list[tuple[memoryview, memoryview]] = []
         for which, level in enumerate((self.provinces, self.counties)):
             cell, area, full = pairs[which] if pairs is not None else self._cell_pairs(level, mj, mi)
             offsets = np.zeros(len(mj) + 1, np.int64)
             np.cumsum(np.bincount(cell, minlength=len(mj)), out=offsets[1:])
             # One int per candidate: area index * 2, plus 1 when the polygon covers the cell.
-            self._cell_candidates.append((offsets, area.astype(np.int64) * 2 + full))
+            self._cell_candidates.append((offsets.data, (area.astype(np.int64) * 2 + full).data))
 
     def _exact_one(self, lat: float, lon: float, row: int) -> tuple[int, int]:
         """The polygon test for one point of border cell ``row``, same rules as :meth:`locate_exact`, in plain
