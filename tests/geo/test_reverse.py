@@ -106,8 +106,10 @@ def test_single_nearest_equals_brute_force(geocoder: ReverseGeocoder, monkeypatc
     b = geocoder.buildings
     rng = np.random.default_rng(17)
     rows = rng.integers(0, len(b), 120)
-    lats = b.lats[rows] + rng.normal(0, 0.001, 120)
-    lons = b.lons[rows] + rng.normal(0, 0.001, 120)
+    # Half the points within metres of a building, half up to ~200 m away.
+    scale = np.where(np.arange(120) % 2 == 0, 0.00005, 0.001)
+    lats = b.lats[rows] + rng.normal(0, 1, 120) * scale
+    lons = b.lons[rows] + rng.normal(0, 1, 120) * scale
     for radius, k in ((40.0, 1), (150.0, 4), (1000.0, 1), (1000.0, 3), (20_000.0, 3)):
         for lat, lon in zip(lats.tolist(), lons.tolist(), strict=True):
             got = b.nearest_one(lat, lon, k=k, radius_m=radius)
