@@ -43,11 +43,7 @@ def encode_many(lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
 
 
 _DIGITS = "23456789CFGHJMPQRVWX"
-
-
-def _round6(x: float) -> float:
-    # What np.round(x, 6) does (scale, round half to even, unscale), so both paths give the same cell.
-    return round(x * 1e6) / 1e6
+_PAIRS = [a + b for a in _DIGITS for b in _DIGITS]  # latitude digit * 20 + longitude digit → the two characters
 
 
 def encode(lat: float, lon: float) -> str:
@@ -58,12 +54,19 @@ def encode(lat: float, lon: float) -> str:
         lon = (lon + 180) % 360 - 180
     if lat == 90.0:
         lat = 90.0 - 0.000125
-    lat_val = int(_round6((lat + 90.0) * _FINAL_LAT_PRECISION)) // 5**5
-    lng_val = int(_round6((lon + 180.0) * _FINAL_LNG_PRECISION)) // 4**5
-    out = [""] * 10
-    for i in range(5):
-        lat_val, lat_digit = divmod(lat_val, 20)
-        lng_val, lng_digit = divmod(lng_val, 20)
-        out[8 - 2 * i] = _DIGITS[lat_digit]
-        out[9 - 2 * i] = _DIGITS[lng_digit]
-    return "".join(out[:8]) + "+" + "".join(out[8:])
+    # round(x * 1e6) / 1e6 is what np.round(x, 6) does (scale, round half to even, unscale): both paths give
+    # the same cell.
+    lat_val = int(round((lat + 90.0) * _FINAL_LAT_PRECISION * 1e6) / 1e6) // 3125  # 5**5
+    lng_val = int(round((lon + 180.0) * _FINAL_LNG_PRECISION * 1e6) / 1e6) // 1024  # 4**5
+    # Unrolled, one table lookup per latitude/longitude digit pair: this runs once per single query. Both values
+    # are below 20**5, so after three divisions the rest is the first two digits.
+    lat_val, a5 = divmod(lat_val, 20)
+    lng_val, b5 = divmod(lng_val, 20)
+    lat_val, a4 = divmod(lat_val, 20)
+    lng_val, b4 = divmod(lng_val, 20)
+    lat_val, a3 = divmod(lat_val, 20)
+    lng_val, b3 = divmod(lng_val, 20)
+    a1, a2 = divmod(lat_val, 20)
+    b1, b2 = divmod(lng_val, 20)
+    p = _PAIRS
+    return p[a1 * 20 + b1] + p[a2 * 20 + b2] + p[a3 * 20 + b3] + p[a4 * 20 + b4] + "+" + p[a5 * 20 + b5]

@@ -161,10 +161,11 @@ class ReverseGeocoder:
         province = self.admin.province_areas[p] if p != NO_AREA else None
         county = self.admin.county_areas[c] if c != NO_AREA else None
         b = self.buildings
-        matches = tuple(
-            BuildingMatch(int(b.building_ids[r]), float(b.lats[r]), float(b.lons[r]), d, tuple(b.postcodes_of(r)))
-            for r, d in b.nearest_one(lat, lon, k=max(limit, 1), radius_m=radius_m)[:limit]
-        )
+        found = []
+        for r, d in b.nearest_one(lat, lon, k=max(limit, 1), radius_m=radius_m)[:limit]:
+            bid, blat, blon, codes = b.row_fields(r)
+            found.append(BuildingMatch(bid, blat, blon, d, codes))
+        matches = tuple(found)
         return ReverseResult(lat, lon, OK if matches else NO_BUILDING, None, province, county, plus, matches)
 
     def reverse_many(self, lats: np.ndarray, lons: np.ndarray, radius_m: float = DEFAULT_RADIUS_M) -> ReverseBatch:

@@ -85,6 +85,8 @@ def test_real_shared_border(admin: AdminIndex, boundaries: Boundaries, level: st
     alone = ~np.any([shapely.intersects_xy(g, vx, vy) for g in others], axis=0)  # no third area at a junction
     assert alone.sum() >= 100
     assert (admin.locate_many(vy[alone], vx[alone])[pick] == min(i1, i2)).all()
+    on_border = zip(vx[alone].tolist(), vy[alone].tolist(), strict=True)
+    assert all(admin.locate_one(y, x)[pick] == min(i1, i2) for x, y in on_border)
     # The single-point path follows the same rules.
     for k in range(0, len(seg), 20):
         one = admin.locate(float(ly[k]), float(lx[k]))

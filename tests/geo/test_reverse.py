@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from jinef.geo import building_index
 from jinef.geo.building_index import haversine_m
 from jinef.geo.reverse import INVALID, NO_BUILDING, OK, OUTSIDE, STATUSES, ReverseGeocoder
 
@@ -93,3 +95,26 @@ def test_single_and_batch_agree(geocoder: ReverseGeocoder) -> None:
         assert (one.county.name if one.county else "") == batch.county_names()[i]
         assert (one.postcode or "") == batch.postcode_text()[i]
         assert one.plus_code == batch.plus_code[i].decode()
+
+
+@pytest.mark.parametrize("plain_max", [0, 10**9], ids=["numpy", "plain"])
+def test_single_nearest_equals_brute_force(geocoder: ReverseGeocoder, monkeypatch: pytest.MonkeyPatch,
+                                           plain_max: int) -> None:
+    # Small radii take the cell grid (its plain loop or its numpy form, forced here), large ones the tree:
+    # every path must give the brute-force answer.
+    monkeypatch.setattr(building_index, "_PLAIN_PYTHON_MAX", plain_max)
+    b = geocoder.buildings
+    rng = np.random.default_rng(17)
+    rows = rng.integers(0, len(b), 120)
+    # Half the points within metres of a building, half up to ~200 m away.
+    scale = np.where(np.arange(120) % 2 == 0, 0.00005, 0.001)
+    lats = b.lats[rows] + rng.normal(0, 1, 120) * scale
+    lons = b.lons[rows] + rng.normal(0, 1, 120) * scale
+    for radius, k in ((40.0, 1), (150.0, 4), (1000.0, 1), (1000.0, 3), (20_000.0, 3)):
+        for lat, lon in zip(lats.tolist(), lons.tolist(), strict=True):
+            got = b.nearest_one(lat, lon, k=k, radius_m=radius)
+            d = haversine_m(lat, lon, b.lats, b.lons)
+            want = np.sort(d[d <= radius])[:k]
+            assert len(got) == len(want), (lat, lon, radius)
+            assert np.allclose([m for _, m in got], want, atol=1e-3)
+            assert np.allclose(d[[r for r, _ in got]], want, atol=1e-3)  # the rows really are at those distances
