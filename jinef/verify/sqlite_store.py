@@ -107,14 +107,15 @@ CREATE TABLE IF NOT EXISTS verify_audit_head (
     seq INTEGER NOT NULL,
     hash BLOB NOT NULL
 );
+-- Match queries counted by the enumeration detector (abuse.py), in time order (ts: Unix seconds).
+-- No index beyond the id: every read is "after id N", and old rows go from the front.
 CREATE TABLE IF NOT EXISTS verify_seen (
     id INTEGER PRIMARY KEY,
-    ts TEXT NOT NULL,
+    ts REAL NOT NULL,
     org TEXT NOT NULL,
     postcode TEXT NOT NULL,
     code TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS verify_seen_ts ON verify_seen (ts);
 CREATE TABLE IF NOT EXISTS verify_alert (
     id INTEGER PRIMARY KEY,
     ts TEXT NOT NULL,
@@ -397,7 +398,7 @@ class SqliteTx:
         """Record counted match queries; returns the id of the last record written (or already there)."""
         if seen:
             self._c.executemany("INSERT INTO verify_seen (ts, org, postcode, code) VALUES (?, ?, ?, ?)",
-                                [(_ts(x.ts), x.org, x.postcode, x.code) for x in seen])
+                                [(x.ts.timestamp(), x.org, x.postcode, x.code) for x in seen])
         return int(self._c.execute("SELECT COALESCE(MAX(id), 0) FROM verify_seen").fetchone()[0])
 
     def seen_after(self, after: int, since: datetime) -> tuple[list[Seen], int]:
@@ -405,8 +406,8 @@ class SqliteTx:
         rows = self._c.execute("SELECT id, ts, org, postcode, code FROM verify_seen WHERE id > ? ORDER BY id",
                                (after,)).fetchall()
         last = rows[-1][0] if rows else after
-        floor = _ts(since) or ""
-        return [Seen(_dt_req(r[1]), r[2], r[3], r[4]) for r in rows if r[1] >= floor], int(last)
+        floor = since.timestamp()
+        return [Seen(datetime.fromtimestamp(r[1], UTC), r[2], r[3], r[4]) for r in rows if r[1] >= floor], int(last)
 
     def alerts_after(self, after: int) -> tuple[list[Alert], int]:
         """Alerts with an id above ``after``, and the highest id."""
@@ -418,7 +419,9 @@ class SqliteTx:
 
     def forget_seen(self, before: datetime) -> None:
         """Drop counted queries older than the detector's window."""
-        self._c.execute("DELETE FROM verify_seen WHERE ts < ?", (_ts(before),))
+        # Rows are in time order: the first one young enough marks where to cut (a scan of what goes anyway).
+        self._c.execute("DELETE FROM verify_seen WHERE id < COALESCE((SELECT id FROM verify_seen WHERE ts >= ? "
+                        "ORDER BY id LIMIT 1), (SELECT MAX(id) + 1 FROM verify_seen))", (before.timestamp(),))
 
 
 class SqliteVerifyStore:

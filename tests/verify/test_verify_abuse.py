@@ -192,3 +192,21 @@ def test_counts_older_than_the_window_are_not_taken_in(make_hub: HubFactory, clo
     other = make_hub(config=config(window_seconds=600))
     for code in CODES[5:10]:  # the first five have left the window: five more are allowed
         assert not other.matching.match(ORG, code, p, PURPOSE).matched
+
+
+def test_counted_queries_older_than_the_window_are_dropped(make_hub: HubFactory, clock: Clock) -> None:
+    from datetime import timedelta
+
+    from jinef.verify.store import Seen
+
+    hub = make_hub(config=config())
+    t0 = clock()
+    rows = [Seen(t0 + timedelta(seconds=s), ORG, ACTIVE_POSTCODES[0], f"nc:{s}") for s in (0, 10, 20, 30)]
+    with hub.store.transaction() as tx:
+        last = tx.add_seen(rows)
+        tx.forget_seen(t0 + timedelta(seconds=15))
+        kept, top = tx.seen_after(0, t0)
+        assert [x.code for x in kept] == ["nc:20", "nc:30"] and top == last
+        assert [x.ts for x in kept] == [rows[2].ts, rows[3].ts]
+        tx.forget_seen(t0 + timedelta(seconds=99))
+        assert tx.seen_after(0, t0)[0] == []
