@@ -10,6 +10,7 @@ rows (with the same helpers), and a test holds the two equal for every unit on e
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -61,7 +62,8 @@ class AddressTable:
         u = reader.columns("units", ["id", "postcode", "building_id"])
         order = np.argsort(u["postcode"], kind="stable")
         n = len(order)
-        self.postcodes: np.ndarray = u["postcode"][order]
+        self.postcodes: np.ndarray = np.ascontiguousarray(u["postcode"][order], dtype=np.int64)
+        self._postcode_view = self.postcodes.data.cast("B").cast("q")
         b = reader.columns("buildings", ["id", "locality_id", "neighbourhood_id", "prev_thoroughfare_id",
                                          "last_thoroughfare_id", "lat", "lon", "geocode_quality"])
         self._text: dict[str, list[Any]] = {}
@@ -133,9 +135,12 @@ class AddressTable:
         return np.where(self.postcodes[pos] == want, pos, -1)
 
     def row(self, postcode: int) -> int:
-        """Row of one postcode, -1 when it is not registered (no array round trip: the single-lookup path)."""
-        pos = int(self.postcodes.searchsorted(postcode))
-        return pos if pos < len(self.postcodes) and self.postcodes.item(pos) == postcode else -1
+        """Row of one postcode, -1 when it is not registered (the single-lookup path)."""
+        # bisect over a memoryview: plain ints, and no GIL release and re-acquire as in numpy's searchsorted,
+        # which under a busy event loop cost ten times the search itself.
+        view = self._postcode_view
+        pos = bisect_left(view, postcode)
+        return pos if pos < len(view) and view[pos] == postcode else -1
 
     def address(self, row: int) -> Address | None:
         """The address at ``row``; None when its building or locality is missing (as the store's join)."""
