@@ -118,10 +118,11 @@ def _phase(name: str, url: str, key: str, kind: str, total: int, procs: int, con
 
 
 def _wrk(name: str, url: str, key: str, codes: list[str], seconds: int, conns: int,
-         batch: int = 0) -> tuple[int, float, float, float] | None:
-    """Lookups driven by wrk (a C client: a Python client costs more CPU than the server does).
+         batch: int = 0, paths: list[str] | None = None) -> tuple[int, float, float, float] | None:
+    """Requests driven by wrk (a C client: a Python client costs more CPU than the server does).
 
-    ``batch`` 0: single GET lookups; otherwise POSTs of ``batch`` random postcodes (500 bodies made up front).
+    ``paths``: GETs of those paths (already URL-encoded); else ``batch`` 0: single GET lookups of ``codes``,
+    otherwise POSTs of ``batch`` random postcodes (500 bodies made up front).
     Returns (requests, requests/s, p50 ms, p99 ms), or None without wrk.
     """
     import json
@@ -132,7 +133,10 @@ def _wrk(name: str, url: str, key: str, codes: list[str], seconds: int, conns: i
     if not shutil.which("wrk"):
         print("wrk not installed (apt-get install wrk): skipping the wrk phases")
         return None
-    if batch:
+    if paths:
+        lua = "local paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
+        lua += "request = function()\n  return wrk.format('GET', paths[math.random(#paths)])\nend\n"
+    elif batch:
         rnd = random.Random(7)
         bodies = [json.dumps({"postcodes": rnd.sample(codes, batch)}) for _ in range(500)]
         lua = "local bodies = {" + ",".join(f"[[{b}]]" for b in bodies) + "}\n"
@@ -149,9 +153,16 @@ def _wrk(name: str, url: str, key: str, codes: list[str], seconds: int, conns: i
                           "-s", fh.name, url], capture_output=True, text=True, check=True).stdout
     os.unlink(fh.name)
 
+    if "requests in" not in out or "50%" not in out:
+        print(f"{name}: wrk printed no figures:\n{out}")
+        return None
+
     def ms(text: str) -> float:
-        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+        found = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+        if found is None:
+            raise ValueError(f"wrk latency {text!r} not understood:\n{out}")
+        value, unit = found.groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}[unit]
 
     n = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -208,6 +219,7 @@ def main() -> int:
     ap.add_argument("--batches", type=int, default=1_000, help="number of 100-item batch lookups")
     ap.add_argument("--geocode", type=int, default=3_000, help="number of geocode requests")
     ap.add_argument("--reverse", type=int, default=5_000, help="number of reverse requests")
+    ap.add_argument("--other-seconds", type=int, default=10, help="seconds of wrk geocode, then of reverse calls")
     ap.add_argument("--seconds", type=int, default=60,
                     help="seconds of wrk load: the first half single lookups, the second 100-item batches")
     ap.add_argument("--clients", type=int, default=2, help="client processes")
@@ -264,15 +276,26 @@ def main() -> int:
             rps, p99_1 = single[1], single[3]
             pps, p99_2 = batches[1] * 100, batches[3]
             sent = single[0] + batches[0]
-        n3, _, _, _, _ = _phase("geocode", url, key, "geocode", args.geocode, args.clients, args.concurrency, texts)
-        n4, _, _, _, _ = _phase("reverse", url, key, "reverse", args.reverse, args.clients, args.concurrency, points)
-        sent += n3 + n4
+        from urllib.parse import quote
+
+        geocode = _wrk("geocode (wrk)", url, key, [], args.other_seconds, 8,
+                       paths=[f"/v1/geocode?limit=1&q={quote(t)}" for t in texts])
+        reverse = _wrk("reverse (wrk)", url, key, [], args.other_seconds, 8,
+                       paths=[f"/v1/reverse?limit=1&lat={p.split(',')[0]}&lon={p.split(',')[1]}" for p in points])
+        if geocode is None or reverse is None:
+            n3, _, _, _, _ = _phase("geocode", url, key, "geocode", args.geocode, args.clients, args.concurrency,
+                                    texts)
+            n4, _, _, _, _ = _phase("reverse", url, key, "reverse", args.reverse, args.clients, args.concurrency,
+                                    points)
+            sent += n3 + n4
+        else:
+            sent += geocode[0] + reverse[0]
     finally:
         server.send_signal(signal.SIGTERM)  # graceful: workers drain their audit queues
         server.wait(timeout=120)
 
     # wrk stops with up to one request per connection in flight: those are answered and audited but not counted,
-    # so the audit may hold a few more records than the clients counted, never fewer.
+    # so the audit may hold a few more records (at most the phases' connections) than the clients counted.
     conn = sqlite3.connect(svc)
     recorded = conn.execute("SELECT COUNT(*) FROM audit WHERE org = 'bench'").fetchone()[0]
     conn.close()
