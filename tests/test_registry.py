@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jinef.registry import postcode as pc
 from jinef.registry.model import Address, standard_address
@@ -63,3 +65,22 @@ def test_status_without_a_lookup(small_registry: Path) -> None:
         a = next(reg.addresses())
         assert reg.status(a.postcode) == a.status == "active"
         assert reg.status("1345678912") is None
+
+
+_TEXT = st.text(alphabet="0123456789٠١٢٣٤٥٦٧٨٩۰۱۲۳abc سینا‌-", min_size=1, max_size=12)
+
+
+@given(province=_TEXT, county=_TEXT, locality=_TEXT, thoroughfare=_TEXT, plate=_TEXT, unit=_TEXT,
+       floor=st.one_of(st.none(), st.integers(-3, 40)))
+def test_standard_address_digits_all_persian(province: str, county: str, locality: str, thoroughfare: str,
+                                             plate: str, unit: str, floor: int | None) -> None:
+    """Whatever digits the fields hold, the standard address shows each field with Persian digits only."""
+    a = Address(postcode="1345678912", province=province, county=county, district="", rural_district="",
+                locality_type="شهر", locality=locality, neighbourhood="", prev_thoroughfare="",
+                last_thoroughfare=thoroughfare, plate=plate, entrance="", building="", floor=floor, unit=unit,
+                usage="residential", lat=None, lon=None)
+    text = a.standard_address
+    assert not any(ch in text for ch in "0123456789٠١٢٣٤٥٦٧٨٩")
+    for value in (province, county, locality, thoroughfare, plate, unit):
+        assert to_persian_digits(value) in text
+    assert text.startswith(f"استان {to_persian_digits(province)}، شهرستان {to_persian_digits(county)}")

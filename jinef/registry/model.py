@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 from jinef.text.digits import to_persian_digits
 
@@ -199,6 +200,7 @@ def format_coord(value: float | None) -> str:
     return "" if value is None else f"{value:.7f}"
 
 
+@lru_cache(maxsize=256)
 def floor_text(floor: int) -> str:
     """Floor as printed: 0 is همکف, below ground is «منفی N»."""
     if floor == 0:
@@ -208,29 +210,34 @@ def floor_text(floor: int) -> str:
     return to_persian_digits(str(floor))
 
 
+# Digits are made Persian part by part, each part's text remembered: a registry has few distinct names,
+# plates and unit labels, and converting the whole joined line was most of the cost of building it.
+_fa = lru_cache(maxsize=1 << 17)(to_persian_digits)
+
+
 def standard_address(a: Address) -> str:
     """Build the standard national address, large to small, Persian digits, «، » between parts."""
-    parts: list[str] = [f"استان {a.province}", f"شهرستان {a.county}"]
+    parts: list[str] = [f"استان {_fa(a.province)}", f"شهرستان {_fa(a.county)}"]
     if a.district:
-        parts.append(f"بخش {a.district}")
+        parts.append(f"بخش {_fa(a.district)}")
     if a.rural_district:
-        parts.append(f"دهستان {a.rural_district}")
+        parts.append(f"دهستان {_fa(a.rural_district)}")
     if a.locality:
-        parts.append(f"{a.locality_type} {a.locality}".strip())
+        parts.append(f"{_fa(a.locality_type)} {_fa(a.locality)}".strip())
     if a.neighbourhood:
-        parts.append(f"محله {a.neighbourhood}")
+        parts.append(f"محله {_fa(a.neighbourhood)}")
     if a.prev_thoroughfare:
-        parts.append(a.prev_thoroughfare)
+        parts.append(_fa(a.prev_thoroughfare))
     if a.last_thoroughfare:
-        parts.append(a.last_thoroughfare)
+        parts.append(_fa(a.last_thoroughfare))
     if a.plate:
-        parts.append(f"پلاک {a.plate}")
+        parts.append(f"پلاک {_fa(a.plate)}")
     if a.entrance:
-        parts.append(f"ورودی {a.entrance}")
+        parts.append(f"ورودی {_fa(a.entrance)}")
     if a.building:
-        parts.append(f"ساختمان {a.building}")
+        parts.append(f"ساختمان {_fa(a.building)}")
     if a.floor is not None:
         parts.append(f"طبقه {floor_text(a.floor)}")
     if a.unit:
-        parts.append(f"واحد {a.unit}")
-    return to_persian_digits("، ".join(parts))
+        parts.append(f"واحد {_fa(a.unit)}")
+    return "، ".join(parts)
