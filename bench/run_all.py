@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# The *_bench.py scripts, then the HTTP load and the geocoder's accuracy evaluation.
+EXTRA = ("http_load.py", "geocode_eval.py")
 
 if __name__ == "__main__":
-    for script in sorted(HERE.glob("*_bench.py")):
+    for script in [*sorted(HERE.glob("*_bench.py")), *(HERE / name for name in EXTRA)]:
         print(f"== {script.name}", flush=True)
         subprocess.run([sys.executable, str(script)], check=False)
