@@ -1,10 +1,15 @@
-"""What the benchmarks share: the registries they build once, and waiting for a started service."""
+"""What the benchmarks share: the registries they build once, waiting for a started service, wrk, CPU time."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,3 +42,80 @@ def wait_healthy(url: str, server: subprocess.Popen[bytes], seconds: float = 60)
         if server.poll() is not None or time.monotonic() > deadline:
             return False
         time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    """What wrk printed for one run."""
+
+    requests: int
+    rate: float  # requests per second
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: str  # "" when none
+
+    def line(self, name: str, seconds: float, conns: int, items: int = 1) -> str:
+        """One printed line of figures."""
+        sock = f"  socket errors: {self.socket_errors}" if self.socket_errors else ""
+        return (f"{name:<22} {self.requests:>7,} requests in {seconds:5.1f} s  {self.rate:>8,.0f} req/s  "
+                f"{self.rate * items:>9,.0f} items/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  "
+                f"non-2xx {self.non_2xx}{sock}  ({conns} connections, 1 wrk thread)")
+
+
+def run_wrk(url: str, key: str, lua: str, seconds: int, conns: int) -> WrkResult | None:
+    """Drive ``url`` with wrk (a C client: a Python client costs more CPU than the server does) and the
+    request function in ``lua``; None when wrk is not installed or printed no figures (shown)."""
+    if not shutil.which("wrk"):
+        print("wrk not installed (apt-get install wrk)")
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(lua)
+    try:
+        out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-H", f"X-API-Key: {key}",
+                              "-s", fh.name, url], capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(fh.name)
+    found = [re.search(p, out) for p in (r"(\d+) requests in", r"Requests/sec:\s+([\d.]+)", r"50%\s+(\S+)",
+                                         r"99%\s+(\S+)")]
+    if not all(found):
+        print(f"wrk printed no figures:\n{out}")
+        return None
+    n, rate, p50, p99 = (f.group(1) for f in found if f is not None)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: (.*)", out)
+    return WrkResult(int(n), float(rate), _wrk_ms(p50, out), _wrk_ms(p99, out), int(errors.group(1)) if errors else 0,
+                     sock.group(1) if sock else "")
+
+
+def _wrk_ms(text: str, out: str) -> float:
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if found is None:
+        raise ValueError(f"wrk latency {text!r} not understood:\n{out}")
+    value, unit = found.groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}[unit]
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants (Linux /proc).
+
+    A service's CPU per request depends much less than its rate on what else the cores are running.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            total += (int(stats[pid][11]) + int(stats[pid][12])) / tick
+        todo.extend(children.get(pid, ()))
+    return total

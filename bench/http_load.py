@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import wait_healthy
+from common import WrkResult, run_wrk, tree_cpu_seconds, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
@@ -118,21 +118,11 @@ def _phase(name: str, url: str, key: str, kind: str, total: int, procs: int, con
 
 
 def _wrk(name: str, url: str, key: str, codes: list[str], seconds: int, conns: int,
-         batch: int = 0, paths: list[str] | None = None) -> tuple[int, float, float, float] | None:
-    """Requests driven by wrk (a C client: a Python client costs more CPU than the server does).
-
-    ``paths``: GETs of those paths (already URL-encoded); else ``batch`` 0: single GET lookups of ``codes``,
-    otherwise POSTs of ``batch`` random postcodes (500 bodies made up front).
-    Returns (requests, requests/s, p50 ms, p99 ms), or None without wrk.
-    """
+         batch: int = 0, paths: list[str] | None = None) -> WrkResult | None:
+    """``paths``: GETs of those paths (already URL-encoded); else ``batch`` 0: single GET lookups of ``codes``,
+    otherwise POSTs of ``batch`` random postcodes (500 bodies made up front). None without wrk."""
     import json
-    import re
-    import shutil
-    import tempfile
 
-    if not shutil.which("wrk"):
-        print("wrk not installed (apt-get install wrk): skipping the wrk phases")
-        return None
     if paths:
         lua = "local paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
         lua += "request = function()\n  return wrk.format('GET', paths[math.random(#paths)])\nend\n"
@@ -147,56 +137,10 @@ def _wrk(name: str, url: str, key: str, codes: list[str], seconds: int, conns: i
         lua = "local codes = {" + ",".join(f'"{c}"' for c in codes[:2000]) + "}\n"
         lua += ("request = function()\n  return wrk.format('GET', '/v1/postcodes/' .. codes[math.random(#codes)])\n"
                 "end\n")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-        fh.write(lua)
-    out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-H", f"X-API-Key: {key}",
-                          "-s", fh.name, url], capture_output=True, text=True, check=True).stdout
-    os.unlink(fh.name)
-
-    if "requests in" not in out or "50%" not in out:
-        print(f"{name}: wrk printed no figures:\n{out}")
-        return None
-
-    def ms(text: str) -> float:
-        found = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
-        if found is None:
-            raise ValueError(f"wrk latency {text!r} not understood:\n{out}")
-        value, unit = found.groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}[unit]
-
-    n = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    sock = f"  socket errors: {socket_errors.group(1)}" if socket_errors else ""
-    print(f"{name:<22} {n:>7,} requests in {seconds:5.1f} s  {rps:>8,.0f} req/s  {rps * max(1, batch):>9,.0f} items/s  "
-          f"p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  non-2xx {errors.group(1) if errors else 0}{sock}  "
-          f"({conns} connections, 1 wrk thread)")
-    return n, rps, p50, p99
-
-
-def _tree_cpu_seconds(root: int) -> float:
-    """CPU seconds (user + system) used so far by a process and all its descendants (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    children: dict[int, list[int]] = {}
-    stats: dict[int, list[str]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            stats[int(entry)] = fields
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        if pid in stats:
-            total += (int(stats[pid][11]) + int(stats[pid][12])) / tick
-        todo.extend(children.get(pid, ()))
-    return total
+    result = run_wrk(url, key, lua, seconds, conns)
+    if result is not None:
+        print(result.line(name, seconds, conns, max(1, batch)))
+    return result
 
 
 def _wait_indexes(url: str, wanted: tuple[str, ...], seconds: float = 600) -> None:
@@ -256,14 +200,14 @@ def main() -> int:
         half = max(1, args.seconds // 2)
         # Server CPU per request as well as rates: the rate depends on what else runs on the machine, the CPU
         # cost much less so.
-        cpu0 = _tree_cpu_seconds(server.pid)
+        cpu0 = tree_cpu_seconds(server.pid)
         single = _wrk("single lookups (wrk)", url, key, codes, half, 16)
-        cpu1 = _tree_cpu_seconds(server.pid)
+        cpu1 = tree_cpu_seconds(server.pid)
         batches = _wrk("100-item batches (wrk)", url, key, codes, args.seconds - half, 8, batch=100)
-        cpu2 = _tree_cpu_seconds(server.pid)
+        cpu2 = tree_cpu_seconds(server.pid)
         if single and batches:
-            print(f"server CPU: {(cpu1 - cpu0) / single[0] * 1e6:,.0f} µs per single lookup, "
-                  f"{(cpu2 - cpu1) / batches[0] * 1e3:,.2f} ms per 100-item batch "
+            print(f"server CPU: {(cpu1 - cpu0) / single.requests * 1e6:,.0f} µs per single lookup, "
+                  f"{(cpu2 - cpu1) / batches.requests * 1e3:,.2f} ms per 100-item batch "
                   f"(load average {Path('/proc/loadavg').read_text().split()[0]})")
         if single is None or batches is None:  # no wrk: the Python client measures (and limits) instead
             _phase("warm-up", url, key, "single", 2_000, args.clients, args.concurrency, codes)
@@ -273,9 +217,9 @@ def main() -> int:
                                           max(1, args.concurrency // 4), codes, batch=100)
             sent = 2_000 // args.clients * args.clients + n1 + n2
         else:
-            rps, p99_1 = single[1], single[3]
-            pps, p99_2 = batches[1] * 100, batches[3]
-            sent = single[0] + batches[0]
+            rps, p99_1 = single.rate, single.p99_ms
+            pps, p99_2 = batches.rate * 100, batches.p99_ms
+            sent = single.requests + batches.requests
         from urllib.parse import quote
 
         geocode = _wrk("geocode (wrk)", url, key, [], args.other_seconds, 8,
@@ -289,7 +233,7 @@ def main() -> int:
                                     points)
             sent += n3 + n4
         else:
-            sent += geocode[0] + reverse[0]
+            sent += geocode.requests + reverse.requests
     finally:
         server.send_signal(signal.SIGTERM)  # graceful: workers drain their audit queues
         server.wait(timeout=120)

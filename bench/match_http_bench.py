@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import wait_healthy
+from common import WrkResult, run_wrk, tree_cpu_seconds, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
@@ -130,55 +130,15 @@ def _phase(name: str, url: str, key: str, total: int, procs: int, conc: int, pai
     return n, n / wall
 
 
-def _wrk(url: str, key: str, pairs: list[Pair], seconds: int, conns: int) -> tuple[int, float, str, str, str] | None:
-    """Single matches driven by wrk (a C client; the Python client costs more CPU than the server does).
-
-    Returns (requests, matches/s, p50, p99, non-2xx count) or None when wrk is not installed.
-    """
+def _wrk(url: str, key: str, pairs: list[Pair], seconds: int, conns: int) -> WrkResult | None:
+    """Single matches driven by wrk; None when wrk is not installed."""
     import json
-    import shutil
-    import tempfile
 
-    if not shutil.which("wrk"):
-        print("wrk not installed (apt-get install wrk): the throughput phase uses the Python client")
-        return None
     bodies = [json.dumps({"national_code": nc, "postcode": pc, "purpose": "banking_kyc"}) for nc, pc, _ in pairs]
     lua = "local bodies = {" + ",".join(f"[[{b}]]" for b in bodies) + "}\n"
     lua += ("wrk.method = 'POST'\nwrk.headers['Content-Type'] = 'application/json'\n"
             "request = function()\n  return wrk.format(nil, '/v1/match', nil, bodies[math.random(#bodies)])\nend\n")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-        fh.write(lua)
-    out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-H", f"X-API-Key: {key}",
-                          "-s", fh.name, url], capture_output=True, text=True, check=True).stdout
-    os.unlink(fh.name)
-    n = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = re.search(r"50%\s+(\S+)", out).group(1)  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+(\S+)", out).group(1)  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return n, rate, p50, p99, errors.group(1) if errors else "0"
-
-
-def _tree_cpu_seconds(root: int) -> float:
-    """CPU seconds (user + system) used so far by a process and all its descendants (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    children: dict[int, list[int]] = {}
-    stats: dict[int, list[str]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            stats[int(entry)] = fields
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        if pid in stats:
-            total += (int(stats[pid][11]) + int(stats[pid][12])) / tick
-        todo.extend(children.get(pid, ()))
-    return total
+    return run_wrk(url, key, lua, seconds, conns)
 
 
 def _loadavg() -> str:
@@ -235,14 +195,13 @@ def main() -> int:
         _phase("warm-up", url, key, warm, args.clients, args.concurrency, pairs)
         # Every answer checked (the Python client), then the rate with a client that costs little CPU (wrk).
         n, mps = _phase("checked matches", url, key, args.matches, args.clients, args.concurrency, pairs)
-        cpu0 = _tree_cpu_seconds(server.pid)
+        cpu0 = tree_cpu_seconds(server.pid)
         w = _wrk(url, key, pairs, args.seconds, args.wrk_connections) if args.seconds else None
         if w is not None:
-            cpu = (_tree_cpu_seconds(server.pid) - cpu0) / max(1, w[0])
-            n, mps = n + w[0], w[1]
-            print(f"{'single matches (wrk)':<16} {w[0]:>7,} matches in {args.seconds:5.1f} s  {w[1]:>7,.0f} matches/s  "
-                  f"p50 {w[2]}  p99 {w[3]}  non-2xx {w[4]}  ({args.wrk_connections} connections); "
-                  f"server CPU {cpu * 1e6:,.0f} µs per match")
+            cpu = (tree_cpu_seconds(server.pid) - cpu0) / max(1, w.requests)
+            n, mps = n + w.requests, w.rate
+            print(w.line("single matches (wrk)", args.seconds, args.wrk_connections)
+                  + f"; server CPU {cpu * 1e6:,.0f} µs per match")
         print(f"load average after the run: {_loadavg()}")
     finally:
         server.send_signal(signal.SIGTERM)  # graceful: workers drain their audit queues
