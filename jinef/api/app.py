@@ -103,16 +103,35 @@ class ServiceMiddleware:
         ctx = RequestContext(request_id=next_request_id(), start=time.perf_counter())
         scope["jinef"] = ctx
         status = 500
-        started = False
+        started = False  # the response start has gone to the client
+        audited = False
+        held: Message | None = None  # the response start, held until the call's audit record is committed
         rid = ctx.request_id.encode()
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status, started, audited, held
             if message["type"] == "http.response.start":
-                started = True
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid)]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid)]
+                held = message
+                return
+            if held is not None:
+                start, held = held, None
+                if message["type"] == "http.response.body" and not message.get("more_body", False):
+                    # A whole answer in one message (every JSON answer): the client gets it only once its audit
+                    # record is committed, so a call that was answered is a call that is recorded.
+                    audited = True
+                    try:
+                        await self._audit(scope, ctx, status, state)
+                    except Exception:
+                        log.exception("the call audit could not be written (request %s)", ctx.request_id)
+                        status = 503
+                        refused = ApiError(503, "audit_unavailable",
+                                           f"the call could not be recorded, so it is not answered "
+                                           f"(request id {ctx.request_id})")
+                        start, message = _response_messages(error_response(scope, refused), rid)
+                started = True
+                await send(start)
             await send(message)
 
         limit = state.max_body
@@ -147,15 +166,20 @@ class ServiceMiddleware:
                 log.exception("unhandled error in request %s", ctx.request_id)
                 err = ApiError(500, "internal_error", f"internal error (request id {ctx.request_id})")
             if not started:
+                held = None
                 await error_response(scope, err)(scope, receive, send_wrapper)
             status = err.status
         finally:
-            self._audit(scope, ctx, status, state)
+            if not audited:  # streamed answers (static files), or no answer at all: recorded after the fact
+                try:
+                    await self._audit(scope, ctx, status, state)
+                except Exception:
+                    log.exception("the call audit could not be written (request %s)", ctx.request_id)
 
-    def _audit(self, scope: Scope, ctx: RequestContext, status: int, state: ServiceState) -> None:
+    async def _audit(self, scope: Scope, ctx: RequestContext, status: int, state: ServiceState) -> None:
         endpoint = ctx.endpoint or self._route_path(scope)
         outcome = ctx.outcome if status < 400 and ctx.outcome else _OUTCOMES.get(status, "error")
-        state.audit.submit(AuditRecord(
+        await state.audit.record(AuditRecord(
             ts=time.time(), request_id=ctx.request_id, worker=state.worker, org=ctx.org or "-",
             key_id=ctx.key_id, method=str(scope.get("method", "")), endpoint=endpoint, items=ctx.items,
             status=status, outcome=outcome, latency_ms=round((time.perf_counter() - ctx.start) * 1000.0, 3)))
@@ -164,6 +188,13 @@ class ServiceMiddleware:
     def _route_path(scope: Scope) -> str:
         """The route template (never the raw path: it could hold a postcode; keeps metric labels bounded)."""
         return str(getattr(scope.get("route"), "path", None) or "unmatched")
+
+
+def _response_messages(response: JSONResponse, rid: bytes) -> tuple[Message, Message]:
+    """The start and body messages of a whole response, with the request id header."""
+    headers = [*response.raw_headers, (b"x-request-id", rid)]
+    return ({"type": "http.response.start", "status": response.status_code, "headers": headers},
+            {"type": "http.response.body", "body": response.body, "more_body": False})
 
 
 def _content_length(scope: Scope) -> int | None:

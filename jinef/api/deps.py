@@ -175,7 +175,10 @@ class PerRegistry(Generic[T]):
         """The structure for ``registry``, building it (once, under a lock) if needed."""
         with self._lock:
             if self._for is not registry or self._value is None:
-                self._value = self.build(registry)
+                # Through a connection of its own: the service may close or replace ``registry`` meanwhile
+                # (closing a SQLite connection another thread is reading from crashes the process).
+                with registry.reopen() as own:
+                    self._value = self.build(own)
                 self._for = registry
                 # The index lives as long as the worker: keep its objects out of the collector's scans, which
                 # otherwise show up as the slowest percentile of single queries.

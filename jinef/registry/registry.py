@@ -55,6 +55,10 @@ class Registry:
         """Build metadata."""
         return self.reader.meta()
 
+    def reopen(self) -> Registry:
+        """The same registry through a connection of its own (close it when done)."""
+        return Registry(self.reader.reopen())
+
     def close(self) -> None:
         """Close the underlying store."""
         self.reader.close()

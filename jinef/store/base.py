@@ -83,6 +83,10 @@ class RegistryReader(Protocol):
         """Build metadata (seed, unit count, source, build time)."""
         ...
 
+    def reopen(self) -> RegistryReader:
+        """Another reader on the same registry, with its own connection (for a thread that reads a while)."""
+        ...
+
     def close(self) -> None:
         """Release the connection."""
         ...

@@ -262,3 +262,34 @@ def test_structured_address_has_exactly_the_schema_fields(client: TestClient, ma
 
     body = client.get(f"/v1/postcodes/{sample_postcodes[0]}", headers={"X-API-Key": make_key()}).json()
     assert list(body["address"]) == list(StructuredAddress.model_fields)
+
+
+def test_an_answer_leaves_only_once_its_call_is_recorded(client: TestClient, make_key: KeyMaker, service_db: Path,
+                                                         sample_postcodes: list[str]) -> None:
+    key = make_key(org="recorded")
+    rid = client.get(f"/v1/postcodes/{sample_postcodes[0]}", headers={"X-API-Key": key}).headers["X-Request-ID"]
+    store = open_store(service_db)  # no flush, no wait: the record is there already
+    assert rid in {r.request_id for r in store.tail_audit(10, org="recorded")}
+    store.close()
+
+
+def test_a_call_that_cannot_be_recorded_is_not_answered(client: TestClient, make_key: KeyMaker,
+                                                        sample_postcodes: list[str]) -> None:
+    """With the audit database failing, a lookup gets a 503 naming the reason, not its address."""
+    import sqlite3
+
+    key = make_key(org="unrecorded")
+    state = client.app.state.service  # type: ignore[attr-defined]
+
+    def failing(records: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    state.audit.store.write_audit, real = failing, state.audit.store.write_audit
+    state.audit.retries = 1
+    try:
+        r = client.get(f"/v1/postcodes/{sample_postcodes[0]}", headers={"X-API-Key": key})
+    finally:
+        state.audit.store.write_audit = real
+    assert r.status_code == 503 and r.json()["error"]["code"] == "audit_unavailable"
+    assert "standard_address" not in r.text and r.headers["X-Request-ID"]
+    assert client.get(f"/v1/postcodes/{sample_postcodes[0]}", headers={"X-API-Key": key}).status_code == 200

@@ -106,3 +106,46 @@ def test_quota_shared_across_workers_and_audit_complete(server: tuple[str, Path,
     assert len(recs) == sent  # nothing lost
     assert len({r.worker for r in recs}) == 2  # both workers answered, and both wrote their records
     assert sum(r.status == 429 for r in recs) == 80 - ok
+
+
+def test_every_answered_call_is_recorded_even_when_the_server_is_killed(
+        server: tuple[str, Path, subprocess.Popen[bytes]]) -> None:
+    """Answers leave only after their audit record is committed: SIGKILL right after them loses none."""
+    url, service_db, proc = server
+    store = open_store(service_db)
+    key = store.create_key("killed", ["lookup"], None)[1]
+    store.close()
+
+    pids = [*_children(proc.pid), proc.pid]  # the supervisor and its workers
+
+    async def calls() -> list[str]:
+        clients = [httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, timeout=30) for _ in range(8)]
+        rs = await asyncio.gather(*(clients[i % 8].get("/v1/postcodes/1111300003/validate") for i in range(400)))
+        for pid in pids:  # at once, no graceful anything
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return [r.headers["X-Request-ID"] for r in rs if r.status_code == 200]
+
+    answered = asyncio.run(calls())
+    assert len(answered) == 400
+    proc.wait(timeout=30)
+    store = open_store(service_db)
+    recorded = {r.request_id for r in store.iter_audit() if r.org == "killed"}
+    store.close()
+    assert set(answered) <= recorded
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (Linux /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out

@@ -26,6 +26,7 @@ class PostgresReader:
     """A :class:`jinef.store.base.RegistryReader` over one schema of a PostgreSQL database."""
 
     def __init__(self, location: str) -> None:
+        self._location = location
         self.loc = parse_location(location)
         self.conn = connect(self.loc, autocommit=True)
         self._cursors = itertools.count()
@@ -40,6 +41,10 @@ class PostgresReader:
         except BaseException:
             self.conn.close()
             raise
+
+    def reopen(self) -> PostgresReader:
+        """Another reader on the same schema, with its own connection."""
+        return PostgresReader(self._location)
 
     def get(self, postcode: int) -> Address | None:
         """The unit with this postcode (active or retired), or None."""

@@ -39,6 +39,10 @@ class SqliteReader:
             self.conn.close()
             raise RegistryNotFoundError(f"{self.path} is not a Jinef registry: {exc}") from exc
 
+    def reopen(self) -> SqliteReader:
+        """Another reader on the same file, with its own connection."""
+        return SqliteReader(self.path)
+
     def get(self, postcode: int) -> Address | None:
         """The unit with this postcode (active or retired), or None."""
         row = self.conn.execute(_SELECT + " WHERE u.postcode = ?", (postcode,)).fetchone()
