@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from collections import Counter
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def test_same_seed_same_bytes(tmp_path: Path, divisions: Divisions, boundaries: 
     # Jobs are independent: two worker processes give the same bytes as one.
     again = build_registry(tmp_path / "again.sqlite", SMALL_UNITS, SMALL_SEED, divisions, boundaries, workers=2)
     assert export_text(again) == export_text(small_registry)
+    # The workers' shard files are merged and gone: only the registry is left.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.sqlite"]
     other = build_registry(tmp_path / "other.sqlite", SMALL_UNITS, SMALL_SEED + 1, divisions, boundaries)
     assert export_text(other) != export_text(small_registry)
 
@@ -135,3 +138,15 @@ def test_every_unit_has_its_own_standard_address(small_registry: Path) -> None:
     with Registry.open(small_registry) as reg:
         addresses = [a.standard_address for a in reg.addresses()]
     assert len(set(addresses)) == len(addresses)
+
+
+def test_chunks_cover_the_plan_in_order(divisions: Divisions, boundaries: Boundaries) -> None:
+    from jinef.ingest.generate import MAX_CHUNK_UNITS, Planner, _regions, chunk_bounds
+    from jinef.refdata.tehran import load_tehran_neighbourhoods
+
+    plan = Planner(300_000, SMALL_SEED, divisions, _regions(divisions, boundaries), load_tehran_neighbourhoods())
+    bounds = chunk_bounds(plan.jobs, 2)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(plan.jobs)
+    assert all(a[1] == b[0] and a[0] < a[1] for a, b in itertools.pairwise(bounds))
+    sizes = [sum(j.units for j in plan.jobs[a:b]) for a, b in bounds]
+    assert len(bounds) > 4 and max(sizes) < 2 * MAX_CHUNK_UNITS

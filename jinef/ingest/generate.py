@@ -51,7 +51,7 @@ from jinef.refdata.boundaries import Boundaries, load_boundaries
 from jinef.refdata.divisions import Divisions, load_divisions
 from jinef.refdata.tehran import TehranNeighbourhood, load_tehran_neighbourhoods
 from jinef.registry.model import LocalityType
-from jinef.store.base import RegistryWriter
+from jinef.store.base import RegistryWriter, Shard, ShardedWriter, ShardSet
 
 DEFAULT_UNITS = 200_000
 DEFAULT_SEED = 1404
@@ -265,9 +265,45 @@ class Planner:
         return out
 
 
-# Set in the parent before forking, so workers share the loaded polygons without pickling them.
+# Set in the parent before forking, so workers share the loaded polygons and the plan without pickling them.
 _REGIONS: dict[str, Region] = {}
 _DIVISIONS: Divisions | None = None
+_JOBS: list[AreaJob] = []
+_SHARDS: ShardSet | None = None
+
+# A worker task is a run of consecutive jobs: enough units that passing the task and its result costs
+# little, few enough that the last tasks leave no core idle for long.
+MIN_CHUNK_UNITS = 10_000
+MAX_CHUNK_UNITS = 100_000
+
+
+@dataclass
+class ChunkResult:
+    """What one worker task made: counts, and its rows unless it wrote them to its shard."""
+
+    index: int
+    units: int = 0
+    buildings: int = 0
+    thoroughfares: int = 0
+    localities: int = 0
+    moved: int = 0
+    results: list[JobResult] = field(default_factory=list)
+
+    def count(self, res: JobResult) -> None:
+        """Add one job's counts."""
+        self.units += len(res.rows.units)
+        self.buildings += len(res.rows.buildings)
+        self.thoroughfares += len(res.rows.thoroughfares)
+        self.localities += len(res.localities)
+        self.moved += res.moved
+
+    def add(self, other: ChunkResult) -> None:
+        """Add another chunk's counts."""
+        self.units += other.units
+        self.buildings += other.buildings
+        self.thoroughfares += other.thoroughfares
+        self.localities += other.localities
+        self.moved += other.moved
 
 
 def run_job(job: AreaJob) -> JobResult:
@@ -347,24 +383,63 @@ def _guard(region: Region, out: JobResult) -> int:
     return len(bad)
 
 
-def _results(jobs: list[AreaJob], workers: int) -> Iterator[JobResult]:
-    if workers <= 1:
-        yield from map(run_job, jobs)
-        return
+def _write(target: RegistryWriter | Shard, res: JobResult) -> None:
+    r = res.rows
+    target.add("localities", res.localities)
+    target.add("thoroughfares", r.thoroughfares)
+    target.add("buildings", r.buildings, BUILDING_COLUMNS)
+    target.add("units", r.units, UNIT_COLUMNS)
+
+
+def chunk_bounds(jobs: list[AreaJob], workers: int) -> list[tuple[int, int]]:
+    """Runs of consecutive jobs, ``(start, stop)``, of about the same number of units each."""
+    total = sum(j.units for j in jobs)
+    target = min(MAX_CHUNK_UNITS, max(MIN_CHUNK_UNITS, total // (16 * workers)))
+    out: list[tuple[int, int]] = []
+    start = acc = 0
+    for i, job in enumerate(jobs):
+        acc += job.units
+        if acc >= target:
+            out.append((start, i + 1))
+            start, acc = i + 1, 0
+    if start < len(jobs):
+        out.append((start, len(jobs)))
+    return out
+
+
+def run_chunk(index: int, start: int, stop: int) -> ChunkResult:
+    """Run jobs ``start:stop`` of the plan; write them to shard ``index`` when the writer takes shards."""
+    out = ChunkResult(index)
+    shard = _SHARDS.open(index) if _SHARDS is not None else None
+    for job in _JOBS[start:stop]:
+        res = run_job(job)
+        out.count(res)
+        if shard is not None:
+            _write(shard, res)
+        else:
+            out.results.append(res)
+    if shard is not None:
+        shard.close()
+    return out
+
+
+def _parallel(bounds: list[tuple[int, int]], workers: int) -> Iterator[ChunkResult]:
+    """Chunk results in plan order, from a pool of forked workers."""
     ctx = mp.get_context("fork")
-    window = 8 * workers  # results in flight: bounded, so a slow writer never lets them pile up in memory
+    window = 2 * workers  # tasks in flight: bounded, so a slow writer never lets results (or shards) pile up
     with ctx.Pool(workers) as pool:
-        pending: deque[AsyncResult[JobResult]] = deque()
-        it = iter(jobs)
-        for job in it:
-            pending.append(pool.apply_async(run_job, (job,)))
+        pending: deque[AsyncResult[ChunkResult]] = deque()
+        tasks = iter(enumerate(bounds))
+        for index, (start, stop) in tasks:
+            pending.append(pool.apply_async(run_chunk, (index, start, stop)))
             if len(pending) >= window:
                 break
         while pending:
             yield pending.popleft().get()
-            nxt = next(it, None)
+            nxt = next(tasks, None)
             if nxt is not None:
-                pending.append(pool.apply_async(run_job, (nxt,)))
+                index, (start, stop) = nxt
+                pending.append(pool.apply_async(run_chunk, (index, start, stop)))
 
 
 def generate(
@@ -377,7 +452,7 @@ def generate(
     workers: int | None = None,
 ) -> BuildSummary:
     """Generate a registry of ``n_units`` units into ``writer`` (the caller commits)."""
-    global _REGIONS, _DIVISIONS
+    global _REGIONS, _DIVISIONS, _JOBS, _SHARDS
     if n_units < 0:
         raise ValueError("the number of units must not be negative")
     t0 = time.perf_counter()
@@ -392,28 +467,32 @@ def generate(
                                    for r in div.rural_districts.values()])
     writer.add("localities", plan.localities)
     writer.add("neighbourhoods", plan.neighbourhoods)
-    _REGIONS, _DIVISIONS = regions, div
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if n_units >= 50_000 else 1
-    units = buildings = thoroughfares = 0
-    localities = len(plan.localities)
-    moved = 0
+    sharded = writer if workers > 1 and isinstance(writer, ShardedWriter) else None
+    shards = sharded.shards() if sharded is not None else None
+    _REGIONS, _DIVISIONS, _JOBS, _SHARDS = regions, div, plan.jobs, shards
+    total = ChunkResult(-1)
     try:
-        for res in _results(plan.jobs, workers):
-            r = res.rows
-            writer.add("localities", res.localities)
-            writer.add("thoroughfares", r.thoroughfares)
-            writer.add("buildings", r.buildings, BUILDING_COLUMNS)
-            writer.add("units", r.units, UNIT_COLUMNS)
-            units += len(r.units)
-            buildings += len(r.buildings)
-            thoroughfares += len(r.thoroughfares)
-            localities += len(res.localities)
-            moved += res.moved
-            if progress:
-                progress(len(r.units))
+        if workers <= 1:
+            for job in plan.jobs:
+                res = run_job(job)
+                _write(writer, res)
+                total.count(res)
+                if progress:
+                    progress(len(res.rows.units))
+        else:
+            for chunk in _parallel(chunk_bounds(plan.jobs, workers), workers):
+                if sharded is not None and shards is not None:
+                    sharded.merge_shard(chunk.index)
+                for res in chunk.results:
+                    _write(writer, res)
+                total.add(chunk)
+                if progress:
+                    progress(chunk.units)
     finally:
-        _REGIONS, _DIVISIONS = {}, None
+        _REGIONS, _DIVISIONS, _JOBS, _SHARDS = {}, None, [], None
     writer.add("meta", [("seed", str(seed)), ("units_requested", str(n_units)), ("source", "generated"),
-                        ("points_moved_inside", str(moved))])
-    return BuildSummary(units, buildings, thoroughfares, localities, time.perf_counter() - t0)
+                        ("points_moved_inside", str(total.moved))])
+    return BuildSummary(total.units, total.buildings, total.thoroughfares, len(plan.localities) + total.localities,
+                        time.perf_counter() - t0)
