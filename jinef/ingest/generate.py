@@ -48,6 +48,7 @@ from jinef.ingest.streets import (
     generate_area,
 )
 from jinef.refdata.boundaries import Boundaries, load_boundaries
+from jinef.refdata.cache import load_boundaries_cached
 from jinef.refdata.divisions import Divisions, load_divisions
 from jinef.refdata.tehran import TehranNeighbourhood, load_tehran_neighbourhoods
 from jinef.registry.model import LocalityType
@@ -457,7 +458,8 @@ def generate(
         raise ValueError("the number of units must not be negative")
     t0 = time.perf_counter()
     div = divisions or load_divisions()
-    bnd = boundaries or load_boundaries(div)
+    # Polygons from the on-disk cache only when the divisions are the data folder's own.
+    bnd = boundaries or (load_boundaries_cached(div) if divisions is None else load_boundaries(div))
     regions = _regions(div, bnd)
     plan = Planner(n_units, seed, div, regions, load_tehran_neighbourhoods())
     writer.add("provinces", [(p.code, p.name) for p in div.provinces.values()])
