@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from jinef.registry.postcode import from_int
 from jinef.store.base import RegistryReader
@@ -57,6 +56,9 @@ class BuildingIndex:
         self.lons = lons
         self.offsets = offsets
         self.postcodes = postcodes
+        # Imported here: scipy costs every `jinef` command (even `jinef build`) 0.3 s to load otherwise.
+        from scipy.spatial import cKDTree
+
         self.tree = cKDTree(unit_vectors(lats, lons), leafsize=16, balanced_tree=False, compact_nodes=True)
 
     @classmethod
