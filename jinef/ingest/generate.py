@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
+from operator import itemgetter
 
 import numpy as np
 
@@ -365,8 +366,8 @@ def _guard(region: Region, out: JobResult) -> int:
     rows = out.rows.buildings
     if not rows:
         return 0
-    lon = np.fromiter((r[9] for r in rows), dtype=np.float64, count=len(rows))
-    lat = np.fromiter((r[8] for r in rows), dtype=np.float64, count=len(rows))
+    lon = np.fromiter(map(itemgetter(9), rows), dtype=np.float64, count=len(rows))
+    lat = np.fromiter(map(itemgetter(8), rows), dtype=np.float64, count=len(rows))
     bad = np.flatnonzero(~region.contains(lon, lat))
     if not len(bad):
         return 0

@@ -156,15 +156,22 @@ def _building_sizes(rng: random.Random, size: SizeClass, n_units: int) -> list[t
     """(units, units per floor) for buildings that hold exactly ``n_units`` units."""
     p_house, (fmin, fmax), (umin, umax) = _BUILDINGS[size]
     out: list[tuple[int, int]] = []
+    add = out.append
+    rnd = rng.random
+    house = (1, 1)
+    uspan, fspan = umax - umin + 1, fmax - fmin + 1
     left = n_units
     while left > 0:
-        if rng.random() < p_house:
-            k, upf = 1, 1
-        else:
-            upf = _ri(rng, umin, umax)
-            k = _ri(rng, fmin, fmax) * upf
-        k = min(k, left)
-        out.append((k, upf))
+        if rnd() < p_house:
+            add(house)
+            left -= 1
+            continue
+        # _ri inlined (the same draws): this runs once per building of the build.
+        upf = umin + int(rnd() * uspan)
+        k = (fmin + int(rnd() * fspan)) * upf
+        if k > left:
+            k = left
+        add((k, upf))
         left -= k
     return out
 
