@@ -27,6 +27,7 @@ from jinef.store.tables import TABLES
 # Rows per INSERT statement: binding many rows per statement step costs SQLite and the sqlite3 module
 # about half as much per row as one statement per row.
 _BATCH_ROWS = 64
+_SHARD_BUFFER_ROWS = 20_000  # rows a shard holds before writing them
 
 
 @lru_cache(maxsize=64)
@@ -71,13 +72,28 @@ class SqliteShard:
         self.conn.execute("BEGIN")
         for table in TABLES:
             self.conn.execute(create_table_sql(table))
+        self._pending: dict[tuple[str, tuple[str, ...] | None], list[tuple[Any, ...]]] = {}
+        self._buffered = 0
 
     def add(self, table: str, rows: Iterable[tuple[Any, ...]], columns: Sequence[str] | None = None) -> None:
         """Append rows (tuples in the table's column order, or in ``columns`` with defaults for the rest)."""
-        _add(self.conn, table, rows, columns)
+        # Buffered: callers add a few dozen rows at a time, and only full batches get the many-row statement.
+        buf = self._pending.setdefault((table, None if columns is None else tuple(columns)), [])
+        before = len(buf)
+        buf.extend(rows)
+        self._buffered += len(buf) - before
+        if self._buffered >= _SHARD_BUFFER_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        for (table, columns), rows in self._pending.items():
+            _add(self.conn, table, rows, columns)
+        self._pending.clear()
+        self._buffered = 0
 
     def close(self) -> None:
         """Write the shard out for merging."""
+        self._flush()
         self.conn.execute("COMMIT")
         self.conn.close()
 
