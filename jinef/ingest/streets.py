@@ -49,6 +49,7 @@ _MAX_UNITS = max(fmax * umax for _p, (_fmin, fmax), (_umin, umax) in _BUILDINGS.
 # Unit numbers, plates and entrances as text, and the floor of the j-th unit for each units-per-floor,
 # made once instead of once per unit.
 _LABELS = tuple(str(i) for i in range(max(1000, _MAX_UNITS + 1)))
+_N_LABELS = len(_LABELS)
 _FLOORS = {upf: tuple(j // upf + 1 for j in range(_MAX_UNITS))
            for upf in range(1, max(umax for _p, _f, (_umin, umax) in _BUILDINGS.values()) + 1)}
 
@@ -299,7 +300,7 @@ class _Layout:
             # Not rounded here: the export prints 7 decimals (1 cm) and the same seed gives the same floats.
             lat = lat0 + y / KM_PER_DEG
             lon = lon0 + x / lon_km
-            plate = _LABELS[plate_no] if plate_no < len(_LABELS) else str(plate_no)
+            plate = _LABELS[plate_no] if plate_no < _N_LABELS else str(plate_no)
             gap = 1 + int(rnd() * 4)
             if k == 1:
                 r = rnd()
