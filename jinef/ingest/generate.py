@@ -14,6 +14,7 @@ memory stays bounded at any registry size.
 
 from __future__ import annotations
 
+import gc
 import math
 import multiprocessing as mp
 import os
@@ -429,19 +430,25 @@ def _parallel(bounds: list[tuple[int, int]], workers: int) -> Iterator[ChunkResu
     """Chunk results in plan order, from a pool of forked workers."""
     ctx = mp.get_context("fork")
     window = 2 * workers  # tasks in flight: bounded, so a slow writer never lets results (or shards) pile up
-    with ctx.Pool(workers) as pool:
-        pending: deque[AsyncResult[ChunkResult]] = deque()
-        tasks = iter(enumerate(bounds))
-        for index, (start, stop) in tasks:
-            pending.append(pool.apply_async(run_chunk, (index, start, stop)))
-            if len(pending) >= window:
-                break
-        while pending:
-            yield pending.popleft().get()
-            nxt = next(tasks, None)
-            if nxt is not None:
-                index, (start, stop) = nxt
+    # The loaded reference data and plan out of the collector's reach: the workers' collections never
+    # walk them, nor copy their pages by touching them.
+    gc.freeze()
+    try:
+        with ctx.Pool(workers) as pool:
+            pending: deque[AsyncResult[ChunkResult]] = deque()
+            tasks = iter(enumerate(bounds))
+            for index, (start, stop) in tasks:
                 pending.append(pool.apply_async(run_chunk, (index, start, stop)))
+                if len(pending) >= window:
+                    break
+            while pending:
+                yield pending.popleft().get()
+                nxt = next(tasks, None)
+                if nxt is not None:
+                    index, (start, stop) = nxt
+                    pending.append(pool.apply_async(run_chunk, (index, start, stop)))
+    finally:
+        gc.unfreeze()
 
 
 def generate(

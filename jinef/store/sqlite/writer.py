@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -140,6 +141,8 @@ class SqliteWriter:
             self.conn.execute(create_table_sql(table))
         self._open = True
         self._shards: SqliteShardSet | None = None
+        self._syncer: threading.Thread | None = None
+        self._sync_fd: int | None = None
 
     def add(self, table: str, rows: Iterable[tuple[Any, ...]], columns: Sequence[str] | None = None) -> None:
         """Append rows (tuples in the table's column order, or in ``columns`` with defaults for the rest)."""
@@ -176,6 +179,24 @@ class SqliteWriter:
             self.conn.execute("DETACH DATABASE shard")
             self.conn.execute("BEGIN")
         path.unlink()
+        self._sync_in_background()
+
+    def _sync_in_background(self) -> None:
+        """Start writing the merged pages to disk while the workers compute, so the final fsync has little left."""
+        if self._syncer is not None and self._syncer.is_alive():
+            return
+        if self._sync_fd is None:
+            self._sync_fd = os.open(self.work_path, os.O_RDONLY)
+        self._syncer = threading.Thread(target=os.fdatasync, args=(self._sync_fd,), daemon=True)
+        self._syncer.start()
+
+    def _stop_syncing(self) -> None:
+        if self._syncer is not None:
+            self._syncer.join()
+            self._syncer = None
+        if self._sync_fd is not None:
+            os.close(self._sync_fd)
+            self._sync_fd = None
 
     def _drop_shards(self) -> None:
         if self._shards is not None:
@@ -206,6 +227,7 @@ class SqliteWriter:
         if not self._open:
             raise RuntimeError("writer already closed")
         self._drop_shards()
+        self._stop_syncing()
         for ddl in INDEXES:
             self.conn.execute(ddl)
         self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
@@ -237,6 +259,7 @@ class SqliteWriter:
             return
         self._open = False
         self._drop_shards()
+        self._stop_syncing()
         try:
             self.conn.execute("ROLLBACK")
         except sqlite3.Error:
