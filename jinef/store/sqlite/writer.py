@@ -51,11 +51,11 @@ def _add(conn: sqlite3.Connection, table: str, rows: Iterable[tuple[Any, ...]],
     full = len(rows) - len(rows) % _BATCH_ROWS
     if full:
         # Flattened rows only line up with the placeholders if every row has every column.
-        if any(len(r) != len(cols) for r in rows):
+        if set(map(len, rows)) != {len(cols)}:
             raise sqlite3.ProgrammingError(f"rows for {table} must have {len(cols)} values each")
-        flat = chain.from_iterable
-        conn.executemany(_batch_sql(table, cols),
-                         (tuple(flat(rows[i : i + _BATCH_ROWS])) for i in range(0, full, _BATCH_ROWS)))
+        flat = list(chain.from_iterable(rows[:full]))
+        step = _BATCH_ROWS * len(cols)
+        conn.executemany(_batch_sql(table, cols), (flat[i : i + step] for i in range(0, len(flat), step)))
     if full < len(rows):
         conn.executemany(single, rows[full:])
 
