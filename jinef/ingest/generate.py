@@ -8,8 +8,10 @@ The build runs in two phases. The *plan* (one process, cheap) makes every decisi
 neighbourhood: units per county and city, city centres inside the polygons, neighbourhoods,
 postcode routes. It yields independent *area jobs*, each with its own random stream, its own
 routes and its own id range, so jobs can run on all cores in any order and the output is the
-same bytes for the same seed whatever the number of workers. Rows are written job by job, so
-memory stays bounded at any registry size.
+same bytes for the same seed whatever the number of workers. A worker task is a run of
+consecutive jobs; with a writer that takes shards (SQLite) the worker writes the run's rows into
+its own shard and the writer appends the shards in plan order, so rows never pass through the main
+process one by one. Memory stays bounded at any registry size.
 """
 
 from __future__ import annotations
