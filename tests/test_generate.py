@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import itertools
 from collections import Counter
 from pathlib import Path
 
@@ -141,12 +140,16 @@ def test_every_unit_has_its_own_standard_address(small_registry: Path) -> None:
 
 
 def test_chunks_cover_the_plan_in_order(divisions: Divisions, boundaries: Boundaries) -> None:
-    from jinef.ingest.generate import MAX_CHUNK_UNITS, Planner, _regions, chunk_bounds
+    from jinef.ingest.generate import MAX_CHUNK_UNITS, Planner, _regions, chunks
     from jinef.refdata.tehran import load_tehran_neighbourhoods
 
-    plan = Planner(300_000, SMALL_SEED, divisions, _regions(divisions, boundaries), load_tehran_neighbourhoods())
-    bounds = chunk_bounds(plan.jobs, 2)
-    assert bounds[0][0] == 0 and bounds[-1][1] == len(plan.jobs)
-    assert all(a[1] == b[0] and a[0] < a[1] for a, b in itertools.pairwise(bounds))
-    sizes = [sum(j.units for j in plan.jobs[a:b]) for a, b in bounds]
-    assert len(bounds) > 4 and max(sizes) < 2 * MAX_CHUNK_UNITS
+    regions = _regions(divisions, boundaries)
+    plan = Planner.planned(300_000, SMALL_SEED, divisions, regions, load_tehran_neighbourhoods())
+    # Planning as it goes (as a parallel build does) gives the same jobs in the same order.
+    streamed = Planner(300_000, SMALL_SEED, divisions, regions, load_tehran_neighbourhoods())
+    runs = list(chunks(streamed.run(), 300_000, 2))
+    assert [j for run in runs for j in run] == plan.jobs
+    assert streamed.localities == plan.localities and streamed.neighbourhoods == plan.neighbourhoods
+    assert sum(j.units for j in plan.jobs) == 300_000
+    sizes = [sum(j.units for j in run) for run in runs]
+    assert len(runs) > 4 and max(sizes) < 2 * MAX_CHUNK_UNITS

@@ -24,7 +24,7 @@ import random
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
 from operator import itemgetter
@@ -145,7 +145,11 @@ def _regions(div: Divisions, bnd: Boundaries) -> dict[str, Region]:
 
 
 class Planner:
-    """Makes the decisions above the neighbourhood and yields the area jobs, in a fixed order."""
+    """Makes the decisions above the neighbourhood and yields the area jobs, in a fixed order.
+
+    :meth:`run` plans county by county, so that workers can start on the first counties' jobs
+    while the rest are being planned.
+    """
 
     def __init__(self, n_units: int, seed: int, div: Divisions, regions: dict[str, Region],
                  tehran: list[TehranNeighbourhood]) -> None:
@@ -153,12 +157,27 @@ class Planner:
         self.localities: list[tuple[object, ...]] = []
         self.neighbourhoods: list[tuple[object, ...]] = []
         self.jobs: list[AreaJob] = []
-        weights = _county_weights(div)
-        codes = sorted(div.counties)
-        self.per_county = dict(zip(codes, apportion(n_units, [weights[c] for c in codes]), strict=True))
-        self.allocator = RouteAllocator(self.per_county, {c: div.counties[c].province_code for c in codes})
-        for code in codes:
-            self._county(code, self.per_county[code], weights[code])
+        self.weights = _county_weights(div)
+        self.codes = sorted(div.counties)
+        self.per_county = dict(zip(self.codes, apportion(n_units, [self.weights[c] for c in self.codes]),
+                                   strict=True))
+        self.allocator = RouteAllocator(self.per_county, {c: div.counties[c].province_code for c in self.codes})
+
+    def run(self) -> Iterator[AreaJob]:
+        """Plan every county in order, yielding each county's jobs as soon as they are made (once)."""
+        for code in self.codes:
+            start = len(self.jobs)
+            self._county(code, self.per_county[code], self.weights[code])
+            yield from self.jobs[start:]
+
+    @classmethod
+    def planned(cls, n_units: int, seed: int, div: Divisions, regions: dict[str, Region],
+                tehran: list[TehranNeighbourhood]) -> Planner:
+        """A planner that has planned everything (its ``jobs``, ``localities`` and ``neighbourhoods`` complete)."""
+        plan = cls(n_units, seed, div, regions, tehran)
+        for _ in plan.run():
+            pass
+        return plan
 
     def _job(self, **kw: object) -> None:
         index = len(self.jobs) + 1
@@ -273,7 +292,6 @@ class Planner:
 # Set in the parent before forking, so workers share the loaded polygons and the plan without pickling them.
 _REGIONS: dict[str, Region] = {}
 _DIVISIONS: Divisions | None = None
-_JOBS: list[AreaJob] = []
 _SHARDS: ShardSet | None = None
 
 # A worker task is a run of consecutive jobs: enough units that passing the task and its result costs
@@ -396,27 +414,26 @@ def _write(target: RegistryWriter | Shard, res: JobResult) -> None:
     target.add("units", r.units, UNIT_COLUMNS)
 
 
-def chunk_bounds(jobs: list[AreaJob], workers: int) -> list[tuple[int, int]]:
-    """Runs of consecutive jobs, ``(start, stop)``, of about the same number of units each."""
-    total = sum(j.units for j in jobs)
-    target = min(MAX_CHUNK_UNITS, max(MIN_CHUNK_UNITS, total // (16 * workers)))
-    out: list[tuple[int, int]] = []
-    start = acc = 0
-    for i, job in enumerate(jobs):
+def chunks(jobs: Iterable[AreaJob], total_units: int, workers: int) -> Iterator[list[AreaJob]]:
+    """Runs of consecutive jobs of about the same number of units each (taken from ``jobs`` as they come)."""
+    target = min(MAX_CHUNK_UNITS, max(MIN_CHUNK_UNITS, total_units // (16 * workers)))
+    run: list[AreaJob] = []
+    acc = 0
+    for job in jobs:
+        run.append(job)
         acc += job.units
         if acc >= target:
-            out.append((start, i + 1))
-            start, acc = i + 1, 0
-    if start < len(jobs):
-        out.append((start, len(jobs)))
-    return out
+            yield run
+            run, acc = [], 0
+    if run:
+        yield run
 
 
-def run_chunk(index: int, start: int, stop: int) -> ChunkResult:
-    """Run jobs ``start:stop`` of the plan; write them to shard ``index`` when the writer takes shards."""
+def run_chunk(index: int, jobs: list[AreaJob]) -> ChunkResult:
+    """Run a run of jobs; write their rows to shard ``index`` when the writer takes shards."""
     out = ChunkResult(index)
     shard = _SHARDS.open(index) if _SHARDS is not None else None
-    for job in _JOBS[start:stop]:
+    for job in jobs:
         res = run_job(job)
         out.count(res)
         if shard is not None:
@@ -428,27 +445,26 @@ def run_chunk(index: int, start: int, stop: int) -> ChunkResult:
     return out
 
 
-def _parallel(bounds: list[tuple[int, int]], workers: int) -> Iterator[ChunkResult]:
-    """Chunk results in plan order, from a pool of forked workers."""
+def _parallel(runs: Iterator[list[AreaJob]], workers: int) -> Iterator[ChunkResult]:
+    """Chunk results in plan order, from a pool of forked workers (forked before ``runs`` is first read)."""
     ctx = mp.get_context("fork")
     window = 2 * workers  # tasks in flight: bounded, so a slow writer never lets results (or shards) pile up
-    # The loaded reference data and plan out of the collector's reach: the workers' collections never
-    # walk them, nor copy their pages by touching them.
+    # The loaded reference data out of the collector's reach: the workers' collections never walk it,
+    # nor copy its pages by touching it.
     gc.freeze()
     try:
         with ctx.Pool(workers) as pool:
             pending: deque[AsyncResult[ChunkResult]] = deque()
-            tasks = iter(enumerate(bounds))
-            for index, (start, stop) in tasks:
-                pending.append(pool.apply_async(run_chunk, (index, start, stop)))
+            tasks = enumerate(runs)
+            for index, jobs in tasks:
+                pending.append(pool.apply_async(run_chunk, (index, jobs)))
                 if len(pending) >= window:
                     break
             while pending:
                 yield pending.popleft().get()
                 nxt = next(tasks, None)
                 if nxt is not None:
-                    index, (start, stop) = nxt
-                    pending.append(pool.apply_async(run_chunk, (index, start, stop)))
+                    pending.append(pool.apply_async(run_chunk, nxt))
     finally:
         gc.unfreeze()
 
@@ -463,7 +479,7 @@ def generate(
     workers: int | None = None,
 ) -> BuildSummary:
     """Generate a registry of ``n_units`` units into ``writer`` (the caller commits)."""
-    global _REGIONS, _DIVISIONS, _JOBS, _SHARDS
+    global _REGIONS, _DIVISIONS, _SHARDS
     if n_units < 0:
         raise ValueError("the number of units must not be negative")
     t0 = time.perf_counter()
@@ -477,24 +493,23 @@ def generate(
     writer.add("districts", [(d.code, d.name, d.county_code) for d in div.districts.values()])
     writer.add("rural_districts", [(r.code, r.name, r.county_code, r.district_code)
                                    for r in div.rural_districts.values()])
-    writer.add("localities", plan.localities)
-    writer.add("neighbourhoods", plan.neighbourhoods)
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if n_units >= 50_000 else 1
     sharded = writer if workers > 1 and isinstance(writer, ShardedWriter) else None
     shards = sharded.shards() if sharded is not None else None
-    _REGIONS, _DIVISIONS, _JOBS, _SHARDS = regions, div, plan.jobs, shards
+    _REGIONS, _DIVISIONS, _SHARDS = regions, div, shards
     total = ChunkResult(-1)
     try:
         if workers <= 1:
-            for job in plan.jobs:
+            for job in plan.run():
                 res = run_job(job)
                 _write(writer, res)
                 total.count(res)
                 if progress:
                     progress(len(res.rows.units))
         else:
-            for chunk in _parallel(chunk_bounds(plan.jobs, workers), workers):
+            # The workers fork before the plan is made, and start on its first counties while it goes on.
+            for chunk in _parallel(chunks(plan.run(), n_units, workers), workers):
                 if sharded is not None and shards is not None:
                     sharded.merge_shard(chunk.index)
                 for res in chunk.results:
@@ -503,7 +518,10 @@ def generate(
                 if progress:
                     progress(chunk.units)
     finally:
-        _REGIONS, _DIVISIONS, _JOBS, _SHARDS = {}, None, [], None
+        _REGIONS, _DIVISIONS, _SHARDS = {}, None, None
+    # Rows are stored by id, so the plan's own rows may come after the jobs'.
+    writer.add("localities", plan.localities)
+    writer.add("neighbourhoods", plan.neighbourhoods)
     writer.add("meta", [("seed", str(seed)), ("units_requested", str(n_units)), ("source", "generated"),
                         ("points_moved_inside", str(total.moved))])
     return BuildSummary(total.units, total.buildings, total.thoroughfares, len(plan.localities) + total.localities,
