@@ -289,7 +289,8 @@ class Planner:
         return out
 
 
-# Set in the parent before forking, so workers share the loaded polygons and the plan without pickling them.
+# Set in the parent before forking, so workers share the loaded polygons (and where to write their shards)
+# without pickling them.
 _REGIONS: dict[str, Region] = {}
 _DIVISIONS: Divisions | None = None
 _SHARDS: ShardSet | None = None
