@@ -11,7 +11,6 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Literal, TypeVar
 
 from jinef.ingest import vocabulary as vocab
@@ -46,12 +45,15 @@ _INDUSTRIAL_NAMES = ("صنعت", "تولید", "کار", "فن‌آوری", "ص�
 
 # Largest number of units in one building (floors x units per floor), for the tables below.
 _MAX_UNITS = max(fmax * umax for _p, (_fmin, fmax), (_umin, umax) in _BUILDINGS.values())
-# Unit numbers, plates and entrances as text, and the floor of the j-th unit for each units-per-floor,
-# made once instead of once per unit.
+# Unit numbers, plates and entrances as text, made once instead of once per unit.
 _LABELS = tuple(str(i) for i in range(max(1000, _MAX_UNITS + 1)))
 _N_LABELS = len(_LABELS)
-_FLOORS = {upf: tuple(j // upf + 1 for j in range(_MAX_UNITS))
-           for upf in range(1, max(umax for _p, _f, (_umin, umax) in _BUILDINGS.values()) + 1)}
+_MAX_UPF = max(umax for _p, _f, (_umin, umax) in _BUILDINGS.values())
+_MAX_SHOPS = 2
+# _UNIT_SPECS[upf][shops][n]: (j, floor, label) of the n non-shop units of an entrance after ``shops`` shops.
+_UNIT_SPECS = {upf: [[tuple((j, j // upf + 1, _LABELS[shops + j + 1]) for j in range(n)) for n in range(_MAX_UNITS + 1)]
+                     for shops in range(_MAX_SHOPS + 1)]
+               for upf in range(1, _MAX_UPF + 1)}
 
 
 def _ri(rng: random.Random, a: int, b: int) -> int:
@@ -327,11 +329,11 @@ class _Layout:
             # Shops on the ground floor of main-street buildings, counted in the building's units.
             shops = 0
             if shops_here and rnd() < 0.5:
-                shops = min(1 + int(rnd() * 2), k - 1)
+                shops = min(1 + int(rnd() * _MAX_SHOPS), k - 1)
             k -= shops
             # Big complexes: one plate, several entrances, each a building of its own.
             entrances = 2 + int(rnd() * 2) if k >= 12 and rnd() < 0.4 else 1
-            floors = _FLOORS[upf]
+            specs = _UNIT_SPECS[upf]
             for e in range(1, entrances + 1):
                 ke = k // entrances + (1 if e - 1 < k % entrances else 0)
                 bid += 1
@@ -343,10 +345,16 @@ class _Layout:
                 for j in range(n_shops):
                     uid += 1
                     add_unit((uid, code + j, bid, 0, _LABELS[j + 1], _COMMERCIAL))
-                # Unit j of the entrance: floor j // upf + 1, numbered after the shops (tables built once).
+                # Unit j of the entrance: floor j // upf + 1, numbered after the shops. A short loop is
+                # cheapest for a few units; past that, a comprehension over the prebuilt (j, floor, label).
                 code += n_shops
-                add_units(zip(range(uid + 1, uid + ke + 1), range(code, code + ke), repeat(bid, ke), floors[:ke],
-                              _LABELS[n_shops + 1 : n_shops + ke + 1], repeat(usage, ke), strict=True))
-                uid += ke
+                if ke < 4:
+                    for j in range(ke):
+                        uid += 1
+                        add_unit((uid, code + j, bid, j // upf + 1, _LABELS[n_shops + j + 1], usage))
+                else:
+                    u0 = uid + 1
+                    add_units([(u0 + j, code + j, bid, f, label, usage) for j, f, label in specs[n_shops][ke]])
+                    uid += ke
         ids.building, ids.unit = bid, uid
         cur.step, cur.plate = step, plate_no
