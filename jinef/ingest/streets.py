@@ -261,10 +261,10 @@ def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: 
 
 
 class _Layout:
-    """Lays out one area's buildings and units: everything per building, bound once per area.
+    """Lays out one area's buildings and units, street by street.
 
-    This runs once per building of a national build (millions of times), so it keeps what it uses
-    in locals and attributes of itself rather than calling helpers; the random draws and the float
+    The loop body runs once per building of a national build (millions of times), so it binds what
+    it uses to locals once per street and calls no helpers; the random draws and the float
     arithmetic are exactly those of the straightforward version, so a seed gives the same registry.
     """
 
