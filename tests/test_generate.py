@@ -44,6 +44,8 @@ def test_same_seed_same_bytes(tmp_path: Path, divisions: Divisions, boundaries: 
     # Jobs are independent: two worker processes give the same bytes as one.
     again = build_registry(tmp_path / "again.sqlite", SMALL_UNITS, SMALL_SEED, divisions, boundaries, workers=2)
     assert export_text(again) == export_text(small_registry)
+    # The workers' shard files are merged and gone: only the registry is left.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.sqlite"]
     other = build_registry(tmp_path / "other.sqlite", SMALL_UNITS, SMALL_SEED + 1, divisions, boundaries)
     assert export_text(other) != export_text(small_registry)
 
@@ -135,3 +137,19 @@ def test_every_unit_has_its_own_standard_address(small_registry: Path) -> None:
     with Registry.open(small_registry) as reg:
         addresses = [a.standard_address for a in reg.addresses()]
     assert len(set(addresses)) == len(addresses)
+
+
+def test_chunks_cover_the_plan_in_order(divisions: Divisions, boundaries: Boundaries) -> None:
+    from jinef.ingest.generate import MAX_CHUNK_UNITS, Planner, _regions, chunks
+    from jinef.refdata.tehran import load_tehran_neighbourhoods
+
+    regions = _regions(divisions, boundaries)
+    plan = Planner.planned(300_000, SMALL_SEED, divisions, regions, load_tehran_neighbourhoods())
+    # Planning as it goes (as a parallel build does) gives the same jobs in the same order.
+    streamed = Planner(300_000, SMALL_SEED, divisions, regions, load_tehran_neighbourhoods())
+    runs = list(chunks(streamed.run(), 300_000, 2))
+    assert [j for run in runs for j in run] == plan.jobs
+    assert streamed.localities == plan.localities and streamed.neighbourhoods == plan.neighbourhoods
+    assert sum(j.units for j in plan.jobs) == 300_000
+    sizes = [sum(j.units for j in run) for run in runs]
+    assert len(runs) > 4 and max(sizes) < 2 * MAX_CHUNK_UNITS

@@ -82,3 +82,35 @@ def test_fetch_cli_exit_code(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "jinef.cli.main", "data", "fetch", "--dest", str(tmp_path / "d")],
                        env={"JINEF_FETCH_BASE": "http://127.0.0.1:9", "PATH": ""}, capture_output=True, text=True)
     assert r.returncode == 1 and "offline" in r.stderr
+
+
+def test_boundaries_cache_serves_the_same_polygons_and_follows_the_sources(tmp_path: Path, divisions: Divisions,
+                                                                           boundaries: Boundaries) -> None:
+    import os
+    import shutil
+
+    from jinef.refdata.cache import load_boundaries_cached
+
+    root = tmp_path / "iran"
+    for sub in ("divisions", "population", "boundaries"):
+        shutil.copytree(data_dir() / sub, root / sub)
+    cache = tmp_path / "cache"
+    first = load_boundaries_cached(divisions, root, cache)
+    files = list(cache.iterdir())
+    assert len(files) == 1
+    again = load_boundaries_cached(divisions, root, cache)  # from the file this time
+    for fresh, cached in ((boundaries.provinces, again.provinces), (boundaries.counties, again.counties)):
+        assert list(fresh) == list(cached)
+        assert all(fresh[k].equals_exact(cached[k], 0) for k in fresh)
+    assert again.report == first.report == boundaries.report
+    # A touched source file is a new fingerprint: loaded again, cached under a new name.
+    f = root / "boundaries" / "provinces.geojson"
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    load_boundaries_cached(divisions, root, cache)
+    assert len(list(cache.iterdir())) == 2
+    # A damaged cache file is replaced, not trusted.
+    damaged = sorted(cache.iterdir(), key=lambda p: p.stat().st_mtime_ns)[-1]
+    damaged.write_bytes(b"not a cache")
+    assert len(load_boundaries_cached(divisions, root, cache).counties) == len(boundaries.counties)
+    assert damaged.read_bytes() != b"not a cache"

@@ -14,7 +14,7 @@ from jinef.registry import postcode as pc
 from jinef.registry.export import write_export
 from jinef.registry.registry import Registry
 from jinef.store.postgres.reader import PostgresReader
-from tests.conftest import EngineRegistries, pg_location
+from tests.conftest import ENGINE_SEED, ENGINE_UNITS, EngineRegistries, build_registry, pg_location
 from tests.test_import import load, rows_of, write_rows
 
 
@@ -35,6 +35,14 @@ def export_bytes(location: Path | str, fmt: str) -> bytes:
 def test_export_bytes_identical(both: tuple[Path | str, Path | str], fmt: str) -> None:
     sq, pg = both
     assert export_bytes(sq, fmt) == export_bytes(pg, fmt)
+
+
+def test_parallel_build_identical(both: tuple[Path | str, Path | str], pg_dsn: str, divisions: Divisions,
+                                  boundaries: Boundaries) -> None:
+    # Workers hand PostgreSQL their rows (SQLite takes shard files): the same registry either way.
+    sq, _ = both
+    loc = build_registry(pg_location(pg_dsn, "parallel"), ENGINE_UNITS, ENGINE_SEED, divisions, boundaries, workers=2)
+    assert export_bytes(loc, "csv") == export_bytes(sq, "csv")
 
 
 def test_lookups_identical(both: tuple[Path | str, Path | str]) -> None:

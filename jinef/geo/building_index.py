@@ -19,7 +19,6 @@ from bisect import bisect_left
 from collections.abc import Callable
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from jinef.registry.postcode import from_int
 from jinef.store.base import RegistryReader
@@ -92,6 +91,9 @@ class BuildingIndex:
         self.lons = lons
         self.offsets = offsets
         self.postcodes = postcodes
+        # Imported here: scipy costs every `jinef` command (even `jinef build`) 0.3 s to load otherwise.
+        from scipy.spatial import cKDTree
+
         xyz = unit_vectors(lats, lons)
         self.tree = cKDTree(xyz, leafsize=16, balanced_tree=False, compact_nodes=True)
         # The single-query grid: buildings sorted by cell, their unit vectors in that order (contiguous slices).

@@ -8,12 +8,15 @@ The build runs in two phases. The *plan* (one process, cheap) makes every decisi
 neighbourhood: units per county and city, city centres inside the polygons, neighbourhoods,
 postcode routes. It yields independent *area jobs*, each with its own random stream, its own
 routes and its own id range, so jobs can run on all cores in any order and the output is the
-same bytes for the same seed whatever the number of workers. Rows are written job by job, so
-memory stays bounded at any registry size.
+same bytes for the same seed whatever the number of workers. A worker task is a run of
+consecutive jobs; with a writer that takes shards (SQLite) the worker writes the run's rows into
+its own shard and the writer appends the shards in plan order, so rows never pass through the main
+process one by one. Memory stays bounded at any registry size.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import multiprocessing as mp
 import os
@@ -21,9 +24,10 @@ import random
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
+from operator import itemgetter
 
 import numpy as np
 
@@ -48,10 +52,11 @@ from jinef.ingest.streets import (
     generate_area,
 )
 from jinef.refdata.boundaries import Boundaries, load_boundaries
+from jinef.refdata.cache import load_boundaries_cached
 from jinef.refdata.divisions import Divisions, load_divisions
 from jinef.refdata.tehran import TehranNeighbourhood, load_tehran_neighbourhoods
 from jinef.registry.model import LocalityType
-from jinef.store.base import RegistryWriter
+from jinef.store.base import RegistryWriter, Shard, ShardedWriter, ShardSet
 
 DEFAULT_UNITS = 200_000
 DEFAULT_SEED = 1404
@@ -140,7 +145,11 @@ def _regions(div: Divisions, bnd: Boundaries) -> dict[str, Region]:
 
 
 class Planner:
-    """Makes the decisions above the neighbourhood and yields the area jobs, in a fixed order."""
+    """Makes the decisions above the neighbourhood and yields the area jobs, in a fixed order.
+
+    :meth:`run` plans county by county, so that workers can start on the first counties' jobs
+    while the rest are being planned.
+    """
 
     def __init__(self, n_units: int, seed: int, div: Divisions, regions: dict[str, Region],
                  tehran: list[TehranNeighbourhood]) -> None:
@@ -148,12 +157,27 @@ class Planner:
         self.localities: list[tuple[object, ...]] = []
         self.neighbourhoods: list[tuple[object, ...]] = []
         self.jobs: list[AreaJob] = []
-        weights = _county_weights(div)
-        codes = sorted(div.counties)
-        self.per_county = dict(zip(codes, apportion(n_units, [weights[c] for c in codes]), strict=True))
-        self.allocator = RouteAllocator(self.per_county, {c: div.counties[c].province_code for c in codes})
-        for code in codes:
-            self._county(code, self.per_county[code], weights[code])
+        self.weights = _county_weights(div)
+        self.codes = sorted(div.counties)
+        self.per_county = dict(zip(self.codes, apportion(n_units, [self.weights[c] for c in self.codes]),
+                                   strict=True))
+        self.allocator = RouteAllocator(self.per_county, {c: div.counties[c].province_code for c in self.codes})
+
+    def run(self) -> Iterator[AreaJob]:
+        """Plan every county in order, yielding each county's jobs as soon as they are made (once)."""
+        for code in self.codes:
+            start = len(self.jobs)
+            self._county(code, self.per_county[code], self.weights[code])
+            yield from self.jobs[start:]
+
+    @classmethod
+    def planned(cls, n_units: int, seed: int, div: Divisions, regions: dict[str, Region],
+                tehran: list[TehranNeighbourhood]) -> Planner:
+        """A planner that has planned everything (its ``jobs``, ``localities`` and ``neighbourhoods`` complete)."""
+        plan = cls(n_units, seed, div, regions, tehran)
+        for _ in plan.run():
+            pass
+        return plan
 
     def _job(self, **kw: object) -> None:
         index = len(self.jobs) + 1
@@ -265,9 +289,45 @@ class Planner:
         return out
 
 
-# Set in the parent before forking, so workers share the loaded polygons without pickling them.
+# Set in the parent before forking, so workers share the loaded polygons (and where to write their shards)
+# without pickling them.
 _REGIONS: dict[str, Region] = {}
 _DIVISIONS: Divisions | None = None
+_SHARDS: ShardSet | None = None
+
+# A worker task is a run of consecutive jobs: enough units that passing the task and its result costs
+# little, few enough that the last tasks leave no core idle for long.
+MIN_CHUNK_UNITS = 10_000
+MAX_CHUNK_UNITS = 100_000
+
+
+@dataclass
+class ChunkResult:
+    """What one worker task made: counts, and its rows unless it wrote them to its shard."""
+
+    index: int
+    units: int = 0
+    buildings: int = 0
+    thoroughfares: int = 0
+    localities: int = 0
+    moved: int = 0
+    results: list[JobResult] = field(default_factory=list)
+
+    def count(self, res: JobResult) -> None:
+        """Add one job's counts."""
+        self.units += len(res.rows.units)
+        self.buildings += len(res.rows.buildings)
+        self.thoroughfares += len(res.rows.thoroughfares)
+        self.localities += len(res.localities)
+        self.moved += res.moved
+
+    def add(self, other: ChunkResult) -> None:
+        """Add another chunk's counts."""
+        self.units += other.units
+        self.buildings += other.buildings
+        self.thoroughfares += other.thoroughfares
+        self.localities += other.localities
+        self.moved += other.moved
 
 
 def run_job(job: AreaJob) -> JobResult:
@@ -328,8 +388,8 @@ def _guard(region: Region, out: JobResult) -> int:
     rows = out.rows.buildings
     if not rows:
         return 0
-    lon = np.fromiter((r[9] for r in rows), dtype=np.float64, count=len(rows))
-    lat = np.fromiter((r[8] for r in rows), dtype=np.float64, count=len(rows))
+    lon = np.fromiter(map(itemgetter(9), rows), dtype=np.float64, count=len(rows))
+    lat = np.fromiter(map(itemgetter(8), rows), dtype=np.float64, count=len(rows))
     bad = np.flatnonzero(~region.contains(lon, lat))
     if not len(bad):
         return 0
@@ -347,24 +407,67 @@ def _guard(region: Region, out: JobResult) -> int:
     return len(bad)
 
 
-def _results(jobs: list[AreaJob], workers: int) -> Iterator[JobResult]:
-    if workers <= 1:
-        yield from map(run_job, jobs)
-        return
+def _write(target: RegistryWriter | Shard, res: JobResult) -> None:
+    r = res.rows
+    target.add("localities", res.localities)
+    target.add("thoroughfares", r.thoroughfares)
+    target.add("buildings", r.buildings, BUILDING_COLUMNS)
+    target.add("units", r.units, UNIT_COLUMNS)
+
+
+def chunks(jobs: Iterable[AreaJob], total_units: int, workers: int) -> Iterator[list[AreaJob]]:
+    """Runs of consecutive jobs of about the same number of units each (taken from ``jobs`` as they come)."""
+    target = min(MAX_CHUNK_UNITS, max(MIN_CHUNK_UNITS, total_units // (16 * workers)))
+    run: list[AreaJob] = []
+    acc = 0
+    for job in jobs:
+        run.append(job)
+        acc += job.units
+        if acc >= target:
+            yield run
+            run, acc = [], 0
+    if run:
+        yield run
+
+
+def run_chunk(index: int, jobs: list[AreaJob]) -> ChunkResult:
+    """Run a run of jobs; write their rows to shard ``index`` when the writer takes shards."""
+    out = ChunkResult(index)
+    shard = _SHARDS.open(index) if _SHARDS is not None else None
+    for job in jobs:
+        res = run_job(job)
+        out.count(res)
+        if shard is not None:
+            _write(shard, res)
+        else:
+            out.results.append(res)
+    if shard is not None:
+        shard.close()
+    return out
+
+
+def _parallel(runs: Iterator[list[AreaJob]], workers: int) -> Iterator[ChunkResult]:
+    """Chunk results in plan order, from a pool of forked workers (forked before ``runs`` is first read)."""
     ctx = mp.get_context("fork")
-    window = 8 * workers  # results in flight: bounded, so a slow writer never lets them pile up in memory
-    with ctx.Pool(workers) as pool:
-        pending: deque[AsyncResult[JobResult]] = deque()
-        it = iter(jobs)
-        for job in it:
-            pending.append(pool.apply_async(run_job, (job,)))
-            if len(pending) >= window:
-                break
-        while pending:
-            yield pending.popleft().get()
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.append(pool.apply_async(run_job, (nxt,)))
+    window = 2 * workers  # tasks in flight: bounded, so a slow writer never lets results (or shards) pile up
+    # The loaded reference data out of the collector's reach: the workers' collections never walk it,
+    # nor copy its pages by touching it.
+    gc.freeze()
+    try:
+        with ctx.Pool(workers) as pool:
+            pending: deque[AsyncResult[ChunkResult]] = deque()
+            tasks = enumerate(runs)
+            for index, jobs in tasks:
+                pending.append(pool.apply_async(run_chunk, (index, jobs)))
+                if len(pending) >= window:
+                    break
+            while pending:
+                yield pending.popleft().get()
+                nxt = next(tasks, None)
+                if nxt is not None:
+                    pending.append(pool.apply_async(run_chunk, nxt))
+    finally:
+        gc.unfreeze()
 
 
 def generate(
@@ -377,12 +480,13 @@ def generate(
     workers: int | None = None,
 ) -> BuildSummary:
     """Generate a registry of ``n_units`` units into ``writer`` (the caller commits)."""
-    global _REGIONS, _DIVISIONS
+    global _REGIONS, _DIVISIONS, _SHARDS
     if n_units < 0:
         raise ValueError("the number of units must not be negative")
     t0 = time.perf_counter()
     div = divisions or load_divisions()
-    bnd = boundaries or load_boundaries(div)
+    # Polygons from the on-disk cache only when the divisions are the data folder's own.
+    bnd = boundaries or (load_boundaries_cached(div) if divisions is None else load_boundaries(div))
     regions = _regions(div, bnd)
     plan = Planner(n_units, seed, div, regions, load_tehran_neighbourhoods())
     writer.add("provinces", [(p.code, p.name) for p in div.provinces.values()])
@@ -390,30 +494,36 @@ def generate(
     writer.add("districts", [(d.code, d.name, d.county_code) for d in div.districts.values()])
     writer.add("rural_districts", [(r.code, r.name, r.county_code, r.district_code)
                                    for r in div.rural_districts.values()])
-    writer.add("localities", plan.localities)
-    writer.add("neighbourhoods", plan.neighbourhoods)
-    _REGIONS, _DIVISIONS = regions, div
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if n_units >= 50_000 else 1
-    units = buildings = thoroughfares = 0
-    localities = len(plan.localities)
-    moved = 0
+    sharded = writer if workers > 1 and isinstance(writer, ShardedWriter) else None
+    shards = sharded.shards() if sharded is not None else None
+    _REGIONS, _DIVISIONS, _SHARDS = regions, div, shards
+    total = ChunkResult(-1)
     try:
-        for res in _results(plan.jobs, workers):
-            r = res.rows
-            writer.add("localities", res.localities)
-            writer.add("thoroughfares", r.thoroughfares)
-            writer.add("buildings", r.buildings, BUILDING_COLUMNS)
-            writer.add("units", r.units, UNIT_COLUMNS)
-            units += len(r.units)
-            buildings += len(r.buildings)
-            thoroughfares += len(r.thoroughfares)
-            localities += len(res.localities)
-            moved += res.moved
-            if progress:
-                progress(len(r.units))
+        if workers <= 1:
+            for job in plan.run():
+                res = run_job(job)
+                _write(writer, res)
+                total.count(res)
+                if progress:
+                    progress(len(res.rows.units))
+        else:
+            # The workers fork before the plan is made, and start on its first counties while it goes on.
+            for chunk in _parallel(chunks(plan.run(), n_units, workers), workers):
+                if sharded is not None and shards is not None:
+                    sharded.merge_shard(chunk.index)
+                for res in chunk.results:
+                    _write(writer, res)
+                total.add(chunk)
+                if progress:
+                    progress(chunk.units)
     finally:
-        _REGIONS, _DIVISIONS = {}, None
+        _REGIONS, _DIVISIONS, _SHARDS = {}, None, None
+    # Rows are stored by id, so the plan's own rows may come after the jobs'.
+    writer.add("localities", plan.localities)
+    writer.add("neighbourhoods", plan.neighbourhoods)
     writer.add("meta", [("seed", str(seed)), ("units_requested", str(n_units)), ("source", "generated"),
-                        ("points_moved_inside", str(moved))])
-    return BuildSummary(units, buildings, thoroughfares, localities, time.perf_counter() - t0)
+                        ("points_moved_inside", str(total.moved))])
+    return BuildSummary(total.units, total.buildings, total.thoroughfares, len(plan.localities) + total.localities,
+                        time.perf_counter() - t0)

@@ -35,6 +35,14 @@ class Region:
             shapely.prepare(b)
         minx, miny, maxx, maxy = self.county.bounds
         self.bounds = (minx, miny, maxx, maxy)
+        self._fallback: tuple[float, float] | None = None
+
+    def _fallback_point(self) -> tuple[float, float]:
+        """A point inside both polygons, computed once per region (an intersection takes milliseconds)."""
+        if self._fallback is None:
+            rp = shapely.intersection(self.county, self.province).representative_point()
+            self._fallback = (float(rp.x), float(rp.y))
+        return self._fallback
 
     def contains(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Vectorised: which points are inside both polygons (on the boundary counts as outside)."""
@@ -67,8 +75,7 @@ class Region:
             if ok.any():
                 i = int(np.argmin(np.where(ok, dists, np.inf)))
                 return float(xs[i]), float(ys[i])
-        rp = shapely.intersection(self.county, self.province).representative_point()
-        return float(rp.x), float(rp.y)
+        return self._fallback_point()
 
     def random_point(self, rng: random.Random) -> tuple[float, float]:
         """A uniformly random inside point (rejection sampling in the county's bounding box)."""
@@ -80,5 +87,4 @@ class Region:
             if ok.any():
                 i = int(np.argmax(ok))
                 return float(xs[i]), float(ys[i])
-        rp = shapely.intersection(self.county, self.province).representative_point()
-        return float(rp.x), float(rp.y)
+        return self._fallback_point()

@@ -97,17 +97,15 @@ class UrbanSequence:
 
     def first(self, n_units: int, gap: int) -> int:
         """The first of ``n_units`` consecutive codes for one building, after ``gap`` unused serials."""
-        if self._serial + gap + n_units > URBAN_SERIALS:
+        serial = self._serial + gap
+        if serial + n_units > URBAN_SERIALS:
+            serial = 0
             self._block += 1
-            self._serial = 0
             if self._block > 9:
                 self._route = self._next_route()
                 self._block = 0
-        else:
-            self._serial += gap
-        first = self._route * 100000 + self._block * 10000 + self._serial + 1
-        self._serial += n_units
-        return first
+        self._serial = serial + n_units
+        return self._route * 100000 + self._block * 10000 + serial + 1
 
 
 class RuralSequence:
@@ -131,10 +129,10 @@ class RuralSequence:
 
     def first(self, n_units: int, gap: int) -> int:
         """The first code of a house's units in the current village (gaps of at most 2: villages stay in 3 digits)."""
-        gap = min(gap, 2)
-        if self._serial + gap + n_units > RURAL_SERIALS:
+        if gap > 2:
+            gap = 2
+        serial = self._serial + gap
+        if serial + n_units > RURAL_SERIALS:
             raise RuntimeError("village too large for 3-digit serials")
-        self._serial += gap
-        first = self._route * 100000 + self._village * 1000 + self._serial + 1
-        self._serial += n_units
-        return first
+        self._serial = serial + n_units
+        return self._route * 100000 + self._village * 1000 + serial + 1

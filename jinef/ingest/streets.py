@@ -43,6 +43,19 @@ _AGRICULTURAL = Usage.AGRICULTURAL.value
 _INDUSTRIAL_NAMES = ("صنعت", "تولید", "کار", "فن‌آوری", "صنایع", "کارآفرین", "نوآوری", "فولاد")
 
 
+# Largest number of units in one building (floors x units per floor), for the tables below.
+_MAX_UNITS = max(fmax * umax for _p, (_fmin, fmax), (_umin, umax) in _BUILDINGS.values())
+# Unit numbers, plates and entrances as text, made once instead of once per unit.
+_LABELS = tuple(str(i) for i in range(max(1000, _MAX_UNITS + 1)))
+_N_LABELS = len(_LABELS)
+_MAX_UPF = max(umax for _p, _f, (_umin, umax) in _BUILDINGS.values())
+_MAX_SHOPS = 2
+# _UNIT_SPECS[upf][shops][n]: (j, floor, label) of the n non-shop units of an entrance after ``shops`` shops.
+_UNIT_SPECS = {upf: [[tuple((j, j // upf + 1, _LABELS[shops + j + 1]) for j in range(n)) for n in range(_MAX_UNITS + 1)]
+                     for shops in range(_MAX_SHOPS + 1)]
+               for upf in range(1, _MAX_UPF + 1)}
+
+
 def _ri(rng: random.Random, a: int, b: int) -> int:
     """randint without its argument checks (5x faster; same determinism for a seed)."""
     return a + int(rng.random() * (b - a + 1))
@@ -146,15 +159,22 @@ def _building_sizes(rng: random.Random, size: SizeClass, n_units: int) -> list[t
     """(units, units per floor) for buildings that hold exactly ``n_units`` units."""
     p_house, (fmin, fmax), (umin, umax) = _BUILDINGS[size]
     out: list[tuple[int, int]] = []
+    add = out.append
+    rnd = rng.random
+    house = (1, 1)
+    uspan, fspan = umax - umin + 1, fmax - fmin + 1
     left = n_units
     while left > 0:
-        if rng.random() < p_house:
-            k, upf = 1, 1
-        else:
-            upf = _ri(rng, umin, umax)
-            k = _ri(rng, fmin, fmax) * upf
-        k = min(k, left)
-        out.append((k, upf))
+        if rnd() < p_house:
+            add(house)
+            left -= 1
+            continue
+        # _ri inlined (the same draws): this runs once per building of the build.
+        upf = umin + int(rnd() * uspan)
+        k = (fmin + int(rnd() * fspan)) * upf
+        if k > left:
+            k = left
+        add((k, upf))
         left -= k
     return out
 
@@ -187,11 +207,8 @@ def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: 
     alley_t, dead_t, blvd_t = (ThoroughfareType.ALLEY.value, ThoroughfareType.DEAD_END.value,
                                ThoroughfareType.BOULEVARD.value)
     urban = area.size != "village"
-    cos_lat = math.cos(math.radians(area.lat))
-    r_max = area.radius_km * 0.97
     thoroughfares = rows.thoroughfares
     loc = area.locality_id
-    rnd = rng.random
 
     def open_thoroughfare(cur: _Cursor) -> None:
         ids.thoroughfare += 1
@@ -200,12 +217,13 @@ def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: 
             cur.prev_id = cur.parent.tid or None
         thoroughfares.append((cur.tid, loc, cur.kind, cur.name))
 
+    lay_buildings = _Layout(area, rng, ids, rows)
     queue: list[tuple[_Cursor, int, bool]] = []  # (cursor, capacity, is main street frontage)
     prev_main: int | None = None
     if urban and area.size != "industrial":
         # The area's arterial (a boulevard, square or main street that its first street opens onto), so
         # that addresses on that first street also name the thoroughfare before the last, as certificates do.
-        r = rnd()
+        r = rng.random()
         kind = ThoroughfareType.SQUARE.value if r < 0.2 else blvd_t if r < 0.5 else kind_main
         ids.thoroughfare += 1
         prev_main = ids.thoroughfare
@@ -237,82 +255,106 @@ def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: 
         open_thoroughfare(cur)
         if frontage:
             prev_main = cur.tid
-        for _ in range(cap):
-            if bi >= len(sizes):
-                break
-            k, upf = sizes[bi]
-            bi += 1
-            cur.step += 1
-            cur.plate += 1 + int(rnd() * 3)
-            along = 0.022 * cur.step
-            off = 0.009 if cur.step % 2 else -0.009
-            x = cur.x + cur.dx * along - cur.dy * off
-            y = cur.y + cur.dy * along + cur.dx * off
+        stop = min(bi + cap, len(sizes))
+        lay_buildings(cur, sizes[bi:stop], frontage)
+        bi = stop
+
+
+class _Layout:
+    """Lays out one area's buildings and units, street by street.
+
+    The loop body runs once per building of a national build (millions of times), so it binds what
+    it uses to locals once per street and calls no helpers; the random draws and the float
+    arithmetic are exactly those of the straightforward version, so a seed gives the same registry.
+    """
+
+    def __init__(self, area: Area, rng: random.Random, ids: Ids, rows: Rows) -> None:
+        self.area, self.rng, self.ids, self.rows = area, rng, ids, rows
+
+    def __call__(self, cur: _Cursor, sizes: list[tuple[int, int]], frontage: bool) -> None:
+        """Place ``sizes`` buildings one after another along ``cur``."""
+        area, rng, ids = self.area, self.rng, self.ids
+        rnd = rng.random
+        buildings, units = self.rows.buildings.append, self.rows.units
+        add_unit, add_units = units.append, units.extend
+        first = area.postcodes.first
+        size = area.size
+        industrial, village = size == "industrial", size == "village"
+        shops_here = frontage and (size == "metro" or size == "city")
+        house_shop = frontage and not village  # a one-unit house on a main street may be a shop
+        loc, hood, prev_id, tid = area.locality_id, area.neighbourhood_id, cur.prev_id, cur.tid
+        lat0, lon0 = area.lat, area.lon
+        lon_km = KM_PER_DEG * math.cos(math.radians(area.lat))
+        r_max = area.radius_km * 0.97
+        x0, y0, dx, dy = cur.x, cur.y, cur.dx, cur.dy
+        step, plate_no = cur.step, cur.plate
+        bid, uid = ids.building, ids.unit
+        for k, upf in sizes:
+            step += 1
+            plate_no += 1 + int(rnd() * 3)
+            along = 0.022 * step
+            off = 0.009 if step % 2 else -0.009
+            x = x0 + dx * along - dy * off
+            y = y0 + dy * along + dx * off
             d = math.hypot(x, y)
             if d > r_max:  # keep every point inside the area's safe disc
                 x, y = x * r_max / d, y * r_max / d
-            _add_building(area, rng, ids, rows, cur, k, upf, frontage, x, y, cos_lat)
-
-
-def _add_building(
-    area: Area, rng: random.Random, ids: Ids, rows: Rows, cur: _Cursor, k: int, upf: int,
-    frontage: bool, x: float, y: float, cos_lat: float,
-) -> None:
-    """One building (or, for a big complex, one building per entrance) and its units.
-
-    This runs once per building of a national build, so it avoids helper calls where it can.
-    """
-    rnd = rng.random
-    # Not rounded here: the export prints 7 decimals (1 cm) and the same seed gives the same floats.
-    lat = area.lat + y / KM_PER_DEG
-    lon = area.lon + x / (KM_PER_DEG * cos_lat)
-    plate = str(cur.plate)
-    size = area.size
-    units = rows.units
-    gap = 1 + int(rnd() * 4)
-    if k == 1:
-        r = rnd()
-        if size == "industrial":
-            usage = _WORKSHOP
-        elif frontage and r < 0.35 and size != "village":
-            usage = _COMMERCIAL
-        elif r < 0.04:
-            usage = _OTHER_USAGE[int(r * 100)][1]
-        elif size == "village" and r > 0.95:
-            usage = _AGRICULTURAL
-        else:
-            usage = _RESIDENTIAL
-        ids.building += 1
-        rows.buildings.append((ids.building, area.locality_id, area.neighbourhood_id, cur.prev_id, cur.tid, plate,
-                               "", "", lat, lon))
-        ids.unit += 1
-        units.append((ids.unit, area.postcodes.first(1, gap), ids.building, None, "", usage))
-        return
-    name = ""
-    if k >= 4 and rnd() < 0.2:
-        name = _pick(rng, vocab.BUILDING_PATTERNS).format(_pick(rng, vocab.BUILDING_NAMES))
-    usage = _WORKSHOP if size == "industrial" else _RESIDENTIAL
-    # Shops on the ground floor of main-street buildings, counted in the building's units.
-    shops = 0
-    if frontage and (size == "metro" or size == "city") and rnd() < 0.5:
-        shops = min(1 + int(rnd() * 2), k - 1)
-    k -= shops
-    # Big complexes: one plate, several entrances, each a building of its own.
-    entrances = 2 + int(rnd() * 2) if k >= 12 and rnd() < 0.4 else 1
-    for e in range(1, entrances + 1):
-        ke = k // entrances + (1 if e - 1 < k % entrances else 0)
-        ids.building += 1
-        bid = ids.building
-        elat = lat if e == 1 else lat + 0.00012 * (e - 1)
-        rows.buildings.append((bid, area.locality_id, area.neighbourhood_id, cur.prev_id, cur.tid, plate,
-                               str(e) if entrances > 1 else "", name, elat, lon))
-        n_shops = shops if e == 1 else 0
-        code = area.postcodes.first(ke + n_shops, gap if e == 1 else 0)
-        uid = ids.unit
-        for j in range(n_shops):
-            uid += 1
-            units.append((uid, code + j, bid, 0, str(j + 1), _COMMERCIAL))
-        for j in range(ke):
-            uid += 1
-            units.append((uid, code + n_shops + j, bid, j // upf + 1, str(n_shops + j + 1), usage))
-        ids.unit = uid
+            # Not rounded here: the export prints 7 decimals (1 cm) and the same seed gives the same floats.
+            lat = lat0 + y / KM_PER_DEG
+            lon = lon0 + x / lon_km
+            plate = _LABELS[plate_no] if plate_no < _N_LABELS else str(plate_no)
+            gap = 1 + int(rnd() * 4)
+            if k == 1:
+                r = rnd()
+                if industrial:
+                    usage = _WORKSHOP
+                elif house_shop and r < 0.35:
+                    usage = _COMMERCIAL
+                elif r < 0.04:
+                    usage = _OTHER_USAGE[int(r * 100)][1]
+                elif village and r > 0.95:
+                    usage = _AGRICULTURAL
+                else:
+                    usage = _RESIDENTIAL
+                bid += 1
+                buildings((bid, loc, hood, prev_id, tid, plate, "", "", lat, lon))
+                uid += 1
+                add_unit((uid, first(1, gap), bid, None, "", usage))
+                continue
+            # A building of several units (or, for a big complex, one building per entrance).
+            name = ""
+            if k >= 4 and rnd() < 0.2:
+                name = _pick(rng, vocab.BUILDING_PATTERNS).format(_pick(rng, vocab.BUILDING_NAMES))
+            usage = _WORKSHOP if industrial else _RESIDENTIAL
+            # Shops on the ground floor of main-street buildings, counted in the building's units.
+            shops = 0
+            if shops_here and rnd() < 0.5:
+                shops = min(1 + int(rnd() * _MAX_SHOPS), k - 1)
+            k -= shops
+            # Big complexes: one plate, several entrances, each a building of its own.
+            entrances = 2 + int(rnd() * 2) if k >= 12 and rnd() < 0.4 else 1
+            specs = _UNIT_SPECS[upf]
+            for e in range(1, entrances + 1):
+                ke = k // entrances + (1 if e - 1 < k % entrances else 0)
+                bid += 1
+                elat = lat if e == 1 else lat + 0.00012 * (e - 1)
+                buildings((bid, loc, hood, prev_id, tid, plate, _LABELS[e] if entrances > 1 else "", name, elat,
+                           lon))
+                n_shops = shops if e == 1 else 0
+                code = first(ke + n_shops, gap if e == 1 else 0)
+                for j in range(n_shops):
+                    uid += 1
+                    add_unit((uid, code + j, bid, 0, _LABELS[j + 1], _COMMERCIAL))
+                # Unit j of the entrance: floor j // upf + 1, numbered after the shops. A short loop is
+                # cheapest for a few units; past that, a comprehension over the prebuilt (j, floor, label).
+                code += n_shops
+                if ke < 4:
+                    for j in range(ke):
+                        uid += 1
+                        add_unit((uid, code + j, bid, j // upf + 1, _LABELS[n_shops + j + 1], usage))
+                else:
+                    u0 = uid + 1
+                    add_units([(u0 + j, code + j, bid, f, label, usage) for j, f, label in specs[n_shops][ke]])
+                    uid += ke
+        ids.building, ids.unit = bid, uid
+        cur.step, cur.plate = step, plate_no

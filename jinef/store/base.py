@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -117,4 +117,41 @@ class RegistryWriter(Protocol):
 
     def abort(self) -> None:
         """Drop everything added; the registry stays as it was."""
+        ...
+
+
+class Shard(Protocol):
+    """Rows of one slice of a build, written by a worker process into private storage."""
+
+    def add(self, table: str, rows: Iterable[tuple[Any, ...]], columns: Sequence[str] | None = None) -> None:
+        """Append rows, as :meth:`RegistryWriter.add` does."""
+        ...
+
+    def close(self) -> None:
+        """Finish the shard so that the writer can merge it."""
+        ...
+
+
+class ShardSet(Protocol):
+    """Where the worker processes of a parallel build write their shards (picklable, holds no connection)."""
+
+    def open(self, index: int) -> Shard:
+        """A new, empty shard number ``index`` (called in a worker process)."""
+        ...
+
+
+@runtime_checkable
+class ShardedWriter(Protocol):
+    """A writer that can take rows from parallel workers as shards, merged in order by the writer itself.
+
+    Engines with a fast bulk copy between files offer this so that the rows never pass through the
+    builder's main process one by one.
+    """
+
+    def shards(self) -> ShardSet | None:
+        """Where workers may write shards, or None when this writer cannot merge them (e.g. in append mode)."""
+        ...
+
+    def merge_shard(self, index: int) -> None:
+        """Append every row of the closed shard ``index`` and delete the shard."""
         ...

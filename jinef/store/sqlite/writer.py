@@ -3,18 +3,115 @@
 ``replace`` builds a complete new file beside the target and renames it over the target only
 when it is complete, so readers (and a killed build) always see the old registry or the new one,
 never half of one. ``append`` adds rows in one transaction of the existing file.
+
+A parallel build may hand ``replace`` its rows as shards: each worker process fills private SQLite
+files (no journal, no sync) and the writer appends them in order with ``INSERT INTO … SELECT *``,
+which SQLite copies record by record in C without decoding them.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
 from jinef.store.sqlite.schema import INDEXES, SCHEMA_VERSION, create_table_sql, insert_sql
 from jinef.store.tables import TABLES
+
+# Rows per INSERT statement: binding many rows per statement step costs SQLite and the sqlite3 module
+# about half as much per row as one statement per row.
+_BATCH_ROWS = 64
+_SHARD_BUFFER_ROWS = 20_000  # rows a shard holds before writing them
+
+
+@lru_cache(maxsize=64)
+def _batch_sql(table: str, columns: tuple[str, ...]) -> str:
+    one = f"({', '.join('?' * len(columns))})"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * _BATCH_ROWS)}"
+
+
+def _add(conn: sqlite3.Connection, table: str, rows: Iterable[tuple[Any, ...]],
+         columns: Sequence[str] | None) -> None:
+    cols = TABLES[table] if columns is None else tuple(columns)
+    bad = [c for c in cols if c not in TABLES[table]]
+    if bad:
+        raise ValueError(f"unknown columns {bad} for table {table!r}")
+    single = insert_sql(table, None if columns is None else cols)
+    if table == "meta":  # keys are replaced one by one
+        conn.executemany(single, rows)
+        return
+    rows = rows if isinstance(rows, list) else list(rows)
+    full = len(rows) - len(rows) % _BATCH_ROWS
+    if full:
+        # Flattened rows only line up with the placeholders if every row has every column.
+        if set(map(len, rows)) != {len(cols)}:
+            raise sqlite3.ProgrammingError(f"rows for {table} must have {len(cols)} values each")
+        flat = list(chain.from_iterable(rows[:full]))
+        step = _BATCH_ROWS * len(cols)
+        conn.executemany(_batch_sql(table, cols), (flat[i : i + step] for i in range(0, len(flat), step)))
+    if full < len(rows):
+        conn.executemany(single, rows[full:])
+
+
+class SqliteShard:
+    """One shard of a parallel build: the registry tables in a private file, filled by one worker."""
+
+    def __init__(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        # A shard lives only until the writer has merged it: no journal, no sync.
+        self.conn.execute("PRAGMA journal_mode=OFF")
+        self.conn.execute("PRAGMA synchronous=OFF")
+        self.conn.execute("PRAGMA page_size=8192")
+        self.conn.execute("BEGIN")
+        for table in TABLES:
+            self.conn.execute(create_table_sql(table))
+        self._pending: dict[tuple[str, tuple[str, ...] | None], list[tuple[Any, ...]]] = {}
+        self._buffered = 0
+
+    def add(self, table: str, rows: Iterable[tuple[Any, ...]], columns: Sequence[str] | None = None) -> None:
+        """Append rows (tuples in the table's column order, or in ``columns`` with defaults for the rest)."""
+        # Buffered: callers add a few dozen rows at a time, and only full batches get the many-row statement.
+        buf = self._pending.setdefault((table, None if columns is None else tuple(columns)), [])
+        before = len(buf)
+        buf.extend(rows)
+        self._buffered += len(buf) - before
+        if self._buffered >= _SHARD_BUFFER_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        for (table, columns), rows in self._pending.items():
+            _add(self.conn, table, rows, columns)
+        self._pending.clear()
+        self._buffered = 0
+
+    def close(self) -> None:
+        """Write the shard out for merging."""
+        self._flush()
+        self.conn.execute("COMMIT")
+        self.conn.close()
+
+
+@dataclass(frozen=True)
+class SqliteShardSet:
+    """The folder of a build's shards: ``<index>.sqlite`` each."""
+
+    directory: Path
+
+    def path(self, index: int) -> Path:
+        """The file of shard ``index``."""
+        return self.directory / f"{index}.sqlite"
+
+    def open(self, index: int) -> SqliteShard:
+        """A new, empty shard (in the calling process)."""
+        return SqliteShard(self.path(index))
 
 
 class SqliteWriter:
@@ -42,18 +139,69 @@ class SqliteWriter:
         self.conn.execute("BEGIN")
         for table in TABLES:
             self.conn.execute(create_table_sql(table))
-        self._insert = {t: insert_sql(t) for t in TABLES}
         self._open = True
+        self._shards: SqliteShardSet | None = None
+        self._syncer: threading.Thread | None = None
+        self._sync_fd: int | None = None
 
     def add(self, table: str, rows: Iterable[tuple[Any, ...]], columns: Sequence[str] | None = None) -> None:
         """Append rows (tuples in the table's column order, or in ``columns`` with defaults for the rest)."""
-        if columns is None:
-            self.conn.executemany(self._insert[table], rows)
-        else:
-            bad = [c for c in columns if c not in TABLES[table]]
-            if bad:
-                raise ValueError(f"unknown columns {bad} for table {table!r}")
-            self.conn.executemany(insert_sql(table, tuple(columns)), rows)
+        _add(self.conn, table, rows, columns)
+
+    def shards(self) -> SqliteShardSet | None:
+        """A folder beside the new file for a parallel build's shards (None in append mode)."""
+        if self.mode != "replace":
+            return None  # merging commits as it goes: only a private new file may do that
+        if self._shards is None:
+            directory = self.work_path.with_name(f"{self.work_path.name}.shards")
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir()
+            self._shards = SqliteShardSet(directory)
+        return self._shards
+
+    def merge_shard(self, index: int) -> None:
+        """Append every row of the closed shard ``index`` (in its id order), then delete it."""
+        if self._shards is None or not self._open:
+            raise RuntimeError("no shards to merge: call shards() on an open replace writer first")
+        path = self._shards.path(index)
+        # ATTACH is refused inside a transaction; committing the private, journal-less file costs nothing.
+        self.conn.execute("COMMIT")
+        self.conn.execute("ATTACH DATABASE ? AS shard", (str(path),))
+        try:
+            self.conn.execute("BEGIN")
+            for table in TABLES:
+                # No column list and no index on the target: SQLite's transfer path copies whole records.
+                self.conn.execute(f"INSERT INTO main.{table} SELECT * FROM shard.{table}")
+            self.conn.execute("COMMIT")
+        finally:
+            if self.conn.in_transaction:  # a failed merge: the build is being aborted anyway
+                self.conn.execute("ROLLBACK")
+            self.conn.execute("DETACH DATABASE shard")
+            self.conn.execute("BEGIN")
+        path.unlink()
+        self._sync_in_background()
+
+    def _sync_in_background(self) -> None:
+        """Start writing the merged pages to disk while the workers compute, so the final fsync has little left."""
+        if self._syncer is not None and self._syncer.is_alive():
+            return
+        if self._sync_fd is None:
+            self._sync_fd = os.open(self.work_path, os.O_RDONLY)
+        self._syncer = threading.Thread(target=os.fdatasync, args=(self._sync_fd,), daemon=True)
+        self._syncer.start()
+
+    def _stop_syncing(self) -> None:
+        if self._syncer is not None:
+            self._syncer.join()
+            self._syncer = None
+        if self._sync_fd is not None:
+            os.close(self._sync_fd)
+            self._sync_fd = None
+
+    def _drop_shards(self) -> None:
+        if self._shards is not None:
+            shutil.rmtree(self._shards.directory, ignore_errors=True)
+            self._shards = None
 
     def max_id(self, table: str) -> int:
         """Largest id already in an id-keyed table (0 when empty)."""
@@ -78,6 +226,8 @@ class SqliteWriter:
         """Index, then publish atomically."""
         if not self._open:
             raise RuntimeError("writer already closed")
+        self._drop_shards()
+        self._stop_syncing()
         for ddl in INDEXES:
             self.conn.execute(ddl)
         self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
@@ -108,6 +258,8 @@ class SqliteWriter:
         if not self._open:
             return
         self._open = False
+        self._drop_shards()
+        self._stop_syncing()
         try:
             self.conn.execute("ROLLBACK")
         except sqlite3.Error:

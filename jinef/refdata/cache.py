@@ -1,0 +1,108 @@
+"""An on-disk cache of the joined polygons, so each build does not parse 9 MB of GeoJSON again.
+
+Parsing the GeoJSON, building the polygons and repairing the invalid ones takes about a second;
+reading them back as WKB takes a few milliseconds. The cache file is named by a fingerprint of
+the source files (paths, sizes, modification times) and of the code that reads and joins them,
+so a changed source or a changed rule never serves stale polygons. No pickle: a cache file
+cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.errors import GEOSException
+from shapely.geometry.base import BaseGeometry
+
+from jinef.refdata import boundaries as _boundaries
+from jinef.refdata import divisions as _divisions
+from jinef.refdata.boundaries import Boundaries, load_boundaries
+from jinef.refdata.divisions import Divisions
+from jinef.refdata.paths import data_dir
+from jinef.refdata.report import JoinIssue, JoinReport
+from jinef.text import letters as _letters
+
+CACHE_FORMAT = 1  # bump when the layout of the cached arrays changes
+_SOURCES = ("boundaries", "divisions", "population")  # the folders the joined polygons depend on
+_CODE = (_boundaries, _divisions, _letters)  # the modules whose rules decide the join
+
+
+def default_cache_dir() -> Path:
+    """Where caches live: ``JINEF_CACHE_DIR``, else ``var/cache`` under the working directory."""
+    return Path(os.environ.get("JINEF_CACHE_DIR") or Path("var") / "cache")
+
+
+def fingerprint(root: Path) -> str:
+    """A hash of the source files' paths, sizes and modification times, and of the joining code."""
+    h = hashlib.sha256(f"{CACHE_FORMAT}:{shapely.__version__}:{root.resolve()}\n".encode())
+    for module in _CODE:
+        h.update(Path(str(module.__file__)).read_bytes())
+    for folder in _SOURCES:
+        for f in sorted((root / folder).rglob("*")):
+            if f.is_file():
+                st = f.stat()
+                h.update(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:24]
+
+
+def _pack(geoms: dict[str, BaseGeometry]) -> dict[str, np.ndarray]:
+    blobs = [shapely.to_wkb(g) for g in geoms.values()]
+    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in blobs], out=offsets[1:])
+    return {"codes": np.array(list(geoms), dtype=str), "wkb": np.frombuffer(b"".join(blobs), dtype=np.uint8),
+            "offsets": offsets}
+
+
+def _unpack(codes: np.ndarray, wkb: np.ndarray, offsets: np.ndarray) -> dict[str, BaseGeometry]:
+    raw = wkb.tobytes()
+    blobs = np.array([raw[offsets[i] : offsets[i + 1]] for i in range(len(codes))], dtype=object)
+    return dict(zip((str(c) for c in codes), shapely.from_wkb(blobs), strict=True))
+
+
+def save_boundaries(bnd: Boundaries, path: Path) -> None:
+    """Write the polygons and their join report (atomically: a reader never sees half a file)."""
+    # Any: numpy's stubs type savez's **kwds as its bool option.
+    arrays: dict[str, Any] = {"report": np.array(json.dumps(bnd.report.as_list(), ensure_ascii=False))}
+    for level, geoms in (("provinces", bnd.provinces), ("counties", bnd.counties)):
+        arrays.update({f"{level}_{k}": v for k, v in _pack(geoms).items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as fh:
+        np.savez(fh, **arrays)
+    os.replace(tmp, path)
+
+
+def read_boundaries(path: Path) -> Boundaries:
+    """Polygons saved by :func:`save_boundaries`."""
+    with np.load(path, allow_pickle=False) as z:
+        levels = [_unpack(z[f"{n}_codes"], z[f"{n}_wkb"], z[f"{n}_offsets"]) for n in ("provinces", "counties")]
+        report = JoinReport([JoinIssue(**i) for i in json.loads(str(z["report"]))])
+    return Boundaries(levels[0], levels[1], report)
+
+
+def load_boundaries_cached(divisions: Divisions, root: Path | None = None,
+                           cache_dir: Path | None = None) -> Boundaries:
+    """The polygons joined to the divisions read from ``root``: from the cache when it matches, else loaded and cached.
+
+    ``divisions`` must be the divisions of ``root`` (the cache is keyed by the files, not by the object).
+    """
+    root = (root or data_dir()).resolve()
+    path = (cache_dir or default_cache_dir()) / f"boundaries-{fingerprint(root)}.npz"
+    if path.is_file():
+        try:
+            return read_boundaries(path)
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, GEOSException):
+            pass  # unreadable or from an older layout: load again and overwrite
+    bnd = load_boundaries(divisions, root)
+    try:
+        save_boundaries(bnd, path)
+    except OSError:
+        pass  # a read-only location only costs the next build its second
+    return bnd
