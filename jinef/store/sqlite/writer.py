@@ -11,6 +11,7 @@ which SQLite copies record by record in C without decoding them.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import sqlite3
@@ -122,6 +123,7 @@ class SqliteWriter:
         self.mode = mode
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if mode == "replace":
+            self._remove_abandoned()
             self.work_path = self.path.with_name(f".{self.path.name}.building-{os.getpid()}")
             for suffix in ("", "-journal"):
                 Path(str(self.work_path) + suffix).unlink(missing_ok=True)
@@ -147,6 +149,18 @@ class SqliteWriter:
     def add(self, table: str, rows: Iterable[tuple[Any, ...]], columns: Sequence[str] | None = None) -> None:
         """Append rows (tuples in the table's column order, or in ``columns`` with defaults for the rest)."""
         _add(self.conn, table, rows, columns)
+
+    def _remove_abandoned(self) -> None:
+        """Remove the build files and shard folders that killed builds of this registry left behind."""
+        prefix = f".{self.path.name}.building-"
+        for leftover in self.path.parent.glob(glob.escape(prefix) + "*"):
+            pid = leftover.name[len(prefix):].split(".", 1)[0].split("-", 1)[0]
+            if not pid.isdigit() or _process_alive(int(pid)):
+                continue  # a build under way (or a name that is not ours): leave it
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
 
     def shards(self) -> SqliteShardSet | None:
         """A folder beside the new file for a parallel build's shards (None in append mode)."""
@@ -276,3 +290,14 @@ class SqliteWriter:
             self.abort()
         elif self._open:
             self.commit()
+
+
+def _process_alive(pid: int) -> bool:
+    """True while a process with this id exists (a reused id keeps a leftover a while longer: harmless)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
