@@ -76,8 +76,10 @@ def run_wrk(url: str, key: str, lua: str, seconds: int, conns: int) -> WrkResult
                               "-s", fh.name, url], capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(fh.name)
-    found = [re.search(p, out) for p in (r"(\d+) requests in", r"Requests/sec:\s+([\d.]+)", r"50%\s+(\S+)",
-                                         r"99%\s+(\S+)")]
+    # The percentiles are read from the latency distribution's own lines ("    50%    3.21ms"): a thread
+    # statistics line can hold "…86.50%" too.
+    found = [re.search(p, out, re.M) for p in (r"(\d+) requests in", r"Requests/sec:\s+([\d.]+)",
+                                               r"^\s+50%\s+(\S+)$", r"^\s+99%\s+(\S+)$")]
     if not all(found):
         print(f"wrk printed no figures:\n{out}")
         return None

@@ -11,6 +11,7 @@ cannot be written gets a 503 instead of its answer (see ``jinef.api.app``).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from jinef.api.group_commit import GroupCommit
@@ -27,6 +28,11 @@ class AuditWriter:
         self.retries = retries
         self.written = 0
         self._group: GroupCommit[AuditRecord, None] = GroupCommit(self._write, "jinef-audit")
+        # WAL checkpoints (and their fsync) run here, every second, rather than inside a commit that
+        # answers are waiting for.
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(target=self._checkpoint, name="jinef-checkpoint", daemon=True)
+        self._checkpointer.start()
 
     async def record(self, record: AuditRecord) -> None:
         """Return once ``record`` is committed; raises when it could not be written."""
@@ -37,8 +43,18 @@ class AuditWriter:
         return self._group.drain(timeout)
 
     def close(self) -> None:
-        """Finish the group being written and stop the thread (callers awaited theirs already)."""
+        """Finish the group being written and stop the threads (callers awaited theirs already)."""
         self._group.close()
+        self._stop.set()
+        self._checkpointer.join()
+        self.store.checkpoint()
+
+    def _checkpoint(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self.store.checkpoint()
+            except Exception:  # a chore: the next second tries again
+                log.exception("WAL checkpoint failed")
 
     def _write(self, records: list[AuditRecord]) -> list[None]:
         delay = 0.05

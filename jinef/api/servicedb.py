@@ -8,6 +8,7 @@ a PostgreSQL engine can implement the same protocol later.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import math
 import os
@@ -16,6 +17,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -142,6 +144,10 @@ class ServiceStore(Protocol):
         """Roll-ups: (endpoint, org, status, count, latency_sum, items) and (endpoint, org, bucket, count)."""
         ...
 
+    def checkpoint(self) -> None:
+        """Move committed writes into the main file (a background chore, never on the commit path)."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...
@@ -203,7 +209,25 @@ class SqliteServiceStore:
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._conn().executescript(_SCHEMA)
+        self._write_lock = threading.Lock()
+        self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        with self._writing():
+            self._conn().executescript(_SCHEMA)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the write lock of every thread and process writing this file.
+
+        Writers of several worker processes queue on a file lock, which the kernel hands to the next one the
+        moment it is released; SQLite's own busy handler sleeps and retries (1, 2, 5 … 100 ms), and every
+        answer waiting for its call record waited through those sleeps too.
+        """
+        with self._write_lock:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _conn(self) -> sqlite3.Connection:
         # One connection per thread: the event loop (auth, quota) and the audit writer never share one.
@@ -214,6 +238,9 @@ class SqliteServiceStore:
             # NORMAL in WAL mode: a commit survives a process crash; only an OS crash can lose the last ones.
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            # No checkpoint inside a commit: its fsync would hold up the call records (and so the answers)
+            # waiting behind that commit. The service runs checkpoint() from a thread of its own instead.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
             self._local.conn = conn
             with self._lock:
                 self._conns.append(conn)
@@ -231,6 +258,11 @@ class SqliteServiceStore:
         key = new_key()
         now = time.time()
         c = self._conn()
+        with self._writing():
+            return self._create_key(c, org, scopes, rate, key, now)
+
+    def _create_key(self, c: sqlite3.Connection, org: str, scopes: Sequence[str], rate: float | None, key: str,
+                    now: float) -> tuple[KeyInfo, str]:
         c.execute("BEGIN IMMEDIATE")
         try:
             c.execute("INSERT OR IGNORE INTO orgs (name, created) VALUES (?, ?)", (org, now))
@@ -262,12 +294,13 @@ class SqliteServiceStore:
     def revoke_key(self, ident: str) -> int:
         """Revoke keys by id or prefix; return how many were revoked."""
         now = time.time()
-        if ident.isdigit():
-            cur = self._conn().execute("UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL",
-                                       (now, int(ident)))
-        else:
-            cur = self._conn().execute("UPDATE api_keys SET revoked = ? WHERE prefix = ? AND revoked IS NULL",
-                                       (now, ident))
+        with self._writing():
+            if ident.isdigit():
+                cur = self._conn().execute("UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL",
+                                           (now, int(ident)))
+            else:
+                cur = self._conn().execute("UPDATE api_keys SET revoked = ? WHERE prefix = ? AND revoked IS NULL",
+                                           (now, ident))
         return cur.rowcount
 
     def find_principal(self, key: str) -> Principal | None:
@@ -287,12 +320,13 @@ class SqliteServiceStore:
         """
         now = time.time()
         c = self._conn()
-        cur = c.execute(
-            """UPDATE orgs SET tokens = MIN(burst, tokens + MAX(0, :now - updated) * rate) - :cost,
-                              updated = MAX(updated, :now)
-               WHERE id = :id AND rate IS NOT NULL
-                 AND MIN(burst, tokens + MAX(0, :now - updated) * rate) >= :cost""",
-            {"now": now, "cost": cost, "id": org_id})
+        with self._writing():
+            cur = c.execute(
+                """UPDATE orgs SET tokens = MIN(burst, tokens + MAX(0, :now - updated) * rate) - :cost,
+                                  updated = MAX(updated, :now)
+                   WHERE id = :id AND rate IS NOT NULL
+                     AND MIN(burst, tokens + MAX(0, :now - updated) * rate) >= :cost""",
+                {"now": now, "cost": cost, "id": org_id})
         if cur.rowcount:
             return 0.0
         row = c.execute("SELECT tokens, updated, rate, burst FROM orgs WHERE id = ?", (org_id,)).fetchone()
@@ -301,6 +335,13 @@ class SqliteServiceStore:
         tokens, updated, rate, burst = row
         available = min(burst, tokens + max(0.0, now - updated) * rate)
         return max((cost - available) / rate, 1e-3)
+
+    def checkpoint(self) -> None:
+        """Copy committed pages from the WAL into the database file, without holding up writers."""
+        try:
+            self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.OperationalError:  # another process is checkpointing: it does the work
+            pass
 
     # -- audit and metrics --------------------------------------------------------------------
     def write_audit(self, records: Sequence[AuditRecord]) -> None:
@@ -317,6 +358,12 @@ class SqliteServiceStore:
             b = _bucket(r.latency_ms / 1000.0)
             lat[(r.endpoint, r.org, b)] = lat.get((r.endpoint, r.org, b), 0) + 1
         c = self._conn()
+        with self._writing():
+            self._write_audit(c, records, req, lat)
+
+    @staticmethod
+    def _write_audit(c: sqlite3.Connection, records: Sequence[AuditRecord],
+                     req: dict[tuple[str, str, int], list[float]], lat: dict[tuple[str, str, int], int]) -> None:
         c.execute("BEGIN IMMEDIATE")
         try:
             c.executemany(
@@ -374,6 +421,9 @@ class SqliteServiceStore:
                 conn.close()
             self._conns.clear()
         self._local = threading.local()
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
 
 
 def _bucket(seconds: float) -> int:
