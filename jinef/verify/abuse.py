@@ -90,7 +90,7 @@ class SlidingWindowDetector:
         self._by_code = _DistinctWindow()  # (org, national-code hash) -> postcodes
         self._blocks: dict[tuple[str, str, str], datetime] = {}  # (org, kind, subject) -> until
         self._org_alerts: dict[str, list[datetime]] = {}
-        self._calls = 0
+        self._swept: datetime | None = None  # when keys that left the window were last dropped
         self._recorded: list[Seen] = []  # counted by check() and not yet taken for the database
 
     def restore(self, alerts: Iterable[Alert], now: datetime) -> None:
@@ -125,8 +125,10 @@ class SlidingWindowDetector:
         """
         cfg = self.config
         with self._lock:
-            self._calls += 1
-            if self._calls % 10_000 == 0:
+            # Expired items leave a key's window as the key is used; keys nobody asks about any more are
+            # dropped by a full sweep, a tenth of a window apart (a sweep walks every key: not per call).
+            if self._swept is None or (now - self._swept).total_seconds() > cfg.window_seconds / 10:
+                self._swept = now
                 self._sweep(now)
             # A national code is known here only by a fingerprint of its hash (also what alerts show).
             code = "nc:" + fingerprint(nc_hash)

@@ -846,6 +846,22 @@ class MatchService:
         keys = [(h.national_code(nc), postcode_c) for _, nc, postcode_c in pending]
         return self._core.store.find_verified(keys, h.version)
 
+    def catch_up(self) -> None:
+        """Take in the counts and alerts stored so far (at start: the first match then waits for nothing)."""
+        with self._core.store.transaction() as tx:
+            self._take_in(tx, self._core.now())
+
+    def _take_in(self, tx: VerifyTx, now: datetime) -> datetime:
+        """Absorb what other processes (or earlier runs) counted and alerted since the last look; the window start."""
+        detector = self._detector
+        since = now - timedelta(seconds=self._core.config.abuse.window_seconds)
+        seen, self._seen_cursor = tx.seen_after(self._seen_cursor, since)
+        detector.absorb(seen)
+        alerts, self._alert_cursor = tx.alerts_after(self._alert_cursor)
+        detector.restore(alerts, now)
+        detector.take_recorded()  # counted outside a transaction of ours (none expected): not stored twice
+        return since
+
     def _judge_and_record(
         self, items: Sequence[tuple[str, str, MatchQuery]]
     ) -> list[tuple[MatchResult | Exception, AuditEntry, list[Alert]]]:
@@ -858,12 +874,7 @@ class MatchService:
         try:
             with core.store.transaction() as tx:
                 now = core.now()
-                since = now - timedelta(seconds=core.config.abuse.window_seconds)
-                seen, self._seen_cursor = tx.seen_after(self._seen_cursor, since)
-                detector.absorb(seen)
-                alerts, self._alert_cursor = tx.alerts_after(self._alert_cursor)
-                detector.restore(alerts, now)
-                detector.take_recorded()  # counted outside a transaction of ours (none expected): not stored twice
+                since = self._take_in(tx, now)
                 evaluated = self._evaluate(items)
                 self._seen_cursor = tx.add_seen(detector.take_recorded())
                 for _, _, raised in evaluated:
@@ -1025,6 +1036,7 @@ class VerifyHub:
         self.detector = SlidingWindowDetector(self.config.abuse)
         self.workflow = Workflow(self._core)
         self.matching = MatchService(self._core, self.detector)
+        self.matching.catch_up()
         self.citizen = CitizenService(self._core)
 
     @classmethod

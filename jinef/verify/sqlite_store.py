@@ -561,7 +561,10 @@ class SqliteVerifyStore:
     def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
         # A connection that did not make the last commit must drop its page cache before reading
         # (several times the cost of a lookup), so borrow the writer's connection when no write is
-        # running; otherwise read on this thread's own connection.
+        # running; otherwise read on this thread's own connection. Inside this thread's own write
+        # transaction (the match service judges there), read through it.
+        if self._writing_thread == threading.get_ident():
+            return self._writer.execute(sql, params).fetchall()
         if self._write_lock.acquire(blocking=False):
             try:
                 return self._writer.execute(sql, params).fetchall()
