@@ -235,7 +235,7 @@ def main() -> int:
         else:
             sent += geocode.requests + reverse.requests
     finally:
-        server.send_signal(signal.SIGTERM)  # graceful: workers drain their audit queues
+        server.send_signal(signal.SIGTERM)  # graceful: workers finish the calls under way
         server.wait(timeout=120)
 
     # wrk stops with up to one request per connection in flight: those are answered and audited but not counted,

@@ -204,7 +204,7 @@ def main() -> int:
                   + f"; server CPU {cpu * 1e6:,.0f} µs per match")
         print(f"load average after the run: {_loadavg()}")
     finally:
-        server.send_signal(signal.SIGTERM)  # graceful: workers drain their audit queues
+        server.send_signal(signal.SIGTERM)  # graceful: workers finish the calls under way
         server.wait(timeout=120)
 
     sent = warm // args.clients * args.clients + n

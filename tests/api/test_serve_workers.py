@@ -97,7 +97,7 @@ def test_quota_shared_across_workers_and_audit_complete(server: tuple[str, Path,
     assert statuses.count(429) == 80 - ok
 
     sent = 80 + len(asyncio.run(_burst(url, free, 600, 16)))
-    proc.send_signal(signal.SIGTERM)  # graceful stop: each worker drains its audit queue
+    proc.send_signal(signal.SIGTERM)  # graceful stop: each worker finishes the calls under way
     assert proc.wait(timeout=60) == 0
 
     store = open_store(service_db)
