@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WrkResult, run_wrk, tree_cpu_seconds, wait_healthy
+from common import WrkResult, python_speed, run_wrk, tree_cpu_seconds, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
@@ -196,6 +196,7 @@ def main() -> int:
             print("the service did not start", file=sys.stderr)
             return 2
         print(f"jinef serve --workers 2 on {url}; {os.cpu_count()} CPUs shared by server and clients")
+        print(python_speed())
         _wait_indexes(url, ("addresses", "reverse", "geocoder"))
         half = max(1, args.seconds // 2)
         # Server CPU per request as well as rates: the rate depends on what else runs on the machine, the CPU

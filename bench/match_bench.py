@@ -28,6 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable without installing
 
+from common import python_speed
+
 from jinef.verify import MatchQuery, VerifyConfig, VerifyHub
 from jinef.verify import national_code as nc
 
@@ -170,6 +172,7 @@ def main() -> None:
         print(f"seeded {args.links} verified addresses in {time.perf_counter() - t0:.1f}s")
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"machine: {os.cpu_count()} cpus, load average {load} (other work slows every figure below)")
+        print(python_speed())
         full, normal = raw_commit_rate(Path(tmp), "FULL"), raw_commit_rate(Path(tmp), "NORMAL")
         print(f"disk: bare SQLite commits/s (one row each): {full:,.0f} sync=FULL, {normal:,.0f} NORMAL")
         n = args.matches

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WrkResult, run_wrk, tree_cpu_seconds, wait_healthy
+from common import WrkResult, python_speed, run_wrk, tree_cpu_seconds, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
@@ -203,6 +203,7 @@ def main() -> int:
             print(w.line("single matches (wrk)", args.seconds, args.wrk_connections)
                   + f"; server CPU {cpu * 1e6:,.0f} µs per match")
         print(f"load average after the run: {_loadavg()}")
+        print(python_speed())
     finally:
         server.send_signal(signal.SIGTERM)  # graceful: workers finish the calls under way
         server.wait(timeout=120)
