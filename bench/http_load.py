@@ -187,6 +187,7 @@ def main() -> int:
     texts, points = _addresses(reg, codes[:3_000])
 
 
+    print(python_speed(), flush=True)  # before the service starts: its warm-up would slow the loop
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([*jinef, "serve", "--db", str(reg), "--host", "127.0.0.1", "--port", str(port),
@@ -196,7 +197,6 @@ def main() -> int:
             print("the service did not start", file=sys.stderr)
             return 2
         print(f"jinef serve --workers 2 on {url}; {os.cpu_count()} CPUs shared by server and clients")
-        print(python_speed())
         _wait_indexes(url, ("addresses", "reverse", "geocoder"))
         half = max(1, args.seconds // 2)
         # Server CPU per request as well as rates: the rate depends on what else runs on the machine, the CPU

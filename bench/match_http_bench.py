@@ -181,6 +181,7 @@ def main() -> int:
                           "--rate", "1000000/s"], check=True, capture_output=True, text=True).stdout.strip()
 
 
+    print(python_speed(), flush=True)  # before the service starts: its warm-up would slow the loop
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([*jinef, "serve", "--db", str(reg), "--host", "127.0.0.1", "--port", str(port),
@@ -203,7 +204,6 @@ def main() -> int:
             print(w.line("single matches (wrk)", args.seconds, args.wrk_connections)
                   + f"; server CPU {cpu * 1e6:,.0f} µs per match")
         print(f"load average after the run: {_loadavg()}")
-        print(python_speed())
     finally:
         server.send_signal(signal.SIGTERM)  # graceful: workers finish the calls under way
         server.wait(timeout=120)
