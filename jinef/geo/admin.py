@@ -27,10 +27,8 @@ wins; a polygon covering the whole cell hits without a test.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +41,8 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from jinef.cache_files import default_cache_dir, save_npz, wkb_pack, wkb_unpack
+from jinef.cache_files import fingerprint as files_fingerprint
 from jinef.refdata.boundaries import Boundaries, load_boundaries
 from jinef.refdata.divisions import COUNTY_WORD, Divisions, load_divisions
 from jinef.refdata.paths import data_dir
@@ -528,20 +528,9 @@ CACHE_FORMAT = 2  # bump when the cached arrays or the rules that fill the grid 
 _SOURCES = ("boundaries", "divisions")  # the folders the index is built from
 
 
-def default_cache_dir() -> Path:
-    """Where the admin index cache lives: ``JINEF_CACHE_DIR``, else ``var/cache`` under the working directory."""
-    return Path(os.environ.get("JINEF_CACHE_DIR") or Path("var") / "cache")
-
-
 def source_fingerprint(root: Path) -> str:
     """A hash of the source files' paths, sizes and modification times (plus the grid's format and size)."""
-    h = hashlib.sha256(f"{CACHE_FORMAT}:{GRID_DEGREES}:{root.resolve()}\n".encode())
-    for folder in _SOURCES:
-        for f in sorted((root / folder).rglob("*")):
-            if f.is_file():
-                st = f.stat()
-                h.update(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:24]
+    return files_fingerprint(f"{CACHE_FORMAT}:{GRID_DEGREES}", root, _SOURCES)
 
 
 def _areas_json(areas: list[Area]) -> np.ndarray:
@@ -550,18 +539,6 @@ def _areas_json(areas: list[Area]) -> np.ndarray:
 
 def _areas_from(arr: np.ndarray) -> list[Area]:
     return [Area(k, c, n, p, d) for k, c, n, p, d in json.loads(str(arr))]
-
-
-def _wkb_pack(geoms: list[BaseGeometry]) -> tuple[np.ndarray, np.ndarray]:
-    blobs = [shapely.to_wkb(g) for g in geoms]
-    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
-    np.cumsum([len(b) for b in blobs], out=offsets[1:])
-    return np.frombuffer(b"".join(blobs), dtype=np.uint8), offsets
-
-
-def _wkb_unpack(data: np.ndarray, offsets: np.ndarray) -> list[BaseGeometry]:
-    raw = data.tobytes()
-    return list(shapely.from_wkb([raw[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]))
 
 
 def save_admin_index(index: AdminIndex, path: Path) -> None:
@@ -574,19 +551,14 @@ def save_admin_index(index: AdminIndex, path: Path) -> None:
     }
     for name, level in (("provinces", index.provinces), ("counties", index.counties)):
         arrays[f"{name}_areas"] = _areas_json(level.areas)
-        arrays[f"{name}_wkb"], arrays[f"{name}_offsets"] = _wkb_pack(level.geoms)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename: several workers starting at once never read a half-written file.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as fh:
-        np.savez(fh, **arrays)
-    os.replace(tmp, path)
+        arrays[f"{name}_wkb"], arrays[f"{name}_offsets"] = wkb_pack(level.geoms)
+    save_npz(path, arrays)
 
 
 def read_admin_index(path: Path) -> AdminIndex:
     """An index saved by :func:`save_admin_index` (polygons are prepared again; the grid is not rebuilt)."""
     with np.load(path, allow_pickle=False) as z:
-        levels = [_Level.from_clean(_areas_from(z[f"{n}_areas"]), _wkb_unpack(z[f"{n}_wkb"], z[f"{n}_offsets"]))
+        levels = [_Level.from_clean(_areas_from(z[f"{n}_areas"]), wkb_unpack(z[f"{n}_wkb"], z[f"{n}_offsets"]))
                   for n in ("provinces", "counties")]
         x0, y0 = (float(v) for v in z["grid_origin"])
         grid = _Grid(x0, y0, z["grid_province"], z["grid_county"])

@@ -9,9 +9,7 @@ cannot run code.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,8 @@ import shapely
 from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
+from jinef.cache_files import default_cache_dir, save_npz, wkb_pack, wkb_unpack
+from jinef.cache_files import fingerprint as files_fingerprint
 from jinef.refdata import boundaries as _boundaries
 from jinef.refdata import divisions as _divisions
 from jinef.refdata.boundaries import Boundaries, load_boundaries
@@ -34,36 +34,19 @@ _SOURCES = ("boundaries", "divisions", "population")  # the folders the joined p
 _CODE = (_boundaries, _divisions, _letters)  # the modules whose rules decide the join
 
 
-def default_cache_dir() -> Path:
-    """Where caches live: ``JINEF_CACHE_DIR``, else ``var/cache`` under the working directory."""
-    return Path(os.environ.get("JINEF_CACHE_DIR") or Path("var") / "cache")
-
-
 def fingerprint(root: Path) -> str:
     """A hash of the source files' paths, sizes and modification times, and of the joining code."""
-    h = hashlib.sha256(f"{CACHE_FORMAT}:{shapely.__version__}:{root.resolve()}\n".encode())
-    for module in _CODE:
-        h.update(Path(str(module.__file__)).read_bytes())
-    for folder in _SOURCES:
-        for f in sorted((root / folder).rglob("*")):
-            if f.is_file():
-                st = f.stat()
-                h.update(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:24]
+    return files_fingerprint(f"{CACHE_FORMAT}:{shapely.__version__}", root, _SOURCES,
+                             tuple(Path(str(m.__file__)) for m in _CODE))
 
 
 def _pack(geoms: dict[str, BaseGeometry]) -> dict[str, np.ndarray]:
-    blobs = [shapely.to_wkb(g) for g in geoms.values()]
-    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
-    np.cumsum([len(b) for b in blobs], out=offsets[1:])
-    return {"codes": np.array(list(geoms), dtype=str), "wkb": np.frombuffer(b"".join(blobs), dtype=np.uint8),
-            "offsets": offsets}
+    wkb, offsets = wkb_pack(list(geoms.values()))
+    return {"codes": np.array(list(geoms), dtype=str), "wkb": wkb, "offsets": offsets}
 
 
 def _unpack(codes: np.ndarray, wkb: np.ndarray, offsets: np.ndarray) -> dict[str, BaseGeometry]:
-    raw = wkb.tobytes()
-    blobs = np.array([raw[offsets[i] : offsets[i + 1]] for i in range(len(codes))], dtype=object)
-    return dict(zip((str(c) for c in codes), shapely.from_wkb(blobs), strict=True))
+    return dict(zip((str(c) for c in codes), wkb_unpack(wkb, offsets), strict=True))
 
 
 def save_boundaries(bnd: Boundaries, path: Path) -> None:
@@ -72,11 +55,7 @@ def save_boundaries(bnd: Boundaries, path: Path) -> None:
     arrays: dict[str, Any] = {"report": np.array(json.dumps(bnd.report.as_list(), ensure_ascii=False))}
     for level, geoms in (("provinces", bnd.provinces), ("counties", bnd.counties)):
         arrays.update({f"{level}_{k}": v for k, v in _pack(geoms).items()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as fh:
-        np.savez(fh, **arrays)
-    os.replace(tmp, path)
+    save_npz(path, arrays)
 
 
 def read_boundaries(path: Path) -> Boundaries:

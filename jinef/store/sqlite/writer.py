@@ -67,13 +67,8 @@ class SqliteShard:
     def __init__(self, path: Path) -> None:
         path.unlink(missing_ok=True)
         self.conn = sqlite3.connect(path, isolation_level=None)
-        # A shard lives only until the writer has merged it: no journal, no sync.
-        self.conn.execute("PRAGMA journal_mode=OFF")
-        self.conn.execute("PRAGMA synchronous=OFF")
-        self.conn.execute("PRAGMA page_size=8192")
-        self.conn.execute("BEGIN")
-        for table in TABLES:
-            self.conn.execute(create_table_sql(table))
+        _private_file(self.conn)  # a shard lives only until the writer has merged it
+        _begin_with_tables(self.conn)
         self._pending: dict[tuple[str, tuple[str, ...] | None], list[tuple[Any, ...]]] = {}
         self._buffered = 0
 
@@ -133,14 +128,9 @@ class SqliteWriter:
             self.work_path = self.path
         self.conn = sqlite3.connect(self.work_path, isolation_level=None)
         if mode == "replace":
-            # The new file is private until renamed: no need for a durable journal while filling it.
-            self.conn.execute("PRAGMA journal_mode=OFF")
-            self.conn.execute("PRAGMA synchronous=OFF")
-            self.conn.execute("PRAGMA page_size=8192")
+            _private_file(self.conn)  # the new file is private until renamed
         self.conn.execute("PRAGMA cache_size=-200000")
-        self.conn.execute("BEGIN")
-        for table in TABLES:
-            self.conn.execute(create_table_sql(table))
+        _begin_with_tables(self.conn)
         self._open = True
         self._shards: SqliteShardSet | None = None
         self._syncer: threading.Thread | None = None
@@ -301,3 +291,17 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _private_file(conn: sqlite3.Connection) -> None:
+    """A file nobody else reads until it is renamed into place or merged: no journal, no sync."""
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA page_size=8192")
+
+
+def _begin_with_tables(conn: sqlite3.Connection) -> None:
+    """Open the filling transaction and create every registry table in it."""
+    conn.execute("BEGIN")
+    for table in TABLES:
+        conn.execute(create_table_sql(table))
