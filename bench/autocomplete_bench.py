@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from jinef.geocode.autocomplete import Autocompleter
 from jinef.registry.registry import Registry
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import registry_path
+from common import free_port, registry_path
 
 
 def typed_queries(ac: Autocompleter, n_names: int, seed: int = 1) -> list[str]:
@@ -85,9 +84,7 @@ def http_latencies(path: Path, queries: list[str]) -> tuple[list[float], list[fl
         store = open_store(svc)
         key = store.create_key("bench", ["geocode"], None)[1]
         store.close()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         proc = subprocess.Popen([sys.executable, "-m", "jinef.cli.main", "serve", "--db", str(path), "--service-db",
                                  str(svc), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

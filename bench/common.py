@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,13 @@ def registry_path(units: int) -> Path:
         subprocess.run([*JINEF, "build", "--units", str(units), "--db", str(path)], check=True,
                        stdout=subprocess.DEVNULL)
     return path
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def wait_healthy(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> bool:

@@ -16,7 +16,6 @@ import multiprocessing as mp
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,19 +23,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WrkResult, python_speed, run_wrk, tree_cpu_seconds, wait_healthy
+from common import WrkResult, free_port, python_speed, run_wrk, tree_cpu_seconds, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
 TARGET_MPS = 1500
 
 Pair = tuple[str, str, bool]  # national code, postcode, expected answer
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _seed(reg: Path, hub_db: Path, people: int) -> list[Pair]:
@@ -182,7 +175,7 @@ def main() -> int:
 
 
     print(python_speed(), flush=True)  # before the service starts: its warm-up would slow the loop
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([*jinef, "serve", "--db", str(reg), "--host", "127.0.0.1", "--port", str(port),
                                "--workers", str(args.workers)], env={**os.environ, "JINEF_VERIFY_KEY": ""})

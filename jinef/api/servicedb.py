@@ -8,7 +8,6 @@ a PostgreSQL engine can implement the same protocol later.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import math
 import os
@@ -17,10 +16,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from jinef.store.write_lock import FileWriteLock
 
 KEY_PREFIX = "jnf_"
 # Scopes an organisation's key may hold; endpoints of other issues (geocode, reverse, match) use theirs.
@@ -212,25 +212,9 @@ class SqliteServiceStore:
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._write_lock = threading.Lock()
-        self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        with self._writing():
+        self._writes = FileWriteLock(self.path)
+        with self._writes.held():
             self._conn().executescript(_SCHEMA)
-
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Hold the write lock of every thread and process writing this file.
-
-        Writers of several worker processes queue on a file lock, which the kernel hands to the next one the
-        moment it is released; SQLite's own busy handler sleeps and retries (1, 2, 5 … 100 ms), and every
-        answer waiting for its call record waited through those sleeps too.
-        """
-        with self._write_lock:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _conn(self) -> sqlite3.Connection:
         # One connection per thread: the event loop (auth, quota) and the audit writer never share one.
@@ -261,7 +245,7 @@ class SqliteServiceStore:
         key = new_key()
         now = time.time()
         c = self._conn()
-        with self._writing():
+        with self._writes.held():
             return self._create_key(c, org, scopes, rate, key, now)
 
     def _create_key(self, c: sqlite3.Connection, org: str, scopes: Sequence[str], rate: float | None, key: str,
@@ -297,7 +281,7 @@ class SqliteServiceStore:
     def revoke_key(self, ident: str) -> int:
         """Revoke keys by id or prefix; return how many were revoked."""
         now = time.time()
-        with self._writing():
+        with self._writes.held():
             if ident.isdigit():
                 cur = self._conn().execute("UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL",
                                            (now, int(ident)))
@@ -323,7 +307,7 @@ class SqliteServiceStore:
         """
         now = time.time()
         c = self._conn()
-        with self._writing():
+        with self._writes.held():
             cur = c.execute(
                 """UPDATE orgs SET tokens = MIN(burst, tokens + MAX(0, :now - updated) * rate) - :cost,
                                   updated = MAX(updated, :now)
@@ -361,7 +345,7 @@ class SqliteServiceStore:
             b = _bucket(r.latency_ms / 1000.0)
             lat[(r.endpoint, r.org, b)] = lat.get((r.endpoint, r.org, b), 0) + 1
         c = self._conn()
-        with self._writing():
+        with self._writes.held():
             self._write_audit(c, records, req, lat)
 
     @staticmethod
@@ -424,9 +408,7 @@ class SqliteServiceStore:
                 conn.close()
             self._conns.clear()
         self._local = threading.local()
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
+        self._writes.close()
 
 
 def _bucket(seconds: float) -> int:

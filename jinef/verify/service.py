@@ -879,9 +879,9 @@ class MatchService:
                 self._seen_cursor = tx.add_seen(detector.take_recorded())
                 for _, _, raised in evaluated:
                     for alert in raised:
-                        tx.add_alert(alert)
+                        # Ours, and past every alert taken in (the transaction is exclusive): not taken in again.
+                        self._alert_cursor = max(self._alert_cursor, tx.add_alert(alert))
                 tx.append_audit([entry for _, entry, _ in evaluated])
-                _, self._alert_cursor = tx.alerts_after(self._alert_cursor)
                 self._groups += 1
                 if self._groups % 1000 == 0:
                     tx.forget_seen(since)

@@ -13,8 +13,6 @@ writers never deadlock on a lock upgrade.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from jinef.store.write_lock import FileWriteLock
 from jinef.verify.audit import chain, ts_text
 from jinef.verify.store import (
     ACTIVE_STATES,
@@ -235,6 +234,15 @@ def _key_version(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+_ALERT_SELECT = (
+    "SELECT id, ts, org, kind, subject, distinct_count, window_seconds, blocked_until FROM verify_alert"
+)
+
+
+def _alert(r: Sequence[Any]) -> Alert:
+    return Alert(r[0], _dt_req(r[1]), r[2], r[3], r[4], r[5], r[6], _dt_req(r[7]))
+
+
 class SqliteTx:
     """The operations of one ``BEGIN IMMEDIATE`` transaction."""
 
@@ -384,14 +392,15 @@ class SqliteTx:
             )
         return rows
 
-    def add_alert(self, alert: Alert) -> None:
-        """Record an enumeration alert."""
+    def add_alert(self, alert: Alert) -> int:
+        """Record an enumeration alert; returns its id."""
         a = alert
-        self._c.execute(
+        cur = self._c.execute(
             "INSERT INTO verify_alert (ts, org, kind, subject, distinct_count, window_seconds, "
             "blocked_until) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (_ts(a.ts), a.org, a.kind, a.subject, a.distinct_count, a.window_seconds, _ts(a.blocked_until)),
         )
+        return int(cur.lastrowid or 0)
 
 
     def add_seen(self, seen: Sequence[Seen]) -> int:
@@ -411,11 +420,8 @@ class SqliteTx:
 
     def alerts_after(self, after: int) -> tuple[list[Alert], int]:
         """Alerts with an id above ``after``, and the highest id."""
-        rows = self._c.execute(
-            "SELECT id, ts, org, kind, subject, distinct_count, window_seconds, blocked_until "
-            "FROM verify_alert WHERE id > ? ORDER BY id", (after,)).fetchall()
-        alerts = [Alert(r[0], _dt_req(r[1]), r[2], r[3], r[4], r[5], r[6], _dt_req(r[7])) for r in rows]
-        return alerts, int(rows[-1][0]) if rows else after
+        rows = self._c.execute(_ALERT_SELECT + " WHERE id > ? ORDER BY id", (after,)).fetchall()
+        return [_alert(r) for r in rows], int(rows[-1][0]) if rows else after
 
     def forget_seen(self, before: datetime) -> None:
         """Drop counted queries older than the detector's window."""
@@ -438,8 +444,7 @@ class SqliteVerifyStore:
         # anyway, and a single writer keeps its page cache warm (another connection's commit
         # would make it discard its cache).
         self._writer = self._connect()
-        self._write_lock = threading.Lock()
-        self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        self._writes = FileWriteLock(self.path)
         self._writing_thread: int | None = None
         self._writer.execute("PRAGMA journal_mode = WAL")
         self._writer.executescript(SCHEMA)
@@ -466,12 +471,9 @@ class SqliteVerifyStore:
         """An atomic write transaction: committed on success, rolled back on any exception."""
         if self._writing_thread == threading.get_ident():
             raise RuntimeError("nested verify transactions are not supported")
-        with self._write_lock:
+        with self._writes.held():
             self._writing_thread = threading.get_ident()
             conn = self._writer
-            # Writers of other processes (HTTP workers) queue on a file lock: the kernel wakes the next one
-            # the moment it is released, where SQLite's busy handler would sleep-and-retry for up to 100 ms.
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -481,7 +483,6 @@ class SqliteVerifyStore:
                     raise
                 conn.execute("COMMIT")
             finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
                 self._writing_thread = None
 
     def key_state(self) -> tuple[int, dict[int, str]]:
@@ -565,11 +566,11 @@ class SqliteVerifyStore:
         # transaction (the match service judges there), read through it.
         if self._writing_thread == threading.get_ident():
             return self._writer.execute(sql, params).fetchall()
-        if self._write_lock.acquire(blocking=False):
+        if self._writes.threads.acquire(blocking=False):
             try:
                 return self._writer.execute(sql, params).fetchall()
             finally:
-                self._write_lock.release()
+                self._writes.threads.release()
         return self._conn().execute(sql, params).fetchall()
 
     def get_link(self, link_id: str) -> Link | None:
@@ -609,16 +610,13 @@ class SqliteVerifyStore:
 
     def alerts(self, since: datetime | None = None) -> list[Alert]:
         """Enumeration alerts, newest first."""
-        sql = (
-            "SELECT id, ts, org, kind, subject, distinct_count, window_seconds, blocked_until "
-            "FROM verify_alert"
-        )
+        sql = _ALERT_SELECT
         params: list[Any] = []
         if since is not None:
             sql += " WHERE ts >= ?"
             params.append(_ts(since))
         rows = self._conn().execute(sql + " ORDER BY id DESC", params).fetchall()
-        return [Alert(r[0], _dt_req(r[1]), r[2], r[3], r[4], r[5], r[6], _dt_req(r[7])) for r in rows]
+        return [_alert(r) for r in rows]
 
     def close(self) -> None:
         """Close every connection this store opened (in any thread)."""
@@ -627,6 +625,4 @@ class SqliteVerifyStore:
         for conn in conns:
             conn.close()
         self._local = threading.local()
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
+        self._writes.close()

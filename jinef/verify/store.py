@@ -212,8 +212,8 @@ class VerifyTx(Protocol):
     def append_audit(self, entries: Sequence[AuditEntry]) -> list[AuditRow]:
         """Chain and append audit records after the current head."""
 
-    def add_alert(self, alert: Alert) -> None:
-        """Record an enumeration alert."""
+    def add_alert(self, alert: Alert) -> int:
+        """Record an enumeration alert; returns its id."""
 
     def add_seen(self, seen: Sequence[Seen]) -> int:
         """Record counted match queries; returns the id of the last record written (or already there)."""
