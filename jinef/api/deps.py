@@ -26,7 +26,7 @@ from jinef.api.servicedb import Principal, ServiceStore, hash_key
 from jinef.geo.reverse import ReverseGeocoder
 from jinef.geocode.autocomplete import Autocompleter
 from jinef.geocode.geocoder import Geocoder
-from jinef.registry.address_table import AddressTable
+from jinef.registry.address_json import AddressJson, JsonFromAddresses
 from jinef.registry.model import Address
 from jinef.registry.registry import Registry
 from jinef.verify import MatchQuery, MatchResult, VerifyHub
@@ -233,7 +233,7 @@ class ServiceState:
     autocomplete: PerRegistry[Autocompleter] = field(
         default_factory=lambda: PerRegistry(Autocompleter.from_registry))
     geocoder: PerRegistry[Geocoder] = field(default_factory=lambda: PerRegistry(Geocoder.from_registry))
-    addresses: PerRegistry[AddressTable] = field(default_factory=lambda: PerRegistry(AddressTable.from_registry))
+    addresses: PerRegistry[AddressJson] = field(default_factory=lambda: PerRegistry(AddressJson.from_registry))
 
     def address_source(self) -> AddressSource:
         """Where postcode lookups are answered: the in-memory table once built, the store until then.
@@ -241,11 +241,20 @@ class ServiceState:
         The first call starts building the table in the background, so no request waits for it.
         """
         registry = self.registry.get()
-        table = self.addresses.ready(registry)
-        if table is not None:
-            return table
+        built = self.addresses.ready(registry)
+        if built is not None:
+            return built.table
         self.addresses.start(registry)
         return registry.reader
+
+    def unit_json_source(self) -> AddressJson | JsonFromAddresses:
+        """Where batch answers get their units' JSON: written from the table once built, else from the store."""
+        registry = self.registry.get()
+        built = self.addresses.ready(registry)
+        if built is not None:
+            return built
+        self.addresses.start(registry)
+        return JsonFromAddresses(registry.reader)
 
 
 def service(request: Request) -> ServiceState:

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from jinef.api.deps import RequestContext, ServiceState, check_key
@@ -78,7 +79,7 @@ async def answer(state: ServiceState, ctx: RequestContext, scope: Scope, receive
         return
     ctx.endpoint = _BATCH_PATH
     check_key(state, ctx, _header(scope, b"x-api-key"), "lookup")
-    await JSONResponse(answer_lookup_many(state, ctx, postcodes))(scope, receive, send)
+    await Response(answer_lookup_many(state, ctx, postcodes), media_type="application/json")(scope, receive, send)
 
 
 def _json_object(scope: Scope, body: bytes) -> dict[str, Any] | None:

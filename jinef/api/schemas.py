@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jinef.registry.model import Address
+from jinef.registry.address_json import unit_json
 
 MAX_BATCH = 1000
 
@@ -115,22 +115,7 @@ class ValidationResult(BaseModel):
     messages: list[str]
 
 
-def postcode_result(a: Address) -> dict[str, Any]:
-    """The JSON of one unit (plain dict: serialised without re-validation on the hot path)."""
-    location = None
-    if a.lat is not None and a.lon is not None:
-        location = {"lat": a.lat, "lon": a.lon, "source": a.geocode_source, "quality": a.geocode_quality}
-    return {
-        "postcode": a.postcode,
-        "status": a.status,
-        "address": {  # StructuredAddress's fields, written out: this runs for every address answered
-            "province": a.province, "county": a.county, "district": a.district, "rural_district": a.rural_district,
-            "locality_type": a.locality_type, "locality": a.locality, "neighbourhood": a.neighbourhood,
-            "prev_thoroughfare": a.prev_thoroughfare, "last_thoroughfare": a.last_thoroughfare, "plate": a.plate,
-            "entrance": a.entrance, "building": a.building, "floor": a.floor, "unit": a.unit, "usage": a.usage},
-        "standard_address": a.standard_address,
-        "location": location,
-    }
+postcode_result = unit_json  # the JSON of one unit; defined beside its fast writer
 
 
 # -- reverse geocoding ---------------------------------------------------------------------------

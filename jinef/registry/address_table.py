@@ -144,10 +144,13 @@ class AddressTable:
 
     def address(self, row: int) -> Address | None:
         """The address at ``row``; None when its building or locality is missing (as the store's join)."""
-        uid, b, floor, unit, usage, status, vfrom, vto = self._units.item(row)
-        if b < 0:
-            return None
-        bid, loc, hood, prev, last, plate, entrance, name, lat, lon, source, quality = self._buildings.item(b)
+        unit = self._units.item(row)
+        b = unit[1]
+        return None if b < 0 else self._address(self.postcodes.item(row), unit, self._buildings.item(b))
+
+    def _address(self, postcode: int, unit: Sequence[Any], building: Sequence[Any]) -> Address | None:
+        uid, _, floor, label, usage, status, vfrom, vto = unit
+        bid, loc, hood, prev, last, plate, entrance, name, lat, lon, source, quality = building
         if loc < 0:
             return None
         province, county, district, rural, ltype, lname = self._locality[loc]
@@ -155,11 +158,11 @@ class AddressTable:
             return None
         text = self._text
         return address_from_values((
-            from_int(self.postcodes.item(row)), province, county, district, rural, ltype, lname,
+            from_int(postcode), province, county, district, rural, ltype, lname,
             self._hood[hood] if hood >= 0 else "",
             self._thoroughfare[prev] if prev >= 0 else "", self._thoroughfare[last] if last >= 0 else "",
             text["plate"][plate], text["entrance"][entrance], text["name"][name],
-            None if floor == _NO_FLOOR else floor, text["unit"][unit], text["usage"][usage],
+            None if floor == _NO_FLOOR else floor, text["unit"][label], text["usage"][usage],
             None if lat != lat else round(lat, 7), None if lon != lon else round(lon, 7),  # NaN: no geocode
             text["source"][source], quality, text["status"][status],
             text["valid_from"][vfrom], text["valid_to"][vto], uid, bid))
@@ -171,7 +174,23 @@ class AddressTable:
 
     def get_many(self, postcodes: Sequence[int]) -> list[Address | None]:
         """Units for many postcodes (integers), in input order."""
-        return [None if r < 0 else self.address(r) for r in self.rows(postcodes).tolist()]
+        # The rows are gathered with one fancy index per array and turned into tuples in C, rather than
+        # read row by row: at a thousand postcodes per request this was a fifth of the answer's time.
+        rows = self.rows(postcodes)
+        found = rows[rows >= 0]
+        units = self._units[found]
+        building_rows = units["building"]
+        buildings = self._buildings[np.maximum(building_rows, 0)].tolist()  # a -1 row is refused below
+        hits = iter(zip(self.postcodes[found].tolist(), units.tolist(), buildings, building_rows.tolist(),
+                        strict=True))
+        out: list[Address | None] = []
+        for r in rows.tolist():
+            if r < 0:
+                out.append(None)
+                continue
+            postcode, unit, building, b = next(hits)
+            out.append(None if b < 0 else self._address(postcode, unit, building))
+        return out
 
     def status(self, postcode: int) -> str | None:
         """'active', 'retired', or None for an unknown postcode."""

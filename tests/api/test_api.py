@@ -86,8 +86,8 @@ def test_answers_identical_from_store_and_from_memory(client: TestClient, make_k
 
     from_store = answers()
     assert state.addresses.ready(state.registry.get()) is None
-    table = state.addresses.get(state.registry.get())
-    assert state.address_source() is table
+    built = state.addresses.get(state.registry.get())
+    assert state.address_source() is built.table and state.unit_json_source() is built
     from_memory = answers()
     assert from_memory[:-1] == from_store[:-1]
     # The GNAF answer carries per-request trace ids: equal once those are taken out.

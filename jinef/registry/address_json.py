@@ -1,0 +1,166 @@
+"""A unit's JSON answer: the reference definition, and the same bytes written straight from the address table.
+
+:func:`unit_json` defines the JSON of one unit (the HTTP API's ``PostcodeResult``). A batch answer of a
+thousand units built that way spends most of its time on Python objects that exist only to be encoded:
+an :class:`Address`, two dicts, a dozen small strings each. :class:`AddressJson` writes the same bytes
+from the table's columns instead, with every value that repeats across units (a locality's six fields,
+a usage, a status, a plate label) encoded once, when first seen. A test holds its bytes equal to
+``orjson.dumps(unit_json(address))`` for every unit of a registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import orjson
+
+from jinef.registry.address_table import _NO_FLOOR, AddressTable
+from jinef.registry.model import Address, admin_line, fa_digits, floor_text
+from jinef.registry.postcode import from_int
+from jinef.registry.registry import Registry
+
+_dumps = orjson.dumps
+
+
+def unit_json(a: Address) -> dict[str, Any]:
+    """The JSON of one unit (plain dict: serialised without re-validation on the hot path)."""
+    location = None
+    if a.lat is not None and a.lon is not None:
+        location = {"lat": a.lat, "lon": a.lon, "source": a.geocode_source, "quality": a.geocode_quality}
+    return {
+        "postcode": a.postcode,
+        "status": a.status,
+        "address": {  # StructuredAddress's fields, written out: this runs for every address answered
+            "province": a.province, "county": a.county, "district": a.district, "rural_district": a.rural_district,
+            "locality_type": a.locality_type, "locality": a.locality, "neighbourhood": a.neighbourhood,
+            "prev_thoroughfare": a.prev_thoroughfare, "last_thoroughfare": a.last_thoroughfare, "plate": a.plate,
+            "entrance": a.entrance, "building": a.building, "floor": a.floor, "unit": a.unit, "usage": a.usage},
+        "standard_address": a.standard_address,
+        "location": location,
+    }
+
+
+def _labelled(prefix: str, texts: Sequence[str]) -> list[tuple[bytes, str]]:
+    """Each text as JSON bytes, and as its standard-address part ('' when empty)."""
+    return [(_dumps(t), f"{prefix}{fa_digits(t)}" if t else "") for t in texts]
+
+
+class AddressJson:
+    """``orjson.dumps(unit_json(address))`` for postcodes, written from an :class:`AddressTable`."""
+
+    def __init__(self, table: AddressTable) -> None:
+        self._table = table
+        text = table._text
+        self._status = [_dumps(s) for s in text["status"]]
+        self._usage = [_dumps(s) for s in text["usage"]]
+        self._source = list(text["source"])
+        self._unit = _labelled("واحد ", text["unit"])
+        self._plate = _labelled("پلاک ", text["plate"])
+        self._entrance = _labelled("ورودی ", text["entrance"])
+        self._name = _labelled("ساختمان ", text["name"])
+        self._hood = _labelled("محله ", table._hood)
+        # Localities and thoroughfares are encoded when first asked for: a national registry has a few
+        # tens of thousands of localities but up to millions of thoroughfares, most of them rarely asked.
+        self._locality: dict[int, tuple[bytes, str] | None] = {}
+        self._thoroughfare: dict[int, tuple[bytes, str]] = {-1: (b'""', "")}
+
+    def _locality_of(self, row: int) -> tuple[bytes, str] | None:
+        province, county, district, rural, ltype, lname = self._table._locality[row]
+        if province is None or county is None:
+            return None  # as the table: the store's join finds no address for such a unit
+        fields = {"province": province, "county": county, "district": district, "rural_district": rural,
+                  "locality_type": ltype, "locality": lname}
+        return _dumps(fields)[1:-1], admin_line(province, county, district, rural, ltype, lname)
+
+    def _thoroughfare_of(self, row: int) -> tuple[bytes, str]:
+        t = self._table._thoroughfare[row]
+        return _dumps(t), fa_digits(t)
+
+    def encode_many(self, postcodes: Sequence[int]) -> list[bytes | None]:
+        """Each postcode's unit JSON (integers in, input order), None where it has no address."""
+        table = self._table
+        rows = table.rows(postcodes)
+        found = rows[rows >= 0]
+        units = table._units[found]
+        building_rows = units["building"]
+        buildings = table._buildings[building_rows.clip(0)].tolist()  # a -1 row is refused below
+        hits = iter(zip(table.postcodes[found].tolist(), units.tolist(), buildings, building_rows.tolist(),
+                        strict=True))
+        localities, thoroughfares = self._locality, self._thoroughfare
+        status_j, usage_j, sources = self._status, self._usage, self._source
+        unit_j, plate_j, entrance_j, name_j, hood_j = self._unit, self._plate, self._entrance, self._name, self._hood
+        out: list[bytes | None] = []
+        for r in rows.tolist():
+            if r < 0:
+                out.append(None)
+                continue
+            postcode, unit, building, b = next(hits)
+            if b < 0:
+                out.append(None)
+                continue
+            _, _, floor, label, usage, status, _, _ = unit
+            _, loc, hood, prev, last, plate, entrance, name, lat, lon, source, quality = building
+            if loc < 0:
+                out.append(None)
+                continue
+            if loc not in localities:
+                localities[loc] = self._locality_of(loc)
+            locality = localities[loc]
+            if locality is None:
+                out.append(None)
+                continue
+            prev_j = thoroughfares.get(prev) or thoroughfares.setdefault(prev, self._thoroughfare_of(prev))
+            last_j = thoroughfares.get(last) or thoroughfares.setdefault(last, self._thoroughfare_of(last))
+            hood_b, hood_s = hood_j[hood] if hood >= 0 else (b'""', "")
+            plate_b, plate_s = plate_j[plate]
+            entrance_b, entrance_s = entrance_j[entrance]
+            name_b, name_s = name_j[name]
+            unit_b, unit_s = unit_j[label]
+            # The standard address as model.standard_address builds it: non-empty parts, «، » between.
+            parts = [locality[1], hood_s, prev_j[1], last_j[1], plate_s, entrance_s, name_s,
+                     "" if floor == _NO_FLOOR else "طبقه " + floor_text(floor), unit_s]
+            line = "، ".join([p for p in parts if p])
+            if lat != lat or lon != lon:  # NaN: no geocode
+                location = b"null"
+            else:
+                location = _dumps({"lat": round(lat, 7), "lon": round(lon, 7), "source": sources[source],
+                                   "quality": quality})
+            out.append(b"".join((
+                b'{"postcode":"', from_int(postcode).encode(), b'","status":', status_j[status],
+                b',"address":{', locality[0], b',"neighbourhood":', hood_b,
+                b',"prev_thoroughfare":', prev_j[0], b',"last_thoroughfare":', last_j[0],
+                b',"plate":', plate_b, b',"entrance":', entrance_b, b',"building":', name_b,
+                b',"floor":', b"null" if floor == _NO_FLOOR else str(floor).encode(),
+                b',"unit":', unit_b, b',"usage":', usage_j[usage],
+                b'},"standard_address":', _dumps(line), b',"location":', location, b"}")))
+        return out
+
+    @classmethod
+    def from_registry(cls, registry: Registry) -> AddressJson:
+        """Read every unit of ``registry`` into memory (an :class:`AddressTable`) and write from it."""
+        return cls(AddressTable.from_registry(registry))
+
+    @property
+    def table(self) -> AddressTable:
+        """The address table written from (also the source of :class:`Address` lookups)."""
+        return self._table
+
+
+class AddressSource(Protocol):
+    """Anything that looks units up by integer postcode (the table, or the store's reader)."""
+
+    def get_many(self, postcodes: Sequence[int]) -> list[Address | None]:
+        """Units in input order, None for an unknown postcode."""
+        ...
+
+
+class JsonFromAddresses:
+    """The same bytes as :class:`AddressJson`, through :func:`unit_json`, for any :class:`AddressSource`."""
+
+    def __init__(self, source: AddressSource) -> None:
+        self._source = source
+
+    def encode_many(self, postcodes: Sequence[int]) -> list[bytes | None]:
+        """Each postcode's unit JSON, None where it has none."""
+        return [None if a is None else _dumps(unit_json(a)) for a in self._source.get_many(postcodes)]
