@@ -27,7 +27,6 @@ import jinef
 from jinef.api import gnaf, hot_paths
 from jinef.api.audit import AuditWriter
 from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState
-from jinef.api.group_commit import GroupCommit
 from jinef.api.responses import JSONResponse
 from jinef.api.routers import autocomplete, geocode, postcodes, reverse, system, web
 from jinef.api.routers import gnaf as gnaf_router
@@ -288,8 +287,6 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
         # Graceful stop: every audit record queued by this worker is written before exit.
         state: ServiceState = app.state.service
         state.audit.close()
-        if state.matches is not None:
-            state.matches.close()
         if state.hub is not None:
             state.hub.close()
         state.store.close()
@@ -308,8 +305,7 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
                    clock=verify_clock)
     app.state.service = ServiceState(
         registry=registry, store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
-        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, hub=hub, hot_paths=hot,
-        matches=GroupCommit(hub.matching.match_group, "jinef-match"))
+        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, hub=hub, hot_paths=hot)
     for r in routers:
         app.include_router(r)
     app.mount("/static", web.Static(directory=web.STATIC_DIR), name="static")

@@ -21,7 +21,6 @@ from typing import Annotated, Any, Generic, Protocol, TypeVar
 from fastapi import Depends, Header, Request
 
 from jinef.api.audit import AuditWriter
-from jinef.api.group_commit import GroupCommit
 from jinef.api.servicedb import Principal, ServiceStore, hash_key
 from jinef.geo.reverse import ReverseGeocoder
 from jinef.geocode.autocomplete import Autocompleter
@@ -29,7 +28,7 @@ from jinef.geocode.geocoder import Geocoder
 from jinef.registry.address_json import AddressJson, JsonFromAddresses
 from jinef.registry.model import Address
 from jinef.registry.registry import Registry
-from jinef.verify import MatchQuery, MatchResult, VerifyHub
+from jinef.verify import VerifyHub
 
 log = logging.getLogger("jinef.api")
 
@@ -226,8 +225,6 @@ class ServiceState:
     max_batch: int
     hub: VerifyHub | None = None  # the verification hub: one per worker, opened at startup
     hot_paths: bool = True  # postcode lookups answered by jinef.api.hot_paths rather than their FastAPI routes
-    # Single matches grouped into one audit commit per group (None without a hub).
-    matches: GroupCommit[tuple[str, str, MatchQuery], MatchResult | Exception] | None = None
     worker: int = field(default_factory=os.getpid)
     reverse: PerRegistry[ReverseGeocoder] = field(default_factory=lambda: PerRegistry(ReverseGeocoder.from_registry))
     autocomplete: PerRegistry[Autocompleter] = field(

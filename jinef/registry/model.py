@@ -6,13 +6,12 @@ its postcode. The single-line standard national address is built here and nowher
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
 
+from jinef.slots_init import slots_constructor
 from jinef.text.digits import to_persian_digits
 
 
@@ -183,27 +182,15 @@ class Address:
 
 ADDRESS_FIELDS = tuple(f.name for f in fields(Address))
 
-# The frozen dataclass __init__ sets each of the 25 fields through object.__setattr__; readers build
-# Addresses by the hundred per request, so they set the slots directly (the object is as frozen after).
-# The setter calls are written out once, by code generation: a loop over (setter, value) pairs cost a
-# quarter more, and a batch answer builds a thousand of these.
-_SLOT_SETTERS = tuple(Address.__dict__[name].__set__ for name in ADDRESS_FIELDS)
+# Readers build Addresses by the hundred per request: straight into the slots (see jinef.slots_init).
+_make_address = slots_constructor(Address)
 
 
-def _make_address_from_values() -> Callable[[tuple[object, ...]], Address]:
-    n = len(ADDRESS_FIELDS)
-    body = "\n".join(f"    s{i}(a, v{i})" for i in range(n))
-    source = (f"def address_from_values(values):\n    {', '.join(f'v{i}' for i in range(n))}, = values\n"
-              f"    a = new(Address)\n{body}\n    return a\n")
-    namespace: dict[str, Any] = {f"s{i}": s for i, s in enumerate(_SLOT_SETTERS)}
-    namespace.update(new=object.__new__, Address=Address)
-    exec(source, namespace)
-    made: Callable[[tuple[object, ...]], Address] = namespace["address_from_values"]
-    made.__doc__ = "An :class:`Address` from its field values in :data:`ADDRESS_FIELDS` order (no defaults applied)."
-    return made
-
-
-address_from_values = _make_address_from_values()
+def address_from_values(values: tuple[object, ...]) -> Address:
+    """An :class:`Address` from its field values in :data:`ADDRESS_FIELDS` order (no defaults applied)."""
+    if len(values) != len(ADDRESS_FIELDS):
+        raise ValueError(f"an Address has {len(ADDRESS_FIELDS)} fields, got {len(values)} values")
+    return _make_address(*values)
 
 
 def format_coord(value: float | None) -> str:

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from jinef.slots_init import slots_constructor
 from jinef.verify.errors import EnumerationSuspected, OrganisationBlocked
 from jinef.verify.keys import fingerprint
 from jinef.verify.store import Alert, Seen
@@ -46,6 +47,9 @@ class AbuseConfig:
     org_alerts_to_block: int = 3  # this many alerts within org_alert_window blocks the organisation
     org_alert_window_seconds: int = 3600
     org_block_seconds: int = 6 * 3600
+
+
+_seen = slots_constructor(Seen)  # one per counted query (see jinef.slots_init)
 
 
 class _DistinctWindow:
@@ -145,7 +149,7 @@ class SlidingWindowDetector:
                 raise self._refusal(alerts, now)
             self._by_postcode.add((org, postcode), code, now)
             self._by_code.add((org, code), postcode, now)
-            self._recorded.append(Seen(now, org, postcode, code))
+            self._recorded.append(_seen(now, org, postcode, code))
 
     def _refuse_if_blocked(self, org: str, code: str, postcode: str, now: datetime) -> None:
         for key in (

@@ -106,6 +106,10 @@ def validate(text: str) -> Validation:
 
 def parse(text: str) -> str:
     """Return the canonical 10 ASCII digits or raise :class:`NationalCodeError`."""
+    # Canonical and valid input (every match query of a well-behaved client) needs no Validation object.
+    if (len(text) == 10 and text.isascii() and text.isdigit() and text.count(text[0]) != 10
+            and check_digit(text[:9]) == ord(text[9]) - 48):
+        return text
     v = validate(text)
     if v.national_code is None:
         raise NationalCodeError(v)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import secrets
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from jinef.registry import postcode as pc
+from jinef.slots_init import slots_constructor
+from jinef.store.group_commit import GroupCommit
 from jinef.text.digits import to_latin_digits
 from jinef.verify import mobile as mob
 from jinef.verify import national_code as ncode
@@ -63,7 +66,6 @@ from jinef.verify.store import (
     Role,
     StaleKeyVersion,
     State,
-    VerifiedLink,
     VerifyStore,
     VerifyTx,
 )
@@ -204,6 +206,18 @@ def _new_trace() -> str:
     return secrets.token_hex(16)
 
 
+def _new_traces(n: int) -> list[str]:
+    """``n`` trace ids as :func:`_new_trace` makes them, from one read of the system's random source."""
+    raw = secrets.token_hex(16 * n)
+    return [raw[i : i + 32] for i in range(0, 32 * n, 32)]
+
+
+# The match path builds these per query (see jinef.slots_init).
+_match_result = slots_constructor(MatchResult)
+_audit_entry = slots_constructor(AuditEntry)
+_match_query = slots_constructor(MatchQuery)
+
+
 def _parse_nc(text: str) -> str:
     try:
         return ncode.parse(text)
@@ -232,8 +246,14 @@ def _parse_postcode(text: str) -> str:
         ) from None
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_id(value: str) -> bool:
+    # Remembered: a service has few organisations and purposes, and every match checks its caller's.
+    return _ID_RE.match(value) is not None
+
+
 def _check_id(kind: str, value: str) -> str:
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not isinstance(value, str) or not _is_id(value):
         raise InvalidArgument(
             f"{kind} must be a lower-case identifier (letters, digits, _ . : -)", field=kind
         )
@@ -248,7 +268,7 @@ def _check_role(role: str) -> str:
 
 def _safe_label(value: object) -> str:
     # Audit records must never carry caller text that could be a national code.
-    return value if isinstance(value, str) and _ID_RE.match(value) else "invalid"
+    return value if isinstance(value, str) and _is_id(value) else "invalid"
 
 
 def _clean_code(code: str) -> str:
@@ -736,16 +756,45 @@ class MatchService:
         self._combiner: Combiner[tuple[str, str, MatchQuery], MatchResult | Exception] | None = None
         if core.config.group_commit:
             self._combiner = Combiner(self.match_group)
+        # asyncio callers' matches are grouped by their event loop and run by one writer thread (made on first use).
+        self._async_groups: GroupCommit[tuple[str, str, MatchQuery], MatchResult | Exception] | None = None
+        self._async_lock = threading.Lock()
 
     def match(
         self, org: str, national_code: str, postcode: str, purpose: str, *, role: str | None = None
     ) -> MatchResult:
         """One audited match; raises a VerifyError (with ``trace_id``) when refused."""
-        item = (org, purpose, MatchQuery(national_code, postcode, None, role))
+        item = (org, purpose, _match_query(national_code, postcode, None, role))
         outcome = self._combiner.submit(item) if self._combiner is not None else self.match_group([item])[0]
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
+
+    async def amatch(
+        self, org: str, national_code: str, postcode: str, purpose: str, *, role: str | None = None
+    ) -> MatchResult:
+        """:meth:`match` for asyncio callers; raises a VerifyError (with ``trace_id``) when refused.
+
+        The matches awaited concurrently in one event loop are judged and audited as one group, in one
+        commit, by a single writer thread: no thread per caller, so many callers cost little more than one.
+        """
+        groups = self._async_groups
+        if groups is None:
+            with self._async_lock:
+                if self._async_groups is None:
+                    self._async_groups = GroupCommit(self.match_group, "jinef-match")
+                groups = self._async_groups
+        outcome = await groups.submit((org, purpose, _match_query(national_code, postcode, None, role)))
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def close(self) -> None:
+        """Finish the groups of awaited matches already handed over (they are audited) and stop their thread."""
+        with self._async_lock:
+            if self._async_groups is not None:
+                self._async_groups.close()
+                self._async_groups = None
 
     def match_group(self, items: list[tuple[str, str, MatchQuery]]) -> list[MatchResult | Exception]:
         """Independent single matches (org, purpose, query) of many callers, audited in one commit.
@@ -779,11 +828,11 @@ class MatchService:
         """
         core = self._core
         n = len(items)
-        traces = [_new_trace() for _ in range(n)]
+        traces = _new_traces(n)
         now = core.now()
         outcomes: list[MatchResult | Exception | None] = [None] * n
         alerts: list[list[Alert]] = [[] for _ in range(n)]
-        pending: list[tuple[int, str, str]] = []  # (index, canonical national code, postcode)
+        pending: list[tuple[int, str, str, bytes]] = []  # (index, canonical national code, postcode, its hash)
         h = core.hasher
         for i, (org, purpose, q) in enumerate(items):
             try:
@@ -796,28 +845,30 @@ class MatchService:
                 postcode_c = _parse_postcode(q.postcode)
                 if q.role is not None:
                     _check_role(q.role)
-                self._detector.check(org, h.national_code(nc), postcode_c, now)
-                pending.append((i, nc, postcode_c))
+                nc_hash = h.national_code(nc)
+                self._detector.check(org, nc_hash, postcode_c, now)
+                pending.append((i, nc, postcode_c, nc_hash))
             except VerifyError as exc:
                 if isinstance(exc, MatchRefused):
                     alerts[i] = list(exc.alerts)
                 outcomes[i] = exc
         if pending:
             try:
-                found = self._lookup(h, pending)
+                found = core.store.find_verified([(nc_hash, p) for _, _, p, nc_hash in pending], h.version)
             except StaleKeyVersion:  # re-keyed by another process since this one loaded its keys
                 core.reload_keys()
-                found = self._lookup(core.hasher, pending)
-            for (i, _, postcode_c), links in zip(pending, found, strict=True):
+                h = core.hasher
+                found = core.store.find_verified([(h.national_code(nc), p) for _, nc, p, _ in pending], h.version)
+            for (i, _, postcode_c, _), links in zip(pending, found, strict=True):
                 role = items[i][2].role
                 if role is not None:
                     links = [link for link in links if link.role == role]
                 try:
-                    result = MatchResult(False, None, None, traces[i])
+                    result = _match_result(False, None, None, traces[i])
                     if links and core.postcode_status(postcode_c) == ACTIVE:
                         # Several roles on one postcode: answer with the longest-standing one.
                         best = min(links, key=lambda link: (link.verified_at, ROLES.index(link.role)))
-                        result = MatchResult(True, best.role, best.verified_at.date(), traces[i])
+                        result = _match_result(True, best.role, best.verified_at.date(), traces[i])
                     outcomes[i] = result
                 except Exception as exc:  # one caller's failure must not fail the others grouped with it
                     outcomes[i] = exc
@@ -836,15 +887,11 @@ class MatchService:
             out.append(
                 (
                     outcome,
-                    AuditEntry(now, _safe_label(org), "match", shown_purpose, label, traces[i]),
+                    _audit_entry(now, _safe_label(org), "match", shown_purpose, label, traces[i], ""),
                     alerts[i],
                 )
             )
         return out
-
-    def _lookup(self, h: Hasher, pending: list[tuple[int, str, str]]) -> list[list[VerifiedLink]]:
-        keys = [(h.national_code(nc), postcode_c) for _, nc, postcode_c in pending]
-        return self._core.store.find_verified(keys, h.version)
 
     def catch_up(self) -> None:
         """Take in the counts and alerts stored so far (at start: the first match then waits for nothing)."""
@@ -1082,7 +1129,8 @@ class VerifyHub:
         return self.store.outbox(limit, ref)
 
     def close(self) -> None:
-        """Flush the audit writer and close the database."""
+        """Finish awaited matches, flush the audit writer and close the database."""
+        self.matching.close()
         self._core.audit.close()
         self.store.close()
 

@@ -182,3 +182,36 @@ def test_a_large_batch_spans_several_lookup_statements(make_hub) -> None:  # typ
     assert len(items) == 602
     hits = {i.row_id: i.result.role for i in items if i.result is not None and i.result.matched}
     assert hits == {-1: "resident", -2: "owner"}
+
+
+def test_awaited_matches_are_grouped_answered_and_audited(seeded: VerifyHub) -> None:
+    """Concurrent amatch calls in one event loop: right answers, one audit record each, fewer commits than calls."""
+    import asyncio
+
+    groups: list[int] = []
+    run_group = seeded.matching.match_group
+
+    def counting(items: list[tuple[str, str, MatchQuery]]) -> list[object]:
+        groups.append(len(items))
+        return run_group(items)  # type: ignore[return-value]
+
+    seeded.matching.match_group = counting  # type: ignore[method-assign]  # sees the groups, runs the real thing
+    before = sum(1 for r in seeded.store.audit_rows() if r.entry.action == "match")
+    asks = [(PEOPLE[0], P0), (PEOPLE[0], P1), (PEOPLE[4], P0), (PEOPLE[1], P1)] * 10
+
+    async def ask_all() -> list[object]:
+        calls = [seeded.matching.amatch(ORG, p, c, PURPOSE) for p, c in asks]
+        calls.append(seeded.matching.amatch(ORG, "1234", P0, PURPOSE))  # refused alone, the others answered
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    *answers, refused = asyncio.run(ask_all())
+    assert [getattr(a, "matched", None) for a in answers] == [True, False, False, False] * 10
+    assert isinstance(refused, InvalidNationalCode)
+    assert sum(groups) == len(asks) + 1 and len(groups) < len(asks)  # grouped: one commit per group
+    after = [r for r in seeded.store.audit_rows() if r.entry.action == "match"]
+    assert len(after) - before == len(asks) + 1
+    assert {r.entry.trace_id for r in after[before:]} >= {a.trace_id for a in answers}  # type: ignore[attr-defined]
+    assert seeded.verify_audit().ok
+    # A second event loop (another asyncio.run) is served too once the first is done.
+    again = asyncio.run(seeded.matching.amatch(ORG, PEOPLE[0], P0, PURPOSE))
+    assert again.matched and again.role == "resident"

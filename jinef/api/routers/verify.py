@@ -160,13 +160,12 @@ async def answer_match(state: ServiceState, ctx: RequestContext, principal: Prin
     below and the hot path in :mod:`jinef.api.hot_paths`)."""
     ctx.endpoint = "/v1/match"
     ctx.items = 1
-    if state.hub is None or state.matches is None:
+    if state.hub is None:
         raise ApiError(503, "verify_unavailable", "the verification hub is not configured on this server")
-    outcome = await state.matches.submit((org_label(principal), purpose, MatchQuery(national_code, postcode)))
-    if isinstance(outcome, VerifyError):
-        raise api_error(outcome)
-    if isinstance(outcome, Exception):
-        raise outcome  # an internal failure: a 500 (it is audited as such)
+    try:
+        outcome = await state.hub.matching.amatch(org_label(principal), national_code, postcode, purpose)
+    except VerifyError as exc:
+        raise api_error(exc) from None
     return match_json(outcome)
 
 

@@ -32,12 +32,19 @@ class GroupCommit(Generic[T, R]):
         self._jobs = queue.SimpleQueue()
         self._pending: _Group[T, R] = []
         self._running = False  # a group is with the writer thread (read and written in the loop only)
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop whose awaiters are being served
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 
     async def submit(self, item: T) -> R:
         """The result for ``item`` once its group has run (or the group's error)."""
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # Groups are gathered and answered in one loop; a new loop takes over once the old one is idle
+            # (a test or script that calls asyncio.run more than once).
+            if self._running or self._pending:
+                raise RuntimeError("a GroupCommit serves one event loop at a time")
+            self._loop = loop
         future: asyncio.Future[R] = loop.create_future()
         self._pending.append((item, future))
         if not self._running:
