@@ -12,7 +12,8 @@ from jinef.registry.address_json import AddressJson, JsonFromAddresses, unit_jso
 from jinef.registry.registry import Registry
 from jinef.store.postgres.location import parse_location
 from tests.conftest import EngineRegistries
-from tests.test_import import NewLocation, export, load, rows_of, write_rows
+from tests.test_address_table import load_floors
+from tests.test_import import NewLocation
 
 
 def _all_postcodes(reg: Registry) -> list[int]:
@@ -54,11 +55,7 @@ def test_every_unit_as_the_reference(engine_registry: Path | str) -> None:
 def test_floors_and_missing_geocode(engine_registries: EngineRegistries, new_location: NewLocation,
                                     tmp_path: Path) -> None:
     """Basement, ground floor, no floor, and a unit without a point: each written as the reference writes it."""
-    rows = rows_of(export(engine_registries.get("sqlite")))[:300]
-    rows[0]["floor"], rows[1]["floor"], rows[2]["floor"] = "-1", "0", ""
-    path = write_rows(tmp_path / "floors.csv", rows)
-    loc = new_location("floors")
-    load(path, loc, engine_registries.divisions, engine_registries.boundaries)
+    loc, rows = load_floors(engine_registries, new_location, tmp_path)
     _drop_point(loc, int(rows[3]["postcode"]))  # an import needs a point; a unit may still lack one in the store
     with Registry.open(loc) as reg:
         codes = [int(r["postcode"]) for r in rows]

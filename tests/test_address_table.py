@@ -41,14 +41,21 @@ def test_unknown_postcodes_are_none(engine_registry: Path | str) -> None:
             table.lookup("12345")
 
 
-def test_basement_ground_and_no_floor_kept_apart(engine_registries: EngineRegistries, new_location: NewLocation,
-                                                 tmp_path: Path) -> None:
-    """Floor -1 (basement), 0 (همکف) and no floor are three different answers, as in the store."""
+def load_floors(engine_registries: EngineRegistries, new_location: NewLocation,
+                tmp_path: Path) -> tuple[Path | str, list[dict[str, str]]]:
+    """A registry of 300 units whose first three are on floor -1 (basement), 0 (همکف) and no floor; its rows."""
     rows = rows_of(export(engine_registries.get("sqlite")))[:300]
     rows[0]["floor"], rows[1]["floor"], rows[2]["floor"] = "-1", "0", ""
     path = write_rows(tmp_path / "floors.csv", rows)
     loc = new_location("floors")
     load(path, loc, engine_registries.divisions, engine_registries.boundaries)
+    return loc, rows
+
+
+def test_basement_ground_and_no_floor_kept_apart(engine_registries: EngineRegistries, new_location: NewLocation,
+                                                 tmp_path: Path) -> None:
+    """Floor -1 (basement), 0 (همکف) and no floor are three different answers, as in the store."""
+    loc, rows = load_floors(engine_registries, new_location, tmp_path)
     with Registry.open(loc) as reg:
         table = AddressTable.from_registry(reg)
         got = [table.lookup(r["postcode"]) for r in rows[:3]]

@@ -79,26 +79,15 @@ class AddressJson:
 
     def encode_many(self, postcodes: Sequence[int]) -> list[bytes | None]:
         """Each postcode's unit JSON (integers in, input order), None where it has no address."""
-        table = self._table
-        rows = table.rows(postcodes)
-        found = rows[rows >= 0]
-        units = table._units[found]
-        building_rows = units["building"]
-        buildings = table._buildings[building_rows.clip(0)].tolist()  # a -1 row is refused below
-        hits = iter(zip(table.postcodes[found].tolist(), units.tolist(), buildings, building_rows.tolist(),
-                        strict=True))
         localities, thoroughfares = self._locality, self._thoroughfare
         status_j, usage_j, sources = self._status, self._usage, self._source
         unit_j, plate_j, entrance_j, name_j, hood_j = self._unit, self._plate, self._entrance, self._name, self._hood
         out: list[bytes | None] = []
-        for r in rows.tolist():
-            if r < 0:
+        for joined in self._table.joined(postcodes):
+            if joined is None:
                 out.append(None)
                 continue
-            postcode, unit, building, b = next(hits)
-            if b < 0:
-                out.append(None)
-                continue
+            postcode, unit, building = joined
             _, _, floor, label, usage, status, _, _ = unit
             _, loc, hood, prev, last, plate, entrance, name, lat, lon, source, quality = building
             if loc < 0:
