@@ -210,3 +210,26 @@ def test_counted_queries_older_than_the_window_are_dropped(make_hub: HubFactory,
         assert [x.ts for x in kept] == [rows[2].ts, rows[3].ts]
         tx.forget_seen(t0 + timedelta(seconds=99))
         assert tx.seen_after(0, t0)[0] == []
+
+
+def test_a_repeated_pair_refreshes_and_the_oldest_leaves_first(clock: Clock) -> None:
+    """The window's bookkeeping: a repeat counts once and renews its time; expired items leave oldest first."""
+    from datetime import timedelta
+
+    from jinef.verify.abuse import SlidingWindowDetector
+
+    detector = SlidingWindowDetector(AbuseConfig(window_seconds=60, max_codes_per_postcode=2))
+    t0, p = clock(), ACTIVE_POSTCODES[0]
+    a, b, c = (f"hash-{n}".encode() for n in "abc")
+    detector.check(ORG, a, p, t0)
+    detector.check(ORG, b, p, t0 + timedelta(seconds=10))
+    detector.check(ORG, a, p, t0 + timedelta(seconds=20))  # the same pair again: still two codes, a renewed
+    with pytest.raises(EnumerationSuspected):
+        detector.check(ORG, c, p, t0 + timedelta(seconds=65))  # a (t0+20) and b (t0+10) are both inside
+    fresh = SlidingWindowDetector(AbuseConfig(window_seconds=60, max_codes_per_postcode=2))
+    for code, s in ((a, 0), (b, 10), (a, 20)):
+        fresh.check(ORG, code, p, t0 + timedelta(seconds=s))
+    fresh.check(ORG, c, p, t0 + timedelta(seconds=75))  # b has left (t0+10 < t0+15), a stays: two with c
+    with pytest.raises(EnumerationSuspected):
+        fresh.check(ORG, b, p, t0 + timedelta(seconds=76))  # b again is a third code now
+    assert len(fresh.take_recorded()) == 4
