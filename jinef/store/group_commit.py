@@ -40,11 +40,13 @@ class GroupCommit(Generic[T, R]):
         """The result for ``item`` once its group has run (or the group's error)."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
-            # Groups are gathered and answered in one loop; a new loop takes over once the old one is idle
-            # (a test or script that calls asyncio.run more than once).
-            if self._running or self._pending:
+            # Groups are gathered and answered in one loop; a new loop takes over once the old one is idle or
+            # closed (a script that calls asyncio.run more than once, or one stopped while a group ran: its
+            # awaiters are gone, and the group's answers are dropped when they find the loop closed).
+            old = self._loop
+            if old is not None and not old.is_closed() and (self._running or self._pending):
                 raise RuntimeError("a GroupCommit serves one event loop at a time")
-            self._loop = loop
+            self._loop, self._pending, self._running = loop, [], False
         future: asyncio.Future[R] = loop.create_future()
         self._pending.append((item, future))
         if not self._running:
