@@ -11,6 +11,7 @@ a usage, a status, a plate label) encoded once, when first seen. A test holds it
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Protocol
 
 import orjson
@@ -61,9 +62,10 @@ class AddressJson:
         self._name = _labelled("ساختمان ", text["name"])
         self._hood = _labelled("محله ", table._hood)
         # Localities and thoroughfares are encoded when first asked for: a national registry has a few
-        # tens of thousands of localities but up to millions of thoroughfares, most of them rarely asked.
+        # tens of thousands of localities (all kept) but millions of thoroughfares (the most recently
+        # asked kept, so a long-running worker does not end up holding all of them twice).
         self._locality: dict[int, tuple[bytes, str] | None] = {}
-        self._thoroughfare: dict[int, tuple[bytes, str]] = {-1: (b'""', "")}
+        self._thoroughfare = lru_cache(maxsize=1 << 16)(self._thoroughfare_of)
 
     def _locality_of(self, row: int) -> tuple[bytes, str] | None:
         province, county, district, rural, ltype, lname = self._table._locality[row]
@@ -74,6 +76,8 @@ class AddressJson:
         return _dumps(fields)[1:-1], admin_line(province, county, district, rural, ltype, lname)
 
     def _thoroughfare_of(self, row: int) -> tuple[bytes, str]:
+        if row < 0:
+            return b'""', ""
         t = self._table._thoroughfare[row]
         return _dumps(t), fa_digits(t)
 
@@ -99,8 +103,7 @@ class AddressJson:
             if locality is None:
                 out.append(None)
                 continue
-            prev_j = thoroughfares.get(prev) or thoroughfares.setdefault(prev, self._thoroughfare_of(prev))
-            last_j = thoroughfares.get(last) or thoroughfares.setdefault(last, self._thoroughfare_of(last))
+            prev_j, last_j = thoroughfares(prev), thoroughfares(last)
             hood_b, hood_s = hood_j[hood] if hood >= 0 else (b'""', "")
             plate_b, plate_s = plate_j[plate]
             entrance_b, entrance_s = entrance_j[entrance]
