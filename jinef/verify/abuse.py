@@ -21,9 +21,12 @@ fingerprints change).
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+import numpy as np
 
 from jinef.slots_init import slots_constructor
 from jinef.verify.errors import EnumerationSuspected, OrganisationBlocked
@@ -59,72 +62,91 @@ def _ms(t: datetime) -> int:
 
 
 class _DistinctWindow:
-    """Per key, the distinct items seen within the window, each with when it was last seen, oldest first.
+    """Per key, the items seen within the window, with when: how many distinct items a key has had.
 
-    At national rates a window holds millions of keys, most with a single item. So a key and an item
-    are kept as 64-bit hashes and a time as integer milliseconds, and a key with one item is a single
-    packed int (``time << 64 | item``) instead of a dict of its own: about a quarter of the memory of
-    dicts of strings and datetimes (``bench/match_bench.py`` prints bytes per counted pair). Two keys
-    or items whose hashes are equal (odds 2^-64 per pair) would count as one.
+    At national rates a window holds millions of keys, most with a single item, so nothing here is a
+    Python object per sighting for long. Keys and items are 64-bit hashes and times integer
+    milliseconds. Sightings older than the last fold sit in three numpy arrays sorted by key (24
+    bytes a row, a key's rows found by binary search); newer ones in a dict, where a key with one
+    item is one packed int (``time << 64 | item``). Every tenth of a window the dict is folded into
+    the arrays and rows older than the window are dropped. ``bench/match_bench.py`` prints the bytes
+    per counted pair. Two keys or items whose hashes are equal (odds 2^-64 per pair) count as one.
     """
 
     def __init__(self) -> None:
-        self.items: dict[int, int | dict[int, int]] = {}
+        self._recent: dict[int, int | dict[int, int]] = {}
+        self._set_arrays(np.empty(0, np.uint64), np.empty(0, np.uint64), np.empty(0, np.int64))
+
+    def _set_arrays(self, keys: np.ndarray, items: np.ndarray, times: np.ndarray) -> None:
+        self._keys, self._items, self._times = keys, items, times
+        # Plain-int views for bisect: numpy's searchsorted on one value costs more than the search.
+        self._key_view = keys.data.cast("B").cast("Q")
+        self._item_view = items.data.cast("B").cast("Q")
+        self._time_view = times.data.cast("B").cast("q")
 
     def count_with(self, key: tuple[str, str], item: str, since: int) -> int:
         """The distinct count in the window (from ``since`` ms on) if ``item`` were added now."""
-        k, i = hash(key), hash(item) & _MASK
-        v = self.items.get(k)
-        if v is None:
-            return 1
-        if type(v) is int:
-            if v >> 64 < since:
-                del self.items[k]
+        k = hash(key) & _MASK
+        keys = self._key_view
+        lo = bisect_left(keys, k)
+        folded = lo < len(keys) and keys[lo] == k
+        v = self._recent.get(k)
+        if not folded and type(v) is not dict:  # the usual case: nothing, or one recent item
+            if v is None or v >> 64 < since:  # type: ignore[operator]
                 return 1
-            return 1 if v & _MASK == i else 2
-        assert isinstance(v, dict)
-        while v:
-            first = next(iter(v))
-            if v[first] >= since:
-                break
-            del v[first]
-        if not v:
-            del self.items[k]
-            return 1
-        return len(v) + (0 if i in v else 1)
+            return 1 if v & _MASK == hash(item) & _MASK else 2  # type: ignore[operator]
+        found: set[int] = set()
+        if folded:
+            items, times = self._item_view, self._time_view
+            found.update(items[j] for j in range(lo, bisect_right(keys, k, lo)) if times[j] >= since)
+        if type(v) is int:
+            if v >> 64 >= since:
+                found.add(v & _MASK)
+        elif v is not None:
+            assert isinstance(v, dict)
+            found.update(it for it, ts in v.items() if ts >= since)
+        return len(found) + (0 if hash(item) & _MASK in found else 1)
 
     def add(self, key: tuple[str, str], item: str, now: int) -> None:
         """Record ``item`` as seen at ``now`` ms (an older sighting than the one kept changes nothing)."""
-        k, i = hash(key), hash(item) & _MASK
-        v = self.items.get(k)
+        k, i = hash(key) & _MASK, hash(item) & _MASK
+        v = self._recent.get(k)
         if v is None:
-            self.items[k] = now << 64 | i
+            self._recent[k] = now << 64 | i
         elif type(v) is int:
             ts, it = v >> 64, v & _MASK
-            if it == i:
-                if ts <= now:
-                    self.items[k] = now << 64 | i
-            else:
-                self.items[k] = {it: ts, i: now}
+            if it != i:
+                self._recent[k] = {it: ts, i: now}
+            elif ts < now:
+                self._recent[k] = now << 64 | i
         else:
             assert isinstance(v, dict)
-            kept = v.get(i)
-            if kept is not None:
-                if kept > now:
-                    return
-                del v[i]
-            v[i] = now  # to the end: the newest
+            if v.get(i, -1) < now:
+                v[i] = now
 
     def sweep(self, since: int) -> None:
-        """Forget keys whose every item is older than the window (bounds memory)."""
-        stale = [k for k, v in self.items.items() if _newest(v) < since]
-        for k in stale:
-            del self.items[k]
-
-
-def _newest(value: int | dict[int, int]) -> int:
-    """When a key's newest item was seen (ms)."""
-    return value >> 64 if isinstance(value, int) else next(reversed(value.values()), 0)
+        """Fold the recent sightings into the arrays and drop what is older than ``since`` (bounds memory)."""
+        keep = self._times >= since
+        keys, items, times = self._keys[keep], self._items[keep], self._times[keep]
+        new_keys: list[int] = []
+        new_items: list[int] = []
+        new_times: list[int] = []
+        for k, v in self._recent.items():
+            for it, ts in ([(v & _MASK, v >> 64)] if type(v) is int else v.items()):  # type: ignore[union-attr]
+                if ts >= since:
+                    new_keys.append(k)
+                    new_items.append(it)
+                    new_times.append(ts)
+        self._recent = {}
+        if new_keys:
+            nk = np.array(new_keys, np.uint64)
+            order = np.argsort(nk, kind="stable")
+            nk = nk[order]
+            at = np.searchsorted(keys, nk, side="right")
+            keys = np.insert(keys, at, nk)
+            items = np.insert(items, at, np.array(new_items, np.uint64)[order])
+            times = np.insert(times, at, np.array(new_times, np.int64)[order])
+        self._set_arrays(keys, items, times)
 
 
 class SlidingWindowDetector:

@@ -233,3 +233,29 @@ def test_a_repeated_pair_refreshes_and_the_oldest_leaves_first(clock: Clock) -> 
     with pytest.raises(EnumerationSuspected):
         fresh.check(ORG, b, p, t0 + timedelta(seconds=76))  # b again is a third code now
     assert len(fresh.take_recorded()) == 4
+
+
+def test_counts_are_exact_across_folds_of_the_window(clock: Clock) -> None:
+    """Sightings folded into the arrays and recent ones count together, each pair once, each by its own time."""
+    from datetime import datetime, timedelta
+
+    from jinef.verify.abuse import SlidingWindowDetector
+
+    def at(s: int) -> datetime:
+        return clock() + timedelta(seconds=s)
+
+    p = ACTIVE_POSTCODES[0]
+    a, b, c, d = (f"hash-{n}".encode() for n in "abcd")
+
+    def with_history() -> SlidingWindowDetector:
+        detector = SlidingWindowDetector(AbuseConfig(window_seconds=100, max_codes_per_postcode=3))
+        for code, s in ((a, 0), (b, 20), (a, 40), (c, 45)):  # folded every 10 s: three codes, a twice
+            detector.check(ORG, code, p, at(s))
+        return detector
+
+    # At 115 the window starts at 15: a's first sighting has left but its second (40) has not, so a, b
+    # and c are in it and d would be a fourth.
+    with pytest.raises(EnumerationSuspected):
+        with_history().check(ORG, d, p, at(115))
+    # At 125 b (20) has left too: a, c and d make three.
+    with_history().check(ORG, d, p, at(125))
