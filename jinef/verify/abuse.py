@@ -68,7 +68,7 @@ class _DistinctWindow:
     Python object per sighting for long. Keys and items are 64-bit hashes and times integer
     milliseconds. Sightings older than the last fold sit in three numpy arrays sorted by key (24
     bytes a row, a key's rows found by binary search); newer ones in a dict, where a key with one
-    item is one packed int (``time << 64 | item``). Every tenth of a window the dict is folded into
+    item is one packed int (``time << 64 | item``). Every hundredth of a window the dict is folded into
     the arrays and rows older than the window are dropped. ``bench/match_bench.py`` prints the bytes
     per counted pair. Two keys or items whose hashes are equal (odds 2^-64 per pair) count as one.
     """
@@ -195,9 +195,10 @@ class SlidingWindowDetector:
         """
         cfg = self.config
         with self._lock:
-            # Expired items leave a key's window as the key is used; keys nobody asks about any more are
-            # dropped by a full sweep, a tenth of a window apart (a sweep walks every key: not per call).
-            if self._swept is None or (now - self._swept).total_seconds() > cfg.window_seconds / 10:
+            # Recent sightings are folded into the arrays, and expired ones dropped, a hundredth of a window
+            # apart: each fold copies the arrays once (tens of milliseconds at a million pairs), and a
+            # short interval keeps both the dict and the pause of each fold small.
+            if self._swept is None or (now - self._swept).total_seconds() > cfg.window_seconds / 100:
                 self._swept = now
                 self._sweep(now)
             # A national code is known here only by a fingerprint of its hash (also what alerts show).
