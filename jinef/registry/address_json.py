@@ -18,10 +18,14 @@ import orjson
 
 from jinef.registry.address_table import _NO_FLOOR, AddressTable
 from jinef.registry.model import Address, admin_line, fa_digits, floor_text
-from jinef.registry.postcode import from_int
 from jinef.registry.registry import Registry
 
 _dumps = orjson.dumps
+# unit_json's key order, with each value already JSON (the postcode as 10 digits).
+_UNIT_JSON = (b'{"postcode":"%010d","status":%s,"address":{%s,"neighbourhood":%s,"prev_thoroughfare":%s,'
+              b'"last_thoroughfare":%s,"plate":%s,"entrance":%s,"building":%s,"floor":%s,"unit":%s,"usage":%s},'
+              b'"standard_address":%s,"location":%s}')
+_UNSEEN = object()
 
 
 def unit_json(a: Address) -> dict[str, Any]:
@@ -66,6 +70,7 @@ class AddressJson:
         # asked kept, so a long-running worker does not end up holding all of them twice).
         self._locality: dict[int, tuple[bytes, str] | None] = {}
         self._thoroughfare = lru_cache(maxsize=1 << 16)(self._thoroughfare_of)
+        self._floor = lru_cache(maxsize=256)(self._floor_of)
 
     def _locality_of(self, row: int) -> tuple[bytes, str] | None:
         province, county, district, rural, ltype, lname = self._table._locality[row]
@@ -81,9 +86,14 @@ class AddressJson:
         t = self._table._thoroughfare[row]
         return _dumps(t), fa_digits(t)
 
+    def _floor_of(self, floor: int) -> tuple[bytes, str]:
+        if floor == _NO_FLOOR:
+            return b"null", ""
+        return str(floor).encode(), "طبقه " + floor_text(floor)
+
     def encode_many(self, postcodes: Sequence[int]) -> list[bytes | None]:
         """Each postcode's unit JSON (integers in, input order), None where it has no address."""
-        localities, thoroughfares = self._locality, self._thoroughfare
+        localities, thoroughfares, floors = self._locality, self._thoroughfare, self._floor
         status_j, usage_j, sources = self._status, self._usage, self._source
         unit_j, plate_j, entrance_j, name_j, hood_j = self._unit, self._plate, self._entrance, self._name, self._hood
         out: list[bytes | None] = []
@@ -94,38 +104,31 @@ class AddressJson:
             postcode, unit, building = joined
             _, _, floor, label, usage, status, _, _ = unit
             _, loc, hood, prev, last, plate, entrance, name, lat, lon, source, quality = building
-            if loc < 0:
-                out.append(None)
-                continue
-            if loc not in localities:
-                localities[loc] = self._locality_of(loc)
-            locality = localities[loc]
+            locality = localities.get(loc, _UNSEEN)
+            if locality is _UNSEEN:
+                locality = localities[loc] = None if loc < 0 else self._locality_of(loc)
             if locality is None:
                 out.append(None)
                 continue
-            prev_j, last_j = thoroughfares(prev), thoroughfares(last)
+            assert isinstance(locality, tuple)
+            prev_b, prev_s = thoroughfares(prev)
+            last_b, last_s = thoroughfares(last)
             hood_b, hood_s = hood_j[hood] if hood >= 0 else (b'""', "")
             plate_b, plate_s = plate_j[plate]
             entrance_b, entrance_s = entrance_j[entrance]
             name_b, name_s = name_j[name]
             unit_b, unit_s = unit_j[label]
+            floor_b, floor_s = floors(floor)
             # The standard address as model.standard_address builds it: non-empty parts, «، » between.
-            parts = [locality[1], hood_s, prev_j[1], last_j[1], plate_s, entrance_s, name_s,
-                     "" if floor == _NO_FLOOR else "طبقه " + floor_text(floor), unit_s]
-            line = "، ".join([p for p in parts if p])
+            line = "، ".join(filter(None, (locality[1], hood_s, prev_s, last_s, plate_s, entrance_s, name_s, floor_s,
+                                          unit_s)))
             if lat != lat or lon != lon:  # NaN: no geocode
                 location = b"null"
             else:
                 location = _dumps({"lat": round(lat, 7), "lon": round(lon, 7), "source": sources[source],
                                    "quality": quality})
-            out.append(b"".join((
-                b'{"postcode":"', from_int(postcode).encode(), b'","status":', status_j[status],
-                b',"address":{', locality[0], b',"neighbourhood":', hood_b,
-                b',"prev_thoroughfare":', prev_j[0], b',"last_thoroughfare":', last_j[0],
-                b',"plate":', plate_b, b',"entrance":', entrance_b, b',"building":', name_b,
-                b',"floor":', b"null" if floor == _NO_FLOOR else str(floor).encode(),
-                b',"unit":', unit_b, b',"usage":', usage_j[usage],
-                b'},"standard_address":', _dumps(line), b',"location":', location, b"}")))
+            out.append(_UNIT_JSON % (postcode, status_j[status], locality[0], hood_b, prev_b, last_b, plate_b,
+                                     entrance_b, name_b, floor_b, unit_b, usage_j[usage], _dumps(line), location))
         return out
 
     @classmethod
