@@ -21,6 +21,7 @@ from jinef.registry import postcode as pc
 
 router = APIRouter(prefix="/v1/postcodes", tags=["postcodes"])
 
+_FOUND_ITEM = b'{"input":%s,"result":%s,"error":null}'
 _NOT_FOUND = {"code": "not_found", "message": "no unit has this postcode", "reasons": None}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 422, 429)
@@ -61,7 +62,7 @@ def answer_lookup_many(state: ServiceState, ctx: RequestContext, postcodes: list
             items.append(orjson.dumps({"input": text, "result": None, "error": _NOT_FOUND}))
         else:
             n_found += 1
-            items.append(b"".join((b'{"input":', orjson.dumps(text), b',"result":', unit, b',"error":null}')))
+            items.append(_FOUND_ITEM % (orjson.dumps(text), unit))
     ctx.outcome = "ok" if n_found == len(postcodes) else "partial"
     return b"".join((b'{"results":[', b",".join(items),
                      b'],"found":%d,"not_found":%d,"invalid":%d}' % (n_found, n_missing, n_invalid)))
