@@ -26,6 +26,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": gnaf.GnafResponse} for code in (400, 401, 403, 413, 422, 429)
 }
 Builder = Callable[[Address, str], dict[str, Any]]
+_RETIRED = Status.RETIRED.value  # read once: an enum member's .value is a descriptor call per row
 
 
 def _row_error(code: int, message: str) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def _answer(request: Request, body: gnaf.GnafRequest, endpoint: str, build: Buil
             a = found.get(v.postcode)
             if a is None:
                 errors = [_row_error(gnaf.ERR_NOT_FOUND, "postcode not found")]
-            elif a.status == Status.RETIRED.value:
+            elif a.status == _RETIRED:
                 errors = [_row_error(gnaf.ERR_RETIRED, "postcode retired")]
             elif need_location and (a.lat is None or a.lon is None):
                 errors = [_row_error(gnaf.ERR_NO_LOCATION, "postcode has no location yet")]
