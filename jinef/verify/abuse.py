@@ -21,7 +21,7 @@ fingerprints change).
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,20 +61,31 @@ def _ms(t: datetime) -> int:
     return int(t.timestamp() * 1000)
 
 
+_STRIDE = 64
+
+
+def _h(value: object) -> int:
+    """A key's or an item's 64-bit hash, as the windows keep it."""
+    return hash(value) & _MASK
+
+
 class _DistinctWindow:
     """Per key, the items seen within the window, with when: how many distinct items a key has had.
 
     At national rates a window holds millions of keys, most with a single item, so nothing here is a
-    Python object per sighting for long. Keys and items are 64-bit hashes and times integer
-    milliseconds. Sightings older than the last fold sit in three numpy arrays sorted by key (24
-    bytes a row, a key's rows found by binary search); newer ones in a dict, where a key with one
-    item is one packed int (``time << 64 | item``). Every hundredth of a window the dict is folded into
-    the arrays and rows older than the window are dropped. ``bench/match_bench.py`` prints the bytes
-    per counted pair. Two keys or items whose hashes are equal (odds 2^-64 per pair) count as one.
+    Python object per sighting for long. Keys and items are 64-bit hashes (:func:`_h`) and times integer
+    milliseconds. Sightings older than the last fold sit in three numpy arrays sorted by key (24 bytes
+    a row, a key's rows found by binary search). Newer ones are in dicts: a key with one recent item in
+    two plain int dicts (item, time; same insertion order, so a fold reads them in C), a key with
+    more in a dict of its own. Every hundredth of a window the dicts are folded into the arrays and
+    rows older than the window dropped. ``bench/match_bench.py`` prints the bytes per counted pair.
+    Two keys or items whose hashes are equal (odds 2^-64 per pair) count as one.
     """
 
     def __init__(self) -> None:
-        self._recent: dict[int, int | dict[int, int]] = {}
+        self._item1: dict[int, int] = {}  # key -> its one recent item
+        self._time1: dict[int, int] = {}  # key -> when (same keys, same order as _item1)
+        self._multi: dict[int, dict[int, int]] = {}  # key -> item -> when, for keys with several
         self._set_arrays(np.empty(0, np.uint64), np.empty(0, np.uint64), np.empty(0, np.int64))
 
     def _set_arrays(self, keys: np.ndarray, items: np.ndarray, times: np.ndarray) -> None:
@@ -83,69 +94,76 @@ class _DistinctWindow:
         self._key_view = keys.data.cast("B").cast("Q")
         self._item_view = items.data.cast("B").cast("Q")
         self._time_view = times.data.cast("B").cast("q")
+        # Every 64th key as a list: the search runs there first (no int made per comparison), then
+        # within one stretch of the view.
+        self._fence: list[int] = keys[::_STRIDE].tolist()
 
-    def count_with(self, key: tuple[str, str], item: str, since: int) -> int:
-        """The distinct count in the window (from ``since`` ms on) if ``item`` were added now."""
-        k = hash(key) & _MASK
+    def count_with(self, k: int, i: int, since: int) -> int:
+        """The distinct count of key ``k`` in the window (from ``since`` ms on) if item ``i`` were added now."""
         keys = self._key_view
-        lo = bisect_left(keys, k)
-        folded = lo < len(keys) and keys[lo] == k
-        v = self._recent.get(k)
-        if not folded and type(v) is not dict:  # the usual case: nothing, or one recent item
-            if v is None or v >> 64 < since:  # type: ignore[operator]
-                return 1
-            return 1 if v & _MASK == hash(item) & _MASK else 2  # type: ignore[operator]
+        n = len(keys)
+        f = bisect_left(self._fence, k)
+        lo = bisect_left(keys, k, (f - 1) * _STRIDE if f else 0, min(f * _STRIDE, n))
+        folded = lo < n and keys[lo] == k
+        t1 = self._time1.get(k)
+        if not folded and t1 is not None:  # the usual case: one recent item, nothing older
+            return 1 if t1 < since or self._item1[k] == i else 2
         found: set[int] = set()
         if folded:
             items, times = self._item_view, self._time_view
-            found.update(items[j] for j in range(lo, bisect_right(keys, k, lo)) if times[j] >= since)
-        if type(v) is int:
-            if v >> 64 >= since:
-                found.add(v & _MASK)
-        elif v is not None:
-            assert isinstance(v, dict)
-            found.update(it for it, ts in v.items() if ts >= since)
-        return len(found) + (0 if hash(item) & _MASK in found else 1)
+            while lo < n and keys[lo] == k:  # a key's rows: a few at most (one per fold it was seen in)
+                if times[lo] >= since:
+                    found.add(items[lo])
+                lo += 1
+        if t1 is not None and t1 >= since:
+            found.add(self._item1[k])
+        several = self._multi.get(k)
+        if several is not None:
+            found.update(it for it, ts in several.items() if ts >= since)
+        return len(found) + (0 if i in found else 1)
 
-    def add(self, key: tuple[str, str], item: str, now: int) -> None:
-        """Record ``item`` as seen at ``now`` ms (an older sighting than the one kept changes nothing)."""
-        k, i = hash(key) & _MASK, hash(item) & _MASK
-        v = self._recent.get(k)
-        if v is None:
-            self._recent[k] = now << 64 | i
-        elif type(v) is int:
-            ts, it = v >> 64, v & _MASK
-            if it != i:
-                self._recent[k] = {it: ts, i: now}
-            elif ts < now:
-                self._recent[k] = now << 64 | i
-        else:
-            assert isinstance(v, dict)
-            if v.get(i, -1) < now:
-                v[i] = now
+    def add(self, k: int, i: int, now: int) -> None:
+        """Record item ``i`` of key ``k`` as seen at ``now`` ms (an older sighting than the kept one: no change)."""
+        t1 = self._time1.get(k)
+        if t1 is not None:
+            one = self._item1[k]
+            if one == i:
+                if t1 < now:
+                    self._time1[k] = now
+                return
+            del self._item1[k], self._time1[k]
+            self._multi[k] = {one: t1, i: now}
+            return
+        several = self._multi.get(k)
+        if several is None:
+            self._item1[k] = i
+            self._time1[k] = now
+        elif several.get(i, -1) < now:
+            several[i] = now
 
     def sweep(self, since: int) -> None:
         """Fold the recent sightings into the arrays and drop what is older than ``since`` (bounds memory)."""
+        n = len(self._item1)
+        new_keys = [np.fromiter(self._item1.keys(), np.uint64, n)]
+        new_items = [np.fromiter(self._item1.values(), np.uint64, n)]
+        new_times = [np.fromiter(self._time1.values(), np.int64, n)]
+        for k, several in self._multi.items():
+            new_keys.append(np.full(len(several), k, np.uint64))
+            new_items.append(np.fromiter(several.keys(), np.uint64, len(several)))
+            new_times.append(np.fromiter(several.values(), np.int64, len(several)))
+        self._item1, self._time1, self._multi = {}, {}, {}
+        nk, ni, nt = np.concatenate(new_keys), np.concatenate(new_items), np.concatenate(new_times)
+        fresh = nt >= since
+        nk, ni, nt = nk[fresh], ni[fresh], nt[fresh]
         keep = self._times >= since
         keys, items, times = self._keys[keep], self._items[keep], self._times[keep]
-        new_keys: list[int] = []
-        new_items: list[int] = []
-        new_times: list[int] = []
-        for k, v in self._recent.items():
-            for it, ts in ([(v & _MASK, v >> 64)] if type(v) is int else v.items()):  # type: ignore[union-attr]
-                if ts >= since:
-                    new_keys.append(k)
-                    new_items.append(it)
-                    new_times.append(ts)
-        self._recent = {}
-        if new_keys:
-            nk = np.array(new_keys, np.uint64)
+        if len(nk):
             order = np.argsort(nk, kind="stable")
             nk = nk[order]
             at = np.searchsorted(keys, nk, side="right")
             keys = np.insert(keys, at, nk)
-            items = np.insert(items, at, np.array(new_items, np.uint64)[order])
-            times = np.insert(times, at, np.array(new_times, np.int64)[order])
+            items = np.insert(items, at, ni[order])
+            times = np.insert(times, at, nt[order])
         self._set_arrays(keys, items, times)
 
 
@@ -159,7 +177,7 @@ class SlidingWindowDetector:
         self._by_code = _DistinctWindow()  # (org, national-code hash) -> postcodes
         self._blocks: dict[tuple[str, str, str], datetime] = {}  # (org, kind, subject) -> until
         self._org_alerts: dict[str, list[datetime]] = {}
-        self._swept: datetime | None = None  # when keys that left the window were last dropped
+        self._swept = -(1 << 62)  # when (ms) the windows were last folded: never yet
         self._recorded: list[Seen] = []  # counted by check() and not yet taken for the database
 
     def restore(self, alerts: Iterable[Alert], now: datetime) -> None:
@@ -178,8 +196,8 @@ class SlidingWindowDetector:
         with self._lock:
             for x in seen:
                 ts = _ms(x.ts)
-                self._by_postcode.add((x.org, x.postcode), x.code, ts)
-                self._by_code.add((x.org, x.code), x.postcode, ts)
+                self._by_postcode.add(_h((x.org, x.postcode)), _h(x.code), ts)
+                self._by_code.add(_h((x.org, x.code)), _h(x.postcode), ts)
 
     def take_recorded(self) -> list[Seen]:
         """The queries counted since the last call, for the caller to store."""
@@ -194,29 +212,32 @@ class SlidingWindowDetector:
         ``exc.alerts`` so that the caller can store them (they are not part of the HTTP body).
         """
         cfg = self.config
+        now_ms = _ms(now)
         with self._lock:
             # Recent sightings are folded into the arrays, and expired ones dropped, a hundredth of a window
             # apart: each fold copies the arrays once (tens of milliseconds at a million pairs), and a
             # short interval keeps both the dict and the pause of each fold small.
-            if self._swept is None or (now - self._swept).total_seconds() > cfg.window_seconds / 100:
-                self._swept = now
+            if now_ms - self._swept > cfg.window_seconds * 10:
+                self._swept = now_ms
                 self._sweep(now)
             # A national code is known here only by a fingerprint of its hash (also what alerts show).
             code = "nc:" + fingerprint(nc_hash)
-            self._refuse_if_blocked(org, code, postcode, now)
-            now_ms = _ms(now)
+            if self._blocks:
+                self._refuse_if_blocked(org, code, postcode, now)
             since = now_ms - cfg.window_seconds * 1000
+            by_postcode, by_code = _h((org, postcode)), _h((org, code))
+            code_h, postcode_h = _h(code), _h(postcode)
             alerts: list[Alert] = []
-            n_codes = self._by_postcode.count_with((org, postcode), code, since)
+            n_codes = self._by_postcode.count_with(by_postcode, code_h, since)
             if n_codes > cfg.max_codes_per_postcode:
                 alerts.append(self._alert(org, KIND_CODES_PER_POSTCODE, postcode, n_codes, now))
-            n_pcs = self._by_code.count_with((org, code), postcode, since)
+            n_pcs = self._by_code.count_with(by_code, postcode_h, since)
             if n_pcs > cfg.max_postcodes_per_code:
                 alerts.append(self._alert(org, KIND_POSTCODES_PER_CODE, code, n_pcs, now))
             if alerts:
                 raise self._refusal(alerts, now)
-            self._by_postcode.add((org, postcode), code, now_ms)
-            self._by_code.add((org, code), postcode, now_ms)
+            self._by_postcode.add(by_postcode, code_h, now_ms)
+            self._by_code.add(by_code, postcode_h, now_ms)
             self._recorded.append(_seen(now, org, postcode, code))
 
     def _refuse_if_blocked(self, org: str, code: str, postcode: str, now: datetime) -> None:

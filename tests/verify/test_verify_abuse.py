@@ -259,3 +259,30 @@ def test_counts_are_exact_across_folds_of_the_window(clock: Clock) -> None:
         with_history().check(ORG, d, p, at(115))
     # At 125 b (20) has left too: a, c and d make three.
     with_history().check(ORG, d, p, at(125))
+
+
+def test_window_counts_match_a_plain_model_through_many_folds() -> None:
+    """Thousands of keys (beyond one search stretch), sightings at random times, folds between: every
+    count equals what a plain list of sightings says."""
+    import random
+
+    from jinef.verify.abuse import _DistinctWindow
+
+    rng = random.Random(11)
+    window = _DistinctWindow()
+    seen: dict[int, list[tuple[int, int]]] = {}  # key -> (item, ms) of every sighting
+    keys = [rng.getrandbits(64) for _ in range(3000)]
+    now = 0
+    for step in range(40):
+        for _ in range(400):
+            now += rng.randrange(0, 20)
+            k, i = rng.choice(keys), rng.getrandbits(64) if rng.random() < 0.5 else 7
+            window.add(k, i, now)
+            seen.setdefault(k, []).append((i, now))
+        since = now - 30000
+        if step % 3 == 0:
+            window.sweep(since)
+        for k in rng.sample(keys, 200):
+            for i in (7, rng.getrandbits(64)):
+                held = {it for it, ts in seen.get(k, []) if ts >= since}
+                assert window.count_with(k, i, since) == len(held) + (i not in held), (step, k, i)
