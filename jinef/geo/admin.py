@@ -299,6 +299,9 @@ class AdminIndex:
     counties: _Level
     skipped: list[str] = field(default_factory=list)  # keys of degenerate polygons that were dropped
     grid: _Grid | None = None  # built on creation
+    # Per level, the border cells' candidate polygons (offsets, codes: see _build_cell_candidates); built on
+    # creation, or read back with the grid from the cache (their exact polygon tests were most of a load).
+    cell_candidates: list[tuple[np.ndarray, np.ndarray]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_polygons(
@@ -438,13 +441,17 @@ class AdminIndex:
         # Memoryviews give single queries plain ints, without numpy's scalar machinery.
         self._grid_mv = (np.ascontiguousarray(g.province).data, np.ascontiguousarray(g.county).data,
                          self._cell_row.data)
-        self._cell_candidates: list[tuple[memoryview, memoryview]] = []
-        for which, level in enumerate((self.provinces, self.counties)):
-            cell, area, full = pairs[which] if pairs is not None else self._cell_pairs(level, mj, mi)
-            offsets = np.zeros(len(mj) + 1, np.int64)
-            np.cumsum(np.bincount(cell, minlength=len(mj)), out=offsets[1:])
-            # One int per candidate: area index * 2, plus 1 when the polygon covers the cell.
-            self._cell_candidates.append((offsets.data, (area.astype(np.int64) * 2 + full).data))
+        if self.cell_candidates is None:
+            self.cell_candidates = []
+            for which, level in enumerate((self.provinces, self.counties)):
+                cell, area, full = pairs[which] if pairs is not None else self._cell_pairs(level, mj, mi)
+                offsets = np.zeros(len(mj) + 1, np.int64)
+                np.cumsum(np.bincount(cell, minlength=len(mj)), out=offsets[1:])
+                # One int per candidate: area index * 2, plus 1 when the polygon covers the cell.
+                self.cell_candidates.append((offsets, area.astype(np.int64) * 2 + full))
+        self._cell_candidates: list[tuple[memoryview, memoryview]] = [
+            (np.ascontiguousarray(offsets, np.int64).data, np.ascontiguousarray(codes, np.int64).data)
+            for offsets, codes in self.cell_candidates]
 
     def _exact_one(self, lat: float, lon: float, row: int) -> tuple[int, int]:
         """The polygon test for one point of border cell ``row``, same rules as :meth:`locate_exact`, in plain
@@ -524,7 +531,7 @@ def build_admin_index(divisions: Divisions, boundaries: Boundaries, root: Path |
     return AdminIndex.from_polygons(provinces, counties)
 
 
-CACHE_FORMAT = 2  # bump when the cached arrays or the rules that fill the grid change
+CACHE_FORMAT = 3  # bump when the cached arrays or the rules that fill the grid change
 _SOURCES = ("boundaries", "divisions")  # the folders the index is built from
 
 
@@ -549,20 +556,25 @@ def save_admin_index(index: AdminIndex, path: Path) -> None:
         "grid_origin": np.array([index.grid.x0, index.grid.y0]),
         "grid_province": index.grid.province, "grid_county": index.grid.county,
     }
-    for name, level in (("provinces", index.provinces), ("counties", index.counties)):
+    assert index.cell_candidates is not None
+    for (name, level), (offsets, codes) in zip((("provinces", index.provinces), ("counties", index.counties)),
+                                               index.cell_candidates, strict=True):
         arrays[f"{name}_areas"] = _areas_json(level.areas)
         arrays[f"{name}_wkb"], arrays[f"{name}_offsets"] = wkb_pack(level.geoms)
+        arrays[f"{name}_cell_offsets"], arrays[f"{name}_cell_codes"] = offsets, codes
     save_npz(path, arrays)
 
 
 def read_admin_index(path: Path) -> AdminIndex:
-    """An index saved by :func:`save_admin_index` (polygons are prepared again; the grid is not rebuilt)."""
+    """An index saved by :func:`save_admin_index` (polygons are prepared again; the grid and the border
+    cells' candidates are not rebuilt)."""
     with np.load(path, allow_pickle=False) as z:
         levels = [_Level.from_clean(_areas_from(z[f"{n}_areas"]), wkb_unpack(z[f"{n}_wkb"], z[f"{n}_offsets"]))
                   for n in ("provinces", "counties")]
         x0, y0 = (float(v) for v in z["grid_origin"])
         grid = _Grid(x0, y0, z["grid_province"], z["grid_county"])
-        return AdminIndex(levels[0], levels[1], json.loads(str(z["skipped"])), grid)
+        candidates = [(z[f"{n}_cell_offsets"], z[f"{n}_cell_codes"]) for n in ("provinces", "counties")]
+        return AdminIndex(levels[0], levels[1], json.loads(str(z["skipped"])), grid, candidates)
 
 
 def open_admin_index(root: Path | None = None, cache_dir: Path | None = None) -> AdminIndex:
