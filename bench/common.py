@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,19 @@ class WrkResult:
         return (f"{name:<22} {self.requests:>7,} requests in {seconds:5.1f} s  {self.rate:>8,.0f} req/s  "
                 f"{self.rate * items:>9,.0f} items/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  "
                 f"non-2xx {self.non_2xx}{sock}  ({conns} connections, 1 wrk thread)")
+
+
+def get_lua(paths: Sequence[str]) -> str:
+    """A wrk script that GETs one of ``paths`` (already URL-encoded), chosen at random, per request."""
+    return ("local paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
+            "request = function()\n  return wrk.format('GET', paths[math.random(#paths)])\nend\n")
+
+
+def post_lua(path: str, bodies: Sequence[str]) -> str:
+    """A wrk script that POSTs one of the JSON ``bodies``, chosen at random, to ``path`` per request."""
+    return ("local bodies = {" + ",".join(f"[[{b}]]" for b in bodies) + "}\n"
+            "wrk.method = 'POST'\nwrk.headers['Content-Type'] = 'application/json'\n"
+            f"request = function()\n  return wrk.format(nil, '{path}', nil, bodies[math.random(#bodies)])\nend\n")
 
 
 def run_wrk(url: str, key: str, lua: str, seconds: int, conns: int) -> WrkResult | None:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WrkResult, free_port, python_speed, run_wrk, tree_cpu_seconds, wait_healthy
+from common import WrkResult, free_port, get_lua, post_lua, python_speed, run_wrk, tree_cpu_seconds, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
@@ -110,30 +110,20 @@ def _phase(name: str, url: str, key: str, kind: str, total: int, procs: int, con
     return n, rps, rps * batch, p50, p99
 
 
-def _wrk(name: str, url: str, key: str, codes: list[str], seconds: int, conns: int,
-         batch: int = 0, paths: list[str] | None = None) -> WrkResult | None:
-    """``paths``: GETs of those paths (already URL-encoded); else ``batch`` 0: single GET lookups of ``codes``,
-    otherwise POSTs of ``batch`` random postcodes (500 bodies made up front). None without wrk."""
-    import json
-
-    if paths:
-        lua = "local paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
-        lua += "request = function()\n  return wrk.format('GET', paths[math.random(#paths)])\nend\n"
-    elif batch:
-        rnd = random.Random(7)
-        bodies = [json.dumps({"postcodes": rnd.sample(codes, batch)}) for _ in range(500)]
-        lua = "local bodies = {" + ",".join(f"[[{b}]]" for b in bodies) + "}\n"
-        lua += ("wrk.method = 'POST'\nwrk.headers['Content-Type'] = 'application/json'\n"
-                "request = function()\n  return wrk.format(nil, '/v1/postcodes/lookup', nil, "
-                "bodies[math.random(#bodies)])\nend\n")
-    else:
-        lua = "local codes = {" + ",".join(f'"{c}"' for c in codes[:2000]) + "}\n"
-        lua += ("request = function()\n  return wrk.format('GET', '/v1/postcodes/' .. codes[math.random(#codes)])\n"
-                "end\n")
+def _wrk(name: str, url: str, key: str, lua: str, seconds: int, conns: int, items: int = 1) -> WrkResult | None:
+    """One wrk phase driven by the request function in ``lua``, its figures printed; None without wrk."""
     result = run_wrk(url, key, lua, seconds, conns)
     if result is not None:
-        print(result.line(name, seconds, conns, max(1, batch)))
+        print(result.line(name, seconds, conns, items))
     return result
+
+
+def _batch_bodies(codes: list[str], batch: int, n: int = 500) -> list[str]:
+    """``n`` lookup bodies of ``batch`` random postcodes each, made up front."""
+    import json
+
+    rnd = random.Random(7)
+    return [json.dumps({"postcodes": rnd.sample(codes, batch)}) for _ in range(n)]
 
 
 def _wait_indexes(url: str, wanted: tuple[str, ...], seconds: float = 600) -> None:
@@ -195,14 +185,12 @@ def main() -> int:
         # Server CPU per request as well as rates: the rate depends on what else runs on the machine, the CPU
         # cost much less so.
         cpu0 = tree_cpu_seconds(server.pid)
-        single = _wrk("single lookups (wrk)", url, key, codes, half, 16)
+        single = _wrk("single lookups (wrk)", url, key, get_lua([f"/v1/postcodes/{c}" for c in codes[:2000]]),
+                      half, 16)
         cpu1 = tree_cpu_seconds(server.pid)
-        batches = _wrk("100-item batches (wrk)", url, key, codes, args.seconds - half, 8, batch=100)
+        batches = _wrk("100-item batches (wrk)", url, key,
+                       post_lua("/v1/postcodes/lookup", _batch_bodies(codes, 100)), args.seconds - half, 8, 100)
         cpu2 = tree_cpu_seconds(server.pid)
-        if single and batches:
-            print(f"server CPU: {(cpu1 - cpu0) / single.requests * 1e6:,.0f} µs per single lookup, "
-                  f"{(cpu2 - cpu1) / batches.requests * 1e3:,.2f} ms per 100-item batch "
-                  f"(load average {Path('/proc/loadavg').read_text().split()[0]})")
         if single is None or batches is None:  # no wrk: the Python client measures (and limits) instead
             _phase("warm-up", url, key, "single", 2_000, args.clients, args.concurrency, codes)
             n1, rps, _, _, p99_1 = _phase("single lookups", url, key, "single", args.single, args.clients,
@@ -211,15 +199,19 @@ def main() -> int:
                                           max(1, args.concurrency // 4), codes, batch=100)
             sent = 2_000 // args.clients * args.clients + n1 + n2
         else:
+            print(f"server CPU: {(cpu1 - cpu0) / single.requests * 1e6:,.0f} µs per single lookup, "
+                  f"{(cpu2 - cpu1) / batches.requests * 1e3:,.2f} ms per 100-item batch "
+                  f"(load average {os.getloadavg()[0]:.2f})")
             rps, p99_1 = single.rate, single.p99_ms
             pps, p99_2 = batches.rate * 100, batches.p99_ms
             sent = single.requests + batches.requests
         from urllib.parse import quote
 
-        geocode = _wrk("geocode (wrk)", url, key, [], args.other_seconds, 8,
-                       paths=[f"/v1/geocode?limit=1&q={quote(t)}" for t in texts])
-        reverse = _wrk("reverse (wrk)", url, key, [], args.other_seconds, 8,
-                       paths=[f"/v1/reverse?limit=1&lat={p.split(',')[0]}&lon={p.split(',')[1]}" for p in points])
+        geocode = _wrk("geocode (wrk)", url, key, get_lua([f"/v1/geocode?limit=1&q={quote(t)}" for t in texts]),
+                       args.other_seconds, 8)
+        reverse = _wrk("reverse (wrk)", url, key,
+                       get_lua([f"/v1/reverse?limit=1&lat={p.split(',')[0]}&lon={p.split(',')[1]}" for p in points]),
+                       args.other_seconds, 8)
         if geocode is None or reverse is None:
             n3, _, _, _, _ = _phase("geocode", url, key, "geocode", args.geocode, args.clients, args.concurrency,
                                     texts)

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WrkResult, free_port, python_speed, run_wrk, tree_cpu_seconds, wait_healthy
+from common import WrkResult, free_port, post_lua, python_speed, run_wrk, tree_cpu_seconds, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
@@ -128,10 +128,7 @@ def _wrk(url: str, key: str, pairs: list[Pair], seconds: int, conns: int) -> Wrk
     import json
 
     bodies = [json.dumps({"national_code": nc, "postcode": pc, "purpose": "banking_kyc"}) for nc, pc, _ in pairs]
-    lua = "local bodies = {" + ",".join(f"[[{b}]]" for b in bodies) + "}\n"
-    lua += ("wrk.method = 'POST'\nwrk.headers['Content-Type'] = 'application/json'\n"
-            "request = function()\n  return wrk.format(nil, '/v1/match', nil, bodies[math.random(#bodies)])\nend\n")
-    return run_wrk(url, key, lua, seconds, conns)
+    return run_wrk(url, key, post_lua("/v1/match", bodies), seconds, conns)
 
 
 def _loadavg() -> str:

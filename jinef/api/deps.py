@@ -13,10 +13,10 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Request
 
@@ -26,21 +26,11 @@ from jinef.geo.reverse import ReverseGeocoder
 from jinef.geocode.autocomplete import Autocompleter
 from jinef.geocode.geocoder import Geocoder
 from jinef.registry.address_json import AddressJson, JsonFromAddresses
-from jinef.registry.model import Address
+from jinef.registry.address_table import AddressSource
 from jinef.registry.registry import Registry
 from jinef.verify import VerifyHub
 
 log = logging.getLogger("jinef.api")
-
-
-class AddressSource(Protocol):
-    """What answers postcode lookups: an :class:`AddressTable` or the store's reader."""
-
-    def get(self, postcode: int) -> Address | None:
-        """The unit with this postcode, or None."""
-
-    def get_many(self, postcodes: Sequence[int]) -> list[Address | None]:
-        """Units for many postcodes, in input order."""
 
 
 class ApiError(Exception):
@@ -232,26 +222,24 @@ class ServiceState:
     geocoder: PerRegistry[Geocoder] = field(default_factory=lambda: PerRegistry(Geocoder.from_registry))
     addresses: PerRegistry[AddressJson] = field(default_factory=lambda: PerRegistry(AddressJson.from_registry))
 
-    def address_source(self) -> AddressSource:
-        """Where postcode lookups are answered: the in-memory table once built, the store until then.
-
-        The first call starts building the table in the background, so no request waits for it.
-        """
+    def _built_addresses(self) -> tuple[Registry, AddressJson | None]:
+        """The registry, and its in-memory address table when built (else its build starts in the background,
+        so no request waits for it)."""
         registry = self.registry.get()
         built = self.addresses.ready(registry)
-        if built is not None:
-            return built.table
-        self.addresses.start(registry)
-        return registry.reader
+        if built is None:
+            self.addresses.start(registry)
+        return registry, built
+
+    def address_source(self) -> AddressSource:
+        """Where postcode lookups are answered: the in-memory table once built, the store until then."""
+        registry, built = self._built_addresses()
+        return registry.reader if built is None else built.table
 
     def unit_json_source(self) -> AddressJson | JsonFromAddresses:
         """Where batch answers get their units' JSON: written from the table once built, else from the store."""
-        registry = self.registry.get()
-        built = self.addresses.ready(registry)
-        if built is not None:
-            return built
-        self.addresses.start(registry)
-        return JsonFromAddresses(registry.reader)
+        registry, built = self._built_addresses()
+        return JsonFromAddresses(registry.reader) if built is None else built
 
 
 def service(request: Request) -> ServiceState:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
-from jinef.registry.address_table import _NO_FLOOR, AddressTable
+from jinef.registry.address_table import _NO_FLOOR, AddressSource, AddressTable
 from jinef.registry.model import Address, admin_line, fa_digits, floor_text
 from jinef.registry.registry import Registry
 
@@ -140,14 +140,6 @@ class AddressJson:
     def table(self) -> AddressTable:
         """The address table written from (also the source of :class:`Address` lookups)."""
         return self._table
-
-
-class AddressSource(Protocol):
-    """Anything that looks units up by integer postcode (the table, or the store's reader)."""
-
-    def get_many(self, postcodes: Sequence[int]) -> list[Address | None]:
-        """Units in input order, None for an unknown postcode."""
-        ...
 
 
 class JsonFromAddresses:

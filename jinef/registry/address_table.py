@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,6 +23,19 @@ from jinef.registry.registry import Registry
 from jinef.store.base import RegistryReader
 from jinef.store.query import date_of as _date
 from jinef.store.query import thoroughfare_text as _thoroughfare
+
+
+class AddressSource(Protocol):
+    """What answers postcode lookups: an :class:`AddressTable`, or the store's reader until one is built."""
+
+    def get(self, postcode: int) -> Address | None:
+        """The unit with this postcode (as an integer), or None."""
+        ...
+
+    def get_many(self, postcodes: Sequence[int]) -> list[Address | None]:
+        """Units for many postcodes, in input order (None for an unknown one)."""
+        ...
+
 
 _NO_FLOOR = np.iinfo(np.int16).min  # floor is NULL (a rural house, a plot)
 

@@ -83,9 +83,22 @@ def check_digit(first_nine: str) -> int:
     return r if r < 2 else 11 - r
 
 
+def quick_canonical(text: str) -> str | None:
+    """``text`` when it is already a valid national code in canonical form (a cheap check), else None.
+
+    None does not mean invalid: other written forms need :func:`validate`. Canonical valid input is the
+    common case on the match path, and it needs no :class:`Validation`.
+    """
+    if (len(text) == 10 and text.isascii() and text.isdigit() and text.count(text[0]) != 10
+            and check_digit(text[:9]) == ord(text[9]) - 48):
+        return text
+    return None
+
+
 def validate(text: str) -> Validation:
     """Check an input against every rule and report each one that fails."""
-    # Fast path for input that is already canonical (the common case on the match path).
+    if quick_canonical(text) is not None:
+        return Validation(text, text, ())
     raw = text if len(text) == 10 and text.isascii() and text.isdigit() else clean(text)
     if not raw:
         return Validation(text, None, (RULE_EMPTY,))
@@ -106,10 +119,9 @@ def validate(text: str) -> Validation:
 
 def parse(text: str) -> str:
     """Return the canonical 10 ASCII digits or raise :class:`NationalCodeError`."""
-    # Canonical and valid input (every match query of a well-behaved client) needs no Validation object.
-    if (len(text) == 10 and text.isascii() and text.isdigit() and text.count(text[0]) != 10
-            and check_digit(text[:9]) == ord(text[9]) - 48):
-        return text
+    quick = quick_canonical(text)
+    if quick is not None:
+        return quick
     v = validate(text)
     if v.national_code is None:
         raise NationalCodeError(v)

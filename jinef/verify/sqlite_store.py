@@ -402,7 +402,6 @@ class SqliteTx:
         )
         return int(cur.lastrowid or 0)
 
-
     def add_seen(self, seen: Sequence[Seen]) -> int:
         """Record counted match queries; returns the id of the last record written (or already there)."""
         if seen:

@@ -56,11 +56,11 @@ def _without_ids(body: bytes) -> Any:
 
 
 @pytest.fixture
-def clients(small_registry: Path, service_db: Path) -> Iterator[tuple[TestClient, TestClient]]:
-    hot = create_app(small_registry, service_db, key_cache_ttl=0, hot=True)
-    routed = create_app(small_registry, service_db, key_cache_ttl=0, hot=False)
-    with TestClient(hot, raise_server_exceptions=False) as a, TestClient(routed, raise_server_exceptions=False) as b:
-        yield a, b
+def routed(small_registry: Path, service_db: Path) -> Iterator[TestClient]:
+    """The app of the ``client`` fixture with the hot paths off: every request through its FastAPI route."""
+    app = create_app(small_registry, service_db, key_cache_ttl=0, hot=False)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
 
 
 def _audit(client: TestClient, service_db: Path, after: int) -> list[tuple[Any, ...]]:
@@ -70,14 +70,14 @@ def _audit(client: TestClient, service_db: Path, after: int) -> list[tuple[Any, 
                             "ORDER BY id", (after,)).fetchall()
 
 
-def test_hot_path_answers_and_audits_as_the_routes(clients: tuple[TestClient, TestClient], make_key: KeyMaker,
+def test_hot_path_answers_and_audits_as_the_routes(client: TestClient, routed: TestClient, make_key: KeyMaker,
                                                    service_db: Path, sample_postcodes: list[str]) -> None:
-    hot, routed = clients
+    hot = client
     calls = _calls(make_key(), make_key(org="maps", scopes=("geocode",)), sample_postcodes)
     answers, records = [], []
-    for client in (hot, routed):  # one app after the other, so each one's audit records can be told apart
-        answers.append([client.request(method, path, **kw) for method, path, kw in calls])
-        records.append(_audit(client, service_db, sum(len(r) for r in records)))
+    for app_client in (hot, routed):  # one app after the other, so each one's audit records can be told apart
+        answers.append([app_client.request(method, path, **kw) for method, path, kw in calls])
+        records.append(_audit(app_client, service_db, sum(len(r) for r in records)))
     for (method, path, _), a, b in zip(calls, *answers, strict=True):
         assert (a.status_code, _without_ids(a.content)) == (b.status_code, _without_ids(b.content)), (method, path)
         assert a.headers["content-type"] == b.headers["content-type"]
@@ -90,9 +90,9 @@ def test_hot_path_answers_and_audits_as_the_routes(clients: tuple[TestClient, Te
     assert records[0] == records[1]
 
 
-def test_hot_path_audits_and_rate_limits(clients: tuple[TestClient, TestClient], make_key: KeyMaker,
+def test_hot_path_audits_and_rate_limits(client: TestClient, make_key: KeyMaker,
                                          service_db: Path, sample_postcodes: list[str]) -> None:
-    hot, _ = clients
+    hot = client
     key = make_key(org="small", rate=2)
     codes = [hot.get(f"/v1/postcodes/{c}", headers={"X-API-Key": key}).status_code for c in sample_postcodes[:6]]
     assert codes[0] == 200 and 429 in codes

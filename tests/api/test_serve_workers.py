@@ -69,12 +69,12 @@ def server(small_registry: Path, tmp_path: Path) -> Iterator[tuple[str, Path, su
             proc.wait()
 
 
-async def _burst(url: str, key: str, n: int, conns: int) -> list[int]:
+async def _burst(url: str, key: str, n: int, conns: int) -> list[httpx.Response]:
     """``n`` validate calls over ``conns`` separate connections (so both workers take some)."""
     clients = [httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, timeout=30) for _ in range(conns)]
     try:
         tasks = [clients[i % conns].get("/v1/postcodes/1111300003/validate") for i in range(n)]
-        return [r.status_code for r in await asyncio.gather(*tasks)]
+        return await asyncio.gather(*tasks)
     finally:
         for c in clients:
             await c.aclose()
@@ -88,7 +88,7 @@ def test_quota_shared_across_workers_and_audit_complete(server: tuple[str, Path,
     store.close()
 
     t0 = time.monotonic()
-    statuses = asyncio.run(_burst(url, limited, 80, 16))
+    statuses = [r.status_code for r in asyncio.run(_burst(url, limited, 80, 16))]
     elapsed = time.monotonic() - t0
     ok = statuses.count(200)
     # One bucket for both workers: at most the burst plus what refilled while the burst ran.
@@ -118,17 +118,13 @@ def test_every_answered_call_is_recorded_even_when_the_server_is_killed(
 
     pids = [*_children(proc.pid), proc.pid]  # the supervisor and its workers
 
-    async def calls() -> list[str]:
-        clients = [httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, timeout=30) for _ in range(8)]
-        rs = await asyncio.gather(*(clients[i % 8].get("/v1/postcodes/1111300003/validate") for i in range(400)))
-        for pid in pids:  # at once, no graceful anything
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        return [r.headers["X-Request-ID"] for r in rs if r.status_code == 200]
-
-    answered = asyncio.run(calls())
+    rs = asyncio.run(_burst(url, key, 400, 8))
+    for pid in pids:  # at once, no graceful anything
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    answered = [r.headers["X-Request-ID"] for r in rs if r.status_code == 200]
     assert len(answered) == 400
     proc.wait(timeout=30)
     store = open_store(service_db)
