@@ -51,7 +51,7 @@ class Env:
     verify_db: Path
     clock: Clock
     postcodes: list[str]
-    retired: str | None
+    retired: str
     keys: dict[str, str]
     stopped: bool = False
 
@@ -99,7 +99,11 @@ def env(small_registry: Path, tmp_path: Path) -> Iterator[Env]:
     conn = sqlite3.connect(reg)
     codes = [from_int(r[0]) for r in conn.execute(
         "SELECT postcode FROM units WHERE status = 'active' ORDER BY postcode LIMIT 30")]
-    retired_row = conn.execute("SELECT postcode FROM units WHERE status = 'retired' LIMIT 1").fetchone()
+    # The generator retires nothing: retire one unit of the copy, so the retired-postcode refusal is always checked.
+    (retired,) = conn.execute("SELECT postcode FROM units WHERE status = 'active' ORDER BY postcode DESC LIMIT 1"
+                              ).fetchone()
+    with conn:
+        conn.execute("UPDATE units SET status = 'retired' WHERE postcode = ?", (retired,))
     conn.close()
     store = open_store(service_db_path(reg))
     keys = {
@@ -112,7 +116,7 @@ def env(small_registry: Path, tmp_path: Path) -> Iterator[Env]:
     clock = Clock()
     app = create_app(reg, key_cache_ttl=0, verify_clock=clock)
     client = TestClient(app, raise_server_exceptions=False).__enter__()
-    e = Env(client, reg, verify_db_path(reg), clock, codes, from_int(retired_row[0]) if retired_row else None, keys)
+    e = Env(client, reg, verify_db_path(reg), clock, codes, from_int(retired), keys)
     try:
         yield e
     finally:
@@ -224,8 +228,7 @@ def test_bad_inputs_and_scopes_get_clear_4xx_and_write_nothing(env: Env) -> None
          "request_not_found"),
         ("bank", "/v1/citizen/challenge", {"national_code": PEOPLE[0], "mobile": MOBILES[0]}, 403, "scope_denied"),
     ]
-    if env.retired:
-        cases.append(("portal", "/v1/verifications", {**ok, "postcode": env.retired}, 409, "postcode_retired"))
+    cases.append(("portal", "/v1/verifications", {**ok, "postcode": env.retired}, 409, "postcode_retired"))
     for who, path, body, status, code in cases:
         r = env.post(who, path, body)
         assert (r.status_code, r.json()["error"]["code"]) == (status, code), (path, body, r.text)
