@@ -22,10 +22,21 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WrkResult, free_port, get_lua, post_lua, python_speed, run_wrk, tree_cpu_seconds, wait_healthy
+from common import (
+    BENCH_DIR,
+    JINEF,
+    ROOT,
+    WrkResult,
+    free_port,
+    get_lua,
+    post_lua,
+    python_speed,
+    registry_path,
+    run_wrk,
+    tree_cpu_seconds,
+    wait_healthy,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / "var" / "bench"
 TARGET_SINGLE_RPS = 3000
 TARGET_BATCH_PPS = 50_000
 TARGET_P99_MS = 50.0
@@ -153,14 +164,9 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=32, help="connections per client process")
     args = ap.parse_args()
 
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    reg = BENCH_DIR / f"registry-{args.units}.sqlite"
+    reg = registry_path(args.units)
     svc = BENCH_DIR / f"registry-{args.units}.service.sqlite"
-    jinef = [sys.executable, "-m", "jinef.cli.main"]
-    if not reg.exists():
-        print(f"building {reg} ({args.units:,} units) ...", flush=True)
-        subprocess.run([*jinef, "build", "--units", str(args.units), "--db", str(reg)], check=True,
-                       stdout=subprocess.DEVNULL)
+    jinef = JINEF
     for p in (svc, svc.with_name(svc.name + "-wal"), svc.with_name(svc.name + "-shm")):
         p.unlink(missing_ok=True)
     key = subprocess.run([*jinef, "keys", "create", "--db", str(reg), "--org", "bench",

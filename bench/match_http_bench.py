@@ -23,10 +23,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WrkResult, free_port, post_lua, python_speed, run_wrk, tree_cpu_seconds, wait_healthy
+from common import (
+    BENCH_DIR,
+    JINEF,
+    WrkResult,
+    free_port,
+    post_lua,
+    python_speed,
+    registry_path,
+    run_wrk,
+    tree_cpu_seconds,
+    wait_healthy,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / "var" / "bench"
 TARGET_MPS = 1500
 
 Pair = tuple[str, str, bool]  # national code, postcode, expected answer
@@ -151,15 +160,10 @@ def main() -> int:
     ap.add_argument("--wrk-connections", type=int, default=64, help="wrk connections")
     args = ap.parse_args()
 
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    reg = BENCH_DIR / f"registry-{args.units}.sqlite"
+    reg = registry_path(args.units)
     svc = BENCH_DIR / f"registry-{args.units}.service.sqlite"
     hub_db = BENCH_DIR / f"registry-{args.units}.verify.sqlite"
-    jinef = [sys.executable, "-m", "jinef.cli.main"]
-    if not reg.exists():
-        print(f"building {reg} ({args.units:,} units) ...", flush=True)
-        subprocess.run([*jinef, "build", "--units", str(args.units), "--db", str(reg)], check=True,
-                       stdout=subprocess.DEVNULL)
+    jinef = JINEF
     for base in (svc, hub_db):
         for p in (base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")):
             p.unlink(missing_ok=True)
