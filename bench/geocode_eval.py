@@ -209,13 +209,14 @@ def ensure_registry(db: Path, units: int) -> None:
 def draw(reg: Registry, gc: Geocoder, n: int, rng: random.Random) -> list[tuple[Address, bool]]:
     """n random active units with whether their building has several units."""
     ix = gc.index
-    idx = sorted(rng.sample(range(len(ix.u_postcode)), min(n, len(ix.u_postcode))))
-    postcodes = [str(int(ix.u_postcode[i])) for i in idx]
+    active = ix.b_units  # every active unit row, once
+    idx = sorted(rng.sample(range(len(active)), min(n, len(active))))
+    rows = [int(active[i]) for i in idx]
+    postcodes = [str(int(ix.u_postcode[u])) for u in rows]
     out = []
-    for i, a in zip(idx, reg.lookup_many(postcodes), strict=True):
+    for u, a in zip(rows, reg.lookup_many(postcodes), strict=True):
         if a is not None:
-            b = int(ix.u_b[i])
-            out.append((a, int(ix.b_u_off[b + 1] - ix.b_u_off[b]) > 1))
+            out.append((a, ix.unit_count(ix.unit_building(u)) > 1))
     rng.shuffle(out)
     return out
 
@@ -235,7 +236,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     reg = Registry.open(db)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    gc = Geocoder.from_registry(reg)
+    gc = reg.geocoder
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     index_stats = gc.index.stats()
     sample = draw(reg, gc, args.n, rng)

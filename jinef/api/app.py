@@ -26,16 +26,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import jinef
 from jinef.api import gnaf, hot_paths
 from jinef.api.audit import AuditWriter
-from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState
+from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState, warm_registry
 from jinef.api.responses import JSONResponse
 from jinef.api.routers import autocomplete, geocode, postcodes, reverse, system, web
 from jinef.api.routers import gnaf as gnaf_router
 from jinef.api.routers import verify as verify_router
 from jinef.api.schemas import MAX_BATCH
 from jinef.api.servicedb import AuditRecord, open_store
-from jinef.config import db_path, service_db_path, verify_db_path
-from jinef.geo.basemap import LEVELS as BASEMAP_LEVELS
-from jinef.geo.basemap import load_basemap
+from jinef.config import RegistryLocation
 from jinef.verify import DEFAULT_PURPOSES, SmsGateway, VerifyConfig, VerifyHub
 
 log = logging.getLogger("jinef.api")
@@ -262,7 +260,7 @@ def open_hub(reg: RegistryHandle, path: Path, *, key_path: str | os.PathLike[str
                           config=config or default_verify_config(), gateway=gateway, clock=clock)
 
 
-def create_app(registry_path: str | os.PathLike[str] | None = None,
+def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None = None,
                service_db: str | os.PathLike[str] | None = None, *,
                max_body: int = DEFAULT_MAX_BODY, key_cache_ttl: float = 2.0,
                routers: Iterable[APIRouter] = DEFAULT_ROUTERS, warm: bool = False,
@@ -275,9 +273,9 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
     ``warm`` a background thread builds them at startup instead, so no first caller waits seconds. ``hot``
     answers the postcode lookups from :mod:`jinef.api.hot_paths` (off: through their FastAPI routes).
     """
-    reg_path = db_path(registry_path)
-    svc_path = Path(service_db) if service_db else service_db_path(reg_path)
-    hub_path = Path(verify_db) if verify_db else verify_db_path(reg_path)
+    location = RegistryLocation.of(registry_path)
+    svc_path = Path(service_db) if service_db else location.service_db
+    hub_path = Path(verify_db) if verify_db else location.verify_db
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -299,7 +297,7 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
                               "endpoint except /healthz, the search page (/) and the basemap needs an organisation "
                               "key (X-API-Key header, or Signature in a GNAF envelope).")
     store = open_store(svc_path)
-    registry = RegistryHandle(reg_path)
+    registry = RegistryHandle(location, warm=warm)
     # One hub per worker, opened now (not on first use) so a bad key ring stops the worker at startup.
     hub = open_hub(registry, hub_path, key_path=verify_key, config=verify_config, gateway=sms_gateway,
                    clock=verify_clock)
@@ -315,17 +313,11 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
 
 
 def warm_up(state: ServiceState) -> None:
-    """Build this worker's in-memory indexes now (runs in a background thread; failures only logged)."""
+    """Make this worker's answering structures now (runs in a background thread; failures only logged)."""
     try:
-        registry = state.registry.get()
-        state.addresses.get(registry)
-        state.autocomplete.get(registry)
-        state.reverse.get(registry)
-        state.geocoder.get(registry)
-        for level in BASEMAP_LEVELS:
-            load_basemap(level)
+        warm_registry(state.registry.get())
     except Exception:
-        log.exception("warming the indexes failed; they will be built on first use")
+        log.exception("warming the indexes failed; they will be made on first use")
 
 
 def app_from_env() -> FastAPI:

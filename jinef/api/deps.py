@@ -13,19 +13,19 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Request
 
 from jinef.api.audit import AuditWriter
 from jinef.api.servicedb import Principal, ServiceStore, hash_key
+from jinef.config import RegistryLocation
 from jinef.geo.reverse import ReverseGeocoder
 from jinef.geocode.autocomplete import Autocompleter
 from jinef.geocode.geocoder import Geocoder
-from jinef.registry.address_json import AddressJson, JsonFromAddresses
+from jinef.image.folder import current_generation
+from jinef.registry.address_json import AddressJson
 from jinef.registry.address_table import AddressSource
 from jinef.registry.registry import Registry
 from jinef.verify import VerifyHub
@@ -111,100 +111,92 @@ class QuotaLeases:
 
 
 class RegistryHandle:
-    """The registry opened read-only, reopened when a rebuild renames a new file over it."""
+    """The registry's read image, switched to a newly published generation between requests.
 
-    def __init__(self, path: Path, check_every: float = 1.0) -> None:
-        self.path = path
+    Every ``check_every`` seconds :meth:`get` reads where the image's ``current`` link points (one
+    ``readlink``). A new generation is opened and warmed in a background thread while requests keep being
+    answered from the old one; the swap is one assignment, so a request that holds a :class:`Registry` reads
+    one generation from start to end.
+    """
+
+    def __init__(self, location: RegistryLocation, check_every: float = 1.0, warm: bool = False) -> None:
+        self.location = location
+        self.root = location.image_root
         self.check_every = check_every
-        self._lock = threading.Lock()
-        self._registry = Registry.open(path)
-        self._ino = _inode(path)
+        self.warm = warm
+        self._registry = Registry.open(self.root)
+        self._generation = current_generation(self.root)
         self._checked = time.monotonic()
+        self._switching: str | None = None
 
     def get(self) -> Registry:
-        """The current registry (cheap; stats the file at most once a ``check_every``)."""
+        """The current registry (cheap; reads the ``current`` link at most once a ``check_every``)."""
         now = time.monotonic()
         if now - self._checked >= self.check_every:
             self._checked = now
-            ino = _inode(self.path)
-            if ino is not None and ino != self._ino:
-                with self._lock:
-                    old, self._registry, self._ino = self._registry, Registry.open(self.path), ino
-                old.close()
+            generation = current_generation(self.root)
+            if generation is not None and generation != self._generation and self._switching != generation:
+                self._switching = generation
+                threading.Thread(target=self._switch, args=(generation,), name="jinef-switch", daemon=True).start()
         return self._registry
 
+    def _switch(self, generation: str) -> None:
+        try:
+            new = Registry.open(self.root / generation)
+            if self.warm:
+                warm_registry(new)
+            self._registry, self._generation = new, generation
+        except Exception:  # a generation removed meanwhile, or unreadable: the next check tries the current one
+            log.exception("switching to read image generation %s failed", generation)
+        finally:
+            self._switching = None
+
     def close(self) -> None:
-        """Close the registry."""
-        self._registry.close()
+        """Nothing to release: the image's maps go with the objects."""
+
+
+def warm_registry(registry: Registry) -> None:
+    """Make every answering structure of ``registry`` now and fault its hot pages in, so no caller waits."""
+    registry.image.advise_willneed()
+    for name in ("table", "json", "geocoder", "reverse", "autocomplete"):
+        getattr(registry, name)
+    # They live as long as the worker: keep their objects out of the collector's scans, which otherwise show up
+    # as the slowest percentile of single queries.
+    gc.freeze()
 
 
 T = TypeVar("T")
 
 
 class PerRegistry(Generic[T]):
-    """An in-memory structure built from the registry once per worker, on first use.
+    """One answering structure of the current registry (``registry.<name>``), made on first use.
 
-    Lazy rather than at startup: a worker is ready at once, a worker that never answers this kind
-    of request never pays its memory, and the structure is rebuilt for a registry that replaced the
-    old one (the :class:`RegistryHandle` hands out a new object). The build runs off the event loop.
+    Making one from the mapped image takes milliseconds to a second (the admin polygons are prepared); a
+    request never waits for it on the event loop.
     """
 
-    def __init__(self, build: Callable[[Registry], T]) -> None:
-        self.build = build
-        self._lock = threading.Lock()
-        self._for: Registry | None = None
-        self._value: T | None = None
-        self._building: Registry | None = None  # a background build under way (set from the event loop)
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def ready(self, registry: Registry) -> T | None:
-        """The structure when already built for ``registry``, else None."""
-        return self._value if self._for is registry else None
+        """The structure when already made for ``registry``, else None."""
+        value: T | None = registry.__dict__.get(self.name)
+        return value
 
     def get(self, registry: Registry) -> T:
-        """The structure for ``registry``, building it (once, under a lock) if needed."""
-        with self._lock:
-            if self._for is not registry or self._value is None:
-                # Through a connection of its own: the service may close or replace ``registry`` meanwhile
-                # (closing a SQLite connection another thread is reading from crashes the process).
-                with registry.reopen() as own:
-                    self._value = self.build(own)
-                self._for = registry
-                # The index lives as long as the worker: keep its objects out of the collector's scans, which
-                # otherwise show up as the slowest percentile of single queries.
-                gc.freeze()
-            return self._value
-
-    def start(self, registry: Registry) -> None:
-        """Build for ``registry`` in a background thread unless built or already being built."""
-        if self.ready(registry) is not None or self._building is registry:
-            return
-        self._building = registry
-        threading.Thread(target=self._build_quietly, args=(registry,), name="jinef-index", daemon=True).start()
-
-    def _build_quietly(self, registry: Registry) -> None:
-        try:
-            self.get(registry)
-        except Exception:  # the caller keeps its fallback; the next start() tries again
-            log.exception("building an in-memory index failed")
-        finally:
-            self._building = None
+        """The structure for ``registry``, made if needed."""
+        value: T = getattr(registry, self.name)
+        return value
 
     async def aget(self, registry: Registry) -> T:
-        """:meth:`get` from a request handler: a build happens in a thread, a hit costs nothing."""
+        """:meth:`get` from a request handler: made in a thread, a hit costs nothing."""
         value = self.ready(registry)
         return value if value is not None else await asyncio.to_thread(self.get, registry)
 
 
-def _inode(path: Path) -> int | None:
-    try:
-        return os.stat(path).st_ino
-    except OSError:
-        return None
-
-
 @dataclass(slots=True)
 class ServiceState:
-    """Everything one worker process holds: registry, service store, key cache, audit writer."""
+    """Everything one worker process holds: registry (read image), service store, key cache, audit writer."""
 
     registry: RegistryHandle
     store: ServiceStore
@@ -216,30 +208,17 @@ class ServiceState:
     hub: VerifyHub | None = None  # the verification hub: one per worker, opened at startup
     hot_paths: bool = True  # postcode lookups answered by jinef.api.hot_paths rather than their FastAPI routes
     worker: int = field(default_factory=os.getpid)
-    reverse: PerRegistry[ReverseGeocoder] = field(default_factory=lambda: PerRegistry(ReverseGeocoder.from_registry))
-    autocomplete: PerRegistry[Autocompleter] = field(
-        default_factory=lambda: PerRegistry(Autocompleter.from_registry))
-    geocoder: PerRegistry[Geocoder] = field(default_factory=lambda: PerRegistry(Geocoder.from_registry))
-    addresses: PerRegistry[AddressJson] = field(default_factory=lambda: PerRegistry(AddressJson.from_registry))
-
-    def _built_addresses(self) -> tuple[Registry, AddressJson | None]:
-        """The registry, and its in-memory address table when built (else its build starts in the background,
-        so no request waits for it)."""
-        registry = self.registry.get()
-        built = self.addresses.ready(registry)
-        if built is None:
-            self.addresses.start(registry)
-        return registry, built
+    reverse: PerRegistry[ReverseGeocoder] = field(default_factory=lambda: PerRegistry("reverse"))
+    autocomplete: PerRegistry[Autocompleter] = field(default_factory=lambda: PerRegistry("autocomplete"))
+    geocoder: PerRegistry[Geocoder] = field(default_factory=lambda: PerRegistry("geocoder"))
 
     def address_source(self) -> AddressSource:
-        """Where postcode lookups are answered: the in-memory table once built, the store until then."""
-        registry, built = self._built_addresses()
-        return registry.reader if built is None else built.table
+        """Where postcode lookups are answered: the current image's address table."""
+        return self.registry.get().table
 
-    def unit_json_source(self) -> AddressJson | JsonFromAddresses:
-        """Where batch answers get their units' JSON: written from the table once built, else from the store."""
-        registry, built = self._built_addresses()
-        return JsonFromAddresses(registry.reader) if built is None else built
+    def unit_json_source(self) -> AddressJson:
+        """Where batch answers get their units' JSON: written from the current image's table."""
+        return self.registry.get().json
 
 
 def service(request: Request) -> ServiceState:

@@ -17,10 +17,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from jinef.cli.options import DbOption
 from jinef.cli.output import fail, print_json
+from jinef.config import RegistryNotFoundError
 from jinef.geocode.geocoder import Geocoder, GeocodeResult
 from jinef.registry.model import format_coord
 from jinef.registry.registry import Registry
-from jinef.store.sqlite.reader import RegistryNotFoundError
 
 OUT_COLUMNS = ("postcode", "match_level", "confidence", "lat", "lon", "matched_address", "reason")
 CHUNK = 256
@@ -146,7 +146,7 @@ def geocode(
         reg = Registry.open(db)
     except RegistryNotFoundError as exc:
         fail(str(exc))
-    gc = Geocoder.from_registry(reg)
+    gc = reg.geocoder
     if query is not None:
         res = gc.geocode(query, limit=limit)
         if json_out:

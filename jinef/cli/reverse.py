@@ -17,7 +17,6 @@ from jinef.cli.output import console, fail, print_json
 from jinef.cli.registry_cmds import open_registry, progress_bar
 from jinef.geo.coords import parse_coordinate
 from jinef.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, REASONS, STATUSES, ReverseGeocoder
-from jinef.refdata.paths import DataMissingError
 from jinef.text.digits import to_latin_digits
 
 OUTPUT_COLUMNS = ("postcode", "distance_m", "province", "county", "plus_code", "reason")
@@ -104,11 +103,7 @@ def reverse(
     """Reverse geocode: nearest building's postcode, distance, province, county and Plus Code."""
     if (point is None) == (input_csv is None):
         fail("give either INPUT.csv or --point LAT,LON", code=2)
-    with open_registry(db) as reg:
-        try:
-            geocoder = ReverseGeocoder.from_registry(reg)
-        except DataMissingError as exc:
-            fail(str(exc))
+    geocoder = open_registry(db).reverse
     if point is not None:
         lat, lon = parse_point(point)
         res = geocoder.reverse(lat, lon, radius_m=radius_m, limit=limit)

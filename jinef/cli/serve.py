@@ -8,9 +8,11 @@ from typing import Annotated
 
 import typer
 
+from jinef.cli.index_cmd import compile_or_fail, image_is_current
 from jinef.cli.options import DbOption
-from jinef.cli.output import fail
-from jinef.config import db_path, service_db_path, verify_db_path
+from jinef.cli.output import console, fail
+from jinef.config import RegistryLocation
+from jinef.store.base import RegistryNotFoundError
 from jinef.verify import SqliteVerifyStore, VerifyError, load_ring
 
 
@@ -22,22 +24,34 @@ def serve(
     service_db: Annotated[str | None, typer.Option("--service-db", help="Service database (default: beside the "
                                                                          "registry, <stem>.service.sqlite).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "warning",
-    warm: Annotated[bool, typer.Option("--warm/--lazy", help="Build the reverse geocoder, autocomplete index and "
-                                       "basemap in the background at startup (default: on first use).")] = False,
+    warm: Annotated[bool, typer.Option(
+        "--warm/--lazy", help="Make every answering structure and read the image into the page cache at startup, "
+        "in the background (default: on first use).")] = False,
     verify_db: Annotated[str | None, typer.Option(
         "--verify-db", help="Verification hub database (default: beside the registry, <stem>.verify.sqlite).")] = None,
 ) -> None:
     """Serve the REST API v1, verification and the GNAF-compatible endpoints (OpenAPI at /openapi.json)."""
     import uvicorn
 
-    reg = db_path(db)
-    if not reg.is_file():
-        fail(f"no registry at {reg}: build one with `jinef build`")
+    location = RegistryLocation.of(db)
+    if not location.exists():
+        fail(f"no registry at {location.describe()}: build one with `jinef build`")
+    try:
+        if not image_is_current(location):
+            # Workers answer only from the read image: make it now rather than have each worker wait for one.
+            console.print(f"the read image of {location.describe()} is missing or older than the registry: "
+                          "compiling it (`jinef index`)")
+            compile_or_fail(location)
+    except RegistryNotFoundError as exc:
+        fail(str(exc))
     # Workers are separate processes: they find their paths in the environment (uvicorn factory mode).
-    os.environ["JINEF_DB"] = str(reg.resolve())
-    os.environ["JINEF_SERVICE_DB"] = str((service_db and os.path.abspath(service_db)) or service_db_path(reg).resolve())
+    if not location.is_postgres:
+        location = RegistryLocation(str(location.path.resolve()))
+    os.environ["JINEF_DB"] = location.target
+    os.environ["JINEF_IMAGE_DIR"] = str(location.image_root.resolve())
+    os.environ["JINEF_SERVICE_DB"] = str((service_db and os.path.abspath(service_db)) or location.service_db.resolve())
     os.environ["JINEF_WARM"] = "1" if warm else "0"
-    hub_db = Path(verify_db).resolve() if verify_db else verify_db_path(reg).resolve()
+    hub_db = Path(verify_db).resolve() if verify_db else location.verify_db.resolve()
     os.environ["JINEF_VERIFY_DB"] = str(hub_db)
     try:
         # Create the hub's tables and key ring once, here: two workers starting together must not each

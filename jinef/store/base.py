@@ -7,17 +7,17 @@ order and publish them atomically on :meth:`RegistryWriter.commit`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from jinef.config import RegistryNotFoundError
 from jinef.registry.model import Address
 
-
-class RegistryNotFoundError(FileNotFoundError):
-    """No registry at the given location (no file, no schema, or no server to ask)."""
+__all__ = ["ProvinceStats", "RegistryNotFoundError", "RegistryReader", "RegistryWriter", "Shard", "ShardSet",
+           "ShardedWriter"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,11 @@ class RegistryReader(Protocol):
         """Whole columns of a table as numpy arrays (for compact in-memory indexes)."""
         ...
 
+    def column_chunks(self, table: str, names: Sequence[str], rows: int = 1_000_000) -> Iterator[dict[str, np.ndarray]]:
+        """The same columns in chunks of ``rows`` rows (same order): text columns of a national table at once
+        would be a Python string per row."""
+        ...
+
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts."""
         ...
@@ -111,8 +116,12 @@ class RegistryWriter(Protocol):
         """Map of key column values to id, for reusing existing rows on append."""
         ...
 
-    def commit(self) -> None:
-        """Publish everything added, atomically."""
+    def commit(self, prepare: Callable[[RegistryReader], None] | None = None) -> None:
+        """Publish everything added, atomically, under a new generation (``meta.generation``).
+
+        ``prepare`` is called with a reader of the finished registry before it is published (the read image
+        is compiled there); if it raises, nothing is published.
+        """
         ...
 
     def abort(self) -> None:

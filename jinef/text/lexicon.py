@@ -113,6 +113,7 @@ WIDTH_WORDS: frozenset[str] = frozenset(w.WIDTH_WORDS)
 NOT_POSTCODE_LABELS: tuple[str, ...] = tuple(lookup_form(x) for x in w.NOT_POSTCODE_LABELS)
 PHONE_MIN_DIGITS = w.PHONE_MIN_DIGITS
 HONORIFICS: frozenset[str] = frozenset(w.HONORIFICS)
+DROPPABLE_TITLES: tuple[str, ...] = w.DROPPABLE_TITLES
 DIRECTION_WORDS: frozenset[str] = frozenset(w.DIRECTION_WORDS)
 THOROUGHFARE_RANK: dict[str, int] = {str(k): v for k, v in w.THOROUGHFARE_RANK.items()}
 NEGATIVE_WORDS: frozenset[str] = frozenset(num_data.NEGATIVE_WORDS)

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from jinef.api.app import create_app
 from jinef.api.servicedb import open_store
 from jinef.cli.main import app as cli_app
+from jinef.compile import index_registry
 from jinef.config import service_db_path, verify_db_path
 from jinef.registry.postcode import from_int
 from jinef.text.digits import to_latin_digits
@@ -105,6 +106,7 @@ def env(small_registry: Path, tmp_path: Path) -> Iterator[Env]:
     with conn:
         conn.execute("UPDATE units SET status = 'retired' WHERE postcode = ?", (retired,))
     conn.close()
+    index_registry(reg)  # the copy's read image, with that unit retired
     store = open_store(service_db_path(reg))
     keys = {
         "portal": store.create_key("citizen-portal", ["verify_request", "citizen"], None)[1],

@@ -12,22 +12,30 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import psycopg
 from psycopg import sql
 
 from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryNotFoundError
 from jinef.store.postgres.location import parse_location
 from jinef.store.postgres.writer import connect, schema_exists
-from jinef.store.query import ADDRESS_SELECT, STATS_SQL, columns_from_cursor, row_to_address
+from jinef.store.query import ADDRESS_SELECT, STATS_SQL, column_chunks_from_cursor, columns_from_cursor, row_to_address
 from jinef.store.tables import TABLES
 
 
 class PostgresReader:
     """A :class:`jinef.store.base.RegistryReader` over one schema of a PostgreSQL database."""
 
-    def __init__(self, location: str) -> None:
+    def __init__(self, location: str, connection: psycopg.Connection[Any] | None = None) -> None:
         self._location = location
         self.loc = parse_location(location)
+        self._borrowed = connection is not None
+        if connection is not None:
+            # A writer's own connection, inside its transaction: it sees the rows it has not committed yet.
+            self.conn = connection
+            self._cursors = itertools.count()
+            self.conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.loc.schema)))
+            return
         self.conn = connect(self.loc, autocommit=True)
         self._cursors = itertools.count()
         try:
@@ -77,14 +85,30 @@ class PostgresReader:
                 for row in rows:
                     yield row_to_address(row)
 
-    def columns(self, table: str, names: Sequence[str]) -> dict[str, np.ndarray]:
-        """Whole columns of a table as numpy arrays, ordered by the table's first column."""
+    def _select(self, table: str, names: Sequence[str]) -> sql.Composed:
         bad = [n for n in names if n not in TABLES.get(table, ())]
         if bad:
             raise ValueError(f"unknown columns {bad} for table {table!r}")
-        q = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+        return sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
             sql.SQL(", ").join(map(sql.Identifier, names)), sql.Identifier(table), sql.Identifier(TABLES[table][0]))
-        return columns_from_cursor(self.conn.execute(q), names)
+
+    def columns(self, table: str, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Whole columns of a table as numpy arrays, ordered by the table's first column."""
+        return columns_from_cursor(self.conn.execute(self._select(table, names)), names)
+
+    def column_chunks(self, table: str, names: Sequence[str], rows: int = 1_000_000) -> Iterator[dict[str, np.ndarray]]:
+        """The same columns in chunks of ``rows`` rows, in the same order (a server-side cursor: memory stays
+        bounded by one chunk)."""
+        q = self._select(table, names)
+        if self._borrowed:
+            with self.conn.cursor(name=f"jinef_columns_{next(self._cursors)}") as cur:
+                cur.execute(q)
+                yield from column_chunks_from_cursor(cur, names, rows)
+            return
+        with self.conn.transaction(), self.conn.cursor(name=f"jinef_columns_{next(self._cursors)}") as cur:
+            cur.itersize = rows
+            cur.execute(q)
+            yield from column_chunks_from_cursor(cur, names, rows)
 
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts, computed with aggregate queries."""
@@ -96,5 +120,12 @@ class PostgresReader:
         return {r[0]: r[1] for r in rows}
 
     def close(self) -> None:
-        """Release the connection."""
-        self.conn.close()
+        """Release the connection (a borrowed one stays its owner's)."""
+        if not self._borrowed:
+            self.conn.close()
+
+    def __enter__(self) -> PostgresReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -12,7 +12,7 @@ import numpy as np
 from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryNotFoundError
 from jinef.store.query import ADDRESS_SELECT as _SELECT
-from jinef.store.query import STATS_SQL, columns_from_cursor, row_to_address
+from jinef.store.query import STATS_SQL, column_chunks_from_cursor, columns_from_cursor, row_to_address
 from jinef.store.tables import TABLES
 
 __all__ = ["RegistryNotFoundError", "SqliteReader", "row_to_address"]
@@ -21,8 +21,12 @@ __all__ = ["RegistryNotFoundError", "SqliteReader", "row_to_address"]
 class SqliteReader:
     """A :class:`jinef.store.base.RegistryReader` over one SQLite file, opened read-only."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], connection: sqlite3.Connection | None = None) -> None:
         self.path = Path(path)
+        self._borrowed = connection is not None
+        if connection is not None:  # a writer's own connection: it sees the rows it has not committed yet
+            self.conn = connection
+            return
         if not self.path.is_file():
             raise RegistryNotFoundError(
                 f"no registry at {self.path}: build one with `jinef build` or `jinef import`"
@@ -72,14 +76,19 @@ class SqliteReader:
             for row in rows:
                 yield row_to_address(row)
 
-    def columns(self, table: str, names: Sequence[str]) -> dict[str, np.ndarray]:
-        """Whole columns of a table as numpy arrays, ordered by the table's first column."""
+    def _select(self, table: str, names: Sequence[str]) -> sqlite3.Cursor:
         bad = [n for n in names if n not in TABLES.get(table, ())]
         if bad:
             raise ValueError(f"unknown columns {bad} for table {table!r}")
-        cols = ", ".join(names)
-        return columns_from_cursor(self.conn.execute(f"SELECT {cols} FROM {table} ORDER BY {TABLES[table][0]}"),
-                                   names)
+        return self.conn.execute(f"SELECT {', '.join(names)} FROM {table} ORDER BY {TABLES[table][0]}")
+
+    def columns(self, table: str, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Whole columns of a table as numpy arrays, ordered by the table's first column."""
+        return columns_from_cursor(self._select(table, names), names)
+
+    def column_chunks(self, table: str, names: Sequence[str], rows: int = 1_000_000) -> Iterator[dict[str, np.ndarray]]:
+        """The same columns in chunks of ``rows`` rows, in the same order."""
+        return column_chunks_from_cursor(self._select(table, names), names, rows)
 
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts, computed with aggregate queries."""
@@ -90,5 +99,12 @@ class SqliteReader:
         return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
 
     def close(self) -> None:
-        """Release the connection."""
-        self.conn.close()
+        """Release the connection (a borrowed one stays its owner's)."""
+        if not self._borrowed:
+            self.conn.close()
+
+    def __enter__(self) -> SqliteReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -16,13 +16,16 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
+from jinef.image.folder import new_generation
+from jinef.store.base import RegistryReader
+from jinef.store.sqlite.reader import SqliteReader
 from jinef.store.sqlite.schema import INDEXES, SCHEMA_VERSION, create_table_sql, insert_sql
 from jinef.store.tables import TABLES
 
@@ -226,15 +229,23 @@ class SqliteWriter:
         q = f"SELECT id, {', '.join(key_columns)} FROM {table}"
         return {tuple(r[1:]): int(r[0]) for r in self.conn.execute(q)}
 
-    def commit(self) -> None:
-        """Index, then publish atomically."""
+    def commit(self, prepare: Callable[[RegistryReader], None] | None = None) -> None:
+        """Index, let ``prepare`` read the finished registry, then publish atomically (nothing if it raises)."""
         if not self._open:
             raise RuntimeError("writer already closed")
         self._drop_shards()
         self._stop_syncing()
         for ddl in INDEXES:
             self.conn.execute(ddl)
-        self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                              [("schema_version", SCHEMA_VERSION), ("generation", new_generation())])
+        if self.mode == "append":
+            try:
+                if prepare is not None:
+                    prepare(SqliteReader(self.path, connection=self.conn))
+            except BaseException:
+                self.abort()
+                raise
         self.conn.execute("COMMIT")
         self._open = False
         if self.mode == "replace":
@@ -248,6 +259,16 @@ class SqliteWriter:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            if prepare is not None:
+                try:
+                    reader = SqliteReader(self.work_path)
+                    try:
+                        prepare(reader)
+                    finally:
+                        reader.close()
+                except BaseException:
+                    self.work_path.unlink(missing_ok=True)
+                    raise
             os.replace(self.work_path, self.path)
             dfd = os.open(self.path.parent, os.O_RDONLY)
             try:

@@ -1,0 +1,163 @@
+"""What a query says about where it is: provinces, counties, localities and neighbourhoods it names.
+
+Every written area name is looked up by match key (with a typo allowance for longer names), and the
+unlabelled parts the parser could not place («تهران تهران», «ساوه») are read word span by word span
+against the gazetteer, longest span first, so a locality named alone — a small town or a village written
+with no «شهر» or «روستای» — is still found. The named localities (directly, or through a named
+neighbourhood) then bound the search for streets: a query's work depends on what it names, not on the size
+of the country.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from jinef.geocode.index import GeocodeIndex
+from jinef.geocode.results import Query
+from jinef.text.keys import match_key
+
+TYPO = "typo"
+
+
+def max_edits(key: str) -> int:
+    """Edits allowed when matching a name's key: none for numbers and short names («کوچه ۱۲» ≠ «کوچه ۱۳»)."""
+    if key.isdigit() or len(key) < 4:
+        return 0
+    return 2 if len(key) >= 7 else 1
+
+
+class Areas:
+    """The area evidence of one query."""
+
+    def __init__(self, ix: GeocodeIndex, q: Query, province: str | None, county: str | None,
+                 locality: str | None, corrections: list[dict[str, str]], ignored: list[str]) -> None:
+        self.ix = ix
+        self.corrections = corrections
+        self.ignored = ignored
+        # Hard filters (the caller's, not the text's) → allowed localities (None: all).
+        self.allowed: np.ndarray | None = None
+        if province or county or locality:
+            mask = np.ones(ix.n_loc, dtype=bool)
+            if province:
+                mask &= np.isin(ix.loc_province_row, ix.province_rows.get(match_key(province), []))
+            if county:
+                mask &= np.isin(ix.loc_county_row, ix.county_rows.get(match_key(county), []))
+            if locality:
+                lm = np.zeros(ix.n_loc, dtype=bool)
+                lm[ix.localities.of(match_key(locality))] = True
+                mask &= lm
+            self.allowed = mask
+        self.prov_key = self._admin_key(q.province, ix.province_rows, ix.province_keys_all)
+        self.county_key = self._admin_key(q.county, ix.county_rows, ix.county_keys_all)
+        self.loc_ev: dict[int, str] = {}  # locality row → the input that named it
+        self.nb_ev: dict[int, str] = {}
+        if q.locality:
+            self.locality(q.locality)
+        if q.neighbourhood:
+            self.neighbourhood(q.neighbourhood, fuzzy=True)
+        for place in q.places:
+            self._place(place)
+
+    # -- names ---------------------------------------------------------------------------
+
+    def _admin_key(self, name: str | None, known: dict[str, list[int]], keys: list[str]) -> str | None:
+        if not name:
+            return None
+        k = match_key(name)
+        if k in known:
+            return k
+        hit = process.extractOne(k, keys, scorer=OSA.distance, score_cutoff=max_edits(k))
+        if hit is not None:
+            names = self.ix.province_names if known is self.ix.province_rows else self.ix.county_names
+            self.corrections.append({"kind": TYPO, "original": name, "result": names[known[hit[0]][0]]})
+            return str(hit[0])
+        return k
+
+    def locality(self, name: str, fuzzy: bool = True) -> bool:
+        """Add the localities a name names (exactly, else within a typo's distance); False when none."""
+        ix = self.ix
+        k = match_key(name)
+        hits = ix.localities.of(k)
+        if not len(hits) and fuzzy and max_edits(k):
+            hit = process.extractOne(k, ix.localities.keys, scorer=OSA.distance, score_cutoff=max_edits(k))
+            if hit is not None:
+                hits = ix.localities.of(hit[0])
+                self.corrections.append({"kind": TYPO, "original": name, "result": ix.loc_name[int(hits[0])]})
+        if not len(hits):
+            return False
+        for i in hits.tolist():
+            self.loc_ev.setdefault(i, name)
+        return True
+
+    def neighbourhood(self, name: str, fuzzy: bool) -> bool:
+        """Add the neighbourhoods a name names; False when none."""
+        ix = self.ix
+        k = match_key(name)
+        hits = ix.neighbourhoods.of(k)
+        if not len(hits) and fuzzy and max_edits(k):
+            hit = process.extractOne(k, ix.neighbourhoods.keys, scorer=OSA.distance, score_cutoff=max_edits(k))
+            if hit is not None:
+                hits = ix.neighbourhoods.of(hit[0])
+                self.corrections.append({"kind": TYPO, "original": name, "result": ix.nb_name[int(hits[0])]})
+        if not len(hits):
+            return False
+        for i in hits.tolist():
+            self.nb_ev.setdefault(i, name)
+        return True
+
+    def _span(self, text: str) -> bool:
+        """One span of an unlabelled part: a locality, a neighbourhood, or a province or county name."""
+        if self.locality(text, fuzzy=False) | self.neighbourhood(text, fuzzy=False):
+            return True
+        k = match_key(text)
+        if k in self.ix.province_rows:
+            if self.prov_key is None:
+                self.prov_key = k
+            return True
+        if k in self.ix.county_rows:
+            if self.county_key is None:
+                self.county_key = k
+            return True
+        return False
+
+    def _place(self, place: str) -> None:
+        """An unlabelled part: the whole of it, else its word spans, longest first; a typo last."""
+        if self._span(place):
+            return
+        words = place.split()
+        i, unread = 0, []
+        while i < len(words):
+            for j in range(len(words), i, -1):
+                if (j - i < len(words)) and self._span(" ".join(words[i:j])):
+                    i = j
+                    break
+            else:
+                unread.append(words[i])
+                i += 1
+        if unread and (len(unread) < len(words) or not self.locality(place)):
+            self.ignored.append(" ".join(unread) if len(unread) < len(words) else place)
+
+    # -- what the evidence bounds -----------------------------------------------------------
+
+    def named_localities(self) -> list[int]:
+        """Localities the query names, directly or through a neighbourhood (sorted; within the hard filters)."""
+        locs = set(self.loc_ev)
+        nb_loc = self.ix.nb_loc
+        locs.update(int(nb_loc[nb]) for nb in self.nb_ev if nb_loc[nb] >= 0)
+        if self.allowed is not None:
+            locs = {loc for loc in locs if self.allowed[loc]}
+        return sorted(locs)
+
+    def region_mask(self) -> np.ndarray | None:
+        """Localities inside the named province and county (and the hard filters); None when nothing bounds them."""
+        ix = self.ix
+        mask = self.allowed
+        if self.prov_key and self.prov_key in ix.province_rows:
+            m = np.isin(ix.loc_province_row, ix.province_rows[self.prov_key])
+            mask = m if mask is None else mask & m
+        if self.county_key and self.county_key in ix.county_rows:
+            m = np.isin(ix.loc_county_row, ix.county_rows[self.county_key])
+            mask = m if mask is None else mask & m
+        return mask
