@@ -95,6 +95,17 @@ def compile_geocoder(t: Tables, out: ImageWriter) -> None:
     else:
         th_prev = th_nb = np.full(n_th, -1, np.int32)
         th_lat = th_lon = np.full(n_th, np.nan)
+    # Whether every building of a thoroughfare has the same prev thoroughfare and neighbourhood as the middle one:
+    # then a thoroughfare's area and street scores are every one of its buildings' (the search bounds by them).
+    uniform = np.ones(n_th, dtype=bool)
+    runs = np.flatnonzero(has)
+    if len(runs):
+        starts = th_b_off[runs]
+        for col in ("prev", "neighbourhood"):
+            v = b[col].astype(np.int64)
+            same = (np.minimum.reduceat(v, starts) == np.maximum.reduceat(v, starts)) if len(v) else np.ones(0, bool)
+            uniform[runs] &= same
+    out.array("geocode/thoroughfares.uniform", uniform)
     out.array("geocode/thoroughfares.buildings", th_b_off)
     out.array("geocode/thoroughfares.prev", th_prev)
     out.array("geocode/thoroughfares.neighbourhood", th_nb)

@@ -142,12 +142,27 @@ class Areas:
     # -- what the evidence bounds -----------------------------------------------------------
 
     def named_localities(self) -> list[int]:
-        """Localities the query names, directly or through a neighbourhood (sorted; within the hard filters)."""
+        """Localities the search looks in (sorted; within the hard filters): those the query names, directly or
+        through a neighbourhood, read in context.
+
+        A neighbourhood name counts only inside a named locality when it is found there («شیراز، محله کوی
+        خراسان» is Shiraz's, not the twelve other cities' with one of that name), and same-named localities only
+        inside the named province or county when some are there. Scoring still weighs every name written.
+        """
+        ix = self.ix
         locs = set(self.loc_ev)
-        nb_loc = self.ix.nb_loc
-        locs.update(int(nb_loc[nb]) for nb in self.nb_ev if nb_loc[nb] >= 0)
+        nb_locs = {int(ix.nb_loc[nb]) for nb in self.nb_ev if ix.nb_loc[nb] >= 0}
+        if not locs:
+            locs = nb_locs
+        elif locs & nb_locs:
+            locs &= nb_locs
         if self.allowed is not None:
             locs = {loc for loc in locs if self.allowed[loc]}
+        if len(locs) > 1 and (self.prov_key or self.county_key):
+            inside = {loc for loc in locs if (not self.prov_key or ix.loc_province_key[loc] == self.prov_key)
+                      and (not self.county_key or ix.loc_county_key[loc] == self.county_key)}
+            if inside:
+                locs = inside
         return sorted(locs)
 
     def region_mask(self) -> np.ndarray | None:

@@ -44,7 +44,8 @@ class _Postings:
         self.offsets = image.array(f"geocode/{prefix}.offsets")
         self.rows = image.array(f"geocode/{prefix}.rows")
         self._offsets = _view(self.offsets)
-        self._within = _view(within[self.rows]) if within is not None and len(self.rows) else None
+        self._within_arr = within[self.rows] if within is not None else None
+        self._within = _view(self._within_arr) if self._within_arr is not None and len(self.rows) else None
 
     def of(self, key: str) -> np.ndarray:
         """Every row carrying ``key`` (empty when none)."""
@@ -59,11 +60,17 @@ class _Postings:
         return 0 if k is None else self._offsets[k + 1] - self._offsets[k]
 
     def of_within(self, key: str, values: list[int]) -> list[int]:
-        """The rows carrying ``key`` whose ``within`` column is one of ``values`` (a binary search each)."""
+        """The rows carrying ``key`` whose ``within`` column is one of ``values`` (sorted ascending).
+
+        A binary search per value when they are few next to the key's rows, else one vectorised filter.
+        """
         k = self.key_id.get(key)
         if k is None or self._within is None:
             return []
         lo, hi = self._offsets[k], self._offsets[k + 1]
+        if len(values) * 2 * max(1, (hi - lo).bit_length()) > hi - lo:
+            within = self._within_arr[lo:hi]
+            return self.rows[lo:hi][np.isin(within, values)].tolist()
         within, rows = self._within, self.rows
         out: list[int] = []
         for v in values:
@@ -92,7 +99,8 @@ class GeocodeIndex:
         self.loc_province = [self.province_names[p] if p >= 0 else "" for p in self.loc_province_row.tolist()]
         self.loc_county = [self.county_names[c] if c >= 0 else "" for c in self.loc_county_row.tolist()]
         self.n_loc = len(self.loc_name)
-        self.loc_type_arr = np.array(self.loc_type, dtype=object)
+        self.loc_type_codes = {t: i for i, t in enumerate(dict.fromkeys(self.loc_type))}
+        self.loc_type_code = np.array([self.loc_type_codes[t] for t in self.loc_type], dtype=np.int16)
         # Province and county keys → rows (a province or county name written any way people write it).
         self.province_rows: dict[str, list[int]] = {}
         for i, n in enumerate(self.province_names):
@@ -121,6 +129,7 @@ class GeocodeIndex:
         self.th_type_keys = [match_key(t) for t in self.th_types]
         self.thoroughfares = _Postings(image, "thoroughfares", self.th_loc)
         self.th_b_off = a("geocode/thoroughfares.buildings")
+        self.th_uniform = a("geocode/thoroughfares.uniform")
         self.th_prev = a("geocode/thoroughfares.prev")
         self.th_nb = a("geocode/thoroughfares.neighbourhood")
         self.th_lat, self.th_lon = a("geocode/thoroughfares.lat"), a("geocode/thoroughfares.lon")

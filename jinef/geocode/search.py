@@ -29,6 +29,7 @@ from jinef.text.keys import match_key
 _PLATE_MASK = (1 << PLATE_SHIFT) - 1  # the plate code's bits of b_key
 PRUNE_ABOVE = 16  # more candidates than this: bound their scores in numpy before scoring any one fully
 _SMALL = 32  # up to this many thoroughfares, search plates by bisection rather than numpy
+BOUND_ABOVE = 64  # more matched thoroughfares than this: bound them street by street before searching plates
 _AREA_TYPES = frozenset({"کوی", "شهرک", "مجتمع"})
 
 
@@ -52,6 +53,24 @@ class _Lookup:
             return np.zeros(len(ths))
         pos = np.minimum(np.searchsorted(self.keys, ths), len(self.keys) - 1)
         return np.where(self.keys[pos] == ths, self.values[pos], 0.0)
+
+
+def top_candidates(worst: np.ndarray, best: np.ndarray, k: int) -> np.ndarray:
+    """Which candidates can be among the k best (a mask), from bounds on their scores.
+
+    The final ranking is by score, ties in candidate order. A candidate whose best case is below the k-th
+    best worst case cannot make it. Of those whose score is known exactly and equals that threshold, only the
+    first k can (the rest would follow them in the ranking): a common street name with hundreds of equally
+    scored buildings costs k answers, not hundreds.
+    """
+    if len(worst) <= k:
+        return np.ones(len(worst), dtype=bool)
+    threshold = np.partition(worst, len(worst) - k)[len(worst) - k]
+    keep = best >= threshold - 1e-6
+    tied = keep & (np.abs(best - threshold) <= 1e-6) & (np.abs(worst - best) <= 1e-9)
+    if tied.sum() > k:
+        keep[np.flatnonzero(tied)[k:]] = False
+    return keep
 
 
 class _Search:
@@ -90,6 +109,9 @@ class _Search:
         self.unit_key = unit_key(q.unit) if q.unit else None
         self.entrance_key = unit_key(q.entrance) if q.entrance else None
         self.building_key = match_key(q.building) if q.building else None
+        self._lookups: list[_Lookup] | None = None
+        self._areas: tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None] | None = None
+        self._type_ok: list[np.ndarray] = []
 
     # -- streets -------------------------------------------------------------------------
 
@@ -171,24 +193,44 @@ class _Search:
                 s -= W.NEIGHBOURHOOD_MISS
         return s
 
+    def _area_tables(self) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        """Per-query lookup tables by row: named locality, named neighbourhood, agreeing province and county (one
+        extra False slot each, read by row -1). Gathering from them is cheaper than comparing names."""
+        if self._areas is None:
+            ix = self.ix
+            loc_named = nb_named = prov_ok = county_ok = None
+            if self.loc_ev:
+                loc_named = np.zeros(ix.n_loc + 1, dtype=bool)
+                loc_named[list(self.loc_ev)] = True
+            if self.nb_ev:
+                nb_named = np.zeros(len(ix.nb_name) + 1, dtype=bool)
+                nb_named[list(self.nb_ev)] = True
+            if self.prov_key:
+                prov_ok = np.zeros(len(ix.province_names) + 1, dtype=bool)
+                prov_ok[ix.province_rows.get(self.prov_key, [])] = True
+            if self.county_key:
+                county_ok = np.zeros(len(ix.county_names) + 1, dtype=bool)
+                county_ok[ix.county_rows.get(self.county_key, [])] = True
+            self._areas = (loc_named, nb_named, prov_ok, county_ok)
+        return self._areas
+
     def _area_scores(self, loc: np.ndarray, nb: np.ndarray) -> np.ndarray:
         """:meth:`_area_score` for many (locality, neighbourhood) pairs at once (same rules)."""
         ix = self.ix
-        q = self.q
+        loc_named, nb_named, prov_ok, county_ok = self._area_tables()
         s = np.zeros(len(loc))
-        if self.loc_ev:
-            inside = np.isin(loc, np.fromiter(self.loc_ev, np.int64, len(self.loc_ev)))
-            named = np.full(len(loc), W.LOCALITY)
-            if q.locality_type:
-                named += np.where(ix.loc_type_arr[loc] == q.locality_type, W.LOCALITY_TYPE, -W.LOCALITY_TYPE)
-            s += np.where(inside, named, -W.LOCALITY)
-        if self.prov_key:
-            s += np.where(ix.loc_province_key_arr[loc] == self.prov_key, W.ADMIN, -W.ADMIN * 2)
-        if self.county_key:
-            s += np.where(ix.loc_county_key_arr[loc] == self.county_key, W.ADMIN, -W.ADMIN)
-        if self.nb_ev:
-            s += np.where(np.isin(nb, np.fromiter(self.nb_ev, np.int64, len(self.nb_ev))), W.NEIGHBOURHOOD,
-                          -W.NEIGHBOURHOOD_MISS)
+        if loc_named is not None:
+            inside = loc_named[loc]
+            s += np.where(inside, W.LOCALITY, -W.LOCALITY)
+            if self.q.locality_type:
+                same = ix.loc_type_code[loc] == ix.loc_type_codes.get(self.q.locality_type, -2)
+                s += np.where(inside, np.where(same, W.LOCALITY_TYPE, -W.LOCALITY_TYPE), 0.0)
+        if prov_ok is not None:
+            s += np.where(prov_ok[ix.loc_province_row[loc]], W.ADMIN, -W.ADMIN * 2)
+        if county_ok is not None:
+            s += np.where(county_ok[ix.loc_county_row[loc]], W.ADMIN, -W.ADMIN)
+        if nb_named is not None:
+            s += np.where(nb_named[nb], W.NEIGHBOURHOOD, -W.NEIGHBOURHOOD_MISS)
         return s
 
     def _street_score(self, last: int, prev: int, matched: dict[str, Any], conflicts: list[str]) -> float:
@@ -231,15 +273,17 @@ class _Search:
         """:meth:`_street_score` for many (last, prev) pairs: the same rules, written thoroughfare by thoroughfare."""
         ix = self.ix
         n = len(self.th_match)
-        lookups = [_Lookup(m) for m in self.th_match]
+        if self._lookups is None:  # made once per query: every candidate set is scored against the same matches
+            self._lookups = [_Lookup(m) for m in self.th_match]
+            self._type_ok = [np.array([k == t for k in ix.th_type_keys], dtype=bool) for t in self.th_type]
+        lookups, type_ok = self._lookups, self._type_ok
         best = np.zeros(len(last))
         li = np.full(len(last), -1)
-        types = np.array(ix.th_type_keys, dtype=object)
-        last_type = types[ix.th_type_code[np.maximum(last, 0)]]
+        last_type = ix.th_type_code[np.maximum(last, 0)]
         for i, lk in enumerate(lookups):
             qv = lk(last)
             v = qv * W.LAST + (W.LAST_POSITION if i == n - 1 else 0.0)
-            v = v + np.where(last_type == self.th_type[i], W.TYPE, -W.TYPE)
+            v = v + np.where(type_ok[i][last_type], W.TYPE, -W.TYPE)
             better = (qv > 0) & (v > best)
             best = np.where(better, v, best)
             li = np.where(better, i, li)
@@ -391,7 +435,7 @@ class _Search:
         A street named «کوچه ۱۲» without its city finds hundreds of buildings with the plate. Each one's area
         and street scores are computed together in numpy (:meth:`_base_scores`); the rest of its score
         (unit, floor, entrance, name, nearness) lies in known bounds. A building whose best case is below the
-        k-th best worst case cannot be among the top k, so it is dropped.
+        k-th best worst case cannot be among the top k, so it is dropped (:func:`top_candidates`).
         """
         k = max(self.limit, 2)  # the runner-up sets the top candidate's margin
         if len(bs) <= max(PRUNE_ABOVE, k):
@@ -399,38 +443,91 @@ class _Search:
         arr = np.array(bs, dtype=np.int64)
         base = self._base_scores(arr) + self._unit_scores(arr)
         lo, hi = self._detail_bounds()
-        worst = base + lo
-        threshold = np.partition(worst, len(worst) - k)[len(worst) - k]
-        keep = (base + hi >= threshold - 1e-6).tolist()
+        keep = top_candidates(base + lo, base + hi, k).tolist()
         return [b for b, ok in zip(bs, keep, strict=True) if ok]
 
     # -- candidates ----------------------------------------------------------------------
 
     def buildings_with_plate(self) -> list[int]:
-        """Buildings with the written plate on any matched thoroughfare (active ones only)."""
-        ix = self.ix
+        """Buildings with the written plate on any matched thoroughfare that can reach the top (active ones only).
+
+        A common street name («کوچه اول») matches thousands of alleys in a big city. Their buildings' area,
+        street and plate scores are bounded street by street first (exactly, where every building of a street
+        has the same prev thoroughfare and neighbourhood); the plates of the best streets are searched, and the
+        other streets only if their bound can still reach the k-th best building found.
+        """
         if self.plate_code < 0:
             return []
         ths = sorted({t for m in self.th_match for t in m})
+        if len(ths) <= BOUND_ABOVE:
+            return self._plate_buildings(ths)
+        arr = np.array(ths, dtype=np.int64)
+        lo, hi = self._detail_bounds()
+        bound = self._street_bounds(arr) + W.PLATE + self._unit_bounds()[1] + hi
+        order = np.argsort(-bound, kind="stable")
+        k = max(self.limit, 2)
+        found: list[int] = []
+        start, step = 0, BOUND_ABOVE
+        while start < len(order):
+            if len(found) >= k:
+                b = np.array(found, dtype=np.int64)
+                worst = self._base_scores(b) + self._unit_scores(b) + lo
+                kth = np.partition(worst, len(worst) - k)[len(worst) - k]
+                rest = order[start:]
+                rest = rest[bound[rest] >= kth - 1e-6]
+                found.extend(self._plate_buildings(arr[rest].tolist()))
+                break
+            found.extend(self._plate_buildings(arr[np.sort(order[start:start + step])].tolist()))
+            start += step
+            step *= 2
+        return sorted(found)
+
+    def _unit_bounds(self) -> tuple[float, float]:
+        """Lowest and highest score the unit and floor can add (:meth:`_unit_scores`)."""
+        floor = self.q.floor is not None
+        if self.unit_key is not None:
+            return -W.UNIT, W.UNIT + (W.FLOOR if floor else 0.0)
+        return (-W.FLOOR, W.FLOOR) if floor else (0.0, 0.0)
+
+    def _street_bounds(self, ths: np.ndarray) -> np.ndarray:
+        """For each thoroughfare, the highest area + street score any of its buildings can have."""
+        ix = self.ix
+        nb = ix.th_nb[ths]
+        uniform = ix.th_uniform[ths]
+        area = self._area_scores(ix.th_loc[ths], nb)
+        if self.nb_ev:  # a building elsewhere in the street may be in the named neighbourhood
+            named_nb = np.isin(nb, np.fromiter(self.nb_ev, np.int64, len(self.nb_ev)))
+            area = np.where(uniform | named_nb, area, area + W.NEIGHBOURHOOD + W.NEIGHBOURHOOD_MISS)
+        street = self._street_scores(ths, ix.th_prev[ths].astype(np.int64))
+        n = len(self.th_match)
+        if n >= 2 and not uniform.all():  # the best any prev could add, for streets whose buildings differ in it
+            no_prev = self._street_scores(ths, np.full(len(ths), -1, dtype=np.int64))
+            best_prev = no_prev + (n - 1) * W.PREV_MISSING + W.PREV + (n - 2) * W.PREV_ABOVE
+            street = np.where(uniform, street, np.maximum(street, best_prev))
+        return area + street
+
+    def _plate_buildings(self, ths: list[int]) -> list[int]:
+        """Buildings with the written plate on these thoroughfares (active ones only), in building order."""
+        ix = self.ix
         if not ths:
             return []
+        code, counts = self.plate_code, ix.v_b_u_off
         out: list[int] = []
-        b_key, code, counts = ix.v_b_key, self.plate_code, ix.v_b_u_off
         if len(ths) <= _SMALL:  # a binary search per thoroughfare beats numpy's per-call cost
+            b_key = ix.v_b_key
             for t in ths:
                 key = t << PLATE_SHIFT | code
                 a = bisect_left(b_key, key)
                 if a < len(b_key) and b_key[a] == key:
                     out.extend(b for b in range(a, bisect_right(b_key, key, a)) if counts[b + 1] > counts[b])
             return out
-        keys = (np.array(ths, dtype=np.int64) << PLATE_SHIFT) | code
-        lo = np.searchsorted(ix.b_key, keys, side="left")
-        hi = np.searchsorted(ix.b_key, keys, side="right")
-        found = hi > lo
-        n = (hi - lo)[found]
-        if not len(n):
-            return []
-        bs = np.repeat(lo[found], n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
+        # Many thoroughfares: each one's buildings are a short run of the building order (by plate within it), so
+        # gather those runs and compare the plate bits, rather than binary-search a national array per street.
+        arr = np.array(ths, dtype=np.int64)
+        lo, hi = ix.th_b_off[arr], ix.th_b_off[arr + 1]
+        n = hi - lo
+        bs = np.repeat(lo, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
+        bs = bs[(ix.b_key[bs] & _PLATE_MASK) == code]
         bs = bs[ix.b_u_off[bs + 1] > ix.b_u_off[bs]]
         return bs.tolist()
 
@@ -444,10 +541,7 @@ class _Search:
             score = (self._area_scores(ix.th_loc[arr], ix.th_nb[arr])
                      + self._street_scores(arr, ix.th_prev[arr].astype(np.int64))
                      + self._near_scores(ix.th_lat[arr], ix.th_lon[arr]))
-            k = self.limit + 1
-            top = np.argpartition(-score, k - 1)[:k]
-            cut = score[top].min()
-            arr = arr[score >= cut - 1e-9]  # every thoroughfare tied with the k-th stays
+            arr = arr[top_candidates(score, score, self.limit + 1)]
         out = []
         for t in arr.tolist():
             matched: dict[str, Any] = {}

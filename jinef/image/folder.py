@@ -191,7 +191,8 @@ class ReadImage:
             # Opened all at once: a later cleanup of this generation cannot leave an array unopened.
             file = path / f"{name}.npy"
             try:
-                arrays[name] = np.load(file, mmap_mode="r", allow_pickle=False)
+                # A plain ndarray over the map: np.memmap's Python-level slicing costs microseconds per slice.
+                arrays[name] = np.load(file, mmap_mode="r", allow_pickle=False).view(np.ndarray)
             except ValueError:  # an empty array cannot be mapped: it costs nothing to read
                 arrays[name] = np.load(file, allow_pickle=False)
         return cls(path, manifest, arrays)
