@@ -65,12 +65,11 @@ class _Postings:
         A binary search per value when they are few next to the key's rows, else one vectorised filter.
         """
         k = self.key_id.get(key)
-        if k is None or self._within is None:
+        if k is None or self._within is None or self._within_arr is None:
             return []
         lo, hi = self._offsets[k], self._offsets[k + 1]
         if len(values) * 2 * max(1, (hi - lo).bit_length()) > hi - lo:
-            within = self._within_arr[lo:hi]
-            return self.rows[lo:hi][np.isin(within, values)].tolist()
+            return self.rows[lo:hi][np.isin(self._within_arr[lo:hi], values)].tolist()
         within, rows = self._within, self.rows
         out: list[int] = []
         for v in values:
