@@ -14,6 +14,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 DEFAULT_DB = Path("var") / "registry.sqlite"
+
+
+def state_dir() -> Path:
+    """Where what belongs to a PostgreSQL registry lives on this host (its read image, the service databases):
+    ``JINEF_STATE_DIR``, else ``./var``."""
+    return Path(os.environ.get("JINEF_STATE_DIR") or "var")
 _PG_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -80,18 +86,18 @@ class RegistryLocation:
     @property
     def image_root(self) -> Path:
         """The read image's folder: ``JINEF_IMAGE_DIR``, else beside the file (``registry.image``), else
-        ``var/images/<host>-<database>-<schema>`` for PostgreSQL."""
+        ``<state dir>/images/<host>-<database>-<schema>`` for PostgreSQL."""
         env = os.environ.get("JINEF_IMAGE_DIR")
         if env:
             return Path(env)
         if self.is_postgres:
-            return Path("var") / "images" / self._slug()
+            return state_dir() / "images" / self._slug()
         p = Path(self.target)
         return p.with_name(f"{p.stem}.image")
 
     def _beside(self, suffix: str) -> Path:
-        # A PostgreSQL registry has no file to sit beside: its state keeps the default file's place.
-        reg = DEFAULT_DB if self.is_postgres else Path(self.target)
+        # A PostgreSQL registry has no file to sit beside: its state lives in the state folder.
+        reg = state_dir() / DEFAULT_DB.name if self.is_postgres else Path(self.target)
         return reg.with_name(f"{reg.stem}.{suffix}.sqlite")
 
     @property

@@ -28,6 +28,18 @@ DEFAULT_PG_DSN = "postgresql:///jinef_test?host=/var/run/postgresql"
 SCHEMA_PREFIX = f"t{os.getpid()}_"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """What belongs to PostgreSQL registries (their read images) goes to the session's temporary folder."""
+    old = os.environ.get("JINEF_STATE_DIR")
+    os.environ["JINEF_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if old is None:
+        os.environ.pop("JINEF_STATE_DIR", None)
+    else:
+        os.environ["JINEF_STATE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def divisions() -> Divisions:
     """The real divisions, loaded once."""
