@@ -9,6 +9,7 @@ names over millions of thoroughfares), so keys are computed per distinct name, n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,6 +20,7 @@ from jinef.text.keys import match_key
 from jinef.text.lexicon import DROPPABLE_TITLES
 
 _TITLE_KEYS = tuple(match_key(t) for t in DROPPABLE_TITLES)
+_BRACKETS = re.compile(r"[()]")
 
 
 def name_keys(name: str) -> list[str]:
@@ -41,13 +43,22 @@ def postings(key_ids: np.ndarray, rows: np.ndarray, n_keys: int, *within: np.nda
     return offsets, rows[order].astype(np.int32)
 
 
+def place_keys(name: str) -> list[str]:
+    """A place name's keys: the whole name's, and each of its parts for names given with another in brackets
+    («خداجو(خراجو)» is also «خداجو» and «خراجو», as the divisions list writes some)."""
+    keys = [match_key(name)]
+    if "(" in name:
+        keys += [match_key(part) for part in _BRACKETS.split(name)]
+    return list(dict.fromkeys(k for k in keys if k))
+
+
 def _write_names(out: ImageWriter, prefix: str, names: Sequence[str], locality: np.ndarray | None = None) -> None:
-    """Postings of places with one name each (localities, neighbourhoods): key → rows, by locality."""
-    keys = [match_key(n) for n in names]
-    distinct = sorted(set(keys) - {""})
+    """Postings of named places (localities, neighbourhoods): key → rows, by locality."""
+    per_row = [place_keys(n) for n in names]
+    distinct = sorted({k for ks in per_row for k in ks})
     kid = {k: i for i, k in enumerate(distinct)}
-    rows = np.array([i for i, k in enumerate(keys) if k], dtype=np.int64)
-    ids = np.array([kid[k] for k in keys if k], dtype=np.int64)
+    rows = np.array([i for i, ks in enumerate(per_row) for _ in ks], dtype=np.int64)
+    ids = np.array([kid[k] for ks in per_row for k in ks], dtype=np.int64)
     within = () if locality is None else (np.asarray(locality)[rows],)
     offsets, post = postings(ids, rows, len(distinct), *within)
     out.strings(f"geocode/{prefix}.keys", distinct)

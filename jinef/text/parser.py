@@ -28,6 +28,7 @@ from jinef.text.normalize import (
     strip_diacritics,
 )
 from jinef.text.numbers import NUMBER_STARTS, convert_number_words, match_number
+from jinef.text.typos import ordinal_meant, type_word_meant
 
 # Addresses are never this long; beyond it is junk, and parsing stays linear and bounded.
 MAX_INPUT_CHARS = 2000
@@ -39,6 +40,7 @@ NUMBER_WORD = "number_word"
 LETTER_FOLD = "letter_fold"
 REORDERED = "reordered"
 INFERRED = "inferred"  # a level read from position alone, with no word naming it
+TYPO = "typo"  # a level word or an ordinal one letter off («خیابن», «چهاررم»)
 
 # On normalised text: ASCII digits, a dash already a separator «، », other gaps a space.
 _POSTCODE = re.compile(f"([0-9]{{5}})(?:{SEPARATOR} | )?([0-9]{{5}})")
@@ -201,8 +203,35 @@ def _parse_chunk(chunk: str) -> _Part:
     # Lookup keys: no ZWNJ, «آ» as «ا»; they split exactly as the text does.
     keys = chunk.replace(lx.ZWNJ, "").replace("آ", "ا").split()
     part = _Part(ParsedAddress())
+    fixes = _fix_typos(tokens, keys)
     _Chunk(tokens, keys, part).parse()
+    if fixes:
+        part.parsed.corrections[:0] = fixes
     return part
+
+
+def _fix_typos(tokens: list[str], keys: list[str]) -> list[Correction]:
+    """Mend, in place, a type word one letter off where a part starts with one («خیابن شهید بهشتی»), and an
+    ordinal one letter off where it is a thoroughfare's one-word name («کوچه چهاررم»). Only there: elsewhere such
+    a word is more likely a name («شهید خیابانی»)."""
+    fixes: list[Correction] = []
+    n = len(keys)
+    if n >= 2 and keys[0] not in _MAYBE_KEYWORD:
+        meant = type_word_meant(keys[0])
+        if meant is not None:
+            fixes.append(Correction(TYPO, tokens[0], meant))
+            tokens[0], keys[0] = meant, lx.lookup_form(meant)
+    for i in range(1, n):
+        prev = lx.WORDS.get(keys[i - 1])
+        if prev is None or prev.kind != lx.TYPE or keys[i] in _MAYBE_KEYWORD or keys[i] in NUMBER_STARTS:
+            continue
+        if i + 1 < n and keys[i + 1] not in _MAYBE_KEYWORD:
+            continue  # a name of several words, not a number
+        meant = ordinal_meant(keys[i])
+        if meant is not None:
+            fixes.append(Correction(TYPO, tokens[i], meant))
+            tokens[i], keys[i] = meant, lx.lookup_form(meant)
+    return fixes
 
 
 _ADMIN_FIELDS = frozenset({"province", "county", "district", "rural_district", "locality", "neighbourhood"})

@@ -143,13 +143,19 @@ def test_base_scores_equal_the_scalar_scores(geocoder: Geocoder, sample: list[Ad
     assert checked > 100
 
 
-def test_pruning_changes_no_answer(geocoder: Geocoder, sample: list[Address], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pruning_and_street_bounds_change_no_answer(geocoder: Geocoder, sample: list[Address],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scoring every candidate, and cutting them by building and by street bounds, give the same answers."""
     texts = _queries(sample)
     monkeypatch.setattr(search_module, "PRUNE_ABOVE", 10**9)
+    monkeypatch.setattr(search_module, "BOUND_ABOVE", 10**9)
     full = [[c.to_dict() for c in geocoder.geocode(t, limit=k).candidates] for t in texts for k in (1, 5)]
     monkeypatch.setattr(search_module, "PRUNE_ABOVE", 0)
     pruned = [[c.to_dict() for c in geocoder.geocode(t, limit=k).candidates] for t in texts for k in (1, 5)]
     assert pruned == full
+    monkeypatch.setattr(search_module, "BOUND_ABOVE", 1)  # every query with two or more streets is bounded
+    bounded = [[c.to_dict() for c in geocoder.geocode(t, limit=k).candidates] for t in texts for k in (1, 5)]
+    assert bounded == full
 
 
 def test_pruning_drops_buildings_that_cannot_win(
