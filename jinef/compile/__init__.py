@@ -55,7 +55,7 @@ def compile_image(reader: RegistryReader, root: Path, data_root: Path | None = N
         say("autocomplete")
         compile_autocomplete(tables, out)
         units = len(tables.postcodes)
-        counts = {"units": units, "buildings": len(tables.buildings), "thoroughfares": len(tables.th_locality),
+        counts = {"units": units, "buildings": tables.n_buildings, "thoroughfares": len(tables.th_locality),
                   "neighbourhoods": len(tables.nb_name), "localities": len(tables.loc_name)}
         del tables
         gc.collect()

@@ -97,8 +97,8 @@ def compile_geocoder(t: Tables, out: ImageWriter) -> None:
     n_th = len(t.th_locality)
     th_b_off = np.searchsorted(b["last"], np.arange(n_th + 1)).astype(np.int64)
     has = th_b_off[1:] > th_b_off[:-1]
-    mid = np.minimum((th_b_off[:-1] + th_b_off[1:]) // 2, max(len(b) - 1, 0))
-    if len(b):
+    mid = np.minimum((th_b_off[:-1] + th_b_off[1:]) // 2, max(t.n_buildings - 1, 0))
+    if t.n_buildings:
         th_prev = np.where(has, b["prev"][mid], -1).astype(np.int32)
         th_nb = np.where(has, b["neighbourhood"][mid], -1).astype(np.int32)
         th_lat = np.where(has, b["lat"][mid], np.nan)

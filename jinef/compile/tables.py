@@ -1,18 +1,20 @@
 """The registry's tables as the read image holds them: sorted, joined by row number, text as codes.
 
 Every other part of the image (geocoder, reverse grid, autocomplete) is derived from the arrays made here,
-which are also kept in memory (:class:`Tables`) for them, so the store is read once. Large tables are read
-in chunks and their text columns encoded chunk by chunk: a national table's text as one Python string per
-row would take gigabytes.
+which are also kept in memory (:class:`Tables`) for them, so the store is read once. The large tables are
+read as Arrow batches (in C, :meth:`jinef.store.base.RegistryReader.arrow_batches`) and their text columns
+dictionary-encoded batch by batch: a national table's text as one Python string per row would take
+gigabytes and minutes. Each sorted column is written to the image as soon as it is made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from jinef.image.folder import ImageWriter
 from jinef.image.layout import (
@@ -26,33 +28,28 @@ from jinef.image.layout import (
 )
 from jinef.store.base import RegistryReader
 
-CHUNK_ROWS = 1_000_000
+BATCH_ROWS = 1_000_000
 
 
 class TextCodes:
-    """Distinct values of a text column in first-seen order; NULL gets the code -1."""
+    """Distinct values of a text column, coded in first-seen order across batches; NULL is the code -1."""
 
     def __init__(self) -> None:
-        self._codes: dict[Any, int] = {}
+        self._codes: dict[str, int] = {}
 
-    def encode(self, values: Iterable[Any], n: int) -> np.ndarray:
-        """Codes of ``n`` values (int32; None's code is fixed up by :meth:`finish`)."""
+    def encode(self, column: pa.Array) -> np.ndarray:
+        """int32 codes of one batch's column (its distinct values looked up once each)."""
+        d = pc.dictionary_encode(column)
+        values = d.dictionary.to_pylist()
         codes = self._codes
-        return np.fromiter((codes.setdefault(v, len(codes)) for v in values), dtype=np.int32, count=n)
+        remap = np.array([codes.setdefault(v if isinstance(v, str) else str(v), len(codes)) for v in values]
+                         + [NO_ROW], dtype=np.int32)
+        return remap[pc.fill_null(d.indices, len(values)).to_numpy()]
 
-    def finish(self, codes: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        """(codes with NULL as -1 and the others renumbered, the distinct non-NULL values as text)."""
-        values = list(self._codes)
-        remap = np.empty(len(values) + 1, dtype=np.int32)
-        kept: list[str] = []
-        for old, v in enumerate(values):
-            if v is None:
-                remap[old] = NO_ROW
-            else:
-                remap[old] = len(kept)
-                kept.append(str(v))
-        remap[-1] = NO_ROW
-        return remap[codes], kept
+    @property
+    def values(self) -> list[str]:
+        """The distinct values, each at its code."""
+        return list(self._codes)
 
 
 def rows_of(ids: np.ndarray, refs: np.ndarray) -> np.ndarray:
@@ -63,8 +60,34 @@ def rows_of(ids: np.ndarray, refs: np.ndarray) -> np.ndarray:
     return np.where((refs >= 0) & (ids[pos] == refs), pos, NO_ROW).astype(np.int32)
 
 
-def _chunks(reader: RegistryReader, table: str, names: list[str]) -> Iterator[dict[str, np.ndarray]]:
-    return reader.column_chunks(table, names, CHUNK_ROWS)
+def _ints(column: pa.Array, null: int = NO_ROW) -> np.ndarray:
+    return pc.fill_null(column, null).to_numpy().astype(np.int64, copy=False)
+
+
+def _floats(column: pa.Array) -> np.ndarray:
+    return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)  # NULL is NaN
+
+
+def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+
+def _read(reader: RegistryReader, table: str, ints: tuple[str, ...], floats: tuple[str, ...] = (),
+          texts: tuple[str, ...] = ()) -> tuple[dict[str, np.ndarray], dict[str, TextCodes]]:
+    """Whole columns of a table (in id order): numbers as arrays, text as codes with their tables."""
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in (*ints, *floats, *texts)}
+    codes = {c: TextCodes() for c in texts}
+    for batch in reader.arrow_batches(table, [*ints, *floats, *texts], BATCH_ROWS):
+        for c in ints:
+            parts[c].append(_ints(batch.column(c), NO_FLOOR if c == "floor" else NO_ROW))
+        for c in floats:
+            parts[c].append(_floats(batch.column(c)))
+        for c in texts:
+            parts[c].append(codes[c].encode(batch.column(c)))
+    out = {c: _cat(parts.pop(c), np.int64) for c in ints}
+    out |= {c: _cat(parts.pop(c), np.float64) for c in floats}
+    out |= {c: _cat(parts.pop(c), np.int32) for c in texts}
+    return out, codes
 
 
 @dataclass
@@ -91,18 +114,17 @@ class Tables:
     th_types: list[str]
     th_name: np.ndarray  # codes into th_names
     th_names: list[str]
-    buildings: np.ndarray  # BUILDING_RECORD, in image order
+    buildings: dict[str, np.ndarray]  # BUILDING_RECORD's columns, in image order
     b_key: np.ndarray  # last thoroughfare row << PLATE_SHIFT | plate code (ascending)
-    plates: list[str]
-    entrances: list[str]
-    building_names: list[str]
     b_units_offsets: np.ndarray  # active units of building b: b_units[b_units_offsets[b]:b_units_offsets[b + 1]]
     b_units: np.ndarray  # unit rows (postcode order within a building)
     postcodes: np.ndarray  # per unit row (ascending)
-    unit_floor: np.ndarray
-    unit_label: np.ndarray  # codes into unit_labels
-    unit_labels: list[str]
     meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_buildings(self) -> int:
+        """How many buildings."""
+        return len(self.buildings["id"])
 
 
 def _division(reader: RegistryReader, table: str) -> tuple[list[str], list[str]]:
@@ -154,130 +176,89 @@ def compile_tables(reader: RegistryReader, out: ImageWriter) -> Tables:
     out.array("neighbourhoods/locality", nb_locality)
     out.strings("neighbourhoods/name", nb_name)
 
-    th_ids, th_loc_ids = [], []
-    th_type_codes, th_name_codes = TextCodes(), TextCodes()
-    th_type_parts, th_name_parts = [], []
-    for c in _chunks(reader, "thoroughfares", ["id", "locality_id", "type", "name"]):
-        n = len(c["id"])
-        th_ids.append(c["id"])
-        th_loc_ids.append(c["locality_id"])
-        th_type_parts.append(th_type_codes.encode(c["type"], n))
-        th_name_parts.append(th_name_codes.encode(c["name"], n))
-    th_id = _cat(th_ids, np.int64)
-    th_locality = rows_of(loc["id"], _cat(th_loc_ids, np.int64))
-    th_type, th_types = th_type_codes.finish(_cat(th_type_parts, np.int32))
-    th_name, th_names = th_name_codes.finish(_cat(th_name_parts, np.int32))
-    out.array("thoroughfares/id", th_id)
+    th, th_text = _read(reader, "thoroughfares", ("id", "locality_id"), texts=("type", "name"))
+    th_locality = rows_of(loc["id"], th["locality_id"])
+    out.array("thoroughfares/id", th["id"])
     out.array("thoroughfares/locality", th_locality)
-    out.array("thoroughfares/type", th_type)
-    out.strings("thoroughfares/type.values", th_types)
-    out.array("thoroughfares/name", th_name)
-    out.strings("thoroughfares/name.values", th_names)
+    out.array("thoroughfares/type", th["type"])
+    out.strings("thoroughfares/type.values", th_text["type"].values)
+    out.array("thoroughfares/name", th["name"])
+    out.strings("thoroughfares/name.values", th_text["name"].values)
 
-    buildings, texts, b_id, b_key = _read_buildings(reader, loc["id"], nbh["id"], th_id)
-    units = _read_units(reader, b_id, buildings)
-    (records, postcodes, unit_texts, floors, b_units_offsets, b_units) = units
-    for col, values in texts.items():
-        out.strings(f"buildings/{col}.values", values)
-    for col in BUILDING_RECORD.names or ():
-        out.array(f"buildings/{col}", buildings[col])
-    for col, values in unit_texts.items():
-        out.strings(f"units/{col}.values", values)
-    out.array("units/postcode", postcodes)
-    for col in UNIT_RECORD.names or ():
-        out.array(f"units/{col}", records[col])
-    out.array("units/active_offsets", b_units_offsets)
-    out.array("units/active", b_units)
+    buildings, b_key, b_ids = _buildings(reader, out, loc["id"], nbh["id"], th["id"])
+    postcodes, b_units_offsets, b_units = _units(reader, out, b_ids, buildings["id"])
     return Tables(
         province_names=province_names, county_names=county_names, county_province=county_province,
         district_names=district_names, rural_names=rural_names, loc_type=loc_type, loc_name=loc_name,
         loc_province=loc_province, loc_county=loc_county, loc_district=loc_district, loc_rural=loc_rural,
         loc_lat=np.asarray(loc["lat"], np.float64), loc_lon=np.asarray(loc["lon"], np.float64),
-        nb_locality=nb_locality, nb_name=nb_name, th_locality=th_locality, th_type=th_type, th_types=th_types,
-        th_name=th_name, th_names=th_names, buildings=buildings, b_key=b_key, plates=texts["plate"],
-        entrances=texts["entrance"],
-        building_names=texts["name"], b_units_offsets=b_units_offsets, b_units=b_units, postcodes=postcodes,
-        unit_floor=floors, unit_label=records["unit"], unit_labels=unit_texts["unit"], meta=reader.meta())
+        nb_locality=nb_locality, nb_name=nb_name, th_locality=th_locality, th_type=th["type"],
+        th_types=th_text["type"].values, th_name=th["name"], th_names=th_text["name"].values,
+        buildings=buildings, b_key=b_key, b_units_offsets=b_units_offsets, b_units=b_units, postcodes=postcodes,
+        meta=reader.meta())
 
 
-def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
-    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
-
-
-def _read_buildings(reader: RegistryReader, loc_ids: np.ndarray, nb_ids: np.ndarray, th_ids: np.ndarray
-                    ) -> tuple[np.ndarray, dict[str, list[str]], np.ndarray, np.ndarray]:
-    """Buildings in image order (by last thoroughfare, plate code, id), their text tables, and their ids as
-    stored (ascending, for mapping units' building ids), and the geocoder's search key of each (image order)."""
-    numeric = ["id", "locality_id", "neighbourhood_id", "prev_thoroughfare_id", "last_thoroughfare_id", "lat", "lon",
-               "geocode_quality"]
-    texts = {"plate": TextCodes(), "entrance": TextCodes(), "name": TextCodes(), "source": TextCodes()}
-    source_col = {"plate": "plate", "entrance": "entrance", "name": "name", "source": "geocode_source"}
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in [*numeric, *texts]}
-    for c in _chunks(reader, "buildings", [*numeric, *source_col.values()]):
-        n = len(c["id"])
-        for k in numeric:
-            parts[k].append(c[k])
-        for k, enc in texts.items():
-            parts[k].append(enc.encode(c[source_col[k]], n))
-    col = {k: _cat(parts[k], np.float64 if k in ("lat", "lon") else np.int64) for k in numeric}
-    text_values: dict[str, list[str]] = {}
-    codes: dict[str, np.ndarray] = {}
-    for k, enc in texts.items():
-        codes[k], text_values[k] = enc.finish(_cat(parts[k], np.int32))
-    del parts
+def _buildings(reader: RegistryReader, out: ImageWriter, loc_ids: np.ndarray, nb_ids: np.ndarray,
+               th_ids: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Write the buildings in image order (by last thoroughfare, plate code, id); return their columns, their
+    search keys, and their ids as stored (ascending, for mapping units' building ids)."""
+    col, text = _read(reader, "buildings", ("id", "locality_id", "neighbourhood_id", "prev_thoroughfare_id",
+                                            "last_thoroughfare_id", "geocode_quality"), ("lat", "lon"),
+                      ("plate", "entrance", "name", "geocode_source"))
+    plates = text["plate"].values
     last = rows_of(th_ids, col["last_thoroughfare_id"])
     # Plate codes for the geocoder's search: a number is itself, any other plate (and none) a code above them.
     plate_codes = np.array([c if c >= 0 else NUMERIC_PLATE_LIMIT + i
-                            for i, c in enumerate(numeric_plate_code(p) for p in text_values["plate"])]
-                           + [NUMERIC_PLATE_LIMIT + len(text_values["plate"])], dtype=np.int64)
-    key = last.astype(np.int64) << PLATE_SHIFT | plate_codes[codes["plate"]]
+                            for i, c in enumerate(numeric_plate_code(p) for p in plates)]
+                           + [NUMERIC_PLATE_LIMIT + len(plates)], dtype=np.int64)
+    key = last.astype(np.int64) << PLATE_SHIFT | plate_codes[col["plate"]]
     order = np.lexsort((col["id"], key))
-    m = len(order)
-    b = np.empty(m, dtype=BUILDING_RECORD)
-    b["id"] = col["id"][order]
-    b["locality"] = rows_of(loc_ids, col["locality_id"][order])
-    b["neighbourhood"] = rows_of(nb_ids, col["neighbourhood_id"][order])
-    b["prev"] = rows_of(th_ids, col["prev_thoroughfare_id"][order])
-    b["last"] = last[order]
-    for k in ("plate", "entrance", "name", "source"):
-        b[k] = codes[k][order]
-    b["lat"], b["lon"] = col["lat"][order], col["lon"][order]
-    b["quality"] = col["geocode_quality"][order]
-    return b, text_values, col["id"], key[order]
+    ids_as_stored = col["id"]
+    b: dict[str, np.ndarray] = {
+        "id": ids_as_stored[order],
+        "locality": rows_of(loc_ids, col.pop("locality_id")[order]),
+        "neighbourhood": rows_of(nb_ids, col.pop("neighbourhood_id")[order]),
+        "prev": rows_of(th_ids, col.pop("prev_thoroughfare_id")[order]),
+        "last": last[order],
+        "plate": col.pop("plate")[order], "entrance": col.pop("entrance")[order], "name": col.pop("name")[order],
+        "lat": col.pop("lat")[order], "lon": col.pop("lon")[order],
+        "source": col.pop("geocode_source")[order], "quality": col.pop("geocode_quality")[order]}
+    for name in BUILDING_RECORD.names or ():
+        out.array(f"buildings/{name}", b[name].astype(BUILDING_RECORD[name], copy=False))
+    for name, codes in (("plate", text["plate"]), ("entrance", text["entrance"]), ("name", text["name"]),
+                        ("source", text["geocode_source"])):
+        out.strings(f"buildings/{name}.values", codes.values)
+    return b, key[order], ids_as_stored
 
 
-def _read_units(reader: RegistryReader, b_id_sorted: np.ndarray, buildings: np.ndarray) -> tuple[
-        np.ndarray, np.ndarray, dict[str, list[str]], np.ndarray, np.ndarray, np.ndarray]:
-    """Units in postcode order (records, postcodes, text tables, floors) and each building's active units."""
-    texts = {k: TextCodes() for k in ("unit", "usage", "status", "valid_from", "valid_to")}
-    numeric = ("id", "postcode", "building_id")
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in [*numeric, "floor", *texts]}
-    for c in _chunks(reader, "units", [*numeric, "floor", *texts]):
-        n = len(c["id"])
-        for k in numeric:
-            parts[k].append(c[k])
-        parts["floor"].append(np.fromiter((NO_FLOOR if f is None else f for f in c["floor"]), np.int16, n))
-        for k, enc in texts.items():
-            parts[k].append(enc.encode(c[k], n))
-    postcode = _cat(parts.pop("postcode"), np.int64)
-    order = np.argsort(postcode, kind="stable")
-    n = len(order)
-    u = np.empty(n, dtype=UNIT_RECORD)
-    u["id"] = _cat(parts.pop("id"), np.int64)[order]
-    # Stored building id → image row: ids ascend in b_id_sorted; image rows come from the buildings' own order.
-    by_id = np.argsort(buildings["id"], kind="stable")
-    pos = rows_of(b_id_sorted, _cat(parts.pop("building_id"), np.int64)[order])
-    u["building"] = np.where(pos >= 0, by_id[np.maximum(pos, 0)], NO_ROW)
-    u["floor"] = _cat(parts.pop("floor"), np.int16)[order]
-    values: dict[str, list[str]] = {}
-    for k, enc in texts.items():
-        codes, values[k] = enc.finish(_cat(parts.pop(k), np.int32))
-        u[k] = codes[order]
-    postcodes = postcode[order]
+def _units(reader: RegistryReader, out: ImageWriter, b_ids_as_stored: np.ndarray, b_image_ids: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Write the units in postcode order; return their postcodes and each building's active units."""
+    col, text = _read(reader, "units", ("id", "postcode", "building_id", "floor"),
+                      texts=("unit", "usage", "status", "valid_from", "valid_to"))
+    order = np.argsort(col["postcode"], kind="stable")
+    postcodes = col.pop("postcode")[order]
+    out.array("units/postcode", postcodes)
+    # Stored building id → image row: ids ascend as stored; image rows follow the buildings' own order.
+    by_id = np.argsort(b_image_ids, kind="stable")
+    pos = rows_of(b_ids_as_stored, col.pop("building_id")[order])
+    building = np.where(pos >= 0, by_id[np.maximum(pos, 0)], NO_ROW).astype(np.int32)
+    del pos
+    status = col["status"][order]
+    columns = {"building": building, "status": status}
+    for name in UNIT_RECORD.names or ():
+        values = columns[name] if name in columns else col.pop(name)[order]
+        out.array(f"units/{name}", values.astype(UNIT_RECORD[name], copy=False))
+        del values
+    for name, codes in text.items():
+        out.strings(f"units/{name}.values", codes.values)
     # Each building's active units, in postcode order (unit rows ascend with the postcode).
-    active_code = values["status"].index("active") if "active" in values["status"] else -2
-    active_rows = np.flatnonzero((u["status"] == active_code) & (u["building"] >= 0)).astype(np.int32)
-    by_building = np.argsort(u["building"][active_rows], kind="stable")
+    statuses = text["status"].values
+    active_code = statuses.index("active") if "active" in statuses else -2
+    active_rows = np.flatnonzero((status == active_code) & (building >= 0)).astype(np.int32)
+    by_building = np.argsort(building[active_rows], kind="stable")
     b_units = active_rows[by_building]
-    offsets = np.searchsorted(u["building"][b_units], np.arange(len(buildings) + 1)).astype(np.int64)
-    return u, postcodes, values, u["floor"].copy(), offsets, b_units
+    offsets = np.searchsorted(building[b_units], np.arange(len(b_image_ids) + 1)).astype(np.int64)
+    out.array("units/active_offsets", offsets)
+    out.array("units/active", b_units)
+    return postcodes, offsets, b_units

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import pyarrow as pa
 
 from jinef.config import RegistryNotFoundError
 from jinef.registry.model import Address
@@ -80,6 +81,10 @@ class RegistryReader(Protocol):
         would be a Python string per row."""
         ...
 
+    def arrow_batches(self, table: str, names: Sequence[str], rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
+        """The same columns as Arrow record batches of about ``rows`` rows, read in C (committed rows only)."""
+        ...
+
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts."""
         ...
@@ -119,8 +124,10 @@ class RegistryWriter(Protocol):
     def commit(self, prepare: Callable[[RegistryReader], None] | None = None) -> None:
         """Publish everything added, atomically, under a new generation (``meta.generation``).
 
-        ``prepare`` is called with a reader of the finished registry before it is published (the read image
-        is compiled there); if it raises, nothing is published.
+        ``prepare`` is called with a reader of the finished registry (the read image is compiled there): in
+        ``replace`` mode before the new registry is published, so if it raises nothing is; in ``append`` mode right
+        after the rows are committed (the service keeps answering from the old image until the new one is
+        published).
         """
         ...
 

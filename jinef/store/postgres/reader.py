@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import psycopg
+import pyarrow as pa
 from psycopg import sql
 
 from jinef.registry.model import Address
@@ -26,16 +26,9 @@ from jinef.store.tables import TABLES
 class PostgresReader:
     """A :class:`jinef.store.base.RegistryReader` over one schema of a PostgreSQL database."""
 
-    def __init__(self, location: str, connection: psycopg.Connection[Any] | None = None) -> None:
+    def __init__(self, location: str) -> None:
         self._location = location
         self.loc = parse_location(location)
-        self._borrowed = connection is not None
-        if connection is not None:
-            # A writer's own connection, inside its transaction: it sees the rows it has not committed yet.
-            self.conn = connection
-            self._cursors = itertools.count()
-            self.conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.loc.schema)))
-            return
         self.conn = connect(self.loc, autocommit=True)
         self._cursors = itertools.count()
         try:
@@ -100,15 +93,23 @@ class PostgresReader:
         """The same columns in chunks of ``rows`` rows, in the same order (a server-side cursor: memory stays
         bounded by one chunk)."""
         q = self._select(table, names)
-        if self._borrowed:
-            with self.conn.cursor(name=f"jinef_columns_{next(self._cursors)}") as cur:
-                cur.execute(q)
-                yield from column_chunks_from_cursor(cur, names, rows)
-            return
         with self.conn.transaction(), self.conn.cursor(name=f"jinef_columns_{next(self._cursors)}") as cur:
             cur.itersize = rows
             cur.execute(q)
             yield from column_chunks_from_cursor(cur, names, rows)
+
+    def arrow_batches(self, table: str, names: Sequence[str], rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
+        """The same columns as Arrow record batches, read by the ADBC PostgreSQL driver (binary COPY, in C)."""
+        import adbc_driver_postgresql.dbapi as adbc  # only the image compiler reads this way
+
+        bad = [n for n in names if n not in TABLES.get(table, ())]
+        if bad:
+            raise ValueError(f"unknown columns {bad} for table {table!r}")
+        cols = ", ".join(f'"{n}"' for n in names)
+        query = f'SELECT {cols} FROM "{self.loc.schema}"."{table}" ORDER BY "{TABLES[table][0]}"'
+        with adbc.connect(self.loc.dsn) as conn, conn.cursor() as cur:
+            cur.execute(query)
+            yield from cur.fetch_record_batch()
 
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts, computed with aggregate queries."""
@@ -120,9 +121,8 @@ class PostgresReader:
         return {r[0]: r[1] for r in rows}
 
     def close(self) -> None:
-        """Release the connection (a borrowed one stays its owner's)."""
-        if not self._borrowed:
-            self.conn.close()
+        """Release the connection."""
+        self.conn.close()
 
     def __enter__(self) -> PostgresReader:
         return self

@@ -191,29 +191,28 @@ class PostgresWriter:
                     self.conn.execute(sql.SQL("ANALYZE {}").format(self._table(table)))
                 self.conn.commit()
                 if prepare is not None:
-                    self._prepare(prepare)
+                    self._prepare(prepare, self.work)
                 self._swap()
             else:
-                if prepare is not None:
-                    from jinef.store.postgres.reader import PostgresReader  # the reader imports this module
-
-                    prepare(PostgresReader(self._location_of(self.work), connection=self.conn))
                 self.conn.commit()
         except BaseException:
             self.abort()
             raise
         self._open = False
         self.conn.close()
+        if prepare is not None and self.mode == "append":
+            # The rows are in; the service reads the old image until the new one is published.
+            self._prepare(prepare, self.live)
 
     def _location_of(self, schema: str) -> str:
         dsn = self.loc.dsn
         return f"{dsn}{'&' if '?' in dsn else '?'}schema={schema}"
 
-    def _prepare(self, prepare: Callable[[RegistryReader], None]) -> None:
-        """Run ``prepare`` on a reader of the (committed, not yet published) build schema."""
+    def _prepare(self, prepare: Callable[[RegistryReader], None], schema: str) -> None:
+        """Run ``prepare`` on a reader of a committed schema (the build schema before it is published)."""
         from jinef.store.postgres.reader import PostgresReader  # the reader imports this module
 
-        reader = PostgresReader(self._location_of(self.work))
+        reader = PostgresReader(self._location_of(schema))
         try:
             prepare(reader)
         finally:

@@ -8,25 +8,28 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryNotFoundError
 from jinef.store.query import ADDRESS_SELECT as _SELECT
 from jinef.store.query import STATS_SQL, column_chunks_from_cursor, columns_from_cursor, row_to_address
+from jinef.store.sqlite.schema import column_type
 from jinef.store.tables import TABLES
 
 __all__ = ["RegistryNotFoundError", "SqliteReader", "row_to_address"]
 
 
+# NULL as the ADBC read sees it, per declared type: values no registry column holds.
+_NULL_AS = {"INTEGER": "-9223372036854775808", "REAL": "-1e300", "TEXT": "char(0)"}
+_SENTINEL = {"INTEGER": -9223372036854775808, "REAL": -1e300, "TEXT": "\0"}
+
+
 class SqliteReader:
     """A :class:`jinef.store.base.RegistryReader` over one SQLite file, opened read-only."""
 
-    def __init__(self, path: str | os.PathLike[str], connection: sqlite3.Connection | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._borrowed = connection is not None
-        if connection is not None:  # a writer's own connection: it sees the rows it has not committed yet
-            self.conn = connection
-            return
         if not self.path.is_file():
             raise RegistryNotFoundError(
                 f"no registry at {self.path}: build one with `jinef build` or `jinef import`"
@@ -90,6 +93,26 @@ class SqliteReader:
         """The same columns in chunks of ``rows`` rows, in the same order."""
         return column_chunks_from_cursor(self._select(table, names), names, rows)
 
+    def arrow_batches(self, table: str, names: Sequence[str], rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
+        """The same columns as Arrow record batches, read by the ADBC SQLite driver (in C, no row objects).
+
+        The driver takes a column's type from its first rows, so NULL is read as a sentinel of the column's
+        declared type (a column NULL for a million rows and then text would otherwise fail) and put back.
+        """
+        import adbc_driver_sqlite.dbapi as adbc  # only the image compiler reads this way
+        import pyarrow.compute as pc
+
+        self._select(table, names).close()  # the same column check as the other reads
+        kinds = [column_type(table, n) for n in names]
+        cols = ", ".join(f"COALESCE({n}, {_NULL_AS[k]})" for n, k in zip(names, kinds, strict=True))
+        with adbc.connect(f"file:{self.path.resolve()}?mode=ro") as conn, conn.cursor() as cur:
+            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(rows)})
+            cur.execute(f"SELECT {cols} FROM {table} ORDER BY {TABLES[table][0]}")
+            for batch in cur.fetch_record_batch():
+                arrays = [pc.if_else(pc.equal(col, _SENTINEL[k]), pa.scalar(None, col.type), col)
+                          for col, k in zip(batch.columns, kinds, strict=True)]
+                yield pa.RecordBatch.from_arrays(arrays, names=list(names))
+
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts, computed with aggregate queries."""
         return [ProvinceStats(*row) for row in self.conn.execute(STATS_SQL)]
@@ -99,9 +122,8 @@ class SqliteReader:
         return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
 
     def close(self) -> None:
-        """Release the connection (a borrowed one stays its owner's)."""
-        if not self._borrowed:
-            self.conn.close()
+        """Release the connection."""
+        self.conn.close()
 
     def __enter__(self) -> SqliteReader:
         return self

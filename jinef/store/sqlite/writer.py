@@ -239,13 +239,6 @@ class SqliteWriter:
             self.conn.execute(ddl)
         self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                               [("schema_version", SCHEMA_VERSION), ("generation", new_generation())])
-        if self.mode == "append":
-            try:
-                if prepare is not None:
-                    prepare(SqliteReader(self.path, connection=self.conn))
-            except BaseException:
-                self.abort()
-                raise
         self.conn.execute("COMMIT")
         self._open = False
         if self.mode == "replace":
@@ -277,6 +270,9 @@ class SqliteWriter:
                 os.close(dfd)
         else:
             self.conn.close()
+            if prepare is not None:  # the rows are in; the service reads the old image until the new is published
+                with SqliteReader(self.path) as reader:
+                    prepare(reader)
 
     def abort(self) -> None:
         """Drop everything added; the registry stays as it was."""
