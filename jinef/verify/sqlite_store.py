@@ -25,6 +25,7 @@ from jinef.store.write_lock import FileWriteLock
 from jinef.verify.audit import chain, ts_text
 from jinef.verify.store import (
     ACTIVE_STATES,
+    HEAD_MISSING_ACTION,
     OPEN_STATES,
     Alert,
     AuditEntry,
@@ -35,6 +36,7 @@ from jinef.verify.store import (
     Seen,
     StaleKeyVersion,
     State,
+    UnreadableAuditRecord,
     VerifiedLink,
 )
 
@@ -216,17 +218,28 @@ def _challenge(row: tuple[Any, ...]) -> Challenge:
     )
 
 
+_AUDIT_TEXT_FIELDS = ("org", "action", "purpose", "outcome", "trace_id", "subject")
+
+
 def _audit_row(row: tuple[Any, ...]) -> AuditRow:
-    entry = AuditEntry(
-        ts=_dt_req(row[1]),
-        org=row[2],
-        action=row[3],
-        purpose=row[4],
-        outcome=row[5],
-        trace_id=row[6],
-        subject=row[7],
-    )
-    return AuditRow(seq=row[0], entry=entry, prev_hash=row[8], hash=row[9])
+    """A stored record, every field checked: a tampered one raises UnreadableAuditRecord naming it."""
+    seq = row[0]
+    if type(row[1]) is not str:
+        raise UnreadableAuditRecord(seq, "ts", f"not text ({type(row[1]).__name__})")
+    try:
+        ts = datetime.fromisoformat(row[1])
+    except ValueError:
+        raise UnreadableAuditRecord(seq, "ts", f"not an ISO 8601 time: {row[1][:40]!r}") from None
+    if ts.tzinfo is None:
+        raise UnreadableAuditRecord(seq, "ts", f"no time zone: {row[1][:40]!r}")
+    for name, value in zip(_AUDIT_TEXT_FIELDS, row[2:8], strict=True):
+        if type(value) is not str:
+            raise UnreadableAuditRecord(seq, name, f"not text ({type(value).__name__})")
+    for name, value in (("prev_hash", row[8]), ("hash", row[9])):
+        if type(value) is not bytes or len(value) != 32:
+            raise UnreadableAuditRecord(seq, name, "not a 32-byte hash")
+    entry = AuditEntry(ts, row[2], row[3], row[4], row[5], row[6], row[7])
+    return AuditRow(seq=seq, entry=entry, prev_hash=row[8], hash=row[9])
 
 
 def _key_version(conn: sqlite3.Connection) -> int:
@@ -358,11 +371,19 @@ class SqliteTx:
 
     def append_audit(self, entries: Sequence[AuditEntry]) -> list[AuditRow]:
         """Chain and append audit records after the current head, and move the head."""
+        if not entries:
+            return []
         head_row = self._c.execute("SELECT seq, hash FROM verify_audit_head WHERE id = 1").fetchone()
         if head_row is None:  # no head yet (or it was removed): continue from the last record
             head_row = self._c.execute(
                 "SELECT seq, hash FROM verify_audit ORDER BY seq DESC LIMIT 1"
             ).fetchone()
+            if head_row is not None:
+                # Records but no head: someone deleted it (perhaps with the last records). Re-creating it
+                # silently would hide that for good, so a record saying so goes in first, in the chain.
+                first = entries[0]
+                entries = [AuditEntry(first.ts, "system", HEAD_MISSING_ACTION, "audit_integrity",
+                                      f"after:{head_row[0]}", first.trace_id, ""), *entries]
         rows = chain(entries, (head_row[0], head_row[1]) if head_row else None)
         self._c.executemany(
             "INSERT INTO verify_audit (seq, ts, org, action, purpose, outcome, trace_id, subject, "

@@ -154,6 +154,21 @@ class Alert:
     blocked_until: datetime
 
 
+class UnreadableAuditRecord(ValueError):
+    """A stored audit record has a field that cannot be read (edited to the wrong type or an unparsable value)."""
+
+    def __init__(self, seq: int, field: str, detail: str) -> None:
+        super().__init__(f"record {seq} has an unreadable {field}: {detail}")
+        self.seq = seq
+        self.field = field
+        self.detail = detail
+
+
+# The action of the record written in front of the next ones when the head row was found missing
+# (see SqliteTx.append_audit): the gap stays visible after the head is re-created.
+HEAD_MISSING_ACTION = "audit_head_missing"
+
+
 class StaleKeyVersion(Exception):
     """The database was re-keyed since this process computed its hashes; reload and retry."""
 
