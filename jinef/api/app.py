@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import jinef
-from jinef.api import gnaf, hot_paths
+from jinef.api import gnaf, hot_paths, strict_input
 from jinef.api.audit import AuditWriter
 from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState
 from jinef.api.responses import JSONResponse
@@ -135,15 +135,34 @@ class ServiceMiddleware:
 
         limit = state.max_body
         received = 0
+        whole = False  # the body has been handed over in one piece
+        json_body = strict_input.is_json(_header_value(scope, b"content-type"))
 
         async def receive_limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+            # The whole body (at most max_body bytes) in one message: a JSON one is checked for text that is not
+            # Unicode first, so the hot paths and FastAPI both get clean text or neither answers.
+            nonlocal received, whole
+            if whole:
+                return await receive()
+            chunks: list[bytes] = []
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return message  # a disconnect before the body was whole
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > limit:
                     raise BodyTooLargeError(limit)
-            return message
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            whole = True
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            if json_body and body:
+                bad = strict_input.check_json_body(body)
+                if bad is not None:
+                    raise strict_input.InvalidTextError(bad)
+            return {"type": "http.request", "body": body, "more_body": False}
 
         try:
             length = _content_length(scope)
@@ -159,6 +178,8 @@ class ServiceMiddleware:
             # Never a stack trace to the client: log it here, answer a plain 500 with the request id.
             if isinstance(exc, ApiError):
                 err = exc
+            elif isinstance(exc, strict_input.InvalidTextError):
+                err = exc.error
             elif isinstance(exc, BodyTooLargeError):
                 err = ApiError(413, "body_too_large", str(exc.detail))
             else:
@@ -194,6 +215,13 @@ def _response_messages(response: JSONResponse, rid: bytes) -> tuple[Message, Mes
     headers = [*response.raw_headers, (b"x-request-id", rid)]
     return ({"type": "http.response.start", "status": response.status_code, "headers": headers},
             {"type": "http.response.body", "body": response.body, "more_body": False})
+
+
+def _header_value(scope: Scope, name: bytes) -> str | None:
+    for k, v in scope.get("headers", ()):
+        if k == name:
+            return str(v.decode("latin-1"))
+    return None
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -238,6 +266,8 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, strict_input.InvalidTextError):
+            return error_response(request.scope, exc.error)
         codes = {404: "no_such_endpoint", 405: "method_not_allowed", 413: "body_too_large"}
         code = codes.get(exc.status_code, "http_error")
         return error_response(request.scope, ApiError(exc.status_code, code, str(exc.detail),

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from jinef.api.deps import ApiError, context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import (
+    MAX_ADDRESS_TEXT,
     ErrorResponse,
     GeocodeBatchRequest,
     GeocodeBatchResponse,
@@ -20,7 +21,7 @@ from jinef.geocode.geocoder import Geocoder, GeocodeResult
 
 router = APIRouter(prefix="/v1/geocode", tags=["geocode"])
 
-MAX_QUERY = 2000
+MAX_QUERY = MAX_ADDRESS_TEXT
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (401, 403, 413, 422, 429)}
 
 
@@ -75,7 +76,7 @@ async def geocode_batch(body: GeocodeBatchRequest, request: Request) -> Any:
     ctx.endpoint = "/v1/geocode/batch"
     ctx.items = len(body.addresses)
     g = await _geocoder(request)
-    results = [g.geocode(a[:MAX_QUERY], limit=body.limit, province=body.province) for a in body.addresses]
+    results = [g.geocode(a, limit=body.limit, province=body.province) for a in body.addresses]
     ctx.outcome = _outcome(results)
     return JSONResponse({"results": [r.to_dict() for r in results]})
 
