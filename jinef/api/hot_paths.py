@@ -78,8 +78,9 @@ async def answer(state: ServiceState, ctx: RequestContext, scope: Scope, receive
         await fallback(_replay(body, receive))
         return
     ctx.endpoint = _BATCH_PATH
-    check_key(state, ctx, _header(scope, b"x-api-key"), "lookup")
-    await Response(answer_lookup_many(state, ctx, postcodes), media_type="application/json")(scope, receive, send)
+    principal = check_key(state, ctx, _header(scope, b"x-api-key"), "lookup")
+    await Response(answer_lookup_many(state, ctx, principal, postcodes), media_type="application/json")(
+        scope, receive, send)
 
 
 def _json_object(scope: Scope, body: bytes) -> dict[str, Any] | None:

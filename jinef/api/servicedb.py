@@ -74,7 +74,7 @@ class Principal:
     org_id: int
     org: str
     scopes: frozenset[str]
-    rate: float | None  # requests per second for the organisation; None = unlimited
+    rate: float | None  # items per second for the organisation (a call is one, a batch its rows); None = unlimited
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +303,9 @@ class SqliteServiceStore:
     def take_token(self, org_id: int, cost: float = 1.0) -> float:
         """Take ``cost`` tokens from the organisation's bucket: 0 when allowed, else seconds to wait.
 
-        One atomic UPDATE, so every worker process shares the same bucket.
+        One atomic UPDATE, so every worker process shares the same bucket. A cost above the burst (a batch
+        of 1,000 items on a key of 5/s) is taken from a full bucket and leaves it in debt, so the organisation
+        waits until the items are paid for at its rate: the long-run rate holds and no batch is impossible.
         """
         now = time.time()
         c = self._conn()
@@ -312,7 +314,7 @@ class SqliteServiceStore:
                 """UPDATE orgs SET tokens = MIN(burst, tokens + MAX(0, :now - updated) * rate) - :cost,
                                   updated = MAX(updated, :now)
                    WHERE id = :id AND rate IS NOT NULL
-                     AND MIN(burst, tokens + MAX(0, :now - updated) * rate) >= :cost""",
+                     AND MIN(burst, tokens + MAX(0, :now - updated) * rate) >= MIN(:cost, burst)""",
                 {"now": now, "cost": cost, "id": org_id})
         if cur.rowcount:
             return 0.0
@@ -321,7 +323,7 @@ class SqliteServiceStore:
             return 0.0  # unlimited organisation
         tokens, updated, rate, burst = row
         available = min(burst, tokens + max(0.0, now - updated) * rate)
-        return max((cost - available) / rate, 1e-3)
+        return max((min(cost, burst) - available) / rate, 1e-3)
 
     def checkpoint(self) -> None:
         """Copy committed pages from the WAL into the database file, without holding up writers."""

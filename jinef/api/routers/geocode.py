@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from jinef.api.deps import ApiError, context, require_scope, service
+from jinef.api.deps import ApiError, charge_items, context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import (
     MAX_ADDRESS_TEXT,
@@ -17,6 +17,7 @@ from jinef.api.schemas import (
     GeocodeResponse,
     StructuredGeocodeRequest,
 )
+from jinef.api.servicedb import Principal
 from jinef.geocode.geocoder import Geocoder, GeocodeResult
 
 router = APIRouter(prefix="/v1/geocode", tags=["geocode"])
@@ -68,13 +69,14 @@ async def geocode(
 
 
 @router.post("/batch", response_model=GeocodeBatchResponse, responses=_ERRORS,
-             summary="Many addresses (at most 1,000), answered in order",
-             dependencies=[require_scope("geocode")])
-async def geocode_batch(body: GeocodeBatchRequest, request: Request) -> Any:
+             summary="Many addresses (at most 1,000; each counts against the quota), answered in order")
+async def geocode_batch(body: GeocodeBatchRequest, request: Request,
+                        principal: Principal = require_scope("geocode")) -> Any:
     """Each address gets its own result; an address that cannot be read gets level none and a reason."""
     ctx = context(request)
     ctx.endpoint = "/v1/geocode/batch"
     ctx.items = len(body.addresses)
+    charge_items(service(request), principal, len(body.addresses))
     g = await _geocoder(request)
     results = [g.geocode(a, limit=body.limit, province=body.province) for a in body.addresses]
     ctx.outcome = _outcome(results)

@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import Field
 
-from jinef.api.deps import ApiError, RequestContext, ServiceState, context, require_scope, service
+from jinef.api.deps import ApiError, RequestContext, ServiceState, charge_items, context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import MAX_BATCH, ErrorResponse, Strict
 from jinef.api.servicedb import Principal
@@ -182,6 +182,7 @@ async def match(body: MatchRequest, request: Request, principal: Principal = req
 def match_batch(body: MatchBatchRequest, request: Request, principal: Principal = require_scope("match")) -> Any:
     """Each row has a result or its own error; a refused row carries ``retry_after``."""
     _start(request, "/v1/match/batch", len(body.items))
+    charge_items(service(request), principal, len(body.items))
     hub = hub_of(request)
     if body.purpose not in hub.config.purposes:
         raise ApiError(422, "invalid_argument", "unknown purpose code",
