@@ -271,6 +271,16 @@ def _safe_label(value: object) -> str:
     return value if isinstance(value, str) and _is_id(value) else "invalid"
 
 
+def _agent_label(agent: str, org: str | None) -> str:
+    """An agent as recorded: under the organisation that vouches for it (``<org>:<agent>``) when one is given."""
+    return agent if org is None else f"{org}:{agent}"
+
+
+def _agent_may_act(link: Link, org: str | None) -> bool:
+    """True unless ``org`` is given and an agent of another organisation has already taken the request."""
+    return org is None or link.agent is None or link.agent.startswith(org + ":")
+
+
 def _clean_code(code: str) -> str:
     return re.sub(r"\s+", "", to_latin_digits(str(code)))
 
@@ -554,13 +564,14 @@ class Workflow:
         core.step("resend_code", actor, request_id, body)
         return self._send_code(request_id, mobile_c, code, actor)
 
-    def visit(self, request_id: str, *, agent: str) -> RequestInfo:
-        """The field agent is at the door (code_sent → visited)."""
+    def visit(self, request_id: str, *, agent: str, org: str | None = None) -> RequestInfo:
+        """The field agent is at the door (code_sent → visited); with ``org``, an agent of that organisation."""
         core = self._core
+        agent = _agent_label(agent, org)
 
         def body(tx: VerifyTx, h: Hasher) -> tuple[Link, str, VerifyError | None]:
             _check_id("agent", agent)
-            link = self._load(tx, request_id)
+            link = self._load(tx, request_id, org)
             if link.state != State.CODE_SENT:
                 raise InvalidState(
                     f"a visit needs a request in code_sent, not {link.state}", state=link.state
@@ -575,14 +586,19 @@ class Workflow:
 
         return _info(core.step("visit", agent, request_id, body), core.config)
 
-    def confirm(self, request_id: str, code: str, *, agent: str) -> RequestInfo:
-        """The agent enters the citizen's code at the door: the link becomes verified (dated today)."""
+    def confirm(self, request_id: str, code: str, *, agent: str, org: str | None = None) -> RequestInfo:
+        """The agent enters the citizen's code at the door: the link becomes verified (dated today).
+
+        With ``org`` the agent belongs to that organisation, and only a request that no other organisation's
+        agent has visited is found.
+        """
         core, cfg = self._core, self._core.config
         given = _clean_code(code)
+        agent = _agent_label(agent, org)
 
         def body(tx: VerifyTx, h: Hasher) -> tuple[Link, str, VerifyError | None]:
             _check_id("agent", agent)
-            link = self._load(tx, request_id)
+            link = self._load(tx, request_id, org)
             if link.state not in (State.CODE_SENT, State.VISITED):
                 raise InvalidState(
                     f"only a sent code can be confirmed; the request is {link.state}", state=link.state
@@ -647,15 +663,16 @@ class Workflow:
 
         return _info(core.step("confirm", agent, request_id, body), cfg)
 
-    def reject(self, request_id: str, reason: str, *, agent: str) -> RequestInfo:
-        """The agent rejects the request at the door, with one of :data:`REJECT_REASONS`."""
+    def reject(self, request_id: str, reason: str, *, agent: str, org: str | None = None) -> RequestInfo:
+        """The agent rejects the request at the door, with one of :data:`REJECT_REASONS` (``org``: see confirm)."""
         core = self._core
+        agent = _agent_label(agent, org)
 
         def body(tx: VerifyTx, h: Hasher) -> tuple[Link, str, VerifyError | None]:
             _check_id("agent", agent)
             if reason not in REJECT_REASONS:
                 raise InvalidArgument("unknown reason", field="reason", allowed=sorted(REJECT_REASONS))
-            link = self._load(tx, request_id)
+            link = self._load(tx, request_id, org)
             if link.state not in OPEN_STATES:
                 raise InvalidState(
                     f"only an open request can be rejected; it is {link.state}", state=link.state
@@ -716,17 +733,18 @@ class Workflow:
 
         return core.keyed(run)
 
-    def get(self, request_id: str) -> RequestInfo:
-        """The current state of one request."""
+    def get(self, request_id: str, *, org: str | None = None) -> RequestInfo:
+        """The current state of one request (with ``org``: only as an agent of that organisation may see it)."""
         link = self._core.store.get_link(request_id)
-        if link is None:
+        if link is None or not _agent_may_act(link, org):
             raise RequestNotFound("no request with this id")
         return _info(link, self._core.config)
 
     @staticmethod
-    def _load(tx: VerifyTx, request_id: str) -> Link:
+    def _load(tx: VerifyTx, request_id: str, org: str | None = None) -> Link:
         link = tx.get_link(request_id)
-        if link is None:
+        # Another organisation's visit looks like no request at all: an agent learns nothing of it.
+        if link is None or not _agent_may_act(link, org):
             raise RequestNotFound("no request with this id")
         return link
 

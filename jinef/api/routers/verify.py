@@ -31,7 +31,9 @@ router = APIRouter(tags=["verification"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 410, 413, 422, 429, 503)
 }
-_LABEL_RE = re.compile(r"^[a-z][a-z0-9_.:-]{0,47}$")
+# An organisation name shown inside the hub's label when it is a plain lower-case one (no ':' — that
+# separates the organisation from the agent in an agent's label).
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,39}$")
 
 
 # --- request and answer shapes -----------------------------------------------------------------
@@ -133,8 +135,13 @@ def api_error(exc: VerifyError) -> ApiError:
 
 
 def org_label(p: Principal) -> str:
-    """The organisation as the hub's audit names it: its name when it is a plain label, else ``org<id>``."""
-    return p.org if _LABEL_RE.match(p.org) else f"org{p.org_id}"
+    """The organisation as the hub knows it: ``o<id>.<name>``, or ``o<id>`` when the name is not a plain label.
+
+    Built on the organisation's unique id, so two organisations never share a label (and with it enumeration
+    counters, blocks and an audit identity), whatever their names: "Bank Melli" (id 14) is ``o14`` and an
+    organisation named ``org14`` is ``o15.org14``. The name is only there for people reading alerts and audit.
+    """
+    return f"o{p.org_id}.{p.org}" if _NAME_RE.match(p.org) else f"o{p.org_id}"
 
 
 def match_json(r: MatchResult) -> dict[str, Any]:
@@ -227,9 +234,6 @@ def open_verification(body: VerificationRequest, request: Request,
     return JSONResponse(info.as_dict(), status_code=201)
 
 
-def _agent(principal: Principal, agent: str) -> str:
-    # The agent id is recorded under the organisation that vouches for it.
-    return f"{org_label(principal)}:{agent}"
 
 
 @router.post("/v1/verifications/{request_id}/visit", responses=_ERRORS, summary="The field agent is at the door")
@@ -238,7 +242,7 @@ def visit(request_id: str, body: VisitRequest, request: Request,
     """code_sent → visited."""
     _start(request, "/v1/verifications/{request_id}/visit")
     try:
-        info = hub_of(request).workflow.visit(request_id, agent=_agent(principal, body.agent))
+        info = hub_of(request).workflow.visit(request_id, agent=body.agent, org=org_label(principal))
     except VerifyError as exc:
         raise api_error(exc) from None
     return JSONResponse(info.as_dict())
@@ -251,7 +255,8 @@ def confirm(request_id: str, body: ConfirmRequest, request: Request,
     """visited → verified (a wrong code counts a try; too many reject the request)."""
     _start(request, "/v1/verifications/{request_id}/confirm")
     try:
-        info = hub_of(request).workflow.confirm(request_id, body.code, agent=_agent(principal, body.agent))
+        info = hub_of(request).workflow.confirm(request_id, body.code, agent=body.agent,
+                                                org=org_label(principal))
     except VerifyError as exc:
         raise api_error(exc) from None
     return JSONResponse(info.as_dict())
@@ -263,7 +268,8 @@ def reject(request_id: str, body: RejectRequest, request: Request,
     """→ rejected, with one of the documented reasons."""
     _start(request, "/v1/verifications/{request_id}/reject")
     try:
-        info = hub_of(request).workflow.reject(request_id, body.reason, agent=_agent(principal, body.agent))
+        info = hub_of(request).workflow.reject(request_id, body.reason, agent=body.agent,
+                                               org=org_label(principal))
     except VerifyError as exc:
         raise api_error(exc) from None
     return JSONResponse(info.as_dict())
@@ -274,8 +280,10 @@ def get_verification(request_id: str, request: Request,
                      principal: Principal = require_scope("verify_request", "field_agent")) -> Any:
     """The request's state (for the portal that opened it or the agent visiting it)."""
     _start(request, "/v1/verifications/{request_id}")
+    # A field agent sees only requests its own organisation visits (or that no one has visited yet).
+    agent_org = None if "verify_request" in principal.scopes else org_label(principal)
     try:
-        info = hub_of(request).workflow.get(request_id)
+        info = hub_of(request).workflow.get(request_id, org=agent_org)
     except VerifyError as exc:
         raise api_error(exc) from None
     return JSONResponse(info.as_dict())
