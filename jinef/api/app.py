@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import os
@@ -37,6 +38,7 @@ from jinef.config import db_path, service_db_path, verify_db_path
 from jinef.geo.basemap import LEVELS as BASEMAP_LEVELS
 from jinef.geo.basemap import load_basemap
 from jinef.verify import DEFAULT_PURPOSES, SmsGateway, VerifyConfig, VerifyHub
+from jinef.verify.sms import HttpSmsGateway
 
 log = logging.getLogger("jinef.api")
 
@@ -281,15 +283,22 @@ def default_verify_config() -> VerifyConfig:
 
 def open_hub(reg: RegistryHandle, path: Path, *, key_path: str | os.PathLike[str] | None = None,
              config: VerifyConfig | None = None, gateway: SmsGateway | None = None,
-             clock: Callable[[], datetime] | None = None) -> VerifyHub:
-    """This worker's hub on the verification database, asking the (reopened-on-rebuild) registry for status."""
+             clock: Callable[[], datetime] | None = None, dev_sms_outbox: bool = False) -> VerifyHub:
+    """This worker's hub on the verification database, asking the (reopened-on-rebuild) registry for status.
+
+    Texts go to ``gateway``; with none, to the development outbox only when ``dev_sms_outbox`` says so, else
+    nothing that needs a one-time code can be started (``sms_unavailable``).
+    """
+    config = config or default_verify_config()
+    if dev_sms_outbox:
+        config = dataclasses.replace(config, dev_sms_outbox=True)
 
     def postcode_status(postcode: str) -> str | None:
         # Asked on every match against a verified link: the status alone, not the whole address.
         return reg.get().status(postcode)
 
     return VerifyHub.open(path, postcode_status, key_path=Path(key_path) if key_path else None,
-                          config=config or default_verify_config(), gateway=gateway, clock=clock)
+                          config=config, gateway=gateway, clock=clock)
 
 
 def create_app(registry_path: str | os.PathLike[str] | None = None,
@@ -298,7 +307,8 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
                routers: Iterable[APIRouter] = DEFAULT_ROUTERS, warm: bool = False,
                verify_db: str | os.PathLike[str] | None = None, verify_key: str | os.PathLike[str] | None = None,
                verify_config: VerifyConfig | None = None, sms_gateway: SmsGateway | None = None,
-               verify_clock: Callable[[], datetime] | None = None, hot: bool = True) -> FastAPI:
+               verify_clock: Callable[[], datetime] | None = None, hot: bool = True,
+               dev_sms_outbox: bool = False) -> FastAPI:
     """Build the HTTP service over the registry at ``registry_path``, with the service and hub DBs beside it.
 
     The in-memory indexes (reverse geocoder, autocompleter, geocoder, basemap) are built on first use; with
@@ -332,7 +342,7 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
     registry = RegistryHandle(reg_path)
     # One hub per worker, opened now (not on first use) so a bad key ring stops the worker at startup.
     hub = open_hub(registry, hub_path, key_path=verify_key, config=verify_config, gateway=sms_gateway,
-                   clock=verify_clock)
+                   clock=verify_clock, dev_sms_outbox=dev_sms_outbox)
     app.state.service = ServiceState(
         registry=registry, store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
         audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, hub=hub, hot_paths=hot)
@@ -360,10 +370,14 @@ def warm_up(state: ServiceState) -> None:
 
 def app_from_env() -> FastAPI:
     """Factory for uvicorn workers: paths from ``JINEF_DB``, ``JINEF_SERVICE_DB``, ``JINEF_VERIFY_DB``; warm-up from
-    ``JINEF_WARM``."""
+    ``JINEF_WARM``; SMS from ``JINEF_SMS_GATEWAY_URL`` (+ ``JINEF_SMS_GATEWAY_TOKEN``) or, for development only,
+    ``JINEF_DEV_SMS_OUTBOX=1``."""
+    url = os.environ.get("JINEF_SMS_GATEWAY_URL") or None
+    gateway = HttpSmsGateway(url, os.environ.get("JINEF_SMS_GATEWAY_TOKEN") or None) if url else None
     return create_app(os.environ.get("JINEF_DB"), os.environ.get("JINEF_SERVICE_DB"),
                       max_body=int(os.environ.get("JINEF_MAX_BODY", DEFAULT_MAX_BODY)),
                       warm=os.environ.get("JINEF_WARM", "") == "1",
                       verify_db=os.environ.get("JINEF_VERIFY_DB") or None,
-                      verify_key=os.environ.get("JINEF_VERIFY_KEY_FILE") or None)
+                      verify_key=os.environ.get("JINEF_VERIFY_KEY_FILE") or None,
+                      sms_gateway=gateway, dev_sms_outbox=os.environ.get("JINEF_DEV_SMS_OUTBOX", "") == "1")
 

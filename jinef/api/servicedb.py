@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from jinef.fileperm import create_private
 from jinef.store.write_lock import FileWriteLock
 
 KEY_PREFIX = "jnf_"
@@ -209,6 +210,7 @@ class SqliteServiceStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(self.path)  # API key hashes and the call log: 0600 before SQLite creates it
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()

@@ -26,6 +26,14 @@ def serve(
                                        "basemap in the background at startup (default: on first use).")] = False,
     verify_db: Annotated[str | None, typer.Option(
         "--verify-db", help="Verification hub database (default: beside the registry, <stem>.verify.sqlite).")] = None,
+    sms_gateway: Annotated[str | None, typer.Option(
+        "--sms-gateway", envvar="JINEF_SMS_GATEWAY_URL",
+        help="The operator's SMS endpoint (JSON POST; bearer token from $JINEF_SMS_GATEWAY_TOKEN).")] = None,
+    dev_sms_outbox: Annotated[bool, typer.Option(
+        "--dev-sms-outbox", envvar="JINEF_DEV_SMS_OUTBOX",
+        help="Development only: texts go to the hub's outbox table (sealed; read with `jinef outbox`). Without "
+             "this or --sms-gateway, verification requests and citizen codes are refused (503 sms_unavailable).",
+    )] = False,
 ) -> None:
     """Serve the REST API v1, verification and the GNAF-compatible endpoints (OpenAPI at /openapi.json)."""
     import uvicorn
@@ -39,6 +47,10 @@ def serve(
     os.environ["JINEF_WARM"] = "1" if warm else "0"
     hub_db = Path(verify_db).resolve() if verify_db else verify_db_path(reg).resolve()
     os.environ["JINEF_VERIFY_DB"] = str(hub_db)
+    if sms_gateway and dev_sms_outbox:
+        fail("give --sms-gateway or --dev-sms-outbox, not both")
+    os.environ["JINEF_SMS_GATEWAY_URL"] = sms_gateway or ""
+    os.environ["JINEF_DEV_SMS_OUTBOX"] = "1" if dev_sms_outbox else "0"
     try:
         # Create the hub's tables and key ring once, here: two workers starting together must not each
         # generate a different key.

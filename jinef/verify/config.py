@@ -60,3 +60,6 @@ class VerifyConfig:
     abuse: AbuseConfig = field(default_factory=AbuseConfig)
     durability: Literal["full", "normal", "off"] = "full"  # SQLite synchronous: see sqlite_store.py
     group_commit: bool = True  # concurrent matches share audit commits (see audit.py)
+    # Development only: texts go to the verify_outbox table (sealed) instead of a gateway. Off, and with no
+    # gateway given, anything that needs a one-time code is refused (sms_unavailable).
+    dev_sms_outbox: bool = False

@@ -146,6 +146,13 @@ class SmsFailed(VerifyError):
     http_status = 503
 
 
+class SmsUnavailable(VerifyError):
+    """No SMS gateway is configured: nothing that needs a one-time code can be started."""
+
+    code = "sms_unavailable"
+    http_status = 503
+
+
 class ChallengeNotFound(VerifyError):
     """No open citizen challenge has this id (unknown, used, or closed)."""
 

@@ -48,11 +48,13 @@ from jinef.verify.errors import (
     RequestNotFound,
     ResendLimitReached,
     SmsFailed,
+    SmsUnavailable,
     TooManyTries,
     VerifyError,
     WrongCode,
 )
 from jinef.verify.keys import Hasher, KeyRing, load_ring, otp_equal, wrap
+from jinef.verify.seal import is_sealed, seal, unseal
 from jinef.verify.sms import OutboxGateway, Sms, SmsGateway
 from jinef.verify.sqlite_store import SqliteVerifyStore
 from jinef.verify.store import (
@@ -312,7 +314,7 @@ class _Core:
         postcode_status: PostcodeStatus,
         ring_loader: Callable[[], KeyRing],
         config: VerifyConfig,
-        gateway: SmsGateway,
+        gateway: SmsGateway | None,
         clock: Callable[[], datetime],
     ) -> None:
         self.store = store
@@ -335,7 +337,20 @@ class _Core:
         if version == 0:
             self.store.init_keys(ring.latest, {v: ring.check_value(v) for v in range(1, ring.latest + 1)})
             version, checks = self.store.key_state()  # another process may have initialised first
-        return Hasher(ring, check_ring(ring, version, checks))
+        hasher = Hasher(ring, check_ring(ring, version, checks))
+        self.ring = ring  # the development outbox seals its messages with it
+        return hasher
+
+    def seal(self, text: str) -> str:
+        """``text`` sealed under the database's current key version (see :mod:`jinef.verify.seal`)."""
+        return seal(self.ring, self.hasher.version, text)
+
+    def require_gateway(self, actor: str, action: str, purpose: str) -> None:
+        """Refuse (audited) a step that would text a one-time code when there is no gateway to send it."""
+        if self.gateway is None:
+            exc = SmsUnavailable("no SMS gateway is configured on this server, so no one-time code can be sent")
+            self.refused(actor, action, purpose, exc)
+            raise exc
 
     def reload_keys(self) -> None:
         """Pick up a rotation made by another process."""
@@ -407,6 +422,8 @@ class _Core:
     def send(self, sms: Sms, actor: str, purpose: str) -> None:
         """Hand a message to the gateway; a failure is audited and raised as SmsFailed."""
         try:
+            if self.gateway is None:
+                raise RuntimeError("no SMS gateway")
             self.gateway.send(sms)
         except Exception as exc:
             err = SmsFailed("the SMS gateway did not accept the message; try again", ref=sms.ref)
@@ -448,6 +465,7 @@ class Workflow:
         """Open a request and text its one-time code to the citizen; returns the request."""
         core, cfg = self._core, self._core.config
         link_id = _new_id("vr_")
+        core.require_gateway(actor, "request", PURPOSE_WORKFLOW)
         try:
             _check_id("actor", actor)
             nc = _parse_nc(national_code)
@@ -528,6 +546,7 @@ class Workflow:
     def resend_code(self, request_id: str, mobile: str, *, actor: str = CITIZEN_ACTOR) -> RequestInfo:
         """Send a fresh code (the old one stops working); needs the request's mobile again."""
         core, cfg = self._core, self._core.config
+        core.require_gateway(actor, "resend_code", PURPOSE_WORKFLOW)
         try:
             mobile_c = _parse_mobile(mobile)
         except VerifyError as exc:
@@ -968,6 +987,7 @@ class CitizenService:
         """Text a one-time code to ``mobile``; present it with the returned id to :meth:`addresses`."""
         core, cfg = self._core, self._core.config
         challenge_id = _new_id("ch_")
+        core.require_gateway(CITIZEN_ACTOR, "citizen_challenge", PURPOSE_CITIZEN)
         try:
             nc = _parse_nc(national_code)
             mobile_c = _parse_mobile(mobile)
@@ -1036,6 +1056,11 @@ class CitizenService:
         return core.step("citizen_list", CITIZEN_ACTOR, challenge_id, body, PURPOSE_CITIZEN)
 
 
+def open_outbox(messages: list[OutboxMessage], ring: KeyRing) -> list[OutboxMessage]:
+    """Outbox messages with their sealed text opened by ``ring``."""
+    return [replace(m, body=unseal(ring, m.body)) if is_sealed(m.body) else m for m in messages]
+
+
 # --- key rotation --------------------------------------------------------------------------
 
 
@@ -1095,8 +1120,11 @@ class VerifyHub:
         self.store = store
         self._clock = clock or (lambda: datetime.now(UTC))
         self._ring_loader = ring_loader
-        gw = gateway or OutboxGateway(store, self._clock)
-        self._core = _Core(store, postcode_status, ring_loader, self.config, gw, self._clock)
+        self._core = _Core(store, postcode_status, ring_loader, self.config, gateway, self._clock)
+        if gateway is None and self.config.dev_sms_outbox:  # development only, and only when asked for
+            self._core.gateway = OutboxGateway(store, self._core.seal, self._clock)
+        # Messages an older version wrote in clear hold live one-time codes: they go.
+        store.clear_unsealed_outbox()
         # Blocks and counts of earlier runs and of other processes are taken in before the first match is judged.
         self.detector = SlidingWindowDetector(self.config.abuse)
         self.workflow = Workflow(self._core)
@@ -1143,8 +1171,8 @@ class VerifyHub:
         return verify_store(self.store, expect_head)
 
     def outbox(self, limit: int = 50, ref: str | None = None) -> list[OutboxMessage]:
-        """Messages written by the development SMS gateway, newest first."""
-        return self.store.outbox(limit, ref)
+        """Messages written by the development SMS gateway, newest first, opened with the key ring."""
+        return open_outbox(self.store.outbox(limit, ref), self._core.ring)
 
     def close(self) -> None:
         """Finish awaited matches, flush the audit writer and close the database."""

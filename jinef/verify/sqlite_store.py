@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from jinef.fileperm import create_private
 from jinef.store.write_lock import FileWriteLock
 from jinef.verify.audit import chain, ts_text
 from jinef.verify.store import (
@@ -247,6 +248,7 @@ def _key_version(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+_REMOVED = "(removed: written in clear by an older version)"
 _ALERT_SELECT = (
     "SELECT id, ts, org, kind, subject, distinct_count, window_seconds, blocked_until FROM verify_alert"
 )
@@ -456,6 +458,7 @@ class SqliteVerifyStore:
     def __init__(self, path: str | Path, *, durability: Durability = "full") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(self.path)  # keyed hashes of personal data: 0600 before SQLite creates it
         self._sync = {"full": "FULL", "normal": "NORMAL", "off": "OFF"}[durability]
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -601,6 +604,13 @@ class SqliteVerifyStore:
             .fetchone()
         )
         return _link(row) if row else None
+
+    def clear_unsealed_outbox(self) -> int:
+        """Blank outbox texts an older version stored in clear (they hold one-time codes); returns how many."""
+        with self.transaction() as tx:
+            cur = tx._c.execute("UPDATE verify_outbox SET body = ? WHERE body NOT LIKE 'sealed:%' AND body != ?",
+                                (_REMOVED, _REMOVED))
+        return cur.rowcount
 
     def outbox(self, limit: int = 50, ref: str | None = None) -> list[OutboxMessage]:
         """The newest development-outbox messages, optionally for one request or challenge."""

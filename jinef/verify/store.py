@@ -277,6 +277,9 @@ class VerifyStore(Protocol):
     def outbox(self, limit: int = 50, ref: str | None = None) -> list[OutboxMessage]:
         """The newest development-outbox messages, optionally for one request or challenge."""
 
+    def clear_unsealed_outbox(self) -> int:
+        """Blank outbox texts an older version stored in clear (they hold one-time codes); returns how many."""
+
     def audit_rows(self) -> Iterator[AuditRow]:
         """Every audit record in sequence order."""
 

@@ -114,7 +114,7 @@ def env(small_registry: Path, tmp_path: Path) -> Iterator[Env]:
     }
     store.close()
     clock = Clock()
-    app = create_app(reg, key_cache_ttl=0, verify_clock=clock)
+    app = create_app(reg, key_cache_ttl=0, verify_clock=clock, dev_sms_outbox=True)
     client = TestClient(app, raise_server_exceptions=False).__enter__()
     e = Env(client, reg, verify_db_path(reg), clock, codes, from_int(retired), keys)
     try:
@@ -387,7 +387,7 @@ def test_match_hot_path_answers_as_the_route(env: Env) -> None:
     """/v1/match through jinef.api.hot_paths and through its FastAPI route: same answers, both audited."""
     person, postcode = PEOPLE[0], env.postcodes[0]
     env.verify(person, MOBILES[0], postcode)
-    routed_app = create_app(env.registry, key_cache_ttl=0, verify_clock=env.clock, hot=False)
+    routed_app = create_app(env.registry, key_cache_ttl=0, verify_clock=env.clock, hot=False, dev_sms_outbox=True)
     bank, shop = {"X-API-Key": env.keys["bank"]}, {"X-API-Key": env.keys["lookup"]}
     ok = {"national_code": person, "postcode": postcode, "purpose": "banking_kyc"}
     calls: list[dict[str, Any]] = [
