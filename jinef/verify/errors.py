@@ -160,6 +160,13 @@ class ChallengeNotFound(VerifyError):
     http_status = 404
 
 
+class RequestLimitReached(VerifyError):
+    """Too many verification requests were opened with this mobile recently."""
+
+    code = "request_limit_reached"
+    http_status = 429
+
+
 class ChallengeLimitReached(VerifyError):
     """Too many one-time codes were asked for this mobile recently."""
 

@@ -45,6 +45,7 @@ from jinef.verify.errors import (
     PostcodeLimitReached,
     PostcodeNotFound,
     PostcodeRetired,
+    RequestLimitReached,
     RequestNotFound,
     ResendLimitReached,
     SmsFailed,
@@ -273,6 +274,33 @@ def _safe_label(value: object) -> str:
     return value if isinstance(value, str) and _is_id(value) else "invalid"
 
 
+def _limit_refusal(tx: VerifyTx, link: Link, cfg: VerifyConfig) -> VerifyError | None:
+    """Why ``link`` may not become verified (the person's and the postcode's limits, on verified links), or None."""
+    nc_h, role = link.nc_hash, link.role
+    if tx.count_active(nc_hash=nc_h, postcode=link.postcode, role=role, verified_only=True):
+        return AlreadyLinked("this person already has this postcode in this role")
+    if tx.count_active(nc_hash=nc_h, verified_only=True) >= cfg.max_links_per_person:
+        return PersonLimitReached(
+            f"a person may have at most {cfg.max_links_per_person} verified addresses",
+            limit=cfg.max_links_per_person,
+            scope="addresses",
+        )
+    if role == Role.RESIDENT and (
+        tx.count_active(nc_hash=nc_h, role=role, verified_only=True) >= cfg.max_residences_per_person
+    ):
+        return PersonLimitReached(
+            f"a person may have at most {cfg.max_residences_per_person} verified residences",
+            limit=cfg.max_residences_per_person,
+            scope="residences",
+        )
+    if tx.count_active(postcode=link.postcode, verified_only=True) >= cfg.max_links_per_postcode:
+        return PostcodeLimitReached(
+            f"a postcode may have at most {cfg.max_links_per_postcode} verified links",
+            limit=cfg.max_links_per_postcode,
+        )
+    return None
+
+
 def _agent_label(agent: str, org: str | None) -> str:
     """An agent as recorded: under the organisation that vouches for it (``<org>:<agent>``) when one is given."""
     return agent if org is None else f"{org}:{agent}"
@@ -454,10 +482,21 @@ def check_ring(ring: KeyRing, version: int, checks: Mapping[int, str]) -> int:
 
 
 class Workflow:
-    """requested → code_sent → visited → verified | rejected | expired (and verified → ended)."""
+    """requested → code_sent → visited → verified | rejected | expired (and verified → ended).
 
-    def __init__(self, core: _Core) -> None:
+    Opening a request answers the same whatever links exist: nothing about who is linked where is
+    judged then. The hub cannot prove a national code remotely (a one-time code proves only that the
+    caller holds the mobile, which may be the caller's own), so a request whose answer depended on
+    existing links would be an oracle, and one that held a slot would let anyone lock a person out
+    or fill a postcode. The person is proven at the door, by the field agent; the per-person and
+    per-postcode limits and "already linked" are judged there, on verified links only, and told to
+    that agent. Requests themselves are bounded by the enumeration detector (counted as matches of
+    the requesting organisation), by the organisation's quota, and per mobile per hour.
+    """
+
+    def __init__(self, core: _Core, matching: MatchService) -> None:
         self._core = core
+        self._matching = matching
 
     def request(
         self, national_code: str, mobile: str, postcode: str, role: str, *, actor: str = CITIZEN_ACTOR
@@ -479,6 +518,9 @@ class Workflow:
                 raise PostcodeRetired(
                     "the postcode is retired; no address can be verified on it", postcode=postcode_c
                 )
+            # Counted like a match of the requesting organisation (across organisations too): asking about many
+            # people at one postcode, or one person at many, through requests is enumeration all the same.
+            core.keyed(lambda h: self._matching.count_request(actor, h.national_code(nc), postcode_c))
         except VerifyError as exc:
             core.refused(actor, "request", PURPOSE_WORKFLOW, exc)
             raise
@@ -486,29 +528,12 @@ class Workflow:
 
         def body(tx: VerifyTx, h: Hasher) -> tuple[Link, str, VerifyError | None]:
             nc_h, mob_h = h.national_code(nc), h.mobile(mobile_c)
-            if tx.count_active(nc_hash=nc_h, postcode=postcode_c, role=role):
-                raise AlreadyLinked("this person already has (or is verifying) this postcode in this role")
-            if tx.count_active(nc_hash=nc_h) >= cfg.max_links_per_person:
-                raise PersonLimitReached(
-                    f"a person may have at most {cfg.max_links_per_person} active addresses",
-                    limit=cfg.max_links_per_person,
-                    scope="addresses",
-                )
-            if (
-                role == Role.RESIDENT
-                and tx.count_active(nc_hash=nc_h, role=role) >= cfg.max_residences_per_person
-            ):
-                raise PersonLimitReached(
-                    f"a person may have at most {cfg.max_residences_per_person} active residences",
-                    limit=cfg.max_residences_per_person,
-                    scope="residences",
-                )
-            if tx.count_active(postcode=postcode_c) >= cfg.max_links_per_postcode:
-                raise PostcodeLimitReached(
-                    f"a postcode may have at most {cfg.max_links_per_postcode} active links",
-                    limit=cfg.max_links_per_postcode,
-                )
             now = core.now()
+            # Only about the mobile the caller gave (never about links): bounds the texts one phone receives.
+            if tx.count_requests(mob_h, now - timedelta(hours=1)) >= cfg.max_requests_per_mobile_per_hour:
+                raise RequestLimitReached(
+                    "too many verification requests were opened with this mobile in the last hour", retry_after=3600
+                )
             link = Link(
                 id=link_id,
                 nc_hash=nc_h,
@@ -667,6 +692,20 @@ class Workflow:
                     "rejected:postcode_retired",
                     PostcodeRetired("the postcode was retired meanwhile"),
                 )
+            refusal = _limit_refusal(tx, link, cfg)
+            if refusal is not None:
+                # Judged here, with the person proven at the door, and told only to the agent there.
+                link = replace(
+                    link,
+                    state=State.REJECTED,
+                    code_hash=None,
+                    closed_at=now,
+                    reason=refusal.code,
+                    agent=agent,
+                    updated_at=now,
+                )
+                tx.update_link(link)
+                return link, f"rejected:{refusal.code}", refusal
             link = replace(
                 link,
                 state=State.VERIFIED,
@@ -930,6 +969,27 @@ class MatchService:
             )
         return out
 
+    def count_request(self, org: str, nc_hash: bytes, postcode: str) -> None:
+        """Count a verification request as the detector counts a match (shared by every process); raises the
+        refusal, after storing its alerts, when it trips a limit."""
+        core, detector = self._core, self._detector
+        refused: MatchRefused | None = None
+        try:
+            with core.store.transaction() as tx:
+                now = core.now()
+                self._take_in(tx, now)
+                try:
+                    detector.check(org, nc_hash, postcode, now)
+                except MatchRefused as exc:
+                    refused = exc
+                    for alert in exc.alerts:
+                        self._alert_cursor = max(self._alert_cursor, tx.add_alert(alert))
+                self._seen_cursor = tx.add_seen(detector.take_recorded())
+        except Exception as exc:
+            raise AuditUnavailable("the request could not be counted; it is not opened") from exc
+        if refused is not None:
+            raise refused
+
     def catch_up(self) -> None:
         """Take in the counts and alerts stored so far (at start: the first match then waits for nothing)."""
         with self._core.store.transaction() as tx:
@@ -1127,8 +1187,8 @@ class VerifyHub:
         store.clear_unsealed_outbox()
         # Blocks and counts of earlier runs and of other processes are taken in before the first match is judged.
         self.detector = SlidingWindowDetector(self.config.abuse)
-        self.workflow = Workflow(self._core)
         self.matching = MatchService(self._core, self.detector)
+        self.workflow = Workflow(self._core, self.matching)
         self.matching.catch_up()
         self.citizen = CitizenService(self._core)
 

@@ -72,6 +72,7 @@ CREATE TABLE IF NOT EXISTS verify_link (
 CREATE INDEX IF NOT EXISTS verify_link_match ON verify_link (nc_hash, postcode, state, role, verified_at);
 CREATE INDEX IF NOT EXISTS verify_link_postcode ON verify_link (postcode, state);
 CREATE INDEX IF NOT EXISTS verify_link_due ON verify_link (state, code_expires_at);
+CREATE INDEX IF NOT EXISTS verify_link_mobile ON verify_link (mobile_hash, requested_at);
 CREATE TABLE IF NOT EXISTS verify_challenge (
     id TEXT PRIMARY KEY,
     nc_hash BLOB NOT NULL,
@@ -126,7 +127,8 @@ CREATE TABLE IF NOT EXISTS verify_alert (
     subject TEXT NOT NULL,
     distinct_count INTEGER NOT NULL,
     window_seconds INTEGER NOT NULL,
-    blocked_until TEXT NOT NULL
+    blocked_until TEXT NOT NULL,
+    orgs TEXT NOT NULL DEFAULT ''  -- every organisation involved, comma-separated
 );
 """
 
@@ -250,12 +252,13 @@ def _key_version(conn: sqlite3.Connection) -> int:
 
 _REMOVED = "(removed: written in clear by an older version)"
 _ALERT_SELECT = (
-    "SELECT id, ts, org, kind, subject, distinct_count, window_seconds, blocked_until FROM verify_alert"
+    "SELECT id, ts, org, kind, subject, distinct_count, window_seconds, blocked_until, orgs FROM verify_alert"
 )
 
 
 def _alert(r: Sequence[Any]) -> Alert:
-    return Alert(r[0], _dt_req(r[1]), r[2], r[3], r[4], r[5], r[6], _dt_req(r[7]))
+    orgs = tuple(o for o in str(r[8]).split(",") if o) or (r[2],)
+    return Alert(r[0], _dt_req(r[1]), r[2], r[3], r[4], r[5], r[6], _dt_req(r[7]), orgs)
 
 
 class SqliteTx:
@@ -289,17 +292,29 @@ class SqliteTx:
         self._c.execute(f"UPDATE verify_link SET {sets} WHERE id = ?", (*params[1:], params[0]))
 
     def count_active(
-        self, *, nc_hash: bytes | None = None, postcode: str | None = None, role: str | None = None
+        self,
+        *,
+        nc_hash: bytes | None = None,
+        postcode: str | None = None,
+        role: str | None = None,
+        verified_only: bool = False,
     ) -> int:
-        """How many open or verified links match every given filter."""
-        where = [f"state IN ({_ACTIVE_PLACEHOLDERS})"]
-        params: list[Any] = list(ACTIVE_STATES)
+        """How many open or verified links (only verified ones with ``verified_only``) match every given filter."""
+        where = ["state = ?"] if verified_only else [f"state IN ({_ACTIVE_PLACEHOLDERS})"]
+        params: list[Any] = [State.VERIFIED.value] if verified_only else list(ACTIVE_STATES)
         for col, value in (("nc_hash", nc_hash), ("postcode", postcode), ("role", role)):
             if value is not None:
                 where.append(f"{col} = ?")
                 params.append(value)
         row = self._c.execute(
             f"SELECT COUNT(*) FROM verify_link WHERE {' AND '.join(where)}", params
+        ).fetchone()
+        return int(row[0])
+
+    def count_requests(self, mobile_hash: bytes, since: datetime) -> int:
+        """Requests opened with this mobile since ``since``."""
+        row = self._c.execute(
+            "SELECT COUNT(*) FROM verify_link WHERE mobile_hash = ? AND requested_at >= ?", (mobile_hash, _ts(since))
         ).fetchone()
         return int(row[0])
 
@@ -420,8 +435,9 @@ class SqliteTx:
         a = alert
         cur = self._c.execute(
             "INSERT INTO verify_alert (ts, org, kind, subject, distinct_count, window_seconds, "
-            "blocked_until) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (_ts(a.ts), a.org, a.kind, a.subject, a.distinct_count, a.window_seconds, _ts(a.blocked_until)),
+            "blocked_until, orgs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (_ts(a.ts), a.org, a.kind, a.subject, a.distinct_count, a.window_seconds, _ts(a.blocked_until),
+             ",".join(a.orgs or (a.org,))),
         )
         return int(cur.lastrowid or 0)
 
@@ -470,7 +486,11 @@ class SqliteVerifyStore:
         self._writes = FileWriteLock(self.path)
         self._writing_thread: int | None = None
         self._writer.execute("PRAGMA journal_mode = WAL")
-        self._writer.executescript(SCHEMA)
+        with self._writes.held():
+            self._writer.executescript(SCHEMA)
+            columns = {r[1] for r in self._writer.execute("PRAGMA table_info(verify_alert)")}
+            if "orgs" not in columns:  # a database of a version before alerts named every organisation
+                self._writer.execute("ALTER TABLE verify_alert ADD COLUMN orgs TEXT NOT NULL DEFAULT ''")
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are opened explicitly, never implicitly.

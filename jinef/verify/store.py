@@ -152,6 +152,7 @@ class Alert:
     distinct_count: int
     window_seconds: int
     blocked_until: datetime
+    orgs: tuple[str, ...] = ()  # every organisation involved (an alert across organisations names them all)
 
 
 class UnreadableAuditRecord(ValueError):
@@ -199,9 +200,17 @@ class VerifyTx(Protocol):
         """Write every mutable field of a request."""
 
     def count_active(
-        self, *, nc_hash: bytes | None = None, postcode: str | None = None, role: str | None = None
+        self,
+        *,
+        nc_hash: bytes | None = None,
+        postcode: str | None = None,
+        role: str | None = None,
+        verified_only: bool = False,
     ) -> int:
-        """How many open or verified links match every given filter."""
+        """How many open or verified links (only verified ones with ``verified_only``) match every given filter."""
+
+    def count_requests(self, mobile_hash: bytes, since: datetime) -> int:
+        """Requests opened with this mobile since ``since``."""
 
     def due_links(self, now: datetime) -> list[Link]:
         """Open requests whose code expired before ``now``."""
