@@ -128,6 +128,7 @@ def alerts(
         {
             "ts": a.ts.isoformat(),
             "org": a.org,
+            "orgs": list(a.orgs),  # every organisation involved (several for an alert across organisations)
             "kind": a.kind,
             "subject": a.subject,
             "distinct": a.distinct_count,
@@ -139,11 +140,11 @@ def alerts(
     if json_out:
         print_json(rows)
         return
-    table = Table("time", "organisation", "kind", "subject", "distinct", "blocked until")
-    for r in rows:
+    table = Table("time", "organisations", "kind", "subject", "distinct", "blocked until")
+    for a, r in zip(found, rows, strict=True):
         table.add_row(
             str(r["ts"]),
-            str(r["org"]),
+            ", ".join(a.orgs),
             str(r["kind"]),
             str(r["subject"]),
             str(r["distinct"]),
