@@ -97,14 +97,15 @@ class QuotaLeases:
         self.store = store
         self._local: dict[int, float] = {}
 
-    def take(self, org_id: int, rate: float, cost: float = 1.0) -> float:
-        """0 when ``cost`` items may go ahead, else the seconds to wait (a batch is one take of its items)."""
+    def take(self, org_id: int, rate: float, cost: float = 1.0, credit: float = 0.0) -> float:
+        """0 when ``cost`` items may go ahead, else the seconds to wait (a batch is one take of its items;
+        ``credit``: see :meth:`ServiceStore.take_token`)."""
         have = self._local.get(org_id, 0.0)
         if have >= cost:
             self._local[org_id] = have - cost
             return 0.0
         if cost > 1.0:
-            return self.store.take_token(org_id, cost)
+            return self.store.take_token(org_id, cost, credit)
         lease = max(1.0, min(rate / 20.0, max(1.0, rate) / 4.0))
         if lease > 1.0 and self.store.take_token(org_id, lease) == 0.0:
             self._local[org_id] = have + lease - 1.0
@@ -290,15 +291,15 @@ def charge_items(state: ServiceState, principal: Principal, items: int) -> None:
     hot path (:mod:`jinef.api.hot_paths`) makes the same two calls, so both paths charge the same.
     """
     if principal.rate is not None and items > 1:
-        _charge(state, principal, items - 1)
+        _charge(state, principal, items - 1, credit=1)
 
 
-def _charge(state: ServiceState, principal: Principal, cost: int) -> None:
+def _charge(state: ServiceState, principal: Principal, cost: int, credit: int = 0) -> None:
     assert principal.rate is not None
-    wait = state.quota.take(principal.org_id, principal.rate, float(cost))
+    wait = state.quota.take(principal.org_id, principal.rate, float(cost), float(credit))
     if wait > 0:
         retry = max(1, math.ceil(wait))
-        what = "" if cost <= 1 else f" ({cost} items)"
+        what = "" if cost + credit <= 1 else f" ({cost + credit} items)"
         raise ApiError(429, "rate_limited",
                        f"quota exceeded for organisation {principal.org!r}{what}: retry in {retry} s",
                        headers={"Retry-After": str(retry)})

@@ -305,13 +305,13 @@ class SlidingWindowDetector:
         if last is not None and last[0] <= now:
             last = None
         exc = EnumerationSuspected(_REASONS[kind], reason=kind, retry_after=1)
-        involved: set[str] = set()
-        if last is None or org not in last[1]:  # (a refused organisation already named costs no search)
+        if last is not None and org in last[1]:
+            until = last[0]  # an alert naming this organisation (and the others) is in force: no new one
+        else:
             window = self._by_postcode if kind == KIND_CODES_PER_POSTCODE_ALL else self._by_code
             involved = {o for o in self._orgs if window.count(_h((o, subject)), since) > 0} | {org}
-        if last is not None and involved <= last[1]:
-            until = last[0]
-        else:
+            if last is not None:  # organisations refused before are involved too, though never counted
+                involved |= last[1]
             until = now + timedelta(seconds=cfg.block_seconds)
             self._all_alerted[(kind, subject)] = (until, frozenset(involved))
             exc.alerts = [Alert(None, now, org, kind, subject, count, cfg.window_seconds, until,
