@@ -53,18 +53,16 @@ def detect_encoding(path: str | Path) -> str:
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
-    """UTF-16 of mostly ASCII or Arabic-script text has a NUL or a 0x06 in every other byte."""
+    """UTF-16 of Persian text has 0x00 (digits, spaces, ASCII) or 0x06 (Arabic-script letters) as every high
+    byte; UTF-8 and 8-bit text have neither byte anywhere."""
     if len(head) < 4:
         return None
     even, odd = head[0::2], head[1::2]
-    # High bytes are 0x00 (ASCII: digits, commas, newlines) or 0x06 (Arabic letters) in UTF-16 text.
     high_odd = (odd.count(0) + odd.count(6)) / len(odd)
     high_even = (even.count(0) + even.count(6)) / len(even)
-    if head.count(0) * 8 < len(head):
-        return None  # almost no NULs: an 8-bit or UTF-8 file
-    if high_odd > 0.9 and high_even < 0.5:
+    if high_odd > 0.7 and high_even < 0.3:
         return "utf-16-le"
-    if high_even > 0.9 and high_odd < 0.5:
+    if high_even > 0.7 and high_odd < 0.3:
         return "utf-16-be"
     return None
 
