@@ -6,9 +6,9 @@ body. Endpoints are plain ``def`` so the hub's blocking commits run in the threa
 single matches then share one audit commit (the hub's group commit).
 
 Scopes: ``match`` (organisations asking yes/no), ``verify_request`` (the citizen portal, or an
-organisation acting for a citizen whose national code it has already proven: a request answers
-``already_linked`` truthfully, which would be an oracle beside the match service),
-``field_agent`` (the postman's app) and ``citizen`` (the citizen portal, for the own-addresses view).
+organisation acting for a citizen: a request answers the same whatever links exist, and is counted
+by the enumeration detector), ``field_agent`` (the postman's app: acts only on requests its own
+organisation visits) and ``citizen`` (the citizen portal, for the own-addresses view).
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ def match_batch(body: MatchBatchRequest, request: Request, principal: Principal 
 
 
 @router.post("/v1/verifications", status_code=201, responses=_ERRORS,
-             summary="Open a verification (texts a one-time code; for a citizen already proven by the caller)")
+             summary="Open a verification (texts a one-time code; answers the same whatever links exist)")
 def open_verification(body: VerificationRequest, request: Request,
                       principal: Principal = require_scope("verify_request")) -> Any:
     """requested → code_sent; the code goes to the citizen's mobile, never into the answer."""
