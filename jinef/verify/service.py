@@ -373,12 +373,10 @@ class _Core:
         """``text`` sealed under the database's current key version (see :mod:`jinef.verify.seal`)."""
         return seal(self.ring, self.hasher.version, text)
 
-    def require_gateway(self, actor: str, action: str, purpose: str) -> None:
-        """Refuse (audited) a step that would text a one-time code when there is no gateway to send it."""
+    def require_gateway(self) -> None:
+        """Refuse a step that would text a one-time code when there is no gateway to send it (the caller audits)."""
         if self.gateway is None:
-            exc = SmsUnavailable("no SMS gateway is configured on this server, so no one-time code can be sent")
-            self.refused(actor, action, purpose, exc)
-            raise exc
+            raise SmsUnavailable("no SMS gateway is configured on this server, so no one-time code can be sent")
 
     def reload_keys(self) -> None:
         """Pick up a rotation made by another process."""
@@ -504,13 +502,13 @@ class Workflow:
         """Open a request and text its one-time code to the citizen; returns the request."""
         core, cfg = self._core, self._core.config
         link_id = _new_id("vr_")
-        core.require_gateway(actor, "request", PURPOSE_WORKFLOW)
         try:
             _check_id("actor", actor)
             nc = _parse_nc(national_code)
             mobile_c = _parse_mobile(mobile)
             postcode_c = _parse_postcode(postcode)
             _check_role(role)
+            core.require_gateway()  # before anything is counted or stored
             status = core.postcode_status(postcode_c)
             if status is None:
                 raise PostcodeNotFound("the registry has no such postcode", postcode=postcode_c)
@@ -571,9 +569,9 @@ class Workflow:
     def resend_code(self, request_id: str, mobile: str, *, actor: str = CITIZEN_ACTOR) -> RequestInfo:
         """Send a fresh code (the old one stops working); needs the request's mobile again."""
         core, cfg = self._core, self._core.config
-        core.require_gateway(actor, "resend_code", PURPOSE_WORKFLOW)
         try:
             mobile_c = _parse_mobile(mobile)
+            core.require_gateway()
         except VerifyError as exc:
             core.refused(actor, "resend_code", PURPOSE_WORKFLOW, exc, subject=request_id)
             raise
@@ -1047,10 +1045,10 @@ class CitizenService:
         """Text a one-time code to ``mobile``; present it with the returned id to :meth:`addresses`."""
         core, cfg = self._core, self._core.config
         challenge_id = _new_id("ch_")
-        core.require_gateway(CITIZEN_ACTOR, "citizen_challenge", PURPOSE_CITIZEN)
         try:
             nc = _parse_nc(national_code)
             mobile_c = _parse_mobile(mobile)
+            core.require_gateway()
         except VerifyError as exc:
             core.refused(CITIZEN_ACTOR, "citizen_challenge", PURPOSE_CITIZEN, exc)
             raise
