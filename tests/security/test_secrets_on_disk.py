@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import http.server
+import json
+import re
 import sqlite3
 import stat
+import threading
 from pathlib import Path
+from typing import Any, ClassVar
 
+from jinef.text.digits import to_latin_digits
 from tests.security.conftest import Postcodes, Server, cli, mobiles, people, post, start_server
 
 SMS_TEXT = "کد احراز نشانی شما".encode()  # the words around the code in the verification SMS
@@ -65,3 +71,57 @@ def test_case05_database_and_key_files_are_private(server: Server, tmp_path: Pat
     out = cli("build", "--units", "300", "--db", str(built))
     assert out.returncode == 0, out.stderr
     assert oct(_mode(built)) == "0o600"
+
+
+class _Operator(http.server.BaseHTTPRequestHandler):
+    """A stand-in for an SMS operator's HTTP API: records each message, or fails while told to."""
+
+    received: ClassVar[list[dict[str, Any]]] = []
+    failing: ClassVar[bool] = False
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.failing:
+            self.send_response(502)
+        else:
+            type(self).received.append({"auth": self.headers.get("Authorization"), **json.loads(body)})
+            self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_case05_codes_go_to_the_configured_gateway(small_registry: Path, tmp_path: Path,
+                                                   postcodes: Postcodes) -> None:
+    operator = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Operator)
+    threading.Thread(target=operator.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{operator.server_address[1]}/sms"
+    server = start_server(small_registry, tmp_path / "gateway",
+                          {"JINEF_SMS_GATEWAY_URL": url, "JINEF_SMS_GATEWAY_TOKEN": "operator-token"}, workers=1)
+    try:
+        portal = server.key("sec5-gw-portal", ("verify_request",))
+        agent = server.key("sec5-gw-post", ("field_agent",))
+        (person,), (mobile,) = people(1), mobiles(1)
+        with server.client(portal) as p, server.client(agent) as a:
+            r = post(p, "/v1/verifications", {"national_code": person, "mobile": mobile,
+                                              "postcode": postcodes.take(1)[0], "role": "resident"})
+            assert r.status_code == 201, r.text
+            rid = r.json()["id"]
+            (sms,) = [m for m in _Operator.received if m["ref"] == rid]
+            assert sms["to"] == mobile and sms["auth"] == "Bearer operator-token"
+            code = re.search(r"\d{6}", to_latin_digits(sms["text"]))
+            assert code
+            r = post(a, f"/v1/verifications/{rid}/confirm", {"agent": "postman-3", "code": code.group()})
+            assert r.status_code == 200 and r.json()["state"] == "verified", r.text
+            _Operator.failing = True  # the operator is down: the caller is told, the request can be resent
+            r = post(p, "/v1/verifications", {"national_code": people(1)[0], "mobile": mobiles(1)[0],
+                                              "postcode": postcodes.take(1)[0], "role": "resident"})
+            assert r.status_code == 503 and r.json()["error"]["code"] == "sms_failed", r.text
+        with sqlite3.connect(server.verify_db) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM verify_outbox").fetchone()[0] == 0  # nothing kept here
+    finally:
+        _Operator.failing = False
+        server.stop()
+        operator.shutdown()
