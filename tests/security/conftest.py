@@ -146,10 +146,12 @@ def server(small_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 class Postcodes:
-    """Active postcodes of the small registry, handed out so that no two tests share one."""
+    """Active postcodes of the small registry, handed out so that no two tests share one (the hub's counts
+    are per postcode); ``lookups`` are for read-only batches, which may share."""
 
     def __init__(self, codes: list[str]) -> None:
         self._codes = iter(codes)
+        self.lookups = codes[:1000]
 
     def take(self, n: int) -> list[str]:
         """``n`` postcodes nobody has been given."""
