@@ -14,6 +14,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 DEFAULT_DB = Path("var") / "registry.sqlite"
+# The HTTP service's guards against slow and greedy clients (jinef.api.slow_clients; `jinef serve` options).
+DEFAULT_HEADER_TIMEOUT = 10.0  # seconds for a request's line and headers
+DEFAULT_BODY_TIMEOUT = 30.0  # seconds for its body (at most 256 KB), after the headers
+DEFAULT_MAX_CONNS_PER_CLIENT = 1024  # open connections per client address, per worker (pooled clients open hundreds)
 
 
 def state_dir() -> Path:

@@ -97,12 +97,15 @@ class QuotaLeases:
         self.store = store
         self._local: dict[int, float] = {}
 
-    def take(self, org_id: int, rate: float) -> float:
-        """0 when a request may go ahead, else the seconds to wait."""
+    def take(self, org_id: int, rate: float, cost: float = 1.0, credit: float = 0.0) -> float:
+        """0 when ``cost`` items may go ahead, else the seconds to wait (a batch is one take of its items;
+        ``credit``: see :meth:`ServiceStore.take_token`)."""
         have = self._local.get(org_id, 0.0)
-        if have >= 1.0:
-            self._local[org_id] = have - 1.0
+        if have >= cost:
+            self._local[org_id] = have - cost
             return 0.0
+        if cost > 1.0:
+            return self.store.take_token(org_id, cost, credit)
         lease = max(1.0, min(rate / 20.0, max(1.0, rate) / 4.0))
         if lease > 1.0 and self.store.take_token(org_id, lease) == 0.0:
             self._local[org_id] = have + lease - 1.0
@@ -233,12 +236,14 @@ def context(request: Request) -> RequestContext:
     return ctx
 
 
-def authorize(request: Request, key: str | None, scope: str | tuple[str, ...]) -> Principal:
-    """Check a key, its scope (any of several) and the quota; raise :class:`ApiError` when refused."""
-    return check_key(service(request), context(request), key, scope)
+def authorize(request: Request, key: str | None, scope: str | tuple[str, ...], cost: int = 1) -> Principal:
+    """Check a key, its scope (any of several) and the quota for ``cost`` items; raise :class:`ApiError` when
+    refused."""
+    return check_key(service(request), context(request), key, scope, cost)
 
 
-def check_key(state: ServiceState, ctx: RequestContext, key: str | None, scope: str | tuple[str, ...]) -> Principal:
+def check_key(state: ServiceState, ctx: RequestContext, key: str | None, scope: str | tuple[str, ...],
+              cost: int = 1) -> Principal:
     """:func:`authorize` for callers that hold the state and context rather than a Starlette request."""
     if not key:
         raise ApiError(401, "missing_key", "an API key is required (X-API-Key header)",
@@ -252,13 +257,31 @@ def check_key(state: ServiceState, ctx: RequestContext, key: str | None, scope: 
     if principal.scopes.isdisjoint(wanted):
         raise ApiError(403, "scope_denied", f"this key does not have the {' or '.join(map(repr, wanted))} scope")
     if principal.rate is not None:
-        wait = state.quota.take(principal.org_id, principal.rate)
-        if wait > 0:
-            retry = max(1, math.ceil(wait))
-            raise ApiError(429, "rate_limited",
-                           f"quota exceeded for organisation {principal.org!r}: retry in {retry} s",
-                           headers={"Retry-After": str(retry)})
+        _charge(state, principal, cost)
     return principal
+
+
+def charge_items(state: ServiceState, principal: Principal, items: int) -> None:
+    """Charge a batch's items beyond the one its key check already took (429 with Retry-After when over quota).
+
+    A batch costs one quota unit per item, as its items would cost asked one by one. Routes whose key comes in a
+    header check it in a dependency before the body is parsed (so a bad key is a 401 before a bad body's 422),
+    which takes one unit; the route then charges the rest here, once it knows how many items there are. The
+    hot path (:mod:`jinef.api.hot_paths`) makes the same two calls, so both paths charge the same.
+    """
+    if principal.rate is not None and items > 1:
+        _charge(state, principal, items - 1, credit=1)
+
+
+def _charge(state: ServiceState, principal: Principal, cost: int, credit: int = 0) -> None:
+    assert principal.rate is not None
+    wait = state.quota.take(principal.org_id, principal.rate, float(cost), float(credit))
+    if wait > 0:
+        retry = max(1, math.ceil(wait))
+        what = "" if cost + credit <= 1 else f" ({cost + credit} items)"
+        raise ApiError(429, "rate_limited",
+                       f"quota exceeded for organisation {principal.org!r}{what}: retry in {retry} s",
+                       headers={"Retry-After": str(retry)})
 
 
 def require_scope(*scopes: str) -> Any:

@@ -23,6 +23,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
+from jinef.fileperm import create_private
 from jinef.image.folder import new_generation
 from jinef.store.base import RegistryReader
 from jinef.store.sqlite.reader import SqliteReader
@@ -69,6 +70,7 @@ class SqliteShard:
 
     def __init__(self, path: Path) -> None:
         path.unlink(missing_ok=True)
+        create_private(path)  # every database file Jinef creates is 0600
         self.conn = sqlite3.connect(path, isolation_level=None)
         _private_file(self.conn)  # a shard lives only until the writer has merged it
         _begin_with_tables(self.conn)
@@ -129,6 +131,8 @@ class SqliteWriter:
             if not self.path.exists():
                 raise FileNotFoundError(f"no registry at {self.path} to append to (build or import one first)")
             self.work_path = self.path
+        if mode == "replace":
+            create_private(self.work_path)  # every database file Jinef creates is 0600
         self.conn = sqlite3.connect(self.work_path, isolation_level=None)
         if mode == "replace":
             _private_file(self.conn)  # the new file is private until renamed
