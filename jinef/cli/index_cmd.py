@@ -23,7 +23,8 @@ def image_report(c: CompiledImage, location: RegistryLocation) -> dict[str, obje
 
 
 def image_is_current(location: RegistryLocation) -> bool:
-    """Whether the registry has a published image compiled from its present generation."""
+    """Whether the registry has a published image compiled from its present generation (under today's text rules:
+    an image from other rules does not open)."""
     try:
         image = ReadImage.open(location.image_root)
     except ImageError:

@@ -23,6 +23,7 @@ from jinef.config import RegistryLocation
 from jinef.image.folder import ImageWriter, new_generation, publish
 from jinef.store.base import RegistryReader
 from jinef.store.open import open_reader
+from jinef.text.rules import text_rules_fingerprint
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ def compile_image(reader: RegistryReader, root: Path, data_root: Path | None = N
         gc.collect()
         say("admin")
         compile_admin(out, data_root)
-        path = out.finish({"registry_generation": meta.get("generation"), "registry_meta": meta, "counts": counts})
+        path = out.finish({"registry_generation": meta.get("generation"), "registry_meta": meta, "counts": counts,
+                           "text_rules": text_rules_fingerprint()})
     except BaseException:
         out.abort()
         raise

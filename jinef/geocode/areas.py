@@ -55,8 +55,9 @@ class Areas:
         self.nb_ev: dict[int, str] = {}
         if q.locality:
             self.locality(q.locality)
-        if q.neighbourhood:
-            self.neighbourhood(q.neighbourhood, fuzzy=True)
+        self.unplaced_neighbourhood: str | None = None  # a «محله …» no neighbourhood is called
+        if q.neighbourhood and not self.neighbourhood(q.neighbourhood, fuzzy=True):
+            self.unplaced_neighbourhood = q.neighbourhood
         for place in q.places:
             self._place(place)
 
@@ -75,15 +76,24 @@ class Areas:
             return str(hit[0])
         return k
 
+    def _closest(self, key: str, keys: list[str]) -> list[str]:
+        """The known keys within a typo of ``key``, all those at the smallest distance («سیجان» is one letter from
+        both «سیرجان» and «سیدان»: the rest of the address decides, not the order of a list)."""
+        hits = process.extract(key, keys, scorer=OSA.distance, score_cutoff=max_edits(key), limit=12)
+        if not hits:
+            return []
+        best = min(d for _, d, _ in hits)
+        return [k for k, d, _ in hits if d == best]
+
     def locality(self, name: str, fuzzy: bool = True) -> bool:
         """Add the localities a name names (exactly, else within a typo's distance); False when none."""
         ix = self.ix
         k = match_key(name)
         hits = ix.localities.of(k)
         if not len(hits) and fuzzy and max_edits(k):
-            hit = process.extractOne(k, ix.localities.keys, scorer=OSA.distance, score_cutoff=max_edits(k))
-            if hit is not None:
-                hits = ix.localities.of(hit[0])
+            close = self._closest(k, ix.localities.keys)
+            if close:
+                hits = np.concatenate([ix.localities.of(c) for c in close])
                 self.corrections.append({"kind": TYPO, "original": name, "result": ix.loc_name[int(hits[0])]})
         if not len(hits):
             return False
@@ -97,9 +107,9 @@ class Areas:
         k = match_key(name)
         hits = ix.neighbourhoods.of(k)
         if not len(hits) and fuzzy and max_edits(k):
-            hit = process.extractOne(k, ix.neighbourhoods.keys, scorer=OSA.distance, score_cutoff=max_edits(k))
-            if hit is not None:
-                hits = ix.neighbourhoods.of(hit[0])
+            close = self._closest(k, ix.neighbourhoods.keys)
+            if close:
+                hits = np.concatenate([ix.neighbourhoods.of(c) for c in close])
                 self.corrections.append({"kind": TYPO, "original": name, "result": ix.nb_name[int(hits[0])]})
         if not len(hits):
             return False
@@ -123,10 +133,13 @@ class Areas:
         return False
 
     def _place(self, place: str) -> None:
-        """An unlabelled part: the whole of it, else its word spans, longest first; a typo last."""
+        """An unlabelled part: the whole of it; else its word spans, longest first; and when words are left over,
+        the whole of it within a typo, which then stands instead of the spans («احمد آباد مسفوفی» is the town
+        «احمد آباد مستوفی», not the villages «احمدآباد» and an unknown word)."""
         if self._span(place):
             return
         words = place.split()
+        before = (dict(self.loc_ev), dict(self.nb_ev), self.prov_key, self.county_key, len(self.corrections))
         i, unread = 0, []
         while i < len(words):
             for j in range(len(words), i, -1):
@@ -136,8 +149,15 @@ class Areas:
             else:
                 unread.append(words[i])
                 i += 1
-        if unread and (len(unread) < len(words) or not self.locality(place)):
-            self.ignored.append(" ".join(unread) if len(unread) < len(words) else place)
+        if not unread:
+            return
+        spans = (dict(self.loc_ev), dict(self.nb_ev), self.prov_key, self.county_key)
+        self.loc_ev, self.nb_ev, self.prov_key, self.county_key = (dict(before[0]), dict(before[1]), before[2],
+                                                                  before[3])
+        if self.locality(place) or self.neighbourhood(place, fuzzy=True):
+            return
+        self.loc_ev, self.nb_ev, self.prov_key, self.county_key = spans
+        self.ignored.append(" ".join(unread) if len(unread) < len(words) else place)
 
     # -- what the evidence bounds -----------------------------------------------------------
 

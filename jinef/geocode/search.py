@@ -25,12 +25,13 @@ from jinef.geocode.index import PLATE_SHIFT, GeocodeIndex, unit_key
 from jinef.geocode.results import Candidate, Query
 from jinef.registry.postcode import from_int
 from jinef.text.keys import match_key
+from jinef.text.lexicon import AREA_TYPES
+from jinef.text.parser import split_thoroughfare
 
 _PLATE_MASK = (1 << PLATE_SHIFT) - 1  # the plate code's bits of b_key
 PRUNE_ABOVE = 16  # more candidates than this: bound their scores in numpy before scoring any one fully
 _SMALL = 32  # up to this many thoroughfares, search plates by bisection rather than numpy
 BOUND_ABOVE = 64  # more matched thoroughfares than this: bound them street by street before searching plates
-_AREA_TYPES = frozenset({"کوی", "شهرک", "مجتمع"})
 
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -86,12 +87,16 @@ class _Search:
         self.ignored = list(q.ignored)
         self.areas = areas = Areas(ix, q, province, county, locality, self.corrections, self.ignored)
         self.allowed = areas.allowed
+        if areas.unplaced_neighbourhood:  # «محله اتوبان …» that names no neighbourhood: read as a street
+            t = split_thoroughfare(areas.unplaced_neighbourhood)
+            if t.type_word:
+                q.thoroughfares = [(t.type_word, t.name), *q.thoroughfares]
         # «محله کوی سعادت»: a neighbourhood named with a type word reads as a thoroughfare.
         if q.thoroughfares:
             kept = []
             for t, n in q.thoroughfares:
                 if ix.neighbourhoods.count(match_key(f"{t} {n}")) and q.neighbourhood is None and (
-                        t in _AREA_TYPES or len(q.thoroughfares) > 1):
+                        t in AREA_TYPES or len(q.thoroughfares) > 1):
                     areas.neighbourhood(f"{t} {n}", fuzzy=False)
                 else:
                     kept.append((t, n))
@@ -255,12 +260,13 @@ class _Search:
         matched["last_thoroughfare"] = (self.th_written[li], last)
         s = best_last
         grand = ix.v_th_prev[prev] if prev >= 0 else -1
+        prev_type = ix.th_type_key(prev) if prev >= 0 else ""
         for j, m in enumerate(self.th_match):
             if j == li:
                 continue
             v = m.get(prev, 0.0) if prev >= 0 else 0.0
             if v and "prev_thoroughfare" not in matched:
-                s += v * W.PREV
+                s += v * W.PREV + (W.TYPE if self.th_type[j] == prev_type else -W.TYPE)
                 matched["prev_thoroughfare"] = (self.th_written[j], prev)
             elif grand >= 0 and m.get(grand, 0.0):
                 s += W.PREV_ABOVE
@@ -290,11 +296,12 @@ class _Search:
         has_prev = prev >= 0
         grand = np.where(has_prev, ix.th_prev[np.maximum(prev, 0)], -1).astype(np.int64)
         took_prev = np.zeros(len(last), dtype=bool)
+        prev_type = ix.th_type_code[np.maximum(prev, 0)]
         for j, lk in enumerate(lookups):
             other = li != j
             qp = np.where(has_prev, lk(prev), 0.0)
             first = other & (qp > 0) & ~took_prev
-            best += np.where(first, qp * W.PREV, 0.0)
+            best += np.where(first, qp * W.PREV + np.where(type_ok[j][prev_type], W.TYPE, -W.TYPE), 0.0)
             took_prev |= first
             up = other & ~first & (grand >= 0) & (lk(grand) > 0)
             best += np.where(up, W.PREV_ABOVE, 0.0)
@@ -502,7 +509,7 @@ class _Search:
         n = len(self.th_match)
         if n >= 2 and not uniform.all():  # the best any prev could add, for streets whose buildings differ in it
             no_prev = self._street_scores(ths, np.full(len(ths), -1, dtype=np.int64))
-            best_prev = no_prev + (n - 1) * W.PREV_MISSING + W.PREV + (n - 2) * W.PREV_ABOVE
+            best_prev = no_prev + (n - 1) * W.PREV_MISSING + W.PREV + W.TYPE + (n - 2) * W.PREV_ABOVE
             street = np.where(uniform, street, np.maximum(street, best_prev))
         return area + street
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 LAST = 4.0  # the last thoroughfare (معبر آخر) matches
 PREV = 3.0  # the thoroughfare before it matches
 LAST_POSITION = 0.2  # the matching written thoroughfare was written last
-TYPE = 0.3  # its type word agrees (or, negated, disagrees)
+TYPE = 0.3  # a matched thoroughfare's type word agrees (or, negated, disagrees): «بلوار انجیر» ≠ «خیابان انجیر»
 PREV_ABOVE = 0.5  # a written thoroughfare is the one above the prev: consistent, adds little
 PREV_MISSING = 1.0  # a written thoroughfare found nowhere above the building's street
 PLATE = 4.0

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from jinef.image.strings import StringTable, pack_strings
+from jinef.text.rules import text_rules_fingerprint
 
 FORMAT = "jinef-read-image"
 FORMAT_VERSION = 1
@@ -186,6 +187,9 @@ class ReadImage:
         if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
             raise ImageError(f"{path} is not a {FORMAT} of version {FORMAT_VERSION} (found "
                              f"{manifest.get('format')} {manifest.get('format_version')}): run `jinef index`")
+        if manifest.get("text_rules") != text_rules_fingerprint():
+            raise ImageError(f"the read image at {path} was compiled under other Persian text rules (its names' "
+                             "match keys would not meet today's queries): run `jinef index`")
         arrays = {}
         for name in manifest["arrays"]:
             # Opened all at once: a later cleanup of this generation cannot leave an array unopened.

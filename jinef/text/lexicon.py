@@ -114,6 +114,7 @@ NOT_POSTCODE_LABELS: tuple[str, ...] = tuple(lookup_form(x) for x in w.NOT_POSTC
 PHONE_MIN_DIGITS = w.PHONE_MIN_DIGITS
 HONORIFICS: frozenset[str] = frozenset(w.HONORIFICS)
 DROPPABLE_TITLES: tuple[str, ...] = w.DROPPABLE_TITLES
+AREA_TYPES: frozenset[str] = frozenset(w.AREA_TYPES)
 DIRECTION_WORDS: frozenset[str] = frozenset(w.DIRECTION_WORDS)
 THOROUGHFARE_RANK: dict[str, int] = {str(k): v for k, v in w.THOROUGHFARE_RANK.items()}
 NEGATIVE_WORDS: frozenset[str] = frozenset(num_data.NEGATIVE_WORDS)

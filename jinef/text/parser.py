@@ -589,6 +589,13 @@ class _Chunk:
             e, j, fixes = kw
             if e.kind == lx.ADMIN:
                 start, end = self.take_name(j)
+                area = self._area_after(e, j) if start == end else None
+                if area is not None:  # «محله شهرک فرهنگیان»: the neighbourhood is named with a type word
+                    if loose_start >= 0:
+                        self._loose(loose_start, i)
+                        loose_start = -1
+                    i = self._set_admin(e, *area)
+                    continue
                 if start == end:  # «اسلام شهر»: the word is part of a name, not a level
                     if loose_start < 0:
                         loose_start = i
@@ -612,15 +619,7 @@ class _Chunk:
             return self._detail(e, i, j)
         if kind == lx.ADMIN:
             start, end = self.take_name(j)
-            name = self.name_text(start, end)
-            if getattr(out, e.field) is None:
-                setattr(out, e.field, name)
-                self.part.sources[e.field] = name
-                if e.locality_type:
-                    out.locality_type = e.locality_type
-            else:
-                out.places.append(name)
-            return end
+            return self._set_admin(e, self.name_text(start, end), end)
         if kind == lx.LANDMARK:
             return self._landmark(e, i, j)
         if kind == lx.FLOOR_WORD:
@@ -633,6 +632,32 @@ class _Chunk:
             return end
         out.ignored.append(" ".join(self.tokens[i:j]))  # FILLER
         return j
+
+    def _set_admin(self, e: lx.Entry, name: str, end: int) -> int:
+        """Record an administrative level's name (a level given twice keeps the first); return ``end``."""
+        out = self.out
+        if getattr(out, e.field) is None:
+            setattr(out, e.field, name)
+            self.part.sources[e.field] = name
+            if e.locality_type:
+                out.locality_type = e.locality_type
+        else:
+            out.places.append(name)
+        return end
+
+    def _area_after(self, e: lx.Entry, j: int) -> tuple[str, int] | None:
+        """After «محله», a type word and its name are the neighbourhood's name as written: «محله شهرک غرب»,
+        «محله اتوبان تهران کرج» (the geocoder reads it as a street when no neighbourhood has that name)."""
+        if e.field != "neighbourhood" or j >= self.n:
+            return None
+        kw = self.keyword(j)
+        if kw is None or kw[0].kind != lx.TYPE:
+            return None
+        start, end = self.take_name(kw[1])
+        if start == end:
+            return None
+        word = kw[0].canonical if kw[0].canonical in lx.AREA_TYPES else " ".join(self.tokens[j:kw[1]])
+        return f"{word} {self.name_text(start, end)}", end
 
     def _thoroughfare(self, e: lx.Entry, i: int, j: int) -> tuple[Thoroughfare | None, int]:
         start, end = self.take_name(j)
