@@ -88,9 +88,9 @@ class _Search:
         self.areas = areas = Areas(ix, q, province, county, locality, self.corrections, self.ignored)
         self.allowed = areas.allowed
         if areas.unplaced_neighbourhood:  # «محله اتوبان …» that names no neighbourhood: read as a street
-            t = split_thoroughfare(areas.unplaced_neighbourhood)
-            if t.type_word:
-                q.thoroughfares = [(t.type_word, t.name), *q.thoroughfares]
+            street = split_thoroughfare(areas.unplaced_neighbourhood)
+            if street.type_word:
+                q.thoroughfares = [(street.type_word, street.name), *q.thoroughfares]
         # «محله کوی سعادت»: a neighbourhood named with a type word reads as a thoroughfare.
         if q.thoroughfares:
             kept = []
