@@ -9,7 +9,7 @@ contiguous run, found by bisection. A row index here is a position in that order
   over more (a radius of unbounded size doubles until it holds ``k`` buildings).
 - Many points: vectorised rounds over growing boxes of cells. A point is settled once its nearest building
   is nearer than the box's edge (or the box holds its whole radius); most settle in the first round, which
-  looks at the 3×3 cells around them.
+  looks at their own cell only, and nearly all the rest in the next, the 3×3 cells around them.
 
 Ties (two buildings at exactly the same distance) go to the lower row, on both paths.
 """
@@ -284,11 +284,11 @@ class BuildingIndex:
         j, i = np.floor(fy).astype(np.int64), np.floor(fx).astype(np.int64)
         cos_lat = np.maximum(np.cos(np.radians(lat)), 0.05)
         pending = np.arange(n)
-        half = 1
+        half = 0  # the point's own cell first: most points are settled there
         while len(pending):
             p = pending
             # A box of ±half cell rows, and ±half_c columns of about the same width in metres.
-            half_c = np.ceil(half / cos_lat[p]).astype(np.int64)
+            half_c = np.ceil(half / cos_lat[p] - 1e-9).astype(np.int64)
             offs = np.arange(-half, half + 1)
             rr = (j[p][:, None] + offs[None, :]).ravel()
             owner = np.repeat(p, len(offs))
@@ -303,14 +303,18 @@ class BuildingIndex:
             hi = np.minimum(np.searchsorted(self._key, base + ci + hc + 1), row_hi)
             which, pos = _expand(lo, hi)
             if len(pos):
-                pt = owner[which]
-                d = self._xyz[pos] - q[pt]
+                # Candidates come grouped by point (its runs in row order, positions ascending within), so each
+                # point's nearest is a segment minimum; the first position at it is the lowest row (the tie rule).
+                cand_pt = owner[which]
+                d = self._xyz[pos] - q[cand_pt]
                 c2 = _row_dot(d, d)
-                # Per point, the smallest chord; equal chords go to the lower row.
-                o = np.lexsort((pos, c2, pt))
-                pt, c2, pos = pt[o], c2[o], pos[o]
-                first = np.r_[True, pt[1:] != pt[:-1]]
-                pt, c2, pos = pt[first], c2[first], pos[first]
+                starts = np.flatnonzero(np.r_[True, cand_pt[1:] != cand_pt[:-1]])
+                pt = cand_pt[starts]
+                seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(cand_pt)]))
+                least = np.minimum.reduceat(c2, starts)
+                at_least = np.flatnonzero(c2 == least[seg])
+                first = at_least[np.r_[True, seg[at_least[1:]] != seg[at_least[:-1]]]]
+                c2, pos = c2[first], pos[first]
                 better = (c2 < best_c2[pt]) | ((c2 == best_c2[pt]) & (pos < best_pos[pt]))
                 best_c2[pt[better]] = c2[better]
                 best_pos[pt[better]] = pos[better]
@@ -322,7 +326,7 @@ class BuildingIndex:
             found_m = chord_to_metres(np.sqrt(best_c2[p]))
             done = (found_m <= covered) | (covered >= radius_m) | (half > 2 * len(self._row_start))
             pending = p[~done]
-            half *= 2
+            half = max(1, half * 2)
         metres = chord_to_metres(np.sqrt(best_c2))
         bound = metres_to_chord(radius_m) * (1 + 1e-9) if math.isfinite(radius_m) else np.inf
         inside = np.sqrt(best_c2) < bound
