@@ -31,9 +31,12 @@ from operator import itemgetter
 
 import numpy as np
 
+from jinef.ingest import lattice
 from jinef.ingest import vocabulary as vocab
 from jinef.ingest.apportion import apportion
-from jinef.ingest.placement import KM_PER_DEG, Region
+from jinef.ingest.block_claims import MARGIN_DEG, BlockClaims
+from jinef.ingest.comb import NoRoomError
+from jinef.ingest.placement import Region
 from jinef.ingest.postcode_allocator import (
     RouteAllocator,
     RuralSequence,
@@ -49,6 +52,7 @@ from jinef.ingest.streets import (
     NamePicker,
     Rows,
     SizeClass,
+    blocks_needed,
     generate_area,
 )
 from jinef.refdata.boundaries import Boundaries, load_boundaries
@@ -87,15 +91,14 @@ class AreaJob:
     units: int
     routes: tuple[int, ...]
     size: SizeClass
-    # city areas
+    # city areas: the area's blocks of the national lattice
     locality_id: int = 0
     neighbourhood_id: int | None = None
-    lon: float = 0.0
-    lat: float = 0.0
-    radius_km: float = 0.0
-    # rural districts
+    blocks: tuple[int, ...] = ()
+    # rural districts: each village's units and blocks
     rural_district: str = ""
     district: str = ""
+    villages: tuple[tuple[int, tuple[int, ...]], ...] = ()
 
 
 @dataclass
@@ -105,6 +108,7 @@ class JobResult:
     localities: list[tuple[object, ...]] = field(default_factory=list)
     rows: Rows = field(default_factory=Rows)
     moved: int = 0
+    dense: int = 0  # areas that packed their blocks denser than normal
 
 
 def _county_weights(div: Divisions) -> dict[str, float]:
@@ -144,6 +148,20 @@ def _regions(div: Divisions, bnd: Boundaries) -> dict[str, Region]:
     return out
 
 
+@dataclass
+class _CityPlan:
+    """A city's centre and its area jobs to come: (neighbourhood id, units, size), the industrial estate last."""
+
+    name: str
+    loc: int
+    lon: float
+    lat: float
+    areas: list[tuple[int, int, SizeClass]] = field(default_factory=list)
+
+
+ROOM_SHARE = 0.8  # of a county's area (less a border strip) that its blocks may fill before they pack denser
+
+
 class Planner:
     """Makes the decisions above the neighbourhood and yields the area jobs, in a fixed order.
 
@@ -161,6 +179,7 @@ class Planner:
         self.codes = sorted(div.counties)
         self.per_county = dict(zip(self.codes, apportion(n_units, [self.weights[c] for c in self.codes]),
                                    strict=True))
+        self.blocks = BlockClaims()
         self.allocator = RouteAllocator(self.per_county, {c: div.counties[c].province_code for c in self.codes})
 
     def run(self) -> Iterator[AreaJob]:
@@ -200,62 +219,94 @@ class Planner:
         w = ([2.5 * sum(w_others) if w_others else 1.0] if seat else []) + w_others
         city_units = apportion(urban, w)
         city_people = apportion(round(people * urban_share), w)
-        for city, cu, cp in zip(city_list, city_units, city_people, strict=True):
-            self._city(city.code, code, county.province_code, cu, cp, rng)
+        cities_planned = [self._city(city.code, code, county.province_code, cu, cp, rng)
+                          for city, cu, cp in zip(city_list, city_units, city_people, strict=True)]
+        plans = [p for p in cities_planned if p is not None]
         rw = [rng.lognormvariate(0, 0.5) for _ in rurals]
-        for rd, ru in zip(rurals, apportion(units - urban, rw), strict=True):
-            if ru:
-                routes = tuple(self.allocator.take_many(code, rural_routes_needed(village_count(ru))))
-                self._job(county=code, province=county.province_code, units=ru, routes=routes, size="village",
-                          rural_district=rd.code, district=rd.district_code)
+        rural = [(rd, ru, village_sizes(ru, rng)) for rd, ru in zip(rurals, apportion(units - urban, rw), strict=True)
+                 if ru]
+        wanted = [[blocks_needed(u, sz) for _h, u, sz in p.areas] for p in plans]
+        needs = [[blocks_needed(vu, "village") for vu in sizes] for _rd, _ru, sizes in rural]
+        # A county with less room than its areas want gives each a share (at least a block): they pack denser.
+        demand = sum(map(sum, wanted)) + sum(map(sum, needs))
+        share = min(1.0, self._room(code) / demand) if demand else 1.0
+        if share < 1.0:
+            wanted = [[max(1, round(w * share)) for w in ws] for ws in wanted]
+            needs = [[max(1, round(n * share)) for n in ns] for ns in needs]
+        region = self.regions[code]
+        for p, ws in zip(plans, wanted, strict=True):
+            runs = self._city_blocks(region, p.lon, p.lat, ws, p.name)
+            for (hid, hu, sz), blocks in zip(p.areas, runs, strict=True):
+                self._job(county=code, province=county.province_code, units=hu, size=sz, locality_id=p.loc,
+                          neighbourhood_id=hid, routes=tuple(self.allocator.take_many(code, urban_routes_needed(hu))),
+                          blocks=blocks)
+        for (rd, ru, sizes), ns in zip(rural, needs, strict=True):
+            blocks_of = self.blocks.villages(region, ns, rng)
+            routes = tuple(self.allocator.take_many(code, rural_routes_needed(len(sizes))))
+            self._job(county=code, province=county.province_code, units=ru, routes=routes, size="village",
+                      rural_district=rd.code, district=rd.district_code,
+                      villages=tuple((vu, tuple(b)) for vu, b in zip(sizes, blocks_of, strict=True)))
 
-    def _city(self, city_code: str, county: str, prov: str, units: int, people: float, rng: random.Random) -> None:
+    def _room(self, code: str) -> float:
+        """About how many blocks fit in a county: its area less a border strip, in cells, with some to spare."""
+        poly = self.regions[code].county
+        reach = lattice.CELL_REACH_DEG + MARGIN_DEG
+        return ROOM_SHARE * max(0.0, poly.area - poly.length * reach) / (lattice.DLON * lattice.DLAT)
+
+    def _city(self, city_code: str, county: str, prov: str, units: int, people: float,
+              rng: random.Random) -> _CityPlan | None:
+        """The city's locality and neighbourhood rows, and its area jobs to come (None when it has no units)."""
         c = self.div.cities[city_code]
         region = self.regions[county]
         if c.lat is not None and c.lon is not None:
             lon, lat = region.inside_point(c.lon, c.lat, rng)
         else:
             lon, lat = region.random_point(rng)
-        share = people / NATIONAL_POPULATION
-        # Every point of the city lies within this radius, which stays clear of both borders.
-        wanted = 0.6 + 12 * math.sqrt(share * 10)
-        radius = min(wanted, 0.8 * region.clearance_km(lon, lat, enough_km=wanted / 0.8))
         loc = len(self.localities) + 1
         self.localities.append((loc, LocalityType.CITY.value, c.name, city_code, prov, county, c.district_code,
                                 None, round(lat, 7), round(lon, 7)))
         if units <= 0:
-            return
+            return None
         size = _size_class(people)
         is_tehran = c.name == "تهران" and self.div.counties[county].name == "تهران"
         hoods = self._tehran_hoods(rng) if is_tehran else self._hoods(rng, people)
         industrial = people >= 50_000 and units >= 40
         ind_units = round(units * 0.03) if industrial else 0
         hood_units = apportion(units - ind_units, [h[1] for h in hoods])
-        cos_lat = math.cos(math.radians(lat))
-        hr = radius / math.sqrt(len(hoods)) * 0.9
-        for (hname, _w, hx, hy), hu in zip(hoods, hood_units, strict=True):
+        plan = _CityPlan(c.name, loc, lon, lat)
+        for (hname, _w), hu in zip(hoods, hood_units, strict=True):
             hid = len(self.neighbourhoods) + 1
             self.neighbourhoods.append((hid, loc, hname))
-            # The neighbourhood's disc must stay inside the city's disc.
-            reach = math.hypot(hx, hy) * radius
-            scale = min(1.0, (radius - hr) / reach) if reach > 0 else 0.0
-            cx, cy = hx * radius * scale, hy * radius * scale
             if hu:
-                self._job(county=county, province=prov, units=hu, size=size, locality_id=loc, neighbourhood_id=hid,
-                          routes=tuple(self.allocator.take_many(county, urban_routes_needed(hu))),
-                          lon=lon + cx / (KM_PER_DEG * cos_lat), lat=lat + cy / KM_PER_DEG, radius_km=hr)
+                plan.areas.append((hid, hu, size))
         if ind_units:
             hid = len(self.neighbourhoods) + 1
             self.neighbourhoods.append((hid, loc, f"شهرک صنعتی {c.name}"))
-            a = rng.random() * 2 * math.pi
-            routes = tuple(self.allocator.take_many(county, urban_routes_needed(ind_units)))
-            self._job(county=county, province=prov, units=ind_units, size="industrial", locality_id=loc,
-                      neighbourhood_id=hid, routes=routes,
-                      lon=lon + 0.8 * radius * math.cos(a) / (KM_PER_DEG * cos_lat),
-                      lat=lat + 0.8 * radius * math.sin(a) / KM_PER_DEG, radius_km=radius * 0.15)
+            plan.areas.append((hid, ind_units, "industrial"))
+        return plan
 
-    def _hoods(self, rng: random.Random, people: float) -> list[tuple[str, float, float, float]]:
-        """Generated neighbourhoods: (name, weight, x, y) with x, y as fractions of the city radius."""
+    def _city_blocks(self, region: Region, lon: float, lat: float, wanted: list[int],
+                     name: str) -> list[tuple[int, ...]]:
+        """A city's blocks, grown from its centre, split into compact runs, one per area job.
+
+        A county without room for all the blocks gives each area a share of what it has (at least one
+        block each): those areas pack their blocks denser (see :data:`jinef.ingest.comb.DENSITIES`).
+        """
+        got = np.array(self.blocks.near(region, lon, lat, sum(wanted)), dtype=np.int64)
+        if len(got) < len(wanted):
+            raise NoRoomError(f"{name}: {len(got)} free blocks in its county for {len(wanted)} areas")
+        counts = wanted
+        if len(got) < sum(wanted):
+            counts = [1 + k for k in apportion(len(got) - len(wanted), wanted)]
+        got = got[lattice.hilbert_order(got)]
+        out, at = [], 0
+        for k in counts:
+            out.append(tuple(int(b) for b in got[at : at + k]))
+            at += k
+        return out
+
+    def _hoods(self, rng: random.Random, people: float) -> list[tuple[str, float]]:
+        """Generated neighbourhoods: (name, weight)."""
         k = max(1, min(80, round(people / 15_000)))
         used: set[str] = set()
         out = []
@@ -270,23 +321,27 @@ class Planner:
             else:
                 nm = f"{nm} {i}"
             used.add(nm)
-            rr = 0.75 * math.sqrt(rng.random()) if k > 1 else 0.0
-            a = rng.random() * 2 * math.pi
-            out.append((nm, rng.lognormvariate(0, 0.5), rr * math.cos(a), rr * math.sin(a)))
+            out.append((nm, rng.lognormvariate(0, 0.5)))
         return out
 
-    def _tehran_hoods(self, rng: random.Random) -> list[tuple[str, float, float, float]]:
-        """Tehran's real neighbourhoods, grouped by region on a grid of the city's disc."""
+    def _tehran_hoods(self, rng: random.Random) -> list[tuple[str, float]]:
+        """Tehran's real neighbourhoods, region by region (so that a region's blocks are next to each other)."""
         regions = sorted({h.region for h in self.tehran})
-        side = math.ceil(math.sqrt(len(regions)))
-        out = []
-        for h in self.tehran:
-            ri = regions.index(h.region)
-            gx = (ri % side + 0.5) / side * 2 - 1
-            gy = 1 - (ri // side + 0.5) / side * 2
-            out.append((h.name, rng.lognormvariate(0, 0.4), gx * 0.6 + (rng.random() - 0.5) * 0.25,
-                        gy * 0.6 + (rng.random() - 0.5) * 0.25))
-        return out
+        hoods = sorted(self.tehran, key=lambda h: regions.index(h.region))
+        return [(h.name, rng.lognormvariate(0, 0.4)) for h in hoods]
+
+
+def village_sizes(units: int, rng: random.Random) -> list[int]:
+    """Units of each village of a rural district (at most MAX_VILLAGE_UNITS each: serials stay within 3 digits)."""
+    n = village_count(units)
+    sizes = apportion(units, [rng.lognormvariate(0, 0.7) for _ in range(n)])
+    # Re-balance any village above the cap onto the smallest ones.
+    while max(sizes) > MAX_VILLAGE_UNITS:
+        i, j = sizes.index(max(sizes)), sizes.index(min(sizes))
+        move = min(sizes[i] - MAX_VILLAGE_UNITS, MAX_VILLAGE_UNITS - sizes[j])
+        sizes[i] -= move
+        sizes[j] += move
+    return sizes
 
 
 # Set in the parent before forking, so workers share the loaded polygons (and where to write their shards)
@@ -311,6 +366,7 @@ class ChunkResult:
     thoroughfares: int = 0
     localities: int = 0
     moved: int = 0
+    dense: int = 0
     results: list[JobResult] = field(default_factory=list)
 
     def count(self, res: JobResult) -> None:
@@ -320,6 +376,7 @@ class ChunkResult:
         self.thoroughfares += len(res.rows.thoroughfares)
         self.localities += len(res.localities)
         self.moved += res.moved
+        self.dense += res.dense
 
     def add(self, other: ChunkResult) -> None:
         """Add another chunk's counts."""
@@ -328,6 +385,7 @@ class ChunkResult:
         self.thoroughfares += other.thoroughfares
         self.localities += other.localities
         self.moved += other.moved
+        self.dense += other.dense
 
 
 def run_job(job: AreaJob) -> JobResult:
@@ -338,29 +396,21 @@ def run_job(job: AreaJob) -> JobResult:
     out = JobResult()
     region = _REGIONS[job.county]
     if job.size == "village":
-        _villages(job, rng, ids, out, region)
+        _villages(job, rng, ids, out)
     else:
         seq = UrbanSequence(list(job.routes))
-        area = Area(job.locality_id, job.neighbourhood_id, job.lon, job.lat, job.radius_km, job.size,
+        area = Area(job.locality_id, job.neighbourhood_id, job.blocks, job.size,
                     NamePicker(rng, industrial=job.size == "industrial"), seq)
-        generate_area(area, job.units, rng, ids, out.rows)
+        out.dense += generate_area(area, job.units, rng, ids, out.rows) > 0
     out.moved = _guard(region, out)
     return out
 
 
-def _villages(job: AreaJob, rng: random.Random, ids: Ids, out: JobResult, region: Region) -> None:
-    n = village_count(job.units)
-    sizes = apportion(job.units, [rng.lognormvariate(0, 0.7) for _ in range(n)])
-    # Re-balance any village above the cap onto the smallest ones (keeps serials within 3 digits).
-    while max(sizes) > MAX_VILLAGE_UNITS:
-        i, j = sizes.index(max(sizes)), sizes.index(min(sizes))
-        move = min(sizes[i] - MAX_VILLAGE_UNITS, MAX_VILLAGE_UNITS - sizes[j])
-        sizes[i] -= move
-        sizes[j] += move
+def _villages(job: AreaJob, rng: random.Random, ids: Ids, out: JobResult) -> None:
     seq = RuralSequence(list(job.routes))
     used: set[str] = set()
     base = job.index * ID_STRIDE
-    for i, vu in enumerate(sizes):
+    for i, (vu, blocks) in enumerate(job.villages):
         nm = ""
         for _ in range(10):
             nm = rng.choice(vocab.VILLAGE_PATTERNS).format(rng.choice(vocab.VILLAGE_STEMS))
@@ -369,15 +419,14 @@ def _villages(job: AreaJob, rng: random.Random, ids: Ids, out: JobResult, region
         else:
             nm = f"{nm} {i}"
         used.add(nm)
-        lon, lat = region.random_point(rng)
-        radius = min(0.35, 0.8 * region.clearance_km(lon, lat, enough_km=0.35 / 0.8))
+        lon, lat = lattice.centre(blocks[0])
         kind = LocalityType.HAMLET.value if vu <= 5 else LocalityType.VILLAGE.value
         loc = base + i + 1
         out.localities.append((loc, kind, nm, f"{job.rural_district}-{i + 1:03d}", job.province, job.county,
                                job.district, job.rural_district, round(lat, 7), round(lon, 7)))
         seq.next_village()
-        area = Area(loc, None, lon, lat, radius, "village", NamePicker(rng), seq)
-        generate_area(area, vu, rng, ids, out.rows)
+        area = Area(loc, None, blocks, "village", NamePicker(rng), seq)
+        out.dense += generate_area(area, vu, rng, ids, out.rows) > 0
 
 
 def _guard(region: Region, out: JobResult) -> int:
@@ -524,6 +573,7 @@ def generate(
     writer.add("localities", plan.localities)
     writer.add("neighbourhoods", plan.neighbourhoods)
     writer.add("meta", [("seed", str(seed)), ("units_requested", str(n_units)), ("source", "generated"),
-                        ("points_moved_inside", str(total.moved))])
+                        ("points_moved_inside", str(total.moved)),
+                        ("areas_packed_densely", str(total.dense))])
     return BuildSummary(total.units, total.buildings, total.thoroughfares, len(plan.localities) + total.localities,
                         time.perf_counter() - t0)

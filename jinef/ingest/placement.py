@@ -48,6 +48,20 @@ class Region:
         """Vectorised: which points are inside both polygons (on the boundary counts as outside)."""
         return shapely.contains_xy(self.county, lon, lat) & shapely.contains_xy(self.province, lon, lat)
 
+    def clear_inside(self, lon: np.ndarray, lat: np.ndarray, reach_deg: float) -> np.ndarray:
+        """Vectorised: which points are inside both polygons and farther than ``reach_deg`` from both boundaries.
+
+        Every point within ``reach_deg`` (in degrees) of such a point is inside both polygons too.
+        """
+        ok = self.contains(lon, lat)
+        idx = np.flatnonzero(ok)
+        if len(idx):
+            pts = shapely.points(lon[idx], lat[idx])
+            near = shapely.dwithin(self._boundaries[0], pts, reach_deg)
+            near |= shapely.dwithin(self._boundaries[1], pts, reach_deg)
+            ok[idx[near]] = False
+        return ok
+
     def clearance_km(self, lon: float, lat: float, enough_km: float = math.inf) -> float:
         """Distance in km from an inside point to the nearest boundary (a lower bound).
 
