@@ -133,7 +133,7 @@ def test_metro_area_has_towers_with_entrances_and_shops() -> None:
     routes = list(range(13456, 13456 + urban_routes_needed(5000)))
     area = Area(1, 1, block_run(51.4, 35.7, blocks_needed(5000, "metro")), "metro", NamePicker(rng),
                 UrbanSequence(routes))
-    assert generate_area(area, 5000, rng, Ids(), rows) == 0  # the planned blocks hold it at the normal density
+    assert generate_area(area, 5000, rng, Ids(), rows) == 1.0  # the planned blocks hold it at the normal density
     assert len(rows.units) == 5000
     assert any(b[6] for b in rows.buildings)  # entrance
     assert any(u[3] == 0 and u[5] == "commercial" for u in rows.units)  # ground-floor shops

@@ -34,20 +34,11 @@ MAIN_CAP, N_ALLEYS, ALLEY_CAP, DEAD_CAP, P_DEAD = (6, 20), (2, 8), (4, 14), (3, 
 MEAN_GROUP = sum(MAIN_CAP) / 2 + sum(N_ALLEYS) / 2 * (sum(ALLEY_CAP) / 2 + P_DEAD * sum(DEAD_CAP) / 2)
 
 
-@dataclass(frozen=True)
-class Density:
-    """How hard a job packs its blocks: factors on the drawn capacities, and slots per cell side."""
-
-    main: float
-    alleys: float
-    alley_cap: float
-    split: int
-
-
-# Tried in order until the job's buildings fit its blocks. The first is the normal city; the next ones fill
-# the same blocks up to the geometry's limit (plots 10 m wide, alleys 50 m apart); the last halves every
-# length in quarter cells, for a county with too little room for its people.
-DENSITIES = (Density(1, 1, 1, 1), Density(2, 1, 2, 1), Density(4, 2, 4, 1), Density(4, 2, 4, 2))
+# A job whose plots outgrow its blocks makes every drawn capacity up to F_MAX times as large, as far as the
+# geometry allows (plots 10 m wide, alleys 51 m apart); past that it halves every length in quarter cells,
+# for a county with too little room for its people.
+F_MAX = 10.0  # by then every capacity is at the geometry's limit
+DENSITY_BOUNDS = (1.0, 1.5, 2.0, 4.0)  # how densely areas were packed is reported in these buckets (and above)
 
 
 class NoRoomError(RuntimeError):
@@ -117,33 +108,60 @@ def _ri(rng: random.Random, a: int, b: int) -> int:
     return a + int(rng.random() * (b - a + 1))
 
 
-def _group(rng: random.Random, d: Density, slot: Slot) -> Group:
-    main_side, pairs, line = _limits(slot)
-    main = min(round(_ri(rng, *MAIN_CAP) * d.main), 2 * main_side)
+@dataclass(frozen=True)
+class _Draw:
+    """A group's capacities as drawn, before they are fitted to a slot."""
+
+    main: int
+    alleys: tuple[tuple[int, int], ...]  # (alley, dead end or 0)
+    orient: int
+
+
+def _draw(rng: random.Random) -> _Draw:
+    main = _ri(rng, *MAIN_CAP)
     alleys = []
-    for _ in range(min(round(_ri(rng, *N_ALLEYS) * d.alleys), 2 * pairs)):
-        a = min(round(_ri(rng, *ALLEY_CAP) * d.alley_cap), 2 * line)
-        dead = round(_ri(rng, *DEAD_CAP) * d.alley_cap) if rng.random() < P_DEAD else 0
+    for _ in range(_ri(rng, *N_ALLEYS)):
+        a = _ri(rng, *ALLEY_CAP)
+        alleys.append((a, _ri(rng, *DEAD_CAP) if rng.random() < P_DEAD else 0))
+    return _Draw(main, tuple(alleys), int(rng.random() * 4))
+
+
+def _fit(d: _Draw, slot: Slot, f: float) -> Group:
+    """The drawn group made ``f`` times as large (more alleys past 2x), within what the slot holds."""
+    main_side, pairs, line = _limits(slot)
+    alleys = []
+    for i in range(min(round(len(d.alleys) * max(1.0, f / 2)), 2 * pairs)):
+        a0, dead0 = d.alleys[i % len(d.alleys)]
+        a = min(round(a0 * f), 2 * line)
         room = line - (a + 1) // 2  # plots per side left on the line; a dead end starts past the alley's longer side
-        alleys.append((a, min(dead, 2 * room) if room > 0 else 0))
-    return Group(slot, main, alleys, int(rng.random() * 4))
+        alleys.append((a, min(round(dead0 * f), 2 * room) if room > 0 else 0))
+    return Group(slot, min(round(d.main * f), 2 * main_side), alleys, d.orient)
 
 
-def plan_groups(rng: random.Random, parcels: int, blocks: tuple[int, ...]) -> tuple[int, list[Group]]:
-    """Groups of streets that hold ``parcels`` plots in the blocks, one per slot, at the loosest density that fits.
+def plan_groups(rng: random.Random, parcels: int, blocks: tuple[int, ...],
+                base: float = 1.0) -> tuple[float, list[Group]]:
+    """Groups of streets holding ``parcels`` plots in the blocks, one per slot, packed no denser than needed.
 
-    Returns the density level used (0 unless the blocks were short) and the groups in layout order.
+    ``base`` is the area's normal packing (the drawn capacities times this). Returns how many times denser
+    than its normal the plots are packed (1.0 when the blocks suffice; unused blocks stay open ground) and
+    the groups in layout order.
     """
-    for level, d in enumerate(DENSITIES):
-        room = slots(blocks, d.split)
-        groups: list[Group] = []
-        total = 0
-        while total < parcels and len(groups) < len(room):
-            g = _group(rng, d, room[len(groups)])
-            groups.append(g)
-            total += g.capacity
-        if total >= parcels:
-            return level, groups
+    for split in (1, 2):
+        room = slots(blocks, split)
+        draws = [_draw(rng) for _ in room]
+        f = base
+        while True:
+            groups = [_fit(d, s, f) for d, s in zip(draws, room, strict=True)]
+            total = sum(g.capacity for g in groups)
+            if total >= parcels:
+                used, acc = 0, 0
+                while acc < parcels:
+                    acc += groups[used].capacity
+                    used += 1
+                return f * split * split / base, groups[:used]
+            if f >= F_MAX:
+                break
+            f = min(F_MAX, f * max(1.05, parcels / total))
     raise NoRoomError(f"{parcels} plots do not fit {len(blocks)} blocks even at the densest packing")
 
 
@@ -176,9 +194,31 @@ def _w_max(room_per_plot: float, k: float) -> float:
     return max(MIN_W * k, min(MAX_W * k, room_per_plot))
 
 
-def mean_blocks(parcels: float) -> float:
-    """Blocks that ``parcels`` plots fill at the normal density, on average."""
-    return parcels / MEAN_GROUP
+def _var(lo: int, hi: int) -> float:
+    """Variance of a uniform whole number in [lo, hi]."""
+    return ((hi - lo + 1) ** 2 - 1) / 12
+
+
+def _group_sd() -> float:
+    """Standard deviation of a drawn group's capacity (a random number of alleys of random capacities)."""
+    dead_mean = sum(DEAD_CAP) / 2
+    side = sum(ALLEY_CAP) / 2 + P_DEAD * dead_mean  # an alley and its dead end, if any
+    side_var = _var(*ALLEY_CAP) + P_DEAD * (_var(*DEAD_CAP) + dead_mean**2) - (P_DEAD * dead_mean) ** 2
+    n_mean = sum(N_ALLEYS) / 2
+    return math.sqrt(_var(*MAIN_CAP) + n_mean * side_var + _var(*N_ALLEYS) * side**2)
+
+
+GROUP_SD = _group_sd()
+PARKS = 0.1  # at least this share of a city's blocks planned beyond its needs stays open ground
+SURE = 1.5  # standard deviations of capacity planned beyond the mean: few areas need to pack denser
+
+
+def blocks_for(parcels: float) -> int:
+    """Blocks to plan for ``parcels`` plots: enough that they hold them at normal density, but for bad luck."""
+    k = max(1, math.ceil(parcels * (1 + PARKS) / MEAN_GROUP))
+    while MEAN_GROUP * k - SURE * GROUP_SD * math.sqrt(k) < parcels:
+        k += 1
+    return k
 
 
 assert ALLEY_GAP > 2 * DEEPEST and START + MIN_W / 2 >= DEEPEST + CLEAR and A0 >= DEEPEST + EDGE

@@ -23,6 +23,7 @@ import os
 import random
 import statistics
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from jinef.ingest import lattice
 from jinef.ingest import vocabulary as vocab
 from jinef.ingest.apportion import apportion
 from jinef.ingest.block_claims import MARGIN_DEG, BlockClaims
-from jinef.ingest.comb import NoRoomError
+from jinef.ingest.comb import DENSITY_BOUNDS, NoRoomError
 from jinef.ingest.placement import Region
 from jinef.ingest.postcode_allocator import (
     RouteAllocator,
@@ -108,7 +109,8 @@ class JobResult:
     localities: list[tuple[object, ...]] = field(default_factory=list)
     rows: Rows = field(default_factory=Rows)
     moved: int = 0
-    dense: int = 0  # areas that packed their blocks denser than normal
+    # Areas by how densely their blocks were packed: normal, then up to each of DENSITY_BOUNDS[1:] times, above.
+    densities: list[int] = field(default_factory=lambda: [0] * (len(DENSITY_BOUNDS) + 1))
 
 
 def _county_weights(div: Divisions) -> dict[str, float]:
@@ -159,6 +161,7 @@ class _CityPlan:
     areas: list[tuple[int, int, SizeClass]] = field(default_factory=list)
 
 
+RURAL_DENSITY = 100.0  # people per km² at most in a county's villages (Gilan's and Mazandaran's are 60-70)
 ROOM_SHARE = 0.8  # of a county's area (less a border strip) that its blocks may fill before they pack denser
 
 
@@ -209,6 +212,11 @@ class Planner:
         cities = div.cities_of(code)
         rurals = div.rural_districts_of(code)
         urban_share = rng.uniform(0.62, 0.85) if rurals else 1.0
+        # Villages hold at most RURAL_DENSITY people per km² of the county: a metropolitan county (Tehran,
+        # Eslamshahr, Baharestan...) is nearly all town, as in the census, and has room for its cities.
+        area = self.regions[code].area_km2
+        if people > 0:
+            urban_share = max(urban_share, 1.0 - RURAL_DENSITY * area / people)
         if not cities:
             urban_share = 0.0
         urban = round(units * urban_share)
@@ -290,7 +298,7 @@ class Planner:
         """A city's blocks, grown from its centre, split into compact runs, one per area job.
 
         A county without room for all the blocks gives each area a share of what it has (at least one
-        block each): those areas pack their blocks denser (see :data:`jinef.ingest.comb.DENSITIES`).
+        block each): those areas pack their blocks denser (see :func:`jinef.ingest.comb.plan_groups`).
         """
         got = np.array(self.blocks.near(region, lon, lat, sum(wanted)), dtype=np.int64)
         if len(got) < len(wanted):
@@ -366,7 +374,7 @@ class ChunkResult:
     thoroughfares: int = 0
     localities: int = 0
     moved: int = 0
-    dense: int = 0
+    densities: list[int] = field(default_factory=lambda: [0] * (len(DENSITY_BOUNDS) + 1))
     results: list[JobResult] = field(default_factory=list)
 
     def count(self, res: JobResult) -> None:
@@ -376,7 +384,7 @@ class ChunkResult:
         self.thoroughfares += len(res.rows.thoroughfares)
         self.localities += len(res.localities)
         self.moved += res.moved
-        self.dense += res.dense
+        self.densities = [a + b for a, b in zip(self.densities, res.densities, strict=True)]
 
     def add(self, other: ChunkResult) -> None:
         """Add another chunk's counts."""
@@ -385,7 +393,7 @@ class ChunkResult:
         self.thoroughfares += other.thoroughfares
         self.localities += other.localities
         self.moved += other.moved
-        self.dense += other.dense
+        self.densities = [a + b for a, b in zip(self.densities, other.densities, strict=True)]
 
 
 def run_job(job: AreaJob) -> JobResult:
@@ -401,7 +409,7 @@ def run_job(job: AreaJob) -> JobResult:
         seq = UrbanSequence(list(job.routes))
         area = Area(job.locality_id, job.neighbourhood_id, job.blocks, job.size,
                     NamePicker(rng, industrial=job.size == "industrial"), seq)
-        out.dense += generate_area(area, job.units, rng, ids, out.rows) > 0
+        out.densities[bisect_left(DENSITY_BOUNDS, generate_area(area, job.units, rng, ids, out.rows))] += 1
     out.moved = _guard(region, out)
     return out
 
@@ -426,7 +434,7 @@ def _villages(job: AreaJob, rng: random.Random, ids: Ids, out: JobResult) -> Non
                                job.district, job.rural_district, round(lat, 7), round(lon, 7)))
         seq.next_village()
         area = Area(loc, None, blocks, "village", NamePicker(rng), seq)
-        out.dense += generate_area(area, vu, rng, ids, out.rows) > 0
+        out.densities[bisect_left(DENSITY_BOUNDS, generate_area(area, vu, rng, ids, out.rows))] += 1
 
 
 def _guard(region: Region, out: JobResult) -> int:
@@ -574,6 +582,6 @@ def generate(
     writer.add("neighbourhoods", plan.neighbourhoods)
     writer.add("meta", [("seed", str(seed)), ("units_requested", str(n_units)), ("source", "generated"),
                         ("points_moved_inside", str(total.moved)),
-                        ("areas_packed_densely", str(total.dense))])
+                        ("areas_by_density", " ".join(map(str, total.densities)))])
     return BuildSummary(total.units, total.buildings, total.thoroughfares, len(plan.localities) + total.localities,
                         time.perf_counter() - t0)

@@ -44,6 +44,12 @@ class Region:
             self._fallback = (float(rp.x), float(rp.y))
         return self._fallback
 
+    @property
+    def area_km2(self) -> float:
+        """The county polygon's area in km² (at its middle latitude's scale)."""
+        lat = (self.bounds[1] + self.bounds[3]) / 2
+        return float(self.county.area) * KM_PER_DEG**2 * math.cos(math.radians(lat))
+
     def contains(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Vectorised: which points are inside both polygons (on the boundary counts as outside)."""
         return shapely.contains_xy(self.county, lon, lat) & shapely.contains_xy(self.province, lon, lat)

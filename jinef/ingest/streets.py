@@ -160,12 +160,13 @@ def units_per_parcel(size: SizeClass) -> float:
     return p_house + (1 - p_house) * (fmin + fmax) / 2 * (umin + umax) / 2
 
 
-SLACK = 1.15  # blocks planned beyond the average need: what is left over stays open ground (parks)
+# Villages pack their houses twice as close as towns do (plots nearer 10 m than 20 m wide, longer alleys).
+_PACKING: dict[str, float] = {"village": 2.0}
 
 
 def blocks_needed(units: int, size: SizeClass) -> int:
     """Blocks the planner gives an area of ``units`` units (a job that needs more packs its blocks denser)."""
-    return max(1, round(comb.mean_blocks(units / units_per_parcel(size)) * SLACK))
+    return comb.blocks_for(units / units_per_parcel(size) / _PACKING.get(size, 1.0))
 
 
 def _building_sizes(rng: random.Random, size: SizeClass, n_units: int) -> list[tuple[int, int]]:
@@ -212,12 +213,15 @@ class _Cursor:
         self.left = self.right = line.start
 
 
-def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: Rows) -> int:
-    """Lay out streets, buildings and units for ``n_units`` units in the area's blocks; the density level used."""
+def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: Rows) -> float:
+    """Lay out streets, buildings and units for ``n_units`` units in the area's blocks.
+
+    Returns how many times denser than normal the blocks had to be packed (1.0 when they sufficed).
+    """
     if n_units <= 0:
-        return 0
+        return 1.0
     sizes = _building_sizes(rng, area.size, n_units)
-    level, groups = comb.plan_groups(rng, len(sizes), area.blocks)
+    density, groups = comb.plan_groups(rng, len(sizes), area.blocks, _PACKING.get(area.size, 1.0))
     kind_main = ThoroughfareType.STREET.value
     alley_t, dead_t, blvd_t = (ThoroughfareType.ALLEY.value, ThoroughfareType.DEAD_END.value,
                                ThoroughfareType.BOULEVARD.value)
@@ -269,7 +273,7 @@ def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: 
             stop = min(bi + cap, len(sizes))
             lay_buildings(cur, sizes[bi:stop], frontage)
             bi = stop
-    return level
+    return density
 
 
 class _Layout:
