@@ -44,6 +44,8 @@ class BlockClaims:
         """Claim up to ``n`` free cells inside the region, nearest to (lon, lat) first; fewer when it is full."""
         taken = self.taken
         c0, r0 = lattice.cell_of(lon, lat)
+        c_lon, c_lat = lattice.centre(lattice.NCOLS * r0 + c0)
+        cell_reach = lattice.CELL_REACH_DEG + MARGIN_DEG
         dc, dr = lattice.OFFSETS
         got: list[int] = []
         start, size = 0, max(64, 2 * n)
@@ -54,8 +56,13 @@ class BlockClaims:
             keys = lattice.keys_of(cols[on_map], rows[on_map])
             keys = keys[~taken[keys]]
             if len(keys):
-                lo, la = lattice.centres(keys)
-                keys = keys[region.clear_inside(lo, la, lattice.CELL_REACH_DEG + MARGIN_DEG)][: n - len(got)]
+                # One test for the whole batch when the disc that holds it is clear of the borders (a city
+                # away from them); else one per cell.
+                reach = float(np.hypot(dc[stop - 1], dr[stop - 1])) * max(lattice.DLON, lattice.DLAT)
+                if not region.clear_inside(np.array([c_lon]), np.array([c_lat]), reach + cell_reach)[0]:
+                    lo, la = lattice.centres(keys)
+                    keys = keys[region.clear_inside(lo, la, cell_reach)]
+                keys = keys[: n - len(got)]
                 taken[keys] = True
                 got.extend(keys.tolist())
             start, size = stop, size * 2
@@ -76,7 +83,7 @@ class BlockClaims:
             while not cells and (spots or rounds < VILLAGE_ROUNDS):
                 if not spots:
                     rounds += 1
-                    spots.extend(self._spots(region, gen, 4 * len(needs) + 16))
+                    spots.extend(self._spots(region, gen, 2 * len(needs) + 8))
                     continue
                 block = spots.popleft() + span
                 free = block[~taken[block]]
