@@ -29,20 +29,25 @@ class BlockClaims:
     """Cells of the lattice taken so far, and claims of free cells inside a county."""
 
     def __init__(self) -> None:
-        self._taken: np.ndarray | None = None
+        self._bits: np.ndarray | None = None
         self.claimed = 0
 
     @property
-    def taken(self) -> np.ndarray:
-        """One flag per lattice cell, made on first use (after a build's workers have forked)."""
-        if self._taken is None:
-            # Zeroed pages that are never written cost no memory: only the settled parts of the map do.
-            self._taken = np.zeros(lattice.N_CELLS, dtype=bool)
-        return self._taken
+    def bits(self) -> np.ndarray:
+        """One bit per lattice cell (8 MB), made on first use (after a build's workers have forked)."""
+        if self._bits is None:
+            self._bits = np.zeros(lattice.N_CELLS // 8, dtype=np.uint8)
+        return self._bits
+
+    def is_taken(self, keys: np.ndarray) -> np.ndarray:
+        """Which of these cells are taken."""
+        return ((self.bits[keys >> 3] >> (keys & 7).astype(np.uint8)) & 1).astype(bool)
+
+    def _take(self, keys: np.ndarray) -> None:
+        np.bitwise_or.at(self.bits, keys >> 3, (1 << (keys & 7)).astype(np.uint8))
 
     def near(self, region: Region, lon: float, lat: float, n: int) -> list[int]:
         """Claim up to ``n`` free cells inside the region, nearest to (lon, lat) first; fewer when it is full."""
-        taken = self.taken
         c0, r0 = lattice.cell_of(lon, lat)
         c_lon, c_lat = lattice.centre(lattice.NCOLS * r0 + c0)
         cell_reach = lattice.CELL_REACH_DEG + MARGIN_DEG
@@ -54,7 +59,7 @@ class BlockClaims:
             cols, rows = c0 + dc[start:stop], r0 + dr[start:stop]
             on_map = (cols >= 0) & (cols < lattice.NCOLS) & (rows >= 0) & (rows < lattice.NROWS)
             keys = lattice.keys_of(cols[on_map], rows[on_map])
-            keys = keys[~taken[keys]]
+            keys = keys[~self.is_taken(keys)]
             if len(keys):
                 # One test for the whole batch when the disc that holds it is clear of the borders (a city
                 # away from them); else one per cell.
@@ -63,7 +68,7 @@ class BlockClaims:
                     lo, la = lattice.centres(keys)
                     keys = keys[region.clear_inside(lo, la, cell_reach)]
                 keys = keys[: n - len(got)]
-                taken[keys] = True
+                self._take(keys)
                 got.extend(keys.tolist())
             start, size = stop, size * 2
         self.claimed += len(got)
@@ -71,7 +76,6 @@ class BlockClaims:
 
     def villages(self, region: Region, needs: Sequence[int], rng: random.Random) -> list[list[int]]:
         """Claim ``needs[i]`` cells for village i: free cells next to a random point of the region, off its borders."""
-        taken = self.taken
         gen = np.random.default_rng(rng.getrandbits(64))
         dc, dr = lattice.OFFSETS
         span = dr[:VILLAGE_SPAN] * lattice.NCOLS + dc[:VILLAGE_SPAN]
@@ -86,10 +90,10 @@ class BlockClaims:
                     spots.extend(self._spots(region, gen, 2 * len(needs) + 8))
                     continue
                 block = spots.popleft() + span
-                free = block[~taken[block]]
+                free = block[~self.is_taken(block)]
                 if len(free) >= need:
+                    self._take(free[:need])
                     cells = free[:need].tolist()
-                    taken[cells] = True
             if not cells:  # a county too narrow or too full for 5 x 5 cells: search cell by cell
                 lon, lat = region.random_point(rng)
                 cells = self.near(region, lon, lat, need)
