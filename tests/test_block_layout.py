@@ -162,5 +162,11 @@ def test_short_blocks_pack_denser_without_collisions() -> None:
     col = np.floor((lon - lattice.LON0) / lattice.DLON).astype(np.int64)
     row = np.floor((lat - lattice.LAT0) / lattice.DLAT).astype(np.int64)
     assert set(lattice.keys_of(col, row).tolist()) <= set(area.blocks)
+    # Past what a block's comb holds, quarter blocks at half scale: still 3.5 m between buildings.
+    assert {g.slot.scale for g in plan_groups(rng, 800, block_run(51.4, 35.7, 1))[1]} == {0.5}
+    area, rows, density = _area(3500, 1, rng)
+    lat = np.array([b[8] for b in rows.buildings])
+    lon = np.array([b[9] for b in rows.buildings])
+    assert density > 10 and 3.49 < nearest_other(lat, lon).min() < 6.9
     with pytest.raises(NoRoomError):
         plan_groups(rng, 100_000, block_run(51.4, 35.7, 1))
