@@ -221,5 +221,5 @@ def blocks_for(parcels: float) -> int:
     return k
 
 
+# The spacing rules above, as the module docstring states them.
 assert ALLEY_GAP > 2 * DEEPEST and START + MIN_W / 2 >= DEEPEST + CLEAR and A0 >= DEEPEST + EDGE
-assert math.isclose(lattice.BLOCK_M, 300.0)  # the limits above were checked for cells of this size

@@ -1,5 +1,8 @@
 """One area's street network, buildings and units (a city neighbourhood, an estate or a village).
 
+The streets go in the area's own blocks of the national lattice, one main street with its alleys and
+dead ends per block, on the comb of :mod:`jinef.ingest.comb`; no point leaves the area's blocks.
+
 Pure Python with ``random.Random`` on purpose: areas are small (tens to thousands of buildings),
 where per-call numpy overhead costs more than it saves, and ``random.Random`` is deterministic
 for a seed on every platform.
