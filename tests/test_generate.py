@@ -115,17 +115,26 @@ def test_units_of_a_building_share_its_point(small_registry: Path) -> None:
     assert all(len(v) == 1 for v in pts.values())
 
 
+def block_run(lon: float, lat: float, n: int) -> tuple[int, ...]:
+    """``n`` lattice cells in a row eastwards from a point."""
+    from jinef.ingest import lattice
+
+    col, row = lattice.cell_of(lon, lat)
+    return tuple(int(k) for k in lattice.keys_of(np.arange(col, col + n), np.full(n, row)))
+
+
 def test_metro_area_has_towers_with_entrances_and_shops() -> None:
     import random
 
     from jinef.ingest.postcode_allocator import UrbanSequence, urban_routes_needed
-    from jinef.ingest.streets import Area, Ids, NamePicker, Rows, generate_area
+    from jinef.ingest.streets import Area, Ids, NamePicker, Rows, blocks_needed, generate_area
 
     rng = random.Random(3)
     rows = Rows()
     routes = list(range(13456, 13456 + urban_routes_needed(5000)))
-    area = Area(1, 1, 51.4, 35.7, 2.0, "metro", NamePicker(rng), UrbanSequence(routes))
-    generate_area(area, 5000, rng, Ids(), rows)
+    area = Area(1, 1, block_run(51.4, 35.7, blocks_needed(5000, "metro")), "metro", NamePicker(rng),
+                UrbanSequence(routes))
+    assert generate_area(area, 5000, rng, Ids(), rows) == 1.0  # the planned blocks hold it at the normal density
     assert len(rows.units) == 5000
     assert any(b[6] for b in rows.buildings)  # entrance
     assert any(u[3] == 0 and u[5] == "commercial" for u in rows.units)  # ground-floor shops

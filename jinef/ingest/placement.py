@@ -44,9 +44,29 @@ class Region:
             self._fallback = (float(rp.x), float(rp.y))
         return self._fallback
 
+    @property
+    def area_km2(self) -> float:
+        """The county polygon's area in km² (at its middle latitude's scale)."""
+        lat = (self.bounds[1] + self.bounds[3]) / 2
+        return float(self.county.area) * KM_PER_DEG**2 * math.cos(math.radians(lat))
+
     def contains(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Vectorised: which points are inside both polygons (on the boundary counts as outside)."""
         return shapely.contains_xy(self.county, lon, lat) & shapely.contains_xy(self.province, lon, lat)
+
+    def clear_inside(self, lon: np.ndarray, lat: np.ndarray, reach_deg: float) -> np.ndarray:
+        """Vectorised: which points are inside both polygons and farther than ``reach_deg`` from both boundaries.
+
+        Every point within ``reach_deg`` (in degrees) of such a point is inside both polygons too.
+        """
+        ok = self.contains(lon, lat)
+        idx = np.flatnonzero(ok)
+        if len(idx):
+            pts = shapely.points(lon[idx], lat[idx])
+            near = shapely.dwithin(self._boundaries[0], pts, reach_deg)
+            near |= shapely.dwithin(self._boundaries[1], pts, reach_deg)
+            ok[idx[near]] = False
+        return ok
 
     def clearance_km(self, lon: float, lat: float, enough_km: float = math.inf) -> float:
         """Distance in km from an inside point to the nearest boundary (a lower bound).

@@ -1,5 +1,8 @@
 """One area's street network, buildings and units (a city neighbourhood, an estate or a village).
 
+The streets go in the area's own blocks of the national lattice, one main street with its alleys and
+dead ends per block, on the comb of :mod:`jinef.ingest.comb`; no point leaves the area's blocks.
+
 Pure Python with ``random.Random`` on purpose: areas are small (tens to thousands of buildings),
 where per-call numpy overhead costs more than it saves, and ``random.Random`` is deterministic
 for a seed on every platform.
@@ -7,14 +10,15 @@ for a seed on every platform.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from jinef.ingest import comb
 from jinef.ingest import vocabulary as vocab
-from jinef.ingest.placement import KM_PER_DEG
+from jinef.ingest.comb import EDEPTH, MIN_W, OFF
+from jinef.ingest.lattice import DLON, M_PER_DEG
 from jinef.ingest.postcode_allocator import RuralSequence, UrbanSequence
 from jinef.registry.model import ThoroughfareType, Usage
 from jinef.text.digits import to_persian_digits
@@ -143,16 +147,29 @@ class NamePicker:
 
 @dataclass
 class Area:
-    """What an area needs to know about where it is."""
+    """What an area needs to know about where it is: its own blocks of the national lattice."""
 
     locality_id: int
     neighbourhood_id: int | None
-    lon: float
-    lat: float
-    radius_km: float
+    blocks: tuple[int, ...]
     size: SizeClass
     names: NamePicker
     postcodes: UrbanSequence | RuralSequence
+
+
+def units_per_parcel(size: SizeClass) -> float:
+    """Units on one plot, on average, for a settlement size (what :func:`_building_sizes` draws)."""
+    p_house, (fmin, fmax), (umin, umax) = _BUILDINGS[size]
+    return p_house + (1 - p_house) * (fmin + fmax) / 2 * (umin + umax) / 2
+
+
+# Villages pack their houses twice as close as towns do (plots nearer 10 m than 20 m wide, longer alleys).
+_PACKING: dict[str, float] = {"village": 2.0}
+
+
+def blocks_needed(units: int, size: SizeClass) -> int:
+    """Blocks the planner gives an area of ``units`` units (a job that needs more packs its blocks denser)."""
+    return comb.blocks_for(units / units_per_parcel(size) / _PACKING.get(size, 1.0))
 
 
 def _building_sizes(rng: random.Random, size: SizeClass, n_units: int) -> list[tuple[int, int]]:
@@ -180,29 +197,34 @@ def _building_sizes(rng: random.Random, size: SizeClass, n_units: int) -> list[t
 
 
 class _Cursor:
-    """Walks along a thoroughfare laying out buildings: position, side and plate.
+    """Walks along a thoroughfare laying out buildings: its line, where each side's next plot begins, the plate.
 
     The thoroughfare row is written only when its first building is placed, so no street is
     left without buildings.
     """
 
-    def __init__(self, x: float, y: float, angle: float, kind: str, name: str, parent: _Cursor | None,
-                 prev_id: int | None = None) -> None:
-        self.x, self.y = x, y
-        self.dx, self.dy = math.cos(angle), math.sin(angle)
+    def __init__(self, line: comb.Line, slot: comb.Slot, kind: str, name: str, parent: _Cursor | None,
+                 prev_id: int | None = None, follows: bool = False) -> None:
+        self.line, self.slot = line, slot
         self.kind, self.name = kind, name
         self.parent = parent
+        self.follows = follows  # a dead end: carries on along its parent alley's line, past its buildings
         self.tid = 0
         self.prev_id = prev_id
         self.step = 0
         self.plate = 0
+        self.left = self.right = line.start
 
 
-def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: Rows) -> None:
-    """Lay out streets, buildings and units for ``n_units`` units in one area."""
+def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: Rows) -> float:
+    """Lay out streets, buildings and units for ``n_units`` units in the area's blocks.
+
+    Returns how many times denser than normal the blocks had to be packed (1.0 when they sufficed).
+    """
     if n_units <= 0:
-        return
+        return 1.0
     sizes = _building_sizes(rng, area.size, n_units)
+    density, groups = comb.plan_groups(rng, len(sizes), area.blocks, _PACKING.get(area.size, 1.0))
     kind_main = ThoroughfareType.STREET.value
     alley_t, dead_t, blvd_t = (ThoroughfareType.ALLEY.value, ThoroughfareType.DEAD_END.value,
                                ThoroughfareType.BOULEVARD.value)
@@ -215,10 +237,11 @@ def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: 
         cur.tid = ids.thoroughfare
         if cur.parent is not None:
             cur.prev_id = cur.parent.tid or None
+            if cur.follows:
+                cur.left = cur.right = max(cur.parent.left, cur.parent.right)
         thoroughfares.append((cur.tid, loc, cur.kind, cur.name))
 
     lay_buildings = _Layout(area, rng, ids, rows)
-    queue: list[tuple[_Cursor, int, bool]] = []  # (cursor, capacity, is main street frontage)
     prev_main: int | None = None
     if urban and area.size != "industrial":
         # The area's arterial (a boulevard, square or main street that its first street opens onto), so
@@ -229,35 +252,31 @@ def generate_area(area: Area, n_units: int, rng: random.Random, ids: Ids, rows: 
         prev_main = ids.thoroughfare
         thoroughfares.append((prev_main, loc, kind, area.names.main_street()))
     bi = 0
-    while bi < len(sizes):
-        if not queue:
-            # A main street with its alleys and dead ends.
-            kind = blvd_t if urban and area.size != "industrial" and rng.random() < 0.12 else kind_main
-            rr = area.radius_km * 0.7 * math.sqrt(rng.random())
-            a = rng.random() * 2 * math.pi
-            mx, my = rr * math.cos(a), rr * math.sin(a)
-            angle = rng.random() * math.pi
-            main = _Cursor(mx, my, angle, kind, area.names.main_street(), None, prev_main)
-            queue.append((main, _ri(rng, 6, 20), True))
-            n_alleys = _ri(rng, 2, 8)
-            for i in range(1, n_alleys + 1):
-                t = 0.03 * i * (1 if i % 2 else -1)
-                side = 1 if i % 2 else -1
-                ax, ay = mx + main.dx * t * 10, my + main.dy * t * 10
-                alley = _Cursor(ax, ay, angle + side * math.pi / 2, alley_t, area.names.side_name(i, main.name), main)
-                queue.append((alley, _ri(rng, 4, 14), False))
-                if rng.random() < 0.3:
-                    dx, dy = ax + alley.dx * 0.06, ay + alley.dy * 0.06
-                    dead = _Cursor(dx, dy, angle + side * math.pi / 2 + math.pi / 2, dead_t,
-                                   area.names.side_name(_ri(rng, 1, 6), alley.name), alley)
-                    queue.append((dead, _ri(rng, 3, 7), False))
-        cur, cap, frontage = queue.pop(0)
-        open_thoroughfare(cur)
-        if frontage:
-            prev_main = cur.tid
-        stop = min(bi + cap, len(sizes))
-        lay_buildings(cur, sizes[bi:stop], frontage)
-        bi = stop
+    for g in groups:
+        if bi >= len(sizes):
+            break
+        # A main street with its alleys and dead ends, in its own slot.
+        main_line, alley_lines = comb.lines(g)
+        kind = blvd_t if urban and area.size != "industrial" and rng.random() < 0.12 else kind_main
+        main = _Cursor(main_line, g.slot, kind, area.names.main_street(), None, prev_main)
+        queue: list[tuple[_Cursor, int, bool]] = [(main, g.main_cap, True)]  # (cursor, capacity, main frontage)
+        for i, ((cap, dead_cap), line) in enumerate(zip(g.alleys, alley_lines, strict=True), start=1):
+            alley = _Cursor(line, g.slot, alley_t, area.names.side_name(i, main.name), main)
+            queue.append((alley, cap, False))
+            if dead_cap:
+                dead = _Cursor(line, g.slot, dead_t, area.names.side_name(_ri(rng, 1, 6), alley.name), alley,
+                               follows=True)
+                queue.append((dead, dead_cap, False))
+        for cur, cap, frontage in queue:
+            if bi >= len(sizes):
+                break
+            open_thoroughfare(cur)
+            if frontage:
+                prev_main = cur.tid
+            stop = min(bi + cap, len(sizes))
+            lay_buildings(cur, sizes[bi:stop], frontage)
+            bi = stop
+    return density
 
 
 class _Layout:
@@ -283,25 +302,35 @@ class _Layout:
         shops_here = frontage and (size == "metro" or size == "city")
         house_shop = frontage and not village  # a one-unit house on a main street may be a shop
         loc, hood, prev_id, tid = area.locality_id, area.neighbourhood_id, cur.prev_id, cur.tid
-        lat0, lon0 = area.lat, area.lon
-        lon_km = KM_PER_DEG * math.cos(math.radians(area.lat))
-        r_max = area.radius_km * 0.97
-        x0, y0, dx, dy = cur.x, cur.y, cur.dx, cur.dy
+        slot, line = cur.slot, cur.line
+        lat0, lon0 = slot.lat0, slot.lon0
+        lon_m = slot.width / (DLON * slot.scale)  # metres per degree of longitude, as the slot's width was measured
+        x0, y0, dx, dy = line.x, line.y, line.dx, line.dy
+        w_lo = MIN_W * slot.scale
+        w_span = line.w_max - w_lo
+        off0 = OFF * slot.scale
+        # A further entrance of a complex: this much deeper into the plot on the left side (negated on the right).
+        deep_lat, deep_lon = dx * EDEPTH * slot.scale / M_PER_DEG, -dy * EDEPTH * slot.scale / lon_m
+        left_t, right_t = cur.left, cur.right
         step, plate_no = cur.step, cur.plate
         bid, uid = ids.building, ids.unit
         for k, upf in sizes:
             step += 1
             plate_no += 1 + int(rnd() * 3)
-            along = 0.022 * step
-            off = 0.009 if step % 2 else -0.009
+            w = w_lo + rnd() * w_span
+            if step % 2:
+                along = left_t + w / 2
+                left_t += w
+                off = off0
+            else:
+                along = right_t + w / 2
+                right_t += w
+                off = -off0
             x = x0 + dx * along - dy * off
             y = y0 + dy * along + dx * off
-            d = math.hypot(x, y)
-            if d > r_max:  # keep every point inside the area's safe disc
-                x, y = x * r_max / d, y * r_max / d
             # Not rounded here: the export prints 7 decimals (1 cm) and the same seed gives the same floats.
-            lat = lat0 + y / KM_PER_DEG
-            lon = lon0 + x / lon_km
+            lat = lat0 + y / M_PER_DEG
+            lon = lon0 + x / lon_m
             plate = _LABELS[plate_no] if plate_no < _N_LABELS else str(plate_no)
             gap = 1 + int(rnd() * 4)
             if k == 1:
@@ -337,9 +366,10 @@ class _Layout:
             for e in range(1, entrances + 1):
                 ke = k // entrances + (1 if e - 1 < k % entrances else 0)
                 bid += 1
-                elat = lat if e == 1 else lat + 0.00012 * (e - 1)
-                buildings((bid, loc, hood, prev_id, tid, plate, _LABELS[e] if entrances > 1 else "", name, elat,
-                           lon))
+                # Each further entrance deeper into the plot, EDEPTH metres behind the one before.
+                sgn = (e - 1) if off > 0 else (1 - e)
+                buildings((bid, loc, hood, prev_id, tid, plate, _LABELS[e] if entrances > 1 else "", name,
+                           lat + sgn * deep_lat, lon + sgn * deep_lon))
                 n_shops = shops if e == 1 else 0
                 code = first(ke + n_shops, gap if e == 1 else 0)
                 for j in range(n_shops):
@@ -358,3 +388,4 @@ class _Layout:
                     uid += ke
         ids.building, ids.unit = bid, uid
         cur.step, cur.plate = step, plate_no
+        cur.left, cur.right = left_t, right_t
