@@ -75,6 +75,10 @@ class RegistryReader(Protocol):
         """Whole columns of a table as numpy arrays (for compact in-memory indexes)."""
         ...
 
+    def export_chunks(self, active_only: bool = True, batch: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of :data:`jinef.store.query.EXPORT_SELECT` ordered by postcode, a list per chunk."""
+        ...
+
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts."""
         ...

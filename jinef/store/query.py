@@ -28,6 +28,18 @@ LEFT JOIN thoroughfares pt ON pt.id = b.prev_thoroughfare_id
 LEFT JOIN thoroughfares lt ON lt.id = b.last_thoroughfare_id
 """
 
+# The export's rows without text joins: unit and building fields, with the ids of the building's
+# locality, neighbourhood and thoroughfares (a few hundred thousand distinct ones, looked up once by the
+# exporter instead of being joined and decoded per unit).
+EXPORT_SELECT = """
+SELECT u.postcode, u.floor, u.unit, u.usage, b.locality_id, b.neighbourhood_id, b.prev_thoroughfare_id,
+       b.last_thoroughfare_id, b.plate, b.entrance, b.name, b.lat, b.lon
+FROM units u
+JOIN buildings b ON b.id = u.building_id
+"""
+EXPORT_FIELDS = ("postcode", "floor", "unit", "usage", "locality_id", "neighbourhood_id", "prev_thoroughfare_id",
+                 "last_thoroughfare_id", "plate", "entrance", "name", "lat", "lon")
+
 
 def thoroughfare_text(kind: str | None, name: str | None) -> str:
     """A thoroughfare with its type word («خیابان آزادی»), or '' when there is none."""

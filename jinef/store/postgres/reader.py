@@ -18,7 +18,7 @@ from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryNotFoundError
 from jinef.store.postgres.location import parse_location
 from jinef.store.postgres.writer import connect, schema_exists
-from jinef.store.query import ADDRESS_SELECT, STATS_SQL, columns_from_cursor, row_to_address
+from jinef.store.query import ADDRESS_SELECT, EXPORT_SELECT, STATS_SQL, columns_from_cursor, row_to_address
 from jinef.store.tables import TABLES
 
 
@@ -76,6 +76,15 @@ class PostgresReader:
             while rows := cur.fetchmany(batch):
                 for row in rows:
                     yield row_to_address(row)
+
+    def export_chunks(self, active_only: bool = True, batch: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of the export query ordered by postcode, a list per chunk (a server-side cursor, one snapshot)."""
+        where = " WHERE u.status = 'active'" if active_only else ""
+        with self.conn.transaction(), self.conn.cursor(name=f"jinef_export_{next(self._cursors)}") as cur:
+            cur.itersize = batch
+            cur.execute(EXPORT_SELECT + where + " ORDER BY u.postcode")
+            while rows := cur.fetchmany(batch):
+                yield rows
 
     def columns(self, table: str, names: Sequence[str]) -> dict[str, np.ndarray]:
         """Whole columns of a table as numpy arrays, ordered by the table's first column."""

@@ -6,13 +6,14 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryNotFoundError
 from jinef.store.query import ADDRESS_SELECT as _SELECT
-from jinef.store.query import STATS_SQL, columns_from_cursor, row_to_address
+from jinef.store.query import EXPORT_SELECT, STATS_SQL, columns_from_cursor, row_to_address
 from jinef.store.tables import TABLES
 
 __all__ = ["RegistryNotFoundError", "SqliteReader", "row_to_address"]
@@ -71,6 +72,13 @@ class SqliteReader:
         while rows := cur.fetchmany(batch):
             for row in rows:
                 yield row_to_address(row)
+
+    def export_chunks(self, active_only: bool = True, batch: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of the export query ordered by postcode, a list per chunk (column-wise export)."""
+        where = " WHERE u.status = 'active'" if active_only else ""
+        cur = self.conn.execute(EXPORT_SELECT + where + " ORDER BY u.postcode")
+        while rows := cur.fetchmany(batch):
+            yield rows
 
     def columns(self, table: str, names: Sequence[str]) -> dict[str, np.ndarray]:
         """Whole columns of a table as numpy arrays, ordered by the table's first column."""
