@@ -7,7 +7,7 @@ order and publish them atomically on :meth:`RegistryWriter.commit`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -101,6 +101,10 @@ class RegistryWriter(Protocol):
 
     def add(self, table: str, rows: Iterable[tuple[Any, ...]], columns: Sequence[str] | None = None) -> None:
         """Append rows (tuples in the table's column order, or in ``columns`` with defaults for the rest)."""
+        ...
+
+    def add_columns(self, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Append rows given column by column (equal-length sequences; defaults for the table's other columns)."""
         ...
 
     def max_id(self, table: str) -> int:

@@ -16,7 +16,7 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -59,6 +59,27 @@ def _add(conn: sqlite3.Connection, table: str, rows: Iterable[tuple[Any, ...]],
         conn.executemany(_batch_sql(table, cols), (flat[i : i + step] for i in range(0, len(flat), step)))
     if full < len(rows):
         conn.executemany(single, rows[full:])
+
+
+def _add_columns(conn: sqlite3.Connection, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
+    """Rows given column by column, bound from one flat list: no tuple per row is ever made."""
+    cols = tuple(columns)
+    bad = [c for c in cols if c not in TABLES[table]]
+    if bad or table == "meta":
+        raise ValueError(f"cannot add columns {cols} to table {table!r}")
+    n = len(columns[cols[0]]) if cols else 0
+    if any(len(v) != n for v in columns.values()):
+        raise ValueError(f"columns for {table} differ in length")
+    k = len(cols)
+    flat: list[Any] = [None] * (n * k)
+    for i, values in enumerate(columns.values()):
+        flat[i::k] = values  # interleaved by slice assignment, in C
+    full = n - n % _BATCH_ROWS
+    step = _BATCH_ROWS * k
+    if full:
+        conn.executemany(_batch_sql(table, cols), (flat[i : i + step] for i in range(0, full * k, step)))
+    if full < n:
+        conn.executemany(insert_sql(table, cols), (flat[i : i + k] for i in range(full * k, n * k, k)))
 
 
 class SqliteShard:
@@ -139,6 +160,10 @@ class SqliteWriter:
     def add(self, table: str, rows: Iterable[tuple[Any, ...]], columns: Sequence[str] | None = None) -> None:
         """Append rows (tuples in the table's column order, or in ``columns`` with defaults for the rest)."""
         _add(self.conn, table, rows, columns)
+
+    def add_columns(self, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Append rows given column by column (equal-length sequences; defaults for the table's other columns)."""
+        _add_columns(self.conn, table, columns)
 
     def _remove_abandoned(self) -> None:
         """Remove the build files and shard folders that killed builds of this registry left behind."""
