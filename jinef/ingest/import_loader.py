@@ -9,13 +9,14 @@ thousands) are remembered in dicts, thoroughfares and buildings (millions) in :c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import numpy as np
 
 from jinef.ingest.import_checks import Checked, Checker
-from jinef.ingest.key_ids import KeyIds, float_bits, hash_fields
+from jinef.ingest.key_ids import KeyIds, float_bits, group_rows, hash_fields
 from jinef.refdata.divisions import Divisions
 from jinef.registry.model import GeocodeSource, LocalityType, Status
 from jinef.store.base import RegistryWriter
@@ -29,8 +30,11 @@ _NONE = -1  # "no value" in the checker's numbers
 class Loader:
     """Turns checked rows into registry rows and hands them to the writer, parents first."""
 
-    def __init__(self, writer: RegistryWriter, div: Divisions, checker: Checker, append: bool) -> None:
+    def __init__(self, writer: RegistryWriter, div: Divisions, checker: Checker, append: bool,
+                 call: Callable[..., None] | None = None) -> None:
         self.w = writer
+        # How the batch's writes are made: called here, or handed to a thread that writes behind the checks.
+        self.call: Callable[..., None] = call or (lambda fn, *args: fn(*args))
         self.c = checker
         self.city = {(c.county_code, name_key(c.name)): code for code, c in div.cities.items()}
         self.today = date.today().isoformat()
@@ -102,12 +106,12 @@ class Loader:
         lat, lon = x.lat[rows], x.lon[rows]
 
         # Localities: (county, district, rural district, type, name).
-        loc_key = np.stack([x.county[rows], x.district[rows], x.rural[rows], x.ltype[rows], x.locality[rows]], 1)
-        uniq, first, inverse = np.unique(loc_key, axis=0, return_index=True, return_inverse=True)
-        loc_of = np.empty(len(uniq), dtype=np.int64)
+        loc_cols = [x.county[rows], x.district[rows], x.rural[rows], x.ltype[rows], x.locality[rows]]
+        first, inverse = group_rows(loc_cols)
+        loc_of = np.empty(len(first), dtype=np.int64)
         new_loc = []
         for j in np.argsort(first, kind="stable").tolist():
-            county, district, rural, ltype, lname = uniq[j].tolist()
+            county, district, rural, ltype, lname = (int(col[first[j]]) for col in loc_cols)
             key = (dv[county], dv[district] if district != _NONE else None, dv[rural] if rural != _NONE else None,
                    tx[ltype], tx[lname])
             found = self.loc_ids.get(key)
@@ -118,25 +122,25 @@ class Loader:
                 new_loc.append((found, key[3], key[4], code or f"import-{found}", dv[x.prov[rows[first[j]]]],
                                 *key[:3], float(lat[first[j]]), float(lon[first[j]])))
             loc_of[j] = found
-        loc = loc_of[inverse.reshape(-1)]
+        loc = loc_of[inverse]
 
         # Neighbourhoods: (locality, name).
         hood = np.full(len(rows), _NONE, dtype=np.int64)
         has_hood = np.flatnonzero(x.hood[rows] != _NONE)
         new_hood = []
         if len(has_hood):
-            pairs = np.stack([loc[has_hood], x.hood[rows][has_hood]], 1)
-            uniq, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
-            hood_of = np.empty(len(uniq), dtype=np.int64)
+            pair = [loc[has_hood], x.hood[rows][has_hood]]
+            first, inverse = group_rows(pair)
+            hood_of = np.empty(len(first), dtype=np.int64)
             for j in np.argsort(first, kind="stable").tolist():
-                hkey = (int(uniq[j][0]), tx[int(uniq[j][1])])
+                hkey = (int(pair[0][first[j]]), tx[int(pair[1][first[j]])])
                 found = self.hood_ids.get(hkey)
                 if found is None:
                     self.last["neighbourhoods"] += 1
                     found = self.hood_ids[hkey] = self.last["neighbourhoods"]
                     new_hood.append((found, *hkey))
                 hood_of[j] = found
-            hood[has_hood] = hood_of[inverse.reshape(-1)]
+            hood[has_hood] = hood_of[inverse]
 
         # Thoroughfares: (locality, type word, name), each row's last one before its previous one.
         last_tf, prev_tf = x.last[rows], x.prev[rows]
@@ -160,15 +164,15 @@ class Loader:
             hash_fields(fields, 1), hash_fields(fields, 2), self.last["buildings"])
 
         if new_loc:
-            self.w.add("localities", new_loc)
+            self.call(self.w.add, "localities", new_loc)
         if new_hood:
-            self.w.add("neighbourhoods", new_hood)
+            self.call(self.w.add, "neighbourhoods", new_hood)
         if new_tf:
-            self.w.add("thoroughfares", new_tf)
+            self.call(self.w.add, "thoroughfares", new_tf)
         texts = np.array(tx, dtype=object)
         if len(bld_first):
             f = bld_first
-            self.w.add_columns("buildings", {
+            self.call(self.w.add_columns, "buildings", {
                 "id": bld[f].tolist(), "locality_id": loc[f].tolist(), "neighbourhood_id": _nullable(hood[f]),
                 "prev_thoroughfare_id": _nullable(prev_id[f]), "last_thoroughfare_id": last_id[f].tolist(),
                 "plate": texts[plate[f]].tolist(), "entrance": texts[entrance[f]].tolist(),
@@ -179,7 +183,7 @@ class Loader:
         self.last["units"] += len(rows)
         floors = np.where(x.has_floor[rows], x.floor[rows], 0).astype(object)
         floors[~x.has_floor[rows]] = None
-        self.w.add_columns("units", {
+        self.call(self.w.add_columns, "units", {
             "id": list(range(first_unit, first_unit + len(rows))), "postcode": x.code[rows].tolist(),
             "building_id": bld.tolist(), "floor": floors.tolist(), "unit": texts[x.unit[rows]].tolist(),
             "usage": texts[x.usage[rows]].tolist(), "status": [Status.ACTIVE.value] * len(rows),

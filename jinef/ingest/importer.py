@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 
+from jinef.background import Behind, prefetched
 from jinef.ingest.import_checks import Checker, RowError, split_thoroughfare
 from jinef.ingest.import_loader import Loader
 from jinef.ingest.import_reader import HeaderError, read_batches
@@ -64,10 +65,13 @@ def import_file(
     if fmt not in ("csv", "jsonl"):
         raise ValueError(f"unknown format {fmt!r} (csv or jsonl)")
     checker = Checker(divisions, boundaries, writer if append else None)
-    loader = Loader(writer, divisions, checker, append)
+    # Rows are written by a second thread while the next batch is checked, except on appends, whose checks
+    # ask the writer's connection which postcodes are registered.
+    behind = None if append else Behind(name="import-write")
+    loader = Loader(writer, divisions, checker, append, behind.submit if behind else None)
     summary = ImportSummary()
     try:
-        for batch in read_batches(path, fmt, with_address=skip_bad):
+        for batch in prefetched(read_batches(path, fmt, with_address=skip_bad), name="import-read"):
             checked = checker.check(batch)
             bad = np.flatnonzero(checked.err)
             if len(bad) and not skip_bad:
@@ -82,6 +86,9 @@ def import_file(
                 progress(len(batch))
     except HeaderError as exc:
         raise ImportError_(path, RowError(0, "header", exc.rule, str(exc))) from None
+    finally:
+        if behind is not None:
+            behind.close()
     writer.add("meta", [("source", "imported"), ("imported_from", path.name)])
     return summary
 

@@ -32,6 +32,23 @@ def hash_fields(fields: list[np.ndarray], seed: int) -> np.ndarray:
     return h
 
 
+def group_rows(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of integer columns (values >= -1): each group's first row, and each row's group.
+
+    Columns are packed into one integer (made dense again whenever the next column would overflow it),
+    so grouping is one sort of int64 rather than numpy's much slower sort of whole rows.
+    """
+    key = cols[0].astype(np.int64) + 1
+    for col in cols[1:]:
+        c = col.astype(np.int64) + 1
+        span = int(c.max(initial=0)) + 1
+        if (int(key.max(initial=0)) + 1) * span >= 1 << 62:
+            key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+        key = key * span + c
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
 def float_bits(x: np.ndarray) -> np.ndarray:
     """The bits of float64 values, with -0.0 made 0.0 (equal values, equal bits)."""
     return (np.asarray(x, dtype=np.float64) + 0.0).view(np.uint64)

@@ -14,15 +14,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import queue
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jinef.background import prefetched
 from jinef.registry.model import admin_line, fa_digits, floor_text
 from jinef.store.base import RegistryReader
 from jinef.store.query import EXPORT_FIELDS, thoroughfare_text
@@ -235,38 +234,6 @@ def _concatenated(lines: pa.Array) -> memoryview:
     return memoryview(data)[int(offsets[0]) : int(offsets[-1])]
 
 
-def _prefetched(chunks: Iterator[list[tuple[Any, ...]]]) -> Iterator[list[tuple[Any, ...]]]:
-    """The chunks, fetched one ahead in a thread: the store decodes rows while pyarrow formats the last ones."""
-    q: queue.Queue[list[tuple[Any, ...]] | BaseException | None] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def run() -> None:
-        try:
-            for rows in chunks:
-                if stop.is_set():
-                    return
-                q.put(rows)
-            q.put(None)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            q.put(exc)
-
-    t = threading.Thread(target=run, daemon=True, name="export-fetch")
-    t.start()
-    try:
-        while (item := q.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while t.is_alive():  # let the fetcher see the stop flag and close its cursor
-            try:
-                q.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        t.join()
-
-
 def write_registry_export(
     reader: RegistryReader,
     out: TextIO,
@@ -282,7 +249,8 @@ def write_registry_export(
 
         write(",".join(csv_field(c) for c in EXPORT_COLUMNS).encode() + b"\n")
     n = 0
-    for rows in _prefetched(reader.export_chunks(batch=_CHUNK_ROWS)):
+    # The store decodes the next chunk's rows while pyarrow formats this one.
+    for rows in prefetched(reader.export_chunks(batch=_CHUNK_ROWS), name="export-fetch"):
         write(_concatenated(format_chunk(rows, look, f)))
         n += len(rows)
         if progress:

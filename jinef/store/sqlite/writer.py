@@ -147,7 +147,8 @@ class SqliteWriter:
             if not self.path.exists():
                 raise FileNotFoundError(f"no registry at {self.path} to append to (build or import one first)")
             self.work_path = self.path
-        self.conn = sqlite3.connect(self.work_path, isolation_level=None)
+        # One thread at a time, but not always the one that opened it (the importer writes from a thread).
+        self.conn = sqlite3.connect(self.work_path, isolation_level=None, check_same_thread=False)
         if mode == "replace":
             _private_file(self.conn)  # the new file is private until renamed
         self.conn.execute("PRAGMA cache_size=-200000")
