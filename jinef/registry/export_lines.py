@@ -14,15 +14,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jinef.background import prefetched
-from jinef.registry.model import admin_line, fa_digits, floor_text
+from jinef.registry.model import EXPORT_COLUMNS, admin_line, fa_digits, floor_text
 from jinef.store.base import RegistryReader
 from jinef.store.query import EXPORT_FIELDS, thoroughfare_text
 
@@ -239,23 +241,61 @@ def write_registry_export(
     out: TextIO,
     fmt: str = "csv",
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> int:
-    """Write every active unit of the registry to ``out``, column-wise; return how many were written."""
+    """Write every active unit of the registry to ``out``, column-wise; return how many were written.
+
+    A SQLite registry is cut into runs of postcodes formatted by ``workers`` forked processes (default:
+    one per core), each reading through its own connection; the lines come back in order.
+    """
     f = _Format(fmt)
     look = _Lookups(reader, f)
     write = _byte_writer(out)
     if f.csv:
-        from jinef.registry.model import EXPORT_COLUMNS
-
         write(",".join(csv_field(c) for c in EXPORT_COLUMNS).encode() + b"\n")
+    bounds = reader.postcode_bounds(_CHUNK_ROWS)
+    runs = list(zip([None, *bounds], [*bounds, None], strict=True))
+    workers = min(workers or os.cpu_count() or 1, len(runs))
+    path = getattr(reader, "path", None)
     n = 0
-    # The store decodes the next chunk's rows while pyarrow formats this one.
-    for rows in prefetched(reader.export_chunks(batch=_CHUNK_ROWS), name="export-fetch"):
-        write(_concatenated(format_chunk(rows, look, f)))
-        n += len(rows)
-        if progress:
-            progress(len(rows))
+    if workers > 1 and isinstance(path, Path):  # PostgreSQL: one connection, so one snapshot
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(workers, _start_worker, (reader, look, f, os.stat(path).st_ino)) as pool:
+            for count, data in pool.imap(_format_run_in_worker, runs):
+                n += _written(write, count, data, progress)
+    else:
+        for start, stop in runs:
+            for rows in reader.export_chunks(batch=_CHUNK_ROWS, start=start, stop=stop):
+                n += _written(write, len(rows), _concatenated(format_chunk(rows, look, f)), progress)
     return n
+
+
+def _written(write: Callable[[bytes | memoryview], Any], count: int, data: bytes | memoryview,
+             progress: Callable[[int], None] | None) -> int:
+    write(data)
+    if progress:
+        progress(count)
+    return count
+
+
+_worker: dict[str, Any] = {}
+
+
+def _start_worker(reader: RegistryReader, look: _Lookups, f: _Format, inode: int) -> None:
+    """A forked export worker: its own connection to the same registry file (the lookups are inherited)."""
+    own = reader.reopen()
+    if os.stat(getattr(own, "path")).st_ino != inode:  # noqa: B009 - only SQLite readers come here
+        raise RuntimeError("the registry was replaced during the export; export again")
+    _worker.update(reader=own, look=look, f=f)
+
+
+def _format_run_in_worker(run: tuple[int | None, int | None]) -> tuple[int, bytes]:
+    reader: RegistryReader = _worker["reader"]
+    parts, count = [], 0
+    for rows in reader.export_chunks(batch=_CHUNK_ROWS, start=run[0], stop=run[1]):
+        parts.append(bytes(_concatenated(format_chunk(rows, _worker["look"], _worker["f"]))))
+        count += len(rows)
+    return count, b"".join(parts) if len(parts) != 1 else parts[0]
 
 
 def _byte_writer(out: TextIO) -> Callable[[bytes | memoryview], Any]:

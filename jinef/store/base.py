@@ -75,8 +75,14 @@ class RegistryReader(Protocol):
         """Whole columns of a table as numpy arrays (for compact in-memory indexes)."""
         ...
 
-    def export_chunks(self, active_only: bool = True, batch: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
-        """Rows of :data:`jinef.store.query.EXPORT_SELECT` ordered by postcode, a list per chunk."""
+    def export_chunks(self, active_only: bool = True, batch: int = 100_000, start: int | None = None,
+                      stop: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of :data:`jinef.store.query.EXPORT_SELECT` ordered by postcode, a list per chunk
+        (postcodes from ``start`` to before ``stop`` when given)."""
+        ...
+
+    def postcode_bounds(self, step: int) -> list[int]:
+        """Postcodes that cut the units, in postcode order, into runs of ``step`` (for parallel exports)."""
         ...
 
     def stats(self) -> list[ProvinceStats]:

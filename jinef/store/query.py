@@ -37,6 +37,23 @@ SELECT u.postcode, u.floor, u.unit, u.usage, b.locality_id, b.neighbourhood_id, 
 FROM units u
 JOIN buildings b ON b.id = u.building_id
 """
+
+
+def export_where(active_only: bool, start: int | None, stop: int | None, param: str) -> tuple[str, list[int]]:
+    """The WHERE clause of an export chunk query and its parameters (``param`` is the engine's placeholder)."""
+    terms = ["u.status = 'active'"] if active_only else []
+    params = []
+    for op, value in ((">=", start), ("<", stop)):
+        if value is not None:
+            terms.append(f"u.postcode {op} {param}")
+            params.append(value)
+    return (" WHERE " + " AND ".join(terms) if terms else ""), params
+
+
+# The n-th postcode after a given one: walks the postcode index from there.
+BOUND_SQL = "SELECT postcode FROM units WHERE postcode > {p} ORDER BY postcode LIMIT 1 OFFSET {p}"
+
+
 EXPORT_FIELDS = ("postcode", "floor", "unit", "usage", "locality_id", "neighbourhood_id", "prev_thoroughfare_id",
                  "last_thoroughfare_id", "plate", "entrance", "name", "lat", "lon")
 

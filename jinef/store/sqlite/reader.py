@@ -13,7 +13,7 @@ import numpy as np
 from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryNotFoundError
 from jinef.store.query import ADDRESS_SELECT as _SELECT
-from jinef.store.query import EXPORT_SELECT, STATS_SQL, columns_from_cursor, row_to_address
+from jinef.store.query import BOUND_SQL, EXPORT_SELECT, STATS_SQL, columns_from_cursor, export_where, row_to_address
 from jinef.store.tables import TABLES
 
 __all__ = ["RegistryNotFoundError", "SqliteReader", "row_to_address"]
@@ -73,12 +73,22 @@ class SqliteReader:
             for row in rows:
                 yield row_to_address(row)
 
-    def export_chunks(self, active_only: bool = True, batch: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+    def export_chunks(self, active_only: bool = True, batch: int = 100_000, start: int | None = None,
+                      stop: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
         """Rows of the export query ordered by postcode, a list per chunk (column-wise export)."""
-        where = " WHERE u.status = 'active'" if active_only else ""
-        cur = self.conn.execute(EXPORT_SELECT + where + " ORDER BY u.postcode")
+        where, params = export_where(active_only, start, stop, "?")
+        cur = self.conn.execute(EXPORT_SELECT + where + " ORDER BY u.postcode", params)
         while rows := cur.fetchmany(batch):
             yield rows
+
+    def postcode_bounds(self, step: int) -> list[int]:
+        """Postcodes that cut the units, in postcode order, into runs of ``step`` (for parallel exports)."""
+        bounds: list[int] = []
+        last = -1
+        while row := self.conn.execute(BOUND_SQL.format(p="?"), (last, step - 1)).fetchone():
+            last = int(row[0])
+            bounds.append(last + 1)
+        return bounds
 
     def columns(self, table: str, names: Sequence[str]) -> dict[str, np.ndarray]:
         """Whole columns of a table as numpy arrays, ordered by the table's first column."""
