@@ -222,7 +222,7 @@ def format_chunk(rows: list[tuple[Any, ...]], look: _Lookups, f: _Format) -> pa.
              & floor_plain & unit_plain)
     if not plain.all():  # a quote, comma or control character somewhere: the whole field escaped by Python
         odd = pa.array(~plain)
-        fixed = [f.field("address", a[len(before):len(a) - len(after)]) + after
+        fixed = [f.field("address", a[len(before):len(a) - len(after)]) + f.suffix
                  for a in address_field.filter(odd).to_pylist()]
         address_field = pc.replace_with_mask(address_field, odd, pa.array(fixed, type=pa.string()))
     return pc.binary_join_element_wise(postcode, look.loc_fields.take(loc), hood, prev, last, plate, ent, bld, floor,
@@ -242,6 +242,7 @@ def write_registry_export(
     fmt: str = "csv",
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    chunk_rows: int = _CHUNK_ROWS,
 ) -> int:
     """Write every active unit of the registry to ``out``, column-wise; return how many were written.
 
@@ -253,19 +254,19 @@ def write_registry_export(
     write = _byte_writer(out)
     if f.csv:
         write(",".join(csv_field(c) for c in EXPORT_COLUMNS).encode() + b"\n")
-    bounds = reader.postcode_bounds(_CHUNK_ROWS)
+    bounds = reader.postcode_bounds(chunk_rows)
     runs = list(zip([None, *bounds], [*bounds, None], strict=True))
     workers = min(workers or os.cpu_count() or 1, len(runs))
     path = getattr(reader, "path", None)
     n = 0
     if workers > 1 and isinstance(path, Path):  # PostgreSQL: one connection, so one snapshot
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(workers, _start_worker, (reader, look, f, os.stat(path).st_ino)) as pool:
+        with ctx.Pool(workers, _start_worker, (reader, look, f, os.stat(path).st_ino, chunk_rows)) as pool:
             for count, data in pool.imap(_format_run_in_worker, runs):
                 n += _written(write, count, data, progress)
     else:
         for start, stop in runs:
-            for rows in reader.export_chunks(batch=_CHUNK_ROWS, start=start, stop=stop):
+            for rows in reader.export_chunks(batch=chunk_rows, start=start, stop=stop):
                 n += _written(write, len(rows), _concatenated(format_chunk(rows, look, f)), progress)
     return n
 
@@ -281,18 +282,18 @@ def _written(write: Callable[[bytes | memoryview], Any], count: int, data: bytes
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(reader: RegistryReader, look: _Lookups, f: _Format, inode: int) -> None:
+def _start_worker(reader: RegistryReader, look: _Lookups, f: _Format, inode: int, chunk_rows: int) -> None:
     """A forked export worker: its own connection to the same registry file (the lookups are inherited)."""
     own = reader.reopen()
     if os.stat(getattr(own, "path")).st_ino != inode:  # noqa: B009 - only SQLite readers come here
         raise RuntimeError("the registry was replaced during the export; export again")
-    _worker.update(reader=own, look=look, f=f)
+    _worker.update(reader=own, look=look, f=f, chunk_rows=chunk_rows)
 
 
 def _format_run_in_worker(run: tuple[int | None, int | None]) -> tuple[int, bytes]:
     reader: RegistryReader = _worker["reader"]
     parts, count = [], 0
-    for rows in reader.export_chunks(batch=_CHUNK_ROWS, start=run[0], stop=run[1]):
+    for rows in reader.export_chunks(batch=_worker["chunk_rows"], start=run[0], stop=run[1]):
         parts.append(bytes(_concatenated(format_chunk(rows, _worker["look"], _worker["f"]))))
         count += len(rows)
     return count, b"".join(parts) if len(parts) != 1 else parts[0]
