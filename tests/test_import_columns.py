@@ -35,6 +35,7 @@ def batches(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     """Batches of the real size, or of a few rows (keys and postcodes then meet across batches)."""
     if request.param == "small":
         monkeypatch.setattr(import_reader, "_BLOCK_BYTES", 4096)
+        monkeypatch.setattr(import_reader, "_BATCH_ROWS", 50)
         monkeypatch.setattr(import_reader, "_PY_BATCH_ROWS", 7)
     return str(request.param)
 

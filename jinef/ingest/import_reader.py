@@ -28,7 +28,10 @@ from jinef.registry.model import EXPORT_COLUMNS
 
 # Columns the checks read; the address is derived, so it is only kept to write rejected rows back.
 FIELDS = tuple(c for c in EXPORT_COLUMNS if c != "address")
-_BLOCK_BYTES = 32 << 20  # pyarrow block: ~80k export rows
+# pyarrow reads up to 32 blocks ahead of the parser (its background reader's queue), so blocks are kept
+# small and several are joined into one batch: 128 MB read ahead at most, batches of ~64k rows.
+_BLOCK_BYTES = 4 << 20
+_BATCH_ROWS = 65_536
 _PY_BATCH_ROWS = 50_000
 
 
@@ -88,7 +91,15 @@ def _csv_batches(path: Path, with_address: bool) -> Iterator[Batch]:
         invalid.append(row.text)
         return "skip"
 
-    row = 1
+    row = 1  # the first row not yet handed out
+    pending: list[dict[str, pa.Array]] = []
+
+    def joined() -> Batch:
+        columns = {c: pa.concat_arrays([p[c] for p in pending]) for c in names}
+        batch = Batch(row, columns)
+        pending.clear()
+        return batch
+
     try:
         reader = pacsv.open_csv(
             path,
@@ -102,13 +113,22 @@ def _csv_batches(path: Path, with_address: bool) -> Iterator[Batch]:
             columns = {c: record_batch.column(c) for c in names}
             if invalid or _odd(columns):
                 break
-            yield Batch(row, columns)
-            row += record_batch.num_rows
+            pending.append(columns)
+            if sum(len(p["postcode"]) for p in pending) >= _BATCH_ROWS:
+                batch = joined()
+                yield batch
+                row += len(batch)
         else:
             if not invalid:
+                if pending:
+                    yield joined()
                 return
     except pa.ArrowInvalid:
         pass  # e.g. text that is not UTF-8: the csv module reads from here and says what is wrong
+    if pending:  # rows read well before the odd ones
+        batch = joined()
+        yield batch
+        row += len(batch)
     yield from _python_csv_batches(path, row, with_address)
 
 
