@@ -16,6 +16,7 @@ import io
 import json
 import multiprocessing
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -123,11 +124,11 @@ class _Lookups:
 
         hoods = reader.columns("neighbourhoods", ["id", "name"])
         self.hood = _IdTexts(hoods["id"], [n or "" for n in hoods["name"].tolist()], "neighbourhood", f,
-                             lambda v: "محله " + fa_digits(v))
+                             lambda v: _ADDRESS_SEP + "محله " + fa_digits(v))
         tf = reader.columns("thoroughfares", ["id", "type", "name"])
         texts = [thoroughfare_text(k, n) for k, n in zip(tf["type"].tolist(), tf["name"].tolist(), strict=True)]
-        self.prev = _IdTexts(tf["id"], texts, "prev_thoroughfare", f, fa_digits)
-        self.last = _IdTexts(tf["id"], texts, "last_thoroughfare", f, fa_digits)
+        self.prev = _IdTexts(tf["id"], texts, "prev_thoroughfare", f, lambda v: _ADDRESS_SEP + fa_digits(v))
+        self.last = _IdTexts(tf["id"], texts, "last_thoroughfare", f, lambda v: _ADDRESS_SEP + fa_digits(v))
 
 
 class _IdTexts:
@@ -167,11 +168,11 @@ def _text_or_empty(v: str | None) -> str:
 
 
 def _prefixed(word: str) -> Callable[[str | None], str | None]:
-    return lambda v: f"{word} {fa_digits(v)}" if v else None
+    return lambda v: f"{_ADDRESS_SEP}{word} {fa_digits(v)}" if v else None
 
 
 def _floor_part(v: int | None) -> str | None:
-    return None if v is None else "طبقه " + floor_text(v)
+    return None if v is None else f"{_ADDRESS_SEP}طبقه {floor_text(v)}"
 
 
 def format_coords(values: np.ndarray) -> pa.Array:
@@ -213,10 +214,10 @@ def format_chunk(rows: list[tuple[Any, ...]], look: _Lookups, f: _Format) -> pa.
     lat = f.wrap("lat", format_coords(np.array(cols[_F["lat"]], dtype=np.float64)))
     lon = f.wrap("lon", format_coords(np.array(cols[_F["lon"]], dtype=np.float64)))
 
-    # One pass builds the address field and the line's end: each part after the first carries its separator.
+    # One pass builds the address field and the line's end: each part after the first carries its separator
+    # (the parts are texts per distinct value), and an empty part is a null that the join skips.
     before, after = f.last_parts("address")
-    parts = [pc.binary_join_element_wise(_ADDRESS_SEP, p, "") for p in (hood_part, prev_part, last_part, plate_part,
-                                                                        ent_part, bld_part, floor_part, unit_part)]
+    parts = (hood_part, prev_part, last_part, plate_part, ent_part, bld_part, floor_part, unit_part)
     address_field = pc.binary_join_element_wise(before, look.admin.take(loc), *parts, after, "", null_handling="skip")
     plain = (look.admin_plain[loc] & hood_plain & prev_plain & last_plain & plate_plain & ent_plain & bld_plain
              & floor_plain & unit_plain)
@@ -261,42 +262,65 @@ def write_registry_export(
     n = 0
     if workers > 1 and isinstance(path, Path):  # PostgreSQL: one connection, so one snapshot
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(workers, _start_worker, (reader, look, f, os.stat(path).st_ino, chunk_rows)) as pool:
-            for count, data in pool.imap(_format_run_in_worker, runs):
-                n += _written(write, count, data, progress)
+        with tempfile.TemporaryDirectory(prefix="jinef-export-") as tmp, \
+                ctx.Pool(workers, _start_worker, (reader, look, f, os.stat(path).st_ino, chunk_rows, tmp)) as pool:
+            for count, part in pool.imap(_format_run_in_worker, enumerate(runs)):
+                n += count
+                _append_file(out, write, Path(part))
+                if progress:
+                    progress(count)
     else:
         for start, stop in runs:
             for rows in reader.export_chunks(batch=chunk_rows, start=start, stop=stop):
-                n += _written(write, len(rows), _concatenated(format_chunk(rows, look, f)), progress)
+                write(_concatenated(format_chunk(rows, look, f)))
+                n += len(rows)
+                if progress:
+                    progress(len(rows))
     return n
 
 
-def _written(write: Callable[[bytes | memoryview], Any], count: int, data: bytes | memoryview,
-             progress: Callable[[int], None] | None) -> int:
-    write(data)
-    if progress:
-        progress(count)
-    return count
+def _append_file(out: TextIO, write: Callable[[bytes | memoryview], Any], part: Path) -> None:
+    """Append a worker's part to the output, by the kernel when the output is a file or a pipe."""
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        fd = -1
+    with part.open("rb") as src:
+        size = os.fstat(src.fileno()).st_size
+        if fd >= 0 and write == getattr(getattr(out, "buffer", None), "write", None):
+            out.buffer.flush()
+            sent = 0
+            while sent < size:
+                sent += os.sendfile(fd, src.fileno(), sent, size - sent)
+        else:
+            while data := src.read(1 << 24):
+                write(data)
+    part.unlink()
 
 
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(reader: RegistryReader, look: _Lookups, f: _Format, inode: int, chunk_rows: int) -> None:
+def _start_worker(reader: RegistryReader, look: _Lookups, f: _Format, inode: int, chunk_rows: int,
+                  tmp: str) -> None:
     """A forked export worker: its own connection to the same registry file (the lookups are inherited)."""
     own = reader.reopen()
     if os.stat(getattr(own, "path")).st_ino != inode:  # noqa: B009 - only SQLite readers come here
         raise RuntimeError("the registry was replaced during the export; export again")
-    _worker.update(reader=own, look=look, f=f, chunk_rows=chunk_rows)
+    _worker.update(reader=own, look=look, f=f, chunk_rows=chunk_rows, tmp=tmp)
 
 
-def _format_run_in_worker(run: tuple[int | None, int | None]) -> tuple[int, bytes]:
+def _format_run_in_worker(numbered_run: tuple[int, tuple[int | None, int | None]]) -> tuple[int, str]:
+    """Format one run of postcodes into a file of its own; return its unit count and the file's path."""
+    i, (start, stop) = numbered_run
     reader: RegistryReader = _worker["reader"]
-    parts, count = [], 0
-    for rows in reader.export_chunks(batch=_worker["chunk_rows"], start=run[0], stop=run[1]):
-        parts.append(bytes(_concatenated(format_chunk(rows, _worker["look"], _worker["f"]))))
-        count += len(rows)
-    return count, b"".join(parts) if len(parts) != 1 else parts[0]
+    count = 0
+    path = os.path.join(_worker["tmp"], f"run-{i}")
+    with open(path, "wb") as fh:
+        for rows in reader.export_chunks(batch=_worker["chunk_rows"], start=start, stop=stop):
+            fh.write(_concatenated(format_chunk(rows, _worker["look"], _worker["f"])))
+            count += len(rows)
+    return count, path
 
 
 def _byte_writer(out: TextIO) -> Callable[[bytes | memoryview], Any]:
