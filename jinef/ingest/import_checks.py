@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import shapely
 
 from jinef.ingest.import_reader import Batch
+from jinef.ingest.key_ids import SortedRuns
 from jinef.refdata.boundaries import Boundaries
 from jinef.refdata.divisions import COUNTY_WORD, Divisions
 from jinef.registry import postcode as pc_rules
@@ -137,7 +138,7 @@ class Checker:
         for poly in self.polygons.values():
             shapely.prepare(poly)  # many points per polygon: prepared once, tested fast
         self.writer = writer  # set for appends: postcodes already registered are refused
-        self.seen = np.empty(0, dtype=np.int64)  # sorted postcodes of earlier rows (8 bytes each)
+        self.seen = SortedRuns()  # postcodes of earlier rows (8 bytes each)
         self.divisions = Vocab()
         self.texts = Vocab()
         self.thoroughfares = Vocab()
@@ -259,9 +260,8 @@ class Checker:
         uniq, first = np.unique(codes, return_index=True)
         again = np.ones(len(rows), dtype=bool)
         again[first] = False  # a later row with the code of an earlier row of this batch
-        dup[rows] = again | _present(self.seen, codes)
-        new = uniq[~_present(self.seen, uniq)]
-        self.seen = np.insert(self.seen, np.searchsorted(self.seen, new), new)
+        dup[rows] = again | self.seen.find(codes)[0]
+        self.seen.add(uniq[~self.seen.find(uniq)[0]])
         return dup
 
     def _outside(self, prov: np.ndarray, lat: np.ndarray, lon: np.ndarray, todo: np.ndarray) -> np.ndarray:
@@ -325,14 +325,6 @@ class Checker:
         }
         f, rule, message = simple[kind]
         return RowError(row, f, rule, message)
-
-
-def _present(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Which of ``values`` the sorted array holds."""
-    if not len(sorted_values):
-        return np.zeros(len(values), dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
-    return np.asarray(sorted_values[pos] == values)
 
 
 def _code(vocab: Vocab, value: str | None) -> int:

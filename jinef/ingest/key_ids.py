@@ -54,21 +54,59 @@ def float_bits(x: np.ndarray) -> np.ndarray:
     return (np.asarray(x, dtype=np.float64) + 0.0).view(np.uint64)
 
 
+class SortedRuns:
+    """A growing set of integer keys (with payload columns) as a few sorted runs of decreasing size.
+
+    A new batch's keys are a run of their own; two runs are merged whenever the older is not more than
+    twice the newer, so there are O(log n) runs and each key is copied O(log n) times in all (one sorted
+    array re-made per batch would copy every key once per batch: hundreds of times at national scale).
+    """
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[np.ndarray, ...]] = []  # (sorted keys, *payload)
+
+    def __len__(self) -> int:
+        return sum(len(r[0]) for r in self.runs)
+
+    def find(self, keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Which keys are present, and their payload values (undefined where absent)."""
+        found = np.zeros(len(keys), dtype=bool)
+        payload: list[np.ndarray] = []
+        for run in self.runs:
+            if not payload:
+                payload = [np.zeros(len(keys), dtype=p.dtype) for p in run[1:]]
+            pos = np.minimum(np.searchsorted(run[0], keys), len(run[0]) - 1)
+            hit = run[0][pos] == keys
+            found |= hit
+            for out, p in zip(payload, run[1:], strict=True):
+                out[hit] = p[pos[hit]]
+        return found, payload
+
+    def add(self, keys: np.ndarray, *payload: np.ndarray) -> None:
+        """Add keys absent from the set (in any order), with their payload."""
+        if not len(keys):
+            return
+        order = np.argsort(keys, kind="stable")
+        self.runs.append((keys[order], *(p[order] for p in payload)))
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
+            newer, older = self.runs.pop(), self.runs.pop()
+            merged = np.argsort(np.concatenate([older[0], newer[0]]), kind="stable")  # timsort: a linear merge
+            self.runs.append(tuple(np.concatenate([a, b])[merged] for a, b in zip(older, newer, strict=True)))
+
+
 class KeyIds:
-    """Keys (two uint64 words) to ids: sorted first words with their second words and ids.
+    """Keys (two uint64 words) to ids: the first words in :class:`SortedRuns`, with second words and ids.
 
     A key whose first word another key already holds is kept apart in a dict (never, in practice, for
     hashed keys; not at all for packed ones, whose second word is 0).
     """
 
     def __init__(self) -> None:
-        self.k1 = np.empty(0, dtype=np.uint64)
-        self.k2 = np.empty(0, dtype=np.uint64)
-        self.ids = np.empty(0, dtype=np.int64)
+        self.main = SortedRuns()
         self.extra: dict[tuple[int, int], int] = {}
 
     def __len__(self) -> int:
-        return len(self.k1) + len(self.extra)
+        return len(self.main) + len(self.extra)
 
     def add_existing(self, k1: np.ndarray, k2: np.ndarray, ids: np.ndarray) -> None:
         """Remember keys that already have ids (an append's registry)."""
@@ -93,13 +131,11 @@ class KeyIds:
         group = np.cumsum(start) - 1
         first_row, g1, g2 = order[start], s1[start], s2[start]
         gid = np.full(len(g1), -1, dtype=np.int64)
-        clash = np.zeros(len(g1), dtype=bool)
-        if len(self.k1):
-            pos = np.minimum(np.searchsorted(self.k1, g1), len(self.k1) - 1)
-            taken = self.k1[pos] == g1
-            hit = taken & (self.k2[pos] == g2)
-            gid[hit] = self.ids[pos[hit]]
-            clash = taken & ~hit
+        taken, (held2, held_id) = self.main.find(g1) if self.main.runs else (np.zeros(len(g1), dtype=bool),
+                                                                          [g2, gid])
+        hit = taken & (held2 == g2)
+        gid[hit] = held_id[hit]
+        clash = taken & ~hit
         clash[1:] |= g1[1:] == g1[:-1]  # a first word shared inside the batch: only the first may be sorted in
         for j in np.flatnonzero(clash).tolist():
             found = self.extra.get((int(g1[j]), int(g2[j])))
@@ -115,12 +151,8 @@ class KeyIds:
             last_id += len(new)
         for j in new[clash[new]].tolist():
             self.extra[(int(g1[j]), int(g2[j]))] = int(gid[j])
-        sorted_in = np.sort(new[~clash[new]])  # ascending first words, as the groups are
-        if len(sorted_in):
-            at = np.searchsorted(self.k1, g1[sorted_in])
-            self.k1 = np.insert(self.k1, at, g1[sorted_in])
-            self.k2 = np.insert(self.k2, at, g2[sorted_in])
-            self.ids = np.insert(self.ids, at, gid[sorted_in])
+        sorted_in = new[~clash[new]]
+        self.main.add(g1[sorted_in], g2[sorted_in], gid[sorted_in])
         ids = np.empty(n, dtype=np.int64)
         ids[order] = gid[group]
         return ids, first_row[new], last_id
