@@ -3,8 +3,9 @@
 Run: ``.venv/bin/python bench/import_export_bench.py [--units 200000] [--db REGISTRY] [--format csv]
 [--check] [--keep]``. Without ``--db`` the registry of ``--units`` is built once in ``var/bench/``
 (and reused). Each step runs as its own ``jinef`` process; its peak memory is that process's
-``ru_maxrss`` (from ``os.wait4``, so one step's figure never includes another's). ``--check``
-exports the imported registry again and compares the two files byte for byte.
+``ru_maxrss`` (from ``os.wait4``, so one step's figure never includes another's), and its CPU seconds
+include its workers' (the fairer figure on a machine shared with other work). ``--check`` exports the
+imported registry again and compares the two files byte for byte.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ sys.path.insert(0, str(HERE))
 from common import BENCH_DIR, JINEF, python_speed, registry_path  # noqa: E402
 
 
-def run_step(args: list[str]) -> tuple[float, float]:
-    """Run one ``jinef`` command; return (wall seconds, peak RSS in MB) of that process alone."""
+def run_step(args: list[str]) -> tuple[float, float, float]:
+    """Run one ``jinef`` command; return its wall seconds, peak RSS in MB and CPU seconds (with its workers)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([*JINEF, *args], stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -32,12 +33,13 @@ def run_step(args: list[str]) -> tuple[float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"jinef {' '.join(args)} failed with exit code {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
-def line(step: str, rows: int, seconds: float, peak_mb: float) -> str:
-    """One printed line of figures."""
-    return f"{step:<8} {rows:>12,} rows in {seconds:7.1f} s  {rows / seconds:>10,.0f} rows/s  peak {peak_mb:7,.0f} MB"
+def line(step: str, rows: int, seconds: float, peak_mb: float, cpu: float) -> str:
+    """One printed line of figures (CPU seconds say more than wall seconds on a machine others share)."""
+    return (f"{step:<8} {rows:>12,} rows in {seconds:7.1f} s  {rows / seconds:>10,.0f} rows/s  peak {peak_mb:7,.0f} MB"
+            f"  cpu {cpu:7.1f} s")
 
 
 def main() -> None:
@@ -57,13 +59,13 @@ def main() -> None:
     again = BENCH_DIR / f"again-{tag}.{a.format}"
     print(python_speed(), flush=True)
     try:
-        seconds, peak = run_step(["export", "--db", str(db), "--format", a.format, "-o", str(export_file)])
+        seconds, peak, cpu = run_step(["export", "--db", str(db), "--format", a.format, "-o", str(export_file)])
         with export_file.open("rb") as fh:
             rows = sum(1 for _ in fh) - (a.format == "csv")
         size_mb = export_file.stat().st_size / 2**20
-        print(line("export", rows, seconds, peak) + f"  ({size_mb:,.0f} MB of {a.format})", flush=True)
-        seconds, peak = run_step(["import", str(export_file), "--format", a.format, "--db", str(imported)])
-        print(line("import", rows, seconds, peak), flush=True)
+        print(line("export", rows, seconds, peak, cpu) + f"  ({size_mb:,.0f} MB of {a.format})", flush=True)
+        seconds, peak, cpu = run_step(["import", str(export_file), "--format", a.format, "--db", str(imported)])
+        print(line("import", rows, seconds, peak, cpu), flush=True)
         if a.check:
             run_step(["export", "--db", str(imported), "--format", a.format, "-o", str(again)])
             same = filecmp.cmp(export_file, again, shallow=False)

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jinef.ingest import key_ids
 from jinef.ingest.key_ids import KeyIds
 from jinef.registry import postcode as pc
 from jinef.registry.export import write_export
@@ -143,12 +144,14 @@ def test_validate_column_as_validate(texts: list[str]) -> None:
             assert v.valid and v.postcode == t
 
 
-def test_key_ids_as_a_dict() -> None:
+@pytest.mark.parametrize("max_run", [1 << 22, 64])
+def test_key_ids_as_a_dict(max_run: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(key_ids, "MAX_RUN", max_run)  # 64: runs stop merging, several are searched
     rng = np.random.default_rng(5)
     ids, oracle, last = KeyIds(), {}, 0
     for _ in range(30):
         # Few first words, so that many keys share one (the path hashed keys take on a collision).
-        k1 = rng.integers(0, 20, 200).astype(np.uint64)
+        k1 = rng.integers(0, 300, 200).astype(np.uint64)
         k2 = rng.integers(0, 3, 200).astype(np.uint64)
         got, first, last = ids.lookup(k1, k2, last)
         for i, key in enumerate(zip(k1.tolist(), k2.tolist(), strict=True)):
@@ -157,3 +160,4 @@ def test_key_ids_as_a_dict() -> None:
                 assert i in first.tolist()
             assert got[i] == oracle[key]
     assert last == len(oracle) == len(ids)
+    assert len(ids.main.runs) >= (2 if max_run == 64 else 1)

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import shapely
 
 from jinef.ingest.import_reader import Batch
-from jinef.ingest.key_ids import SortedRuns
+from jinef.ingest.key_ids import SortedRuns, first_seen
 from jinef.refdata.boundaries import Boundaries
 from jinef.refdata.divisions import COUNTY_WORD, Divisions
 from jinef.registry import postcode as pc_rules
@@ -162,14 +162,15 @@ class Checker:
         enc = a.dictionary_encode()
         texts = enc.dictionary.to_pylist()
         right = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        pairs, inverse = np.unique(left.astype(np.int64) * max(len(texts), 1) + right, return_inverse=True)
-        out = np.empty(len(pairs), dtype=np.int32)
-        for k, p in enumerate(pairs.tolist()):
+        combined = left.astype(np.int64) * max(len(texts), 1) + right
+        inverse, first = first_seen(combined)
+        out = np.empty(len(first), dtype=np.int32)
+        for k, p in enumerate(combined[first].tolist()):
             key = (p // max(len(texts), 1), texts[p % max(len(texts), 1)])
             if key not in memo:
                 memo[key] = fn(*key)
             out[k] = memo[key]
-        return out[inverse.reshape(-1)]
+        return out[inverse]
 
     def check(self, batch: Batch) -> Checked:
         """Every rule on every row of the batch."""
@@ -257,7 +258,8 @@ class Checker:
         dup = np.zeros(len(code), dtype=bool)
         if not len(rows):
             return dup
-        uniq, first = np.unique(codes, return_index=True)
+        _, first = first_seen(codes)
+        uniq = codes[first]
         again = np.ones(len(rows), dtype=bool)
         again[first] = False  # a later row with the code of an earlier row of this batch
         dup[rows] = again | self.seen.find(codes)[0]

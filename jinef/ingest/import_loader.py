@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from jinef.ingest.import_checks import Checked, Checker
-from jinef.ingest.key_ids import KeyIds, float_bits, group_rows, hash_fields
+from jinef.ingest.key_ids import KeyIds, first_seen, float_bits, group_rows, hash_fields
 from jinef.refdata.divisions import Divisions
 from jinef.registry.model import GeocodeSource, LocalityType, Status
 from jinef.store.base import RegistryWriter
@@ -55,10 +55,10 @@ class Loader:
                                            for r in div.rural_districts.values()])
 
     def _dense(self, loc_ids: np.ndarray) -> np.ndarray:
-        uniq, inverse = np.unique(loc_ids, return_inverse=True)
-        numbers = np.array([self.loc_dense.setdefault(int(x), len(self.loc_dense)) for x in uniq.tolist()],
+        groups, first = first_seen(loc_ids)
+        numbers = np.array([self.loc_dense.setdefault(int(x), len(self.loc_dense)) for x in loc_ids[first].tolist()],
                            dtype=np.int64)
-        return numbers[inverse.reshape(-1)]
+        return numbers[groups]
 
     def _tf_key(self, loc_ids: np.ndarray, tf_numbers: np.ndarray) -> np.ndarray:
         return (self._dense(loc_ids).astype(np.uint64) << np.uint64(32)) | tf_numbers.astype(np.uint64)
@@ -107,10 +107,10 @@ class Loader:
 
         # Localities: (county, district, rural district, type, name).
         loc_cols = [x.county[rows], x.district[rows], x.rural[rows], x.ltype[rows], x.locality[rows]]
-        first, inverse = group_rows(loc_cols)
+        inverse, first = group_rows(loc_cols)
         loc_of = np.empty(len(first), dtype=np.int64)
         new_loc = []
-        for j in np.argsort(first, kind="stable").tolist():
+        for j in range(len(first)):
             county, district, rural, ltype, lname = (int(col[first[j]]) for col in loc_cols)
             key = (dv[county], dv[district] if district != _NONE else None, dv[rural] if rural != _NONE else None,
                    tx[ltype], tx[lname])
@@ -130,9 +130,9 @@ class Loader:
         new_hood = []
         if len(has_hood):
             pair = [loc[has_hood], x.hood[rows][has_hood]]
-            first, inverse = group_rows(pair)
+            inverse, first = group_rows(pair)
             hood_of = np.empty(len(first), dtype=np.int64)
-            for j in np.argsort(first, kind="stable").tolist():
+            for j in range(len(first)):
                 hkey = (int(pair[0][first[j]]), tx[int(pair[1][first[j]])])
                 found = self.hood_ids.get(hkey)
                 if found is None:

@@ -10,6 +10,7 @@ different buildings would share an id only if both hashes collided (about 1 in 1
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -32,26 +33,41 @@ def hash_fields(fields: list[np.ndarray], seed: int) -> np.ndarray:
     return h
 
 
-def group_rows(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of integer columns (values >= -1): each group's first row, and each row's group.
+def first_seen(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group (groups numbered in order of first appearance) and each group's first row.
 
-    Columns are packed into one integer (made dense again whenever the next column would overflow it),
-    so grouping is one sort of int64 rather than numpy's much slower sort of whole rows.
+    pyarrow's hash table numbers the distinct values as it meets them: no sort.
+    """
+    groups = pa.array(key).dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    running = np.maximum.accumulate(groups) if len(groups) else groups
+    is_first = np.ones(len(groups), dtype=bool)
+    is_first[1:] = running[1:] > running[:-1]  # a group's number is the largest so far on its first row
+    return groups, np.flatnonzero(is_first)
+
+
+def group_rows(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of integer columns (values >= -1): each row's group (numbered in order of first
+    appearance) and each group's first row.
+
+    Columns are packed into one integer (numbered densely again whenever the next column would overflow
+    it), so grouping hashes one int64 column rather than sorting whole rows.
     """
     key = cols[0].astype(np.int64) + 1
     for col in cols[1:]:
         c = col.astype(np.int64) + 1
         span = int(c.max(initial=0)) + 1
         if (int(key.max(initial=0)) + 1) * span >= 1 << 62:
-            key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+            key = first_seen(key)[0]
         key = key * span + c
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    return first, inverse.reshape(-1)
+    return first_seen(key)
 
 
 def float_bits(x: np.ndarray) -> np.ndarray:
     """The bits of float64 values, with -0.0 made 0.0 (equal values, equal bits)."""
     return (np.asarray(x, dtype=np.float64) + 0.0).view(np.uint64)
+
+
+MAX_RUN = 1 << 22
 
 
 class SortedRuns:
@@ -60,6 +76,8 @@ class SortedRuns:
     A new batch's keys are a run of their own; two runs are merged whenever the older is not more than
     twice the newer, so there are O(log n) runs and each key is copied O(log n) times in all (one sorted
     array re-made per batch would copy every key once per batch: hundreds of times at national scale).
+    Runs stop growing at :data:`MAX_RUN` keys, so that a merge never holds more than two such runs twice
+    over: a nation's 16 million buildings are a handful of runs, each searched per batch.
     """
 
     def __init__(self) -> None:
@@ -88,7 +106,8 @@ class SortedRuns:
             return
         order = np.argsort(keys, kind="stable")
         self.runs.append((keys[order], *(p[order] for p in payload)))
-        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]) \
+                and len(self.runs[-2][0]) + len(self.runs[-1][0]) <= MAX_RUN:
             newer, older = self.runs.pop(), self.runs.pop()
             merged = np.argsort(np.concatenate([older[0], newer[0]]), kind="stable")  # timsort: a linear merge
             self.runs.append(tuple(np.concatenate([a, b])[merged] for a, b in zip(older, newer, strict=True)))
