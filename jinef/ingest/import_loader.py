@@ -9,13 +9,13 @@ thousands) are remembered in dicts, thoroughfares and buildings (millions) in :c
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import numpy as np
 
 from jinef.ingest.import_checks import Checked, Checker
+from jinef.ingest.import_sink import Block, Sink
 from jinef.ingest.key_ids import KeyIds, first_seen, float_bits, group_rows, hash_fields
 from jinef.refdata.divisions import Divisions
 from jinef.registry.model import GeocodeSource, LocalityType, Status
@@ -30,11 +30,9 @@ _NONE = -1  # "no value" in the checker's numbers
 class Loader:
     """Turns checked rows into registry rows and hands them to the writer, parents first."""
 
-    def __init__(self, writer: RegistryWriter, div: Divisions, checker: Checker, append: bool,
-                 call: Callable[..., None] | None = None) -> None:
+    def __init__(self, writer: RegistryWriter, div: Divisions, checker: Checker, append: bool, sink: Sink) -> None:
         self.w = writer
-        # How the batch's writes are made: called here, or handed to a thread that writes behind the checks.
-        self.call: Callable[..., None] = call or (lambda fn, *args: fn(*args))
+        self.sink = sink  # where the derived rows go (the writer, or a process writing shards)
         self.c = checker
         self.city = {(c.county_code, name_key(c.name)): code for code, c in div.cities.items()}
         self.today = date.today().isoformat()
@@ -164,35 +162,27 @@ class Loader:
             hash_fields(fields, 1), hash_fields(fields, 2), self.last["buildings"])
 
         if new_loc:
-            self.call(self.w.add, "localities", new_loc)
+            self.sink.rows("localities", new_loc)
         if new_hood:
-            self.call(self.w.add, "neighbourhoods", new_hood)
+            self.sink.rows("neighbourhoods", new_hood)
         if new_tf:
-            self.call(self.w.add, "thoroughfares", new_tf)
-        texts = np.array(tx, dtype=object)
+            self.sink.rows("thoroughfares", new_tf)
         if len(bld_first):
             f = bld_first
-            self.call(self.w.add_columns, "buildings", {
-                "id": bld[f].tolist(), "locality_id": loc[f].tolist(), "neighbourhood_id": _nullable(hood[f]),
-                "prev_thoroughfare_id": _nullable(prev_id[f]), "last_thoroughfare_id": last_id[f].tolist(),
-                "plate": texts[plate[f]].tolist(), "entrance": texts[entrance[f]].tolist(),
-                "name": texts[bname[f]].tolist(), "lat": lat[f].tolist(), "lon": lon[f].tolist(),
-                "geocode_source": [GeocodeSource.IMPORTED.value] * len(f),
-                "geocode_quality": [_QUALITY_BUILDING] * len(f)})
+            self.sink.block(Block(
+                "buildings",
+                {"id": bld[f], "locality_id": loc[f], "neighbourhood_id": hood[f], "prev_thoroughfare_id": prev_id[f],
+                 "last_thoroughfare_id": last_id[f], "plate": plate[f], "entrance": entrance[f], "name": bname[f],
+                 "lat": lat[f], "lon": lon[f]},
+                texts=("plate", "entrance", "name"),
+                nulls={"neighbourhood_id": hood[f] == _NONE, "prev_thoroughfare_id": prev_id[f] == _NONE},
+                constants={"geocode_source": GeocodeSource.IMPORTED.value, "geocode_quality": _QUALITY_BUILDING}))
         first_unit = self.last["units"] + 1
         self.last["units"] += len(rows)
-        floors = np.where(x.has_floor[rows], x.floor[rows], 0).astype(object)
-        floors[~x.has_floor[rows]] = None
-        self.call(self.w.add_columns, "units", {
-            "id": list(range(first_unit, first_unit + len(rows))), "postcode": x.code[rows].tolist(),
-            "building_id": bld.tolist(), "floor": floors.tolist(), "unit": texts[x.unit[rows]].tolist(),
-            "usage": texts[x.usage[rows]].tolist(), "status": [Status.ACTIVE.value] * len(rows),
-            "valid_from": [self.today] * len(rows), "valid_to": [None] * len(rows)})
-
-
-def _nullable(ids: np.ndarray) -> list[int | None]:
-    """Ids with NULL where there is none."""
-    out: list[int | None] = ids.tolist()
-    for i in np.flatnonzero(ids == _NONE).tolist():
-        out[i] = None
-    return out
+        self.sink.block(Block(
+            "units",
+            {"id": np.arange(first_unit, first_unit + len(rows), dtype=np.int64), "postcode": x.code[rows],
+             "building_id": bld, "floor": x.floor[rows], "unit": x.unit[rows], "usage": x.usage[rows]},
+            texts=("unit", "usage"),
+            nulls={"floor": ~x.has_floor[rows]},
+            constants={"status": Status.ACTIVE.value, "valid_from": self.today, "valid_to": None}))

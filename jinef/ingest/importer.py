@@ -21,10 +21,11 @@ from typing import Literal
 
 import numpy as np
 
-from jinef.background import Behind, prefetched
+from jinef.background import prefetched
 from jinef.ingest.import_checks import Checker, RowError, split_thoroughfare
 from jinef.ingest.import_loader import Loader
 from jinef.ingest.import_reader import HeaderError, read_batches
+from jinef.ingest.import_sink import DirectSink, open_sink
 from jinef.refdata.boundaries import Boundaries
 from jinef.refdata.divisions import Divisions
 from jinef.registry.model import EXPORT_COLUMNS
@@ -65,11 +66,12 @@ def import_file(
     if fmt not in ("csv", "jsonl"):
         raise ValueError(f"unknown format {fmt!r} (csv or jsonl)")
     checker = Checker(divisions, boundaries, writer if append else None)
-    # Rows are written by a second thread while the next batch is checked, except on appends, whose checks
-    # ask the writer's connection which postcodes are registered.
-    behind = None if append else Behind(name="import-write")
-    loader = Loader(writer, divisions, checker, append, behind.submit if behind else None)
+    loader = Loader(writer, divisions, checker, append, DirectSink(writer, checker.texts.values))
+    # A SQLite registry being replaced gets its rows through a forked process writing shards (the divisions
+    # went in directly, above); appends check registered postcodes on the writer's own connection.
+    sink = loader.sink = open_sink(writer, checker.texts.values, append)
     summary = ImportSummary()
+    done = False
     try:
         for batch in prefetched(read_batches(path, fmt, with_address=skip_bad), name="import-read"):
             checked = checker.check(batch)
@@ -84,11 +86,13 @@ def import_file(
             summary.loaded += len(batch) - len(bad)
             if progress:
                 progress(len(batch))
+        sink.close()
+        done = True
     except HeaderError as exc:
         raise ImportError_(path, RowError(0, "header", exc.rule, str(exc))) from None
     finally:
-        if behind is not None:
-            behind.close()
+        if not done:
+            sink.abort()
     writer.add("meta", [("source", "imported"), ("imported_from", path.name)])
     return summary
 

@@ -141,6 +141,10 @@ class Shard(Protocol):
         """Append rows, as :meth:`RegistryWriter.add` does."""
         ...
 
+    def add_columns(self, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Append rows given column by column, as :meth:`RegistryWriter.add_columns` does."""
+        ...
+
     def close(self) -> None:
         """Finish the shard so that the writer can merge it."""
         ...

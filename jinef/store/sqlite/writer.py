@@ -103,6 +103,10 @@ class SqliteShard:
         if self._buffered >= _SHARD_BUFFER_ROWS:
             self._flush()
 
+    def add_columns(self, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Append rows given column by column (written at once: they come by the tens of thousands)."""
+        _add_columns(self.conn, table, columns)
+
     def _flush(self) -> None:
         for (table, columns), rows in self._pending.items():
             _add(self.conn, table, rows, columns)
