@@ -222,8 +222,8 @@ class Checker:
         fail(LAST, last < 0)
         prev = self._per_value("tf_prev", cols["prev_thoroughfare"], lambda v: -2 if not v.strip() else _tf(tf, v))
         fail(PREV, prev == -1)
-        floor = self._per_value("floor", cols["floor"], _floor, object)
-        fail(FLOOR, np.array([f is False for f in floor], dtype=bool) if len(floor) else np.zeros(0, bool))
+        floor_kind = self._per_value("floor_kind", cols["floor"], _floor_kind, np.int8)
+        fail(FLOOR, floor_kind == _FLOOR_BAD)
         usage = self._per_value("usage", cols["usage"],
                                 lambda v: tx(v.strip() or Usage.RESIDENTIAL.value)
                                 if (v.strip() or Usage.RESIDENTIAL.value) in _USAGES else -1)
@@ -232,8 +232,8 @@ class Checker:
         if self.writer is not None:
             fail(REGISTERED, self._registered(code, err == 0))
 
-        has_floor = np.array([f is not None and f is not False for f in floor], dtype=bool)
-        floor_values = np.array([f if type(f) is int else 0 for f in floor], dtype=np.int64)
+        has_floor = floor_kind == _FLOOR_SET
+        floor_values = self._per_value("floor", cols["floor"], lambda v: _floor(v) or 0, np.int64)
         stripped = self._stripped
         return Checked(
             err=err, code=code, lat=lat, lon=lon, prov=prov, county=county, district=np.maximum(district, -1),
@@ -338,14 +338,24 @@ def _tf(vocab: Vocab, text: str) -> int:
     return -1 if split is None else vocab(split)
 
 
-def _floor(text: str) -> int | bool | None:
-    """The floor number, None when empty, False when not a whole number."""
+_FLOOR_EMPTY, _FLOOR_SET, _FLOOR_BAD = 0, 1, 2
+
+
+def _floor(text: str) -> int | None:
+    """The floor number (0 = همکف); None when empty or not a whole number."""
     if not text.strip():
         return None
     try:
         return int(text)
     except ValueError:
-        return False
+        return None
+
+
+def _floor_kind(text: str) -> int:
+    """Whether a floor text is empty, a whole number, or not a whole number."""
+    if not text.strip():
+        return _FLOOR_EMPTY
+    return _FLOOR_SET if _floor(text) is not None else _FLOOR_BAD
 
 
 def _coords(texts: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -85,12 +85,6 @@ def _check_header(path: Path) -> None:
 def _csv_batches(path: Path, with_address: bool) -> Iterator[Batch]:
     _check_header(path)
     names = [*FIELDS, "address"] if with_address else list(FIELDS)
-    invalid: list[str] = []
-
-    def on_invalid(row: Any) -> str:
-        invalid.append(row.text)
-        return "skip"
-
     row = 1  # the first row not yet handed out
     pending: list[dict[str, pa.Array]] = []
 
@@ -104,14 +98,13 @@ def _csv_batches(path: Path, with_address: bool) -> Iterator[Batch]:
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES, skip_rows=1, column_names=list(EXPORT_COLUMNS)),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
-                                             invalid_row_handler=on_invalid),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(EXPORT_COLUMNS, pa.string()),
                                                  include_columns=names, strings_can_be_null=False,
                                                  quoted_strings_can_be_null=False))
         for record_batch in reader:
             columns = {c: record_batch.column(c) for c in names}
-            if invalid or _odd(columns):
+            if _odd(columns):
                 break
             pending.append(columns)
             if sum(len(p["postcode"]) for p in pending) >= _BATCH_ROWS:
@@ -119,12 +112,11 @@ def _csv_batches(path: Path, with_address: bool) -> Iterator[Batch]:
                 yield batch
                 row += len(batch)
         else:
-            if not invalid:
-                if pending:
-                    yield joined()
-                return
+            if pending:
+                yield joined()
+            return
     except pa.ArrowInvalid:
-        pass  # e.g. text that is not UTF-8: the csv module reads from here and says what is wrong
+        pass  # a row with the wrong number of fields, text that is not UTF-8: the csv module reads from here
     if pending:  # rows read well before the odd ones
         batch = joined()
         yield batch
