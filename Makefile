@@ -22,13 +22,14 @@ WORKERS ?= 2
 DEVKEY := $(dir $(DB))dev-key.txt
 SERVICE_DB := $(basename $(DB)).service.sqlite
 
-# Build the default registry if missing, make a development key once (printed each time), then serve.
+# Build the default registry if missing, make a development key once (printed each time), then serve (texts go
+# to the sealed development outbox: `jinef outbox` shows them).
 run: install
 	@test -f $(DB) || $(BIN)/jinef build --db $(DB)
-	@(test -s $(DEVKEY) && test -f $(SERVICE_DB)) || $(BIN)/jinef keys create --db $(DB) --org development --scopes lookup,geocode,reverse,match,metrics > $(DEVKEY)
+	@(test -s $(DEVKEY) && test -f $(SERVICE_DB)) || (umask 077 && $(BIN)/jinef keys create --db $(DB) --org development --scopes lookup,geocode,reverse,match,metrics > $(DEVKEY))
 	@echo "development key (X-API-Key): $$(cat $(DEVKEY))  — kept in $(DEVKEY)"
 	@echo "serving on http://$(HOST):$(PORT)  (search page: /, API docs: /docs)"
-	$(BIN)/jinef serve --db $(DB) --host $(HOST) --port $(PORT) --workers $(WORKERS) --warm
+	$(BIN)/jinef serve --db $(DB) --host $(HOST) --port $(PORT) --workers $(WORKERS) --warm --dev-sms-outbox
 
 lint: install
 	$(BIN)/ruff check jinef tests bench

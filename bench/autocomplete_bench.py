@@ -29,7 +29,7 @@ def typed_queries(ac: Autocompleter, n_names: int, seed: int = 1) -> list[str]:
     rng = random.Random(seed)
     out: list[str] = []
     for e in rng.sample(range(len(ac)), min(n_names, len(ac))):
-        text = ac.names[e]
+        text = ac.name(e)
         lr = int(ac.locality_row[e])
         if ac.level[e] != 0 and lr >= 0 and rng.random() < 0.5:
             text += " " + ac.locality_names[lr].split(" ", 1)[-1]
@@ -53,8 +53,8 @@ def main() -> None:
     path = args.db or registry_path(args.units)
     with Registry.open(path) as reg:
         t = time.perf_counter()
-        ac = Autocompleter.from_registry(reg)
-        print(f"{path}: {len(ac):,} names, {len(ac.vocab):,} words, built in {time.perf_counter() - t:.2f} s")
+        ac = reg.autocomplete
+        print(f"{path}: {len(ac):,} names, {len(ac.vocab):,} words, opened in {time.perf_counter() - t:.2f} s")
     queries = typed_queries(ac, args.names)
     for q in queries[:200]:
         ac.suggest(q)  # warm caches

@@ -24,10 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from jinef.geocode.geocoder import Candidate, Geocoder  # noqa: E402
+from jinef.geocode.index import GeocodeIndex, unit_key  # noqa: E402
 from jinef.ingest.vocabulary import ORDINAL_WORDS  # noqa: E402
 from jinef.registry.model import Address, floor_text  # noqa: E402
 from jinef.registry.registry import Registry  # noqa: E402
 from jinef.text.digits import to_latin_digits, to_persian_digits  # noqa: E402
+from jinef.text.keys import match_key  # noqa: E402
+from jinef.text.parser import parse_address, split_thoroughfare  # noqa: E402
 
 ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
 LANDMARKS = ("جنب بانک ملی", "روبروی مسجد", "نرسیده به میدان", "بعد از نانوایی", "کنار داروخانه")
@@ -197,6 +200,55 @@ def is_right(c: Candidate | None, a: Address, level: str) -> bool:
         f"{a.locality_type} {a.locality}")
 
 
+def twins(ix: GeocodeIndex, a: Address, text: str, level: str) -> int:
+    """How many registry entries of ``level`` fit every part ``text`` writes, with ``a``'s own values.
+
+    An address written without its province and county («روستا قلعه رود، کوچه دوم، بن‌بست ۶، پلاک ۷») may fit
+    several villages of one name: no geocoder can tell which was meant, and the right answer is a low
+    confidence, not a guess. Counted by exact match keys over the index, independently of the scoring.
+    """
+    p = parse_address(text)
+    if p.postcode == a.postcode:
+        return 1  # its own postcode names it
+    locs = ix.localities.of(match_key(a.locality)).tolist()
+    if p.province or "استان" in text:
+        locs = [x for x in locs if ix.loc_province_key[x] == match_key(a.province)]
+    if p.county or "شهرستان" in text:
+        locs = [x for x in locs if ix.loc_county_key[x] == match_key(a.county)]
+    if level == "locality":
+        return len(locs)
+
+    def street(th: str) -> tuple[str, str]:
+        t = split_thoroughfare(th)
+        return match_key(t.type_word), match_key(t.name)
+
+    last_type, last_name = street(a.last_thoroughfare)
+    streets = [t for t in ix.thoroughfares.of_within(last_name, sorted(locs)) if ix.th_type_key(t) == last_type]
+    with_prev = bool(a.prev_thoroughfare) and len(p.thoroughfares) >= 2
+    prev = street(a.prev_thoroughfare) if with_prev else None
+    nb = match_key(a.neighbourhood) if a.neighbourhood and "محله" in text else None
+
+    def same_prev(t: int) -> bool:
+        return prev is None or (t >= 0 and (ix.th_type_key(t), match_key(ix.th_names[ix.th_name_code[t]])) == prev)
+
+    def same_nb(n: int) -> bool:
+        return nb is None or (n >= 0 and match_key(ix.nb_name[n]) == nb)
+
+    if level == "thoroughfare":
+        return sum(1 for t in streets if same_prev(int(ix.th_prev[t])) and same_nb(int(ix.th_nb[t])))
+    plate = ix.plate_code(a.plate)
+    buildings = [b for t in streets for b in range(int(ix.th_b_off[t]), int(ix.th_b_off[t + 1]))
+                 if int(ix.b_key[b]) & ((1 << 21) - 1) == plate and ix.unit_count(b) > 0
+                 and same_prev(int(ix.b_prev[b])) and same_nb(int(ix.b_nb[b]))
+                 and (not p.entrance or unit_key(ix.b_entrance(b)) == unit_key(a.entrance))]
+    if level == "building":
+        return len(buildings)
+    units = [u for b in buildings for u in ix.units_of(b)
+             if (p.unit is None or ix.label_keys[ix.u_label[u]] == unit_key(a.unit))
+             and (p.floor is None or a.floor is None or int(ix.u_floor[u]) == a.floor)]
+    return len(units)
+
+
 def ensure_registry(db: Path, units: int) -> None:
     """Build the registry with `jinef build` when the file is missing."""
     if db.exists():
@@ -209,13 +261,14 @@ def ensure_registry(db: Path, units: int) -> None:
 def draw(reg: Registry, gc: Geocoder, n: int, rng: random.Random) -> list[tuple[Address, bool]]:
     """n random active units with whether their building has several units."""
     ix = gc.index
-    idx = sorted(rng.sample(range(len(ix.u_postcode)), min(n, len(ix.u_postcode))))
-    postcodes = [str(int(ix.u_postcode[i])) for i in idx]
+    active = ix.b_units  # every active unit row, once
+    idx = sorted(rng.sample(range(len(active)), min(n, len(active))))
+    rows = [int(active[i]) for i in idx]
+    postcodes = [str(int(ix.u_postcode[u])) for u in rows]
     out = []
-    for i, a in zip(idx, reg.lookup_many(postcodes), strict=True):
+    for u, a in zip(rows, reg.lookup_many(postcodes), strict=True):
         if a is not None:
-            b = int(ix.u_b[i])
-            out.append((a, int(ix.b_u_off[b + 1] - ix.b_u_off[b]) > 1))
+            out.append((a, ix.unit_count(ix.unit_building(u)) > 1))
     rng.shuffle(out)
     return out
 
@@ -235,7 +288,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     reg = Registry.open(db)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    gc = Geocoder.from_registry(reg)
+    gc = reg.geocoder
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     index_stats = gc.index.stats()
     sample = draw(reg, gc, args.n, rng)
@@ -269,6 +322,12 @@ def main() -> None:
                 st["top1"] += right
                 st["top5"] += any(is_right(c, a, level) for c in res.candidates)
                 st["level"] += best is not None and best.level == level
+                if twins(gc.index, a, text, level) > 1:  # the text fits several entries: no answer can be sure
+                    st["ambiguous"] += 1
+                    st["ambiguous_confident"] += best is not None and best.confidence >= 0.9
+                else:
+                    st["clear"] += 1
+                    st["clear_top1"] += right
             if best is not None:
                 conf_right = right if kind != CONFLICT_KIND else best.postcode in (a.postcode, other.postcode)
                 if best.confidence >= 0.9:
@@ -288,6 +347,10 @@ def main() -> None:
     unit_n = sum(stats[k]["n"] for k in UNIT_KINDS)
     conf = sum(s["confident"] for s in stats.values())
     report["unit_top1"] = round(sum(stats[k]["top1"] for k in UNIT_KINDS) / unit_n, 4)
+    clear = sum(stats[k]["clear"] for k in UNIT_KINDS)
+    report["unit_clear_top1"] = round(sum(stats[k]["clear_top1"] for k in UNIT_KINDS) / max(clear, 1), 4)
+    report["unit_ambiguous_share"] = round(1 - clear / unit_n, 4)
+    report["ambiguous_answered_confidently"] = int(sum(s["ambiguous_confident"] for s in stats.values()))
     report["confident_share"] = round(conf / total, 4)
     report["confident_wrong"] = round(sum(s["confident_wrong"] for s in stats.values()) / max(conf, 1), 4)
     if args.calibrate:
@@ -304,16 +367,21 @@ def print_report(r: dict) -> None:
     print(f"registry {r['db']}: {r['index']}")
     print(f"index RSS +{r['index_rss_mb']} MB (peak {r['peak_rss_mb']} MB); load average {r['loadavg']}; "
           f"{r['cores']} cores")
-    print(f"{'kind':<20}{'n':>6}{'top1':>8}{'top5':>8}{'level':>8}{'conf≥.9':>9}{'wrong|conf':>11}")
+    print(f"{'kind':<20}{'n':>6}{'top1':>8}{'top5':>8}{'level':>8}{'conf≥.9':>9}{'wrong|conf':>11}"
+          f"{'ambig':>8}{'top1|clear':>11}")
     for k, s in r["kinds"].items():
         n = s["n"]
         conf = s.get("confident", 0.0)
         wrong = s.get("confident_wrong", 0.0) / conf if conf else 0.0
+        clear = s.get("clear", 0.0)
+        clear_top1 = s.get("clear_top1", 0.0) / clear if clear else 0.0
         extra = f"  flagged {s.get('flagged', 0):.4f}" if k == CONFLICT_KIND else ""
         print(f"{k:<20}{n:>6}{s.get('top1', 0):>8.4f}{s.get('top5', 0):>8.4f}{s.get('level', 0):>8.4f}"
-              f"{conf:>9.4f}{wrong:>11.4f}{extra}")
-    print(f"unit-naming top-1: {r['unit_top1']:.4f}; confident share {r['confident_share']:.4f}, "
-          f"wrong among confident {r['confident_wrong']:.4f}")
+              f"{conf:>9.4f}{wrong:>11.4f}{s.get('ambiguous', 0):>8.4f}{clear_top1:>11.4f}{extra}")
+    print(f"unit-naming top-1: {r['unit_top1']:.4f} of all; {r['unit_clear_top1']:.4f} of those the text fits one "
+          f"unit ({r['unit_ambiguous_share']:.2%} fit several); confident share {r['confident_share']:.4f}, "
+          f"wrong among confident {r['confident_wrong']:.4f}; ambiguous answered with confidence ≥ 0.9: "
+          f"{r['ambiguous_answered_confidently']}")
     print(f"throughput: {r['per_core_per_s']} addresses/s on one core ({r['addresses']} addresses); "
           f"{r['per_cpu_second']} addresses per CPU second")
 

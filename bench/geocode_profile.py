@@ -49,7 +49,7 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=35)
     args = ap.parse_args()
     reg = Registry.open(Path(args.db))
-    gc = Geocoder.from_registry(reg)
+    gc = reg.geocoder
     xs = texts(reg, gc, args.n, args.seed)
     for label, f in (("parse_address", parse_address), ("geocode", lambda t: gc.geocode(t, limit=5))):
         c0 = time.process_time()

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from jinef.registry.registry import Registry  # noqa: E402
+from jinef.store.open import open_reader  # noqa: E402
 
 
 def build(units: int, db: Path) -> dict[str, float]:
@@ -38,7 +39,7 @@ def build(units: int, db: Path) -> dict[str, float]:
 def lookups(db: Path, n: int = 20_000) -> dict[str, float]:
     """Single and batched lookups per second in process, on random existing postcodes."""
     with Registry.open(db) as reg:
-        codes = reg.reader.columns("units", ["postcode"])["postcode"]
+        codes = reg.table.postcodes
         rng = random.Random(1)
         sample = [f"{int(codes[rng.randrange(len(codes))]):010d}" for _ in range(n)]
         t0 = time.perf_counter()
@@ -61,9 +62,9 @@ def check(db: Path) -> str:
     from jinef.refdata.divisions import load_divisions
     from jinef.registry.postcode import is_valid
 
-    with Registry.open(db) as reg:
-        codes = reg.reader.columns("units", ["postcode"])["postcode"]
-        rows = reg.reader.conn.execute(  # type: ignore[attr-defined]
+    with open_reader(db) as reader:
+        codes = reader.columns("units", ["postcode"])["postcode"]
+        rows = reader.conn.execute(  # type: ignore[attr-defined]
             "SELECT l.province_code, b.lon, b.lat FROM buildings b JOIN localities l ON l.id = b.locality_id"
         ).fetchall()
     unique = len(np.unique(codes)) == len(codes)

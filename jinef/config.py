@@ -1,49 +1,146 @@
-"""Where things are: the registry (a SQLite file or a PostgreSQL URL) and the service state."""
+"""Where things are: the registry (a SQLite file or a PostgreSQL URL), its read image and the service state.
+
+:class:`RegistryLocation` is the one answer to "where is the registry" used everywhere: a file path or a
+``postgresql://`` URL, and the places that belong to it (its read image, the service database, the
+verification hub's database). The functions below it are shorthands kept for callers that want one path.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_DB = Path("var") / "registry.sqlite"
+# The HTTP service's guards against slow and greedy clients (jinef.api.slow_clients; `jinef serve` options).
+DEFAULT_HEADER_TIMEOUT = 10.0  # seconds for a request's line and headers
+DEFAULT_BODY_TIMEOUT = 30.0  # seconds for its body (at most 256 KB), after the headers
+DEFAULT_MAX_CONNS_PER_CLIENT = 1024  # open connections per client address, per worker (pooled clients open hundreds)
+
+
+def state_dir() -> Path:
+    """Where what belongs to a PostgreSQL registry lives on this host (its read image, the service databases):
+    ``JINEF_STATE_DIR``, else ``./var``."""
+    return Path(os.environ.get("JINEF_STATE_DIR") or "var")
+_PG_SCHEMES = ("postgresql://", "postgres://")
+
+
+class RegistryNotFoundError(FileNotFoundError):
+    """No registry at the given location (no file, no schema, no read image, or no server to ask)."""
+
+
+def _is_url(raw: object) -> bool:
+    return isinstance(raw, str) and raw.startswith(_PG_SCHEMES)
+
+
+@dataclass(frozen=True)
+class RegistryLocation:
+    """A registry's location: ``target`` is a SQLite file path or a PostgreSQL URL (``?schema=`` included)."""
+
+    target: str
+
+    @classmethod
+    def of(cls, explicit: str | os.PathLike[str] | RegistryLocation | None = None) -> RegistryLocation:
+        """``--db`` (a path, a URL or a location), else ``JINEF_DB``, else ``./var/registry.sqlite``."""
+        if isinstance(explicit, RegistryLocation):
+            return explicit
+        raw = explicit or os.environ.get("JINEF_DB") or DEFAULT_DB
+        if _is_url(raw):
+            return cls(str(raw))
+        return cls(str(Path(raw)))
+
+    @property
+    def is_postgres(self) -> bool:
+        """True for a PostgreSQL registry."""
+        return _is_url(self.target)
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file (only for a file registry)."""
+        if self.is_postgres:
+            raise ValueError(f"{self.describe()} is a PostgreSQL registry, not a file")
+        return Path(self.target)
+
+    def engine_target(self) -> str | Path:
+        """What the storage engines take: the URL, or the file as a Path."""
+        return self.target if self.is_postgres else Path(self.target)
+
+    def exists(self) -> bool:
+        """Whether a file registry's file is there (a PostgreSQL registry is asked when opened)."""
+        return True if self.is_postgres else Path(self.target).is_file()
+
+    def describe(self) -> str:
+        """The location for messages, never with a password."""
+        if not self.is_postgres:
+            return self.target
+        s = re.sub(r"(://[^:/@?]*:)[^@/?]*@", r"\1***@", self.target)
+        return re.sub(r"(password=)[^&\s]*", r"\1***", s)
+
+    def _slug(self) -> str:
+        """A file-name-safe name for a PostgreSQL registry: host, database and schema."""
+        parts = urlsplit(self.target)
+        query = dict(p.partition("=")[::2] for p in parts.query.split("&") if p)
+        host = parts.hostname or query.get("host", "local").strip("/").replace("/", "_")
+        db = parts.path.strip("/") or "postgres"
+        schema = query.get("schema", "jinef")
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{host}-{db}-{schema}")
+
+    @property
+    def image_root(self) -> Path:
+        """The read image's folder: ``JINEF_IMAGE_DIR``, else beside the file (``registry.image``), else
+        ``<state dir>/images/<host>-<database>-<schema>`` for PostgreSQL."""
+        env = os.environ.get("JINEF_IMAGE_DIR")
+        if env:
+            return Path(env)
+        if self.is_postgres:
+            return state_dir() / "images" / self._slug()
+        p = Path(self.target)
+        return p.with_name(f"{p.stem}.image")
+
+    def _beside(self, suffix: str) -> Path:
+        # A PostgreSQL registry has no file to sit beside: its state lives in the state folder.
+        reg = state_dir() / DEFAULT_DB.name if self.is_postgres else Path(self.target)
+        return reg.with_name(f"{reg.stem}.{suffix}.sqlite")
+
+    @property
+    def service_db(self) -> Path:
+        """The service database (keys, organisations, quotas, audit) beside the registry.
+
+        It must not live inside the registry file, which rebuilds replace atomically and readers open
+        read-only: ``var/registry.sqlite`` → ``var/registry.service.sqlite``.
+        """
+        return self._beside("service")
+
+    @property
+    def verify_db(self) -> Path:
+        """The verification hub's database beside the registry: ``var/registry.verify.sqlite``.
+
+        Live state, so not in the registry file (rebuilds replace it). Not in the service database
+        either: SQLite has one write lock per file, and every match commits its audit record with a
+        full fsync; sharing the file would queue those commits behind the request-audit writer and
+        the quota updates (and vice versa). A separate file also keeps the personal data (hashes) on
+        its own backup and retention schedule.
+        """
+        return self._beside("verify")
 
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The registry file: ``--db PATH``, else ``JINEF_DB``, else ``./var/registry.sqlite``."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get("JINEF_DB")
-    return Path(env) if env else DEFAULT_DB
+    return RegistryLocation.of(explicit).path
 
 
-def registry_location(explicit: str | os.PathLike[str] | None = None) -> str | Path:
-    """The registry: ``--db``, else ``JINEF_DB``, else the default file; a ``postgresql://`` URL stays a string."""
-    raw = explicit or os.environ.get("JINEF_DB")
-    if isinstance(raw, str) and raw.startswith(("postgresql://", "postgres://")):
-        return raw
-    return db_path(explicit)
+def registry_location(explicit: str | os.PathLike[str] | RegistryLocation | None = None) -> str | Path:
+    """The registry as the engines take it: a ``postgresql://`` URL stays a string, a file is a Path."""
+    return RegistryLocation.of(explicit).engine_target()
 
 
-def service_db_path(registry_path: str | os.PathLike[str] | None = None) -> Path:
-    """The service database (keys, organisations, quotas, audit) beside the registry.
-
-    It must not live inside the registry file, which rebuilds replace atomically and readers open
-    read-only: ``var/registry.sqlite`` → ``var/registry.service.sqlite``.
-    """
-    loc = registry_location(registry_path)
-    # A PostgreSQL registry has no file to sit beside: the service state keeps its default place.
-    reg = DEFAULT_DB if isinstance(loc, str) else loc
-    return reg.with_name(f"{reg.stem}.service.sqlite")
+def service_db_path(registry_path: str | os.PathLike[str] | RegistryLocation | None = None) -> Path:
+    """The service database beside the registry (see :attr:`RegistryLocation.service_db`)."""
+    return RegistryLocation.of(registry_path).service_db
 
 
-def verify_db_path(registry_path: str | os.PathLike[str] | None = None) -> Path:
-    """The verification hub's database beside the registry: ``var/registry.verify.sqlite``.
-
-    Live state, so not in the registry file (rebuilds replace it). Not in the service database
-    either: SQLite has one write lock per file, and every match commits its audit record with a
-    full fsync; sharing the file would queue those commits behind the request-audit writer and
-    the quota updates (and vice versa). A separate file also keeps the personal data (hashes) on
-    its own backup and retention schedule.
-    """
-    reg = db_path(registry_path)
-    return reg.with_name(f"{reg.stem}.verify.sqlite")
+def verify_db_path(registry_path: str | os.PathLike[str] | RegistryLocation | None = None) -> Path:
+    """The verification hub's database beside the registry (see :attr:`RegistryLocation.verify_db`)."""
+    return RegistryLocation.of(registry_path).verify_db

@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from jinef.compile import image_step
 from jinef.ingest.generate import generate
 from jinef.refdata.boundaries import Boundaries, load_boundaries
 from jinef.refdata.divisions import Divisions, load_divisions
@@ -27,6 +28,18 @@ DEFAULT_PG_DSN = "postgresql:///jinef_test?host=/var/run/postgresql"
 SCHEMA_PREFIX = f"t{os.getpid()}_"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """What belongs to PostgreSQL registries (their read images) goes to the session's temporary folder."""
+    old = os.environ.get("JINEF_STATE_DIR")
+    os.environ["JINEF_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if old is None:
+        os.environ.pop("JINEF_STATE_DIR", None)
+    else:
+        os.environ["JINEF_STATE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def divisions() -> Divisions:
     """The real divisions, loaded once."""
@@ -41,14 +54,17 @@ def boundaries(divisions: Divisions) -> Boundaries:
 
 def build_registry(location: Path | str, units: int, seed: int, divisions: Divisions, boundaries: Boundaries,
                    workers: int = 1) -> Path | str:
-    """Generate a registry into a SQLite file or a PostgreSQL location (helper for tests that need their own)."""
+    """Generate a registry into a SQLite file or a PostgreSQL location, with its read image, as `jinef build` does
+    (helper for tests that need their own)."""
     w = open_writer(location)
     try:
         generate(w, n_units=units, seed=seed, divisions=divisions, boundaries=boundaries, workers=workers)
     except BaseException:
         w.abort()
         raise
-    w.commit()
+    step = image_step(location)
+    w.commit(prepare=step)
+    step.publish()
     return location
 
 

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import shapely
 
+from jinef.csv_safety import neutralise_row, restore_row
 from jinef.refdata.boundaries import Boundaries
 from jinef.refdata.divisions import COUNTY_WORD, Divisions
 from jinef.registry import postcode as pc
@@ -83,7 +84,8 @@ def read_rows(path: Path, fmt: Literal["csv", "jsonl"]) -> Iterator[tuple[int, d
                 if len(values) != len(EXPORT_COLUMNS):
                     yield i, {"__error__": f"has {len(values)} fields, expected {len(EXPORT_COLUMNS)}"}
                     continue
-                yield i, dict(zip(EXPORT_COLUMNS, values, strict=True))
+                # Cells Jinef's CSV writers neutralised against formula injection come back as written.
+                yield i, dict(zip(EXPORT_COLUMNS, restore_row(values), strict=True))
     elif fmt == "jsonl":
         with path.open(encoding="utf-8") as fh:
             for i, line in enumerate(fh, start=1):
@@ -326,4 +328,4 @@ def write_rejects(rejects: list[tuple[dict[str, str], RowError]], out: Path) -> 
         w = csv.writer(fh, lineterminator="\n")
         w.writerow([*EXPORT_COLUMNS, "row", "field", "rule", "reason"])
         for r, e in rejects:
-            w.writerow([*(r.get(c, "") for c in EXPORT_COLUMNS), e.row, e.field, e.rule, e.message])
+            w.writerow(neutralise_row([*(r.get(c, "") for c in EXPORT_COLUMNS), e.row, e.field, e.rule, e.message]))

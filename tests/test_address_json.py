@@ -8,16 +8,15 @@ from pathlib import Path
 import orjson
 import psycopg
 
-from jinef.registry.address_json import AddressJson, JsonFromAddresses, unit_json
+from jinef.compile import index_registry
+from jinef.registry.address_json import JsonFromAddresses, unit_json
 from jinef.registry.registry import Registry
+from jinef.store.base import RegistryReader
+from jinef.store.open import open_reader
 from jinef.store.postgres.location import parse_location
 from tests.conftest import EngineRegistries
-from tests.test_address_table import load_floors
+from tests.test_address_table import all_postcodes, load_floors
 from tests.test_import import NewLocation
-
-
-def _all_postcodes(reg: Registry) -> list[int]:
-    return [int(p) for p in reg.reader.columns("units", ["postcode"])["postcode"]]
 
 
 def _drop_point(location: Path | str, postcode: int) -> None:
@@ -32,24 +31,26 @@ def _drop_point(location: Path | str, postcode: int) -> None:
         conn.execute(sql.format("%s"), (postcode,))
 
 
-def _reference(reg: Registry, codes: list[int]) -> list[bytes | None]:
-    return [None if a is None else orjson.dumps(unit_json(a)) for a in reg.reader.get_many(codes)]
+def _reference(store: RegistryReader, codes: list[int]) -> list[bytes | None]:
+    return [None if a is None else orjson.dumps(unit_json(a)) for a in store.get_many(codes)]
 
 
 def test_every_unit_as_the_reference(engine_registry: Path | str) -> None:
     with Registry.open(engine_registry) as reg:
-        writer = AddressJson.from_registry(reg)
-        codes = _all_postcodes(reg)
+        store = open_reader(engine_registry)
+        writer = reg.json
+        codes = all_postcodes(store)
         unknown = [c for c in (1111111119, 9999999998, min(codes) - 1) if c not in set(codes)]
         asked = [*codes, *unknown, codes[0]]  # unknown ones among them, and a repeat
-        expected = _reference(reg, asked)
+        expected = _reference(store, asked)
         assert expected[len(codes):len(codes) + len(unknown)] == [None] * len(unknown)
         assert writer.encode_many(asked) == expected
         assert writer.encode_many(asked[::-1]) == expected[::-1]  # encoded-once values are reused correctly
-        assert JsonFromAddresses(reg.reader).encode_many(asked) == expected
+        assert JsonFromAddresses(store).encode_many(asked) == expected
         # The standard address inside is the model's.
         first = orjson.loads(expected[0] or b"null")
-        assert first["standard_address"] == reg.reader.get_many(codes[:1])[0].standard_address  # type: ignore[union-attr]
+        assert first["standard_address"] == store.get_many(codes[:1])[0].standard_address  # type: ignore[union-attr]
+        store.close()
 
 
 def test_floors_and_missing_geocode(engine_registries: EngineRegistries, new_location: NewLocation,
@@ -57,10 +58,13 @@ def test_floors_and_missing_geocode(engine_registries: EngineRegistries, new_loc
     """Basement, ground floor, no floor, and a unit without a point: each written as the reference writes it."""
     loc, rows = load_floors(engine_registries, new_location, tmp_path)
     _drop_point(loc, int(rows[3]["postcode"]))  # an import needs a point; a unit may still lack one in the store
+    index_registry(loc)  # the store was changed behind the image's back: compile it again
     with Registry.open(loc) as reg:
         codes = [int(r["postcode"]) for r in rows]
-        expected = _reference(reg, codes)
-        assert AddressJson.from_registry(reg).encode_many(codes) == expected
+        store = open_reader(loc)
+        expected = _reference(store, codes)
+        store.close()
+        assert reg.json.encode_many(codes) == expected
         head = [orjson.loads(b or b"null") for b in expected[:4]]
         assert [h["address"]["floor"] for h in head[:3]] == [-1, 0, None]
         assert "طبقه منفی ۱" in head[0]["standard_address"] and "طبقه همکف" in head[1]["standard_address"]

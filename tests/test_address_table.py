@@ -1,4 +1,4 @@
-"""The in-memory address table answers exactly as the store it was built from, on every engine."""
+"""The address table (read image) answers exactly as the store it was compiled from, on every engine."""
 
 from __future__ import annotations
 
@@ -7,32 +7,39 @@ from pathlib import Path
 import pytest
 
 from jinef.registry import postcode as pc
-from jinef.registry.address_table import AddressTable
 from jinef.registry.registry import Registry
+from jinef.store.base import RegistryReader
+from jinef.store.open import open_reader
 from tests.conftest import EngineRegistries
 from tests.test_import import NewLocation, export, load, rows_of, write_rows
 
 
-def _all_postcodes(reg: Registry) -> list[int]:
-    return [int(p) for p in reg.reader.columns("units", ["postcode"])["postcode"]]
+def all_postcodes(store: RegistryReader) -> list[int]:
+    """Every postcode the store holds."""
+    return [int(p) for p in store.columns("units", ["postcode"])["postcode"]]
 
 
 def test_every_unit_as_the_store(engine_registry: Path | str) -> None:
     with Registry.open(engine_registry) as reg:
-        table = AddressTable.from_registry(reg)
-        codes = _all_postcodes(reg)
+        store = open_reader(engine_registry)
+        table = reg.table
+        codes = all_postcodes(store)
         assert len(table) == len(codes) > 1000
-        assert table.get_many(codes) == reg.reader.get_many(codes)
+        assert table.get_many(codes) == store.get_many(codes)
         for code in codes[:: max(1, len(codes) // 200)]:
-            assert table.get(code) == reg.reader.get(code)
-            assert table.status(code) == reg.reader.status(code)
+            assert table.get(code) == store.get(code)
+            assert table.status(code) == store.status(code)
             assert table.lookup(pc.from_int(code)) == reg.lookup(pc.from_int(code))
+        assert list(reg.addresses(active_only=False)) == list(store.iter_addresses(active_only=False))
+        store.close()
 
 
 def test_unknown_postcodes_are_none(engine_registry: Path | str) -> None:
     with Registry.open(engine_registry) as reg:
-        table = AddressTable.from_registry(reg)
-        codes = sorted(_all_postcodes(reg))
+        table = reg.table
+        store = open_reader(engine_registry)
+        codes = sorted(all_postcodes(store))
+        store.close()
         unknown = [1111111119, codes[0] - 1, codes[-1] + 1, 9999999998]
         unknown = [c for c in unknown if c not in set(codes)]
         assert table.get_many(unknown) == [None] * len(unknown)
@@ -57,8 +64,10 @@ def test_basement_ground_and_no_floor_kept_apart(engine_registries: EngineRegist
     """Floor -1 (basement), 0 (همکف) and no floor are three different answers, as in the store."""
     loc, rows = load_floors(engine_registries, new_location, tmp_path)
     with Registry.open(loc) as reg:
-        table = AddressTable.from_registry(reg)
+        table = reg.table
         got = [table.lookup(r["postcode"]) for r in rows[:3]]
         assert [a.floor for a in got if a is not None] == [-1, 0, None]
-        codes = _all_postcodes(reg)
-        assert table.get_many(codes) == reg.reader.get_many(codes)
+        store = open_reader(loc)
+        codes = all_postcodes(store)
+        assert table.get_many(codes) == store.get_many(codes)
+        store.close()

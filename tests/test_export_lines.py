@@ -22,8 +22,7 @@ from jinef.registry.export import write_export
 from jinef.registry.export_lines import format_coords, write_registry_export
 from jinef.registry.model import format_coord
 from jinef.registry.postcode_column import validate_column
-from jinef.registry.registry import Registry
-from jinef.store.open import open_writer
+from jinef.store.open import open_reader, open_writer
 
 Location = Path | str
 JINEF = [sys.executable, "-m", "jinef.cli.main"]
@@ -32,9 +31,12 @@ JINEF = [sys.executable, "-m", "jinef.cli.main"]
 def both_exports(db: Location, fmt: str, **kw: object) -> tuple[str, str]:
     """(reference, column-wise) export text of a registry."""
     ref, fast = io.StringIO(), io.StringIO()
-    with Registry.open(db) as reg:
-        write_export(reg.addresses(), ref, fmt)  # type: ignore[arg-type]
-        write_registry_export(reg.reader, fast, fmt, **kw)  # type: ignore[arg-type]
+    reader = open_reader(db)
+    try:
+        write_export(reader.iter_addresses(), ref, fmt)  # type: ignore[arg-type]
+        write_registry_export(reader, fast, fmt, **kw)  # type: ignore[arg-type]
+    finally:
+        reader.close()
     return ref.getvalue(), fast.getvalue()
 
 
@@ -61,6 +63,7 @@ def odd_registry(db: Location) -> Location:
         (4, 700000000001, 3, 5, 900000000004, "1,2", "\r", "\t", 89.12345675, -0.00000004, "survey", 2),
         (5, 2, None, None, 4, "7", "", "", -12.5, 0.000000049999, "survey", 2),
         (600000000006, 1, 1, 3, 1, " 8 ", "۲", "\u2028", 1e-7, 2.5e-8, "survey", 2),
+        (7, 1, 1, 1, 2, "+1", "-a", "=HYPERLINK(1)", 35.1, 51.1, "survey", 2),  # formula-like cells
     ])
     units = [
         (1, 1345678901, 1, -1, "", "residential", "active", "2025-03-21", None),
@@ -73,6 +76,7 @@ def odd_registry(db: Location) -> Location:
         (8, 9999999998, 600000000006, 1, "1", "residential", "active", "2025-03-21", None),
         (9, 3456789012, 5, 0, "", "residential", "active", "2025-03-21", None),
         (10, 1345678900, 600000000006, None, "", "religious", "active", "2025-03-21", None),
+        (11, 1345678911, 7, -2, "'q", "@x", "active", "2025-03-21", None),
     ]
     w.add("units", units)
     w.commit()
@@ -85,6 +89,7 @@ def test_odd_values_same_bytes(new_location: Callable[[str], Location], fmt: str
     ref, fast = both_exports(db, fmt)
     assert ref.count("\n") >= 9 and "1345678907" not in ref  # the retired unit is not exported
     assert fast == ref
+    assert fmt == "jsonl" or "'=HYPERLINK(1)" in ref  # neutralised as write_export does
     # Runs of 2 units, formatted by forked workers on SQLite: the same bytes, in order.
     assert both_exports(db, fmt, chunk_rows=2, workers=2)[1] == ref
 

@@ -15,6 +15,7 @@ from jinef.registry import postcode as pc
 from jinef.registry.export import write_export
 from jinef.registry.model import EXPORT_COLUMNS
 from jinef.registry.registry import Registry
+from jinef.store.open import open_reader
 from tests.conftest import SMALL_SEED, SMALL_UNITS, build_registry
 
 
@@ -45,7 +46,7 @@ def test_same_seed_same_bytes(tmp_path: Path, divisions: Divisions, boundaries: 
     again = build_registry(tmp_path / "again.sqlite", SMALL_UNITS, SMALL_SEED, divisions, boundaries, workers=2)
     assert export_text(again) == export_text(small_registry)
     # The workers' shard files are merged and gone: only the registry is left.
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.sqlite"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.image", "again.sqlite"]
     other = build_registry(tmp_path / "other.sqlite", SMALL_UNITS, SMALL_SEED + 1, divisions, boundaries)
     assert export_text(other) != export_text(small_registry)
 
@@ -72,8 +73,8 @@ def test_every_point_inside_its_province_and_county(small_registry: Path, divisi
 
 
 def test_units_follow_population(small_registry: Path) -> None:
-    with Registry.open(small_registry) as reg:
-        stats = {s.province: s for s in reg.stats()}
+    with open_reader(small_registry) as reader:
+        stats = {s.province: s for s in reader.stats()}
     # Tehran province holds about 16% of Iran's people; Ilam under 1%.
     assert 0.13 < stats["تهران"].units / SMALL_UNITS < 0.19
     assert stats["ایلام"].units / SMALL_UNITS < 0.012

@@ -13,6 +13,7 @@ from jinef.registry import postcode as pc
 from jinef.registry.model import Address, standard_address
 from jinef.registry.registry import Registry
 from jinef.store.base import RegistryNotFoundError
+from jinef.store.open import open_reader
 from jinef.text.digits import to_persian_digits
 
 
@@ -56,7 +57,10 @@ def test_missing_registry_is_a_clear_error(new_location: Callable[[str], Path | 
 
 def test_unreachable_server_is_a_clear_error() -> None:
     with pytest.raises(RegistryNotFoundError, match="cannot connect to PostgreSQL") as info:
-        Registry.open("postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
+        open_reader("postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
+    assert "secret" not in str(info.value)
+    with pytest.raises(RegistryNotFoundError, match="jinef index") as info:
+        Registry.open("postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=2")  # no image of it here
     assert "secret" not in str(info.value)
 
 

@@ -13,6 +13,7 @@ from jinef.refdata.divisions import Divisions
 from jinef.registry import postcode as pc
 from jinef.registry.export import write_export
 from jinef.registry.registry import Registry
+from jinef.store.open import open_reader
 from jinef.store.postgres.reader import PostgresReader
 from tests.conftest import ENGINE_SEED, ENGINE_UNITS, EngineRegistries, build_registry, pg_location
 from tests.test_import import load, rows_of, write_rows
@@ -26,8 +27,11 @@ def both(engine_registries: EngineRegistries, pg_dsn: str) -> tuple[Path | str, 
 
 def export_bytes(location: Path | str, fmt: str) -> bytes:
     buf = io.StringIO()
-    with Registry.open(location) as reg:
-        write_export(reg.addresses(), buf, fmt)  # type: ignore[arg-type]
+    reader = open_reader(location)
+    try:
+        write_export(reader.iter_addresses(), buf, fmt)  # type: ignore[arg-type]
+    finally:
+        reader.close()
     return buf.getvalue().encode("utf-8")
 
 
@@ -48,8 +52,9 @@ def test_parallel_build_identical(both: tuple[Path | str, Path | str], pg_dsn: s
 def test_lookups_identical(both: tuple[Path | str, Path | str]) -> None:
     sq, pg = both
     with Registry.open(sq) as a, Registry.open(pg) as b:
-        everything = list(a.reader.iter_addresses(active_only=False))
-        assert everything == list(b.reader.iter_addresses(active_only=False))
+        everything = list(a.addresses(active_only=False))
+        assert everything == list(b.addresses(active_only=False))
+        assert everything == list(open_reader(pg).iter_addresses(active_only=False))
         codes = [x.postcode for x in everything]
         unknown = "1345678912"
         assert unknown not in codes
@@ -62,13 +67,16 @@ def test_lookups_identical(both: tuple[Path | str, Path | str]) -> None:
 
 def test_stats_meta_and_columns_identical(both: tuple[Path | str, Path | str]) -> None:
     sq, pg = both
-    with Registry.open(sq) as a, Registry.open(pg) as b:
+    a, b = open_reader(sq), open_reader(pg)
+    with a, b:
         assert a.stats() == b.stats()
-        assert a.meta() == b.meta()
+        ma, mb = a.meta(), b.meta()
+        assert ma.pop("generation") != mb.pop("generation")  # every build is a generation of its own
+        assert ma == mb
         for table, names in (("buildings", ["id", "lat", "lon", "locality_id", "plate"]),
                              ("units", ["building_id", "postcode", "status", "floor"]),
                              ("provinces", ["code", "name"])):
-            ca, cb = a.reader.columns(table, names), b.reader.columns(table, names)
+            ca, cb = a.columns(table, names), b.columns(table, names)
             for n in names:
                 assert ca[n].dtype == cb[n].dtype, (table, n)
                 assert np.array_equal(ca[n], cb[n], equal_nan=ca[n].dtype == np.float64), (table, n)
@@ -100,10 +108,13 @@ def test_columns_read_in_chunks_equal_one_read(engine_registry: Path | str, monk
     from jinef.store import query
 
     names = ["id", "postcode", "building_id", "floor", "unit", "status"]
-    with Registry.open(engine_registry) as reg:
-        whole = reg.reader.columns("units", names)
-        monkeypatch.setattr(query, "COLUMN_CHUNK_ROWS", 7)
-        chunked = reg.reader.columns("units", names)
-    assert len(whole["id"]) > 7 * 3
+    reader = open_reader(engine_registry)
+    whole = reader.columns("units", names)
+    monkeypatch.setattr(query, "COLUMN_CHUNK_ROWS", 7)
+    chunked = reader.columns("units", names)
+    parts = list(reader.column_chunks("units", names, rows=7))
+    reader.close()
+    assert len(whole["id"]) > 7 * 3 and len(parts) == -(-len(whole["id"]) // 7)
     for n in names:
         assert chunked[n].dtype == whole[n].dtype and chunked[n].tolist() == whole[n].tolist(), n
+        assert np.concatenate([p[n] for p in parts]).tolist() == whole[n].tolist(), n

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import os
@@ -24,19 +25,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import jinef
-from jinef.api import gnaf, hot_paths
+from jinef.api import gnaf, hot_paths, strict_input
 from jinef.api.audit import AuditWriter
-from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState
+from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState, warm_registry
 from jinef.api.responses import JSONResponse
 from jinef.api.routers import autocomplete, geocode, postcodes, reverse, system, web
 from jinef.api.routers import gnaf as gnaf_router
 from jinef.api.routers import verify as verify_router
 from jinef.api.schemas import MAX_BATCH
 from jinef.api.servicedb import AuditRecord, open_store
-from jinef.config import db_path, service_db_path, verify_db_path
-from jinef.geo.basemap import LEVELS as BASEMAP_LEVELS
-from jinef.geo.basemap import load_basemap
+from jinef.config import RegistryLocation
 from jinef.verify import DEFAULT_PURPOSES, SmsGateway, VerifyConfig, VerifyHub
+from jinef.verify.sms import HttpSmsGateway
 
 log = logging.getLogger("jinef.api")
 
@@ -135,15 +135,34 @@ class ServiceMiddleware:
 
         limit = state.max_body
         received = 0
+        whole = False  # the body has been handed over in one piece
+        json_body = strict_input.is_json(_header_value(scope, b"content-type"))
 
         async def receive_limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+            # The whole body (at most max_body bytes) in one message: a JSON one is checked for text that is not
+            # Unicode first, so the hot paths and FastAPI both get clean text or neither answers.
+            nonlocal received, whole
+            if whole:
+                return await receive()
+            chunks: list[bytes] = []
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return message  # a disconnect before the body was whole
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > limit:
                     raise BodyTooLargeError(limit)
-            return message
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            whole = True
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            if json_body and body:
+                bad = strict_input.check_json_body(body)
+                if bad is not None:
+                    raise strict_input.InvalidTextError(bad)
+            return {"type": "http.request", "body": body, "more_body": False}
 
         try:
             length = _content_length(scope)
@@ -159,6 +178,8 @@ class ServiceMiddleware:
             # Never a stack trace to the client: log it here, answer a plain 500 with the request id.
             if isinstance(exc, ApiError):
                 err = exc
+            elif isinstance(exc, strict_input.InvalidTextError):
+                err = exc.error
             elif isinstance(exc, BodyTooLargeError):
                 err = ApiError(413, "body_too_large", str(exc.detail))
             else:
@@ -194,6 +215,13 @@ def _response_messages(response: JSONResponse, rid: bytes) -> tuple[Message, Mes
     headers = [*response.raw_headers, (b"x-request-id", rid)]
     return ({"type": "http.response.start", "status": response.status_code, "headers": headers},
             {"type": "http.response.body", "body": response.body, "more_body": False})
+
+
+def _header_value(scope: Scope, name: bytes) -> str | None:
+    for k, v in scope.get("headers", ()):
+        if k == name:
+            return str(v.decode("latin-1"))
+    return None
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -238,6 +266,8 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, strict_input.InvalidTextError):
+            return error_response(request.scope, exc.error)
         codes = {404: "no_such_endpoint", 405: "method_not_allowed", 413: "body_too_large"}
         code = codes.get(exc.status_code, "http_error")
         return error_response(request.scope, ApiError(exc.status_code, code, str(exc.detail),
@@ -251,33 +281,41 @@ def default_verify_config() -> VerifyConfig:
 
 def open_hub(reg: RegistryHandle, path: Path, *, key_path: str | os.PathLike[str] | None = None,
              config: VerifyConfig | None = None, gateway: SmsGateway | None = None,
-             clock: Callable[[], datetime] | None = None) -> VerifyHub:
-    """This worker's hub on the verification database, asking the (reopened-on-rebuild) registry for status."""
+             clock: Callable[[], datetime] | None = None, dev_sms_outbox: bool = False) -> VerifyHub:
+    """This worker's hub on the verification database, asking the (reopened-on-rebuild) registry for status.
+
+    Texts go to ``gateway``; with none, to the development outbox only when ``dev_sms_outbox`` says so, else
+    nothing that needs a one-time code can be started (``sms_unavailable``).
+    """
+    config = config or default_verify_config()
+    if dev_sms_outbox:
+        config = dataclasses.replace(config, dev_sms_outbox=True)
 
     def postcode_status(postcode: str) -> str | None:
         # Asked on every match against a verified link: the status alone, not the whole address.
         return reg.get().status(postcode)
 
     return VerifyHub.open(path, postcode_status, key_path=Path(key_path) if key_path else None,
-                          config=config or default_verify_config(), gateway=gateway, clock=clock)
+                          config=config, gateway=gateway, clock=clock)
 
 
-def create_app(registry_path: str | os.PathLike[str] | None = None,
+def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None = None,
                service_db: str | os.PathLike[str] | None = None, *,
                max_body: int = DEFAULT_MAX_BODY, key_cache_ttl: float = 2.0,
                routers: Iterable[APIRouter] = DEFAULT_ROUTERS, warm: bool = False,
                verify_db: str | os.PathLike[str] | None = None, verify_key: str | os.PathLike[str] | None = None,
                verify_config: VerifyConfig | None = None, sms_gateway: SmsGateway | None = None,
-               verify_clock: Callable[[], datetime] | None = None, hot: bool = True) -> FastAPI:
+               verify_clock: Callable[[], datetime] | None = None, hot: bool = True,
+               dev_sms_outbox: bool = False) -> FastAPI:
     """Build the HTTP service over the registry at ``registry_path``, with the service and hub DBs beside it.
 
     The in-memory indexes (reverse geocoder, autocompleter, geocoder, basemap) are built on first use; with
     ``warm`` a background thread builds them at startup instead, so no first caller waits seconds. ``hot``
     answers the postcode lookups from :mod:`jinef.api.hot_paths` (off: through their FastAPI routes).
     """
-    reg_path = db_path(registry_path)
-    svc_path = Path(service_db) if service_db else service_db_path(reg_path)
-    hub_path = Path(verify_db) if verify_db else verify_db_path(reg_path)
+    location = RegistryLocation.of(registry_path)
+    svc_path = Path(service_db) if service_db else location.service_db
+    hub_path = Path(verify_db) if verify_db else location.verify_db
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -299,10 +337,10 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
                               "endpoint except /healthz, the search page (/) and the basemap needs an organisation "
                               "key (X-API-Key header, or Signature in a GNAF envelope).")
     store = open_store(svc_path)
-    registry = RegistryHandle(reg_path)
+    registry = RegistryHandle(location, warm=warm)
     # One hub per worker, opened now (not on first use) so a bad key ring stops the worker at startup.
     hub = open_hub(registry, hub_path, key_path=verify_key, config=verify_config, gateway=sms_gateway,
-                   clock=verify_clock)
+                   clock=verify_clock, dev_sms_outbox=dev_sms_outbox)
     app.state.service = ServiceState(
         registry=registry, store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
         audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, hub=hub, hot_paths=hot)
@@ -315,25 +353,23 @@ def create_app(registry_path: str | os.PathLike[str] | None = None,
 
 
 def warm_up(state: ServiceState) -> None:
-    """Build this worker's in-memory indexes now (runs in a background thread; failures only logged)."""
+    """Make this worker's answering structures now (runs in a background thread; failures only logged)."""
     try:
-        registry = state.registry.get()
-        state.addresses.get(registry)
-        state.autocomplete.get(registry)
-        state.reverse.get(registry)
-        state.geocoder.get(registry)
-        for level in BASEMAP_LEVELS:
-            load_basemap(level)
+        warm_registry(state.registry.get())
     except Exception:
-        log.exception("warming the indexes failed; they will be built on first use")
+        log.exception("warming the indexes failed; they will be made on first use")
 
 
 def app_from_env() -> FastAPI:
     """Factory for uvicorn workers: paths from ``JINEF_DB``, ``JINEF_SERVICE_DB``, ``JINEF_VERIFY_DB``; warm-up from
-    ``JINEF_WARM``."""
+    ``JINEF_WARM``; SMS from ``JINEF_SMS_GATEWAY_URL`` (+ ``JINEF_SMS_GATEWAY_TOKEN``) or, for development only,
+    ``JINEF_DEV_SMS_OUTBOX=1``."""
+    url = os.environ.get("JINEF_SMS_GATEWAY_URL") or None
+    gateway = HttpSmsGateway(url, os.environ.get("JINEF_SMS_GATEWAY_TOKEN") or None) if url else None
     return create_app(os.environ.get("JINEF_DB"), os.environ.get("JINEF_SERVICE_DB"),
                       max_body=int(os.environ.get("JINEF_MAX_BODY", DEFAULT_MAX_BODY)),
                       warm=os.environ.get("JINEF_WARM", "") == "1",
                       verify_db=os.environ.get("JINEF_VERIFY_DB") or None,
-                      verify_key=os.environ.get("JINEF_VERIFY_KEY_FILE") or None)
+                      verify_key=os.environ.get("JINEF_VERIFY_KEY_FILE") or None,
+                      sms_gateway=gateway, dev_sms_outbox=os.environ.get("JINEF_DEV_SMS_OUTBOX", "") == "1")
 

@@ -13,19 +13,19 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Request
 
 from jinef.api.audit import AuditWriter
 from jinef.api.servicedb import Principal, ServiceStore, hash_key
+from jinef.config import RegistryLocation
 from jinef.geo.reverse import ReverseGeocoder
 from jinef.geocode.autocomplete import Autocompleter
 from jinef.geocode.geocoder import Geocoder
-from jinef.registry.address_json import AddressJson, JsonFromAddresses
+from jinef.image.folder import current_generation
+from jinef.registry.address_json import AddressJson
 from jinef.registry.address_table import AddressSource
 from jinef.registry.registry import Registry
 from jinef.verify import VerifyHub
@@ -97,12 +97,15 @@ class QuotaLeases:
         self.store = store
         self._local: dict[int, float] = {}
 
-    def take(self, org_id: int, rate: float) -> float:
-        """0 when a request may go ahead, else the seconds to wait."""
+    def take(self, org_id: int, rate: float, cost: float = 1.0, credit: float = 0.0) -> float:
+        """0 when ``cost`` items may go ahead, else the seconds to wait (a batch is one take of its items;
+        ``credit``: see :meth:`ServiceStore.take_token`)."""
         have = self._local.get(org_id, 0.0)
-        if have >= 1.0:
-            self._local[org_id] = have - 1.0
+        if have >= cost:
+            self._local[org_id] = have - cost
             return 0.0
+        if cost > 1.0:
+            return self.store.take_token(org_id, cost, credit)
         lease = max(1.0, min(rate / 20.0, max(1.0, rate) / 4.0))
         if lease > 1.0 and self.store.take_token(org_id, lease) == 0.0:
             self._local[org_id] = have + lease - 1.0
@@ -111,100 +114,92 @@ class QuotaLeases:
 
 
 class RegistryHandle:
-    """The registry opened read-only, reopened when a rebuild renames a new file over it."""
+    """The registry's read image, switched to a newly published generation between requests.
 
-    def __init__(self, path: Path, check_every: float = 1.0) -> None:
-        self.path = path
+    Every ``check_every`` seconds :meth:`get` reads where the image's ``current`` link points (one
+    ``readlink``). A new generation is opened and warmed in a background thread while requests keep being
+    answered from the old one; the swap is one assignment, so a request that holds a :class:`Registry` reads
+    one generation from start to end.
+    """
+
+    def __init__(self, location: RegistryLocation, check_every: float = 1.0, warm: bool = False) -> None:
+        self.location = location
+        self.root = location.image_root
         self.check_every = check_every
-        self._lock = threading.Lock()
-        self._registry = Registry.open(path)
-        self._ino = _inode(path)
+        self.warm = warm
+        self._registry = Registry.open(self.root)
+        self._generation = current_generation(self.root)
         self._checked = time.monotonic()
+        self._switching: str | None = None
 
     def get(self) -> Registry:
-        """The current registry (cheap; stats the file at most once a ``check_every``)."""
+        """The current registry (cheap; reads the ``current`` link at most once a ``check_every``)."""
         now = time.monotonic()
         if now - self._checked >= self.check_every:
             self._checked = now
-            ino = _inode(self.path)
-            if ino is not None and ino != self._ino:
-                with self._lock:
-                    old, self._registry, self._ino = self._registry, Registry.open(self.path), ino
-                old.close()
+            generation = current_generation(self.root)
+            if generation is not None and generation != self._generation and self._switching != generation:
+                self._switching = generation
+                threading.Thread(target=self._switch, args=(generation,), name="jinef-switch", daemon=True).start()
         return self._registry
 
+    def _switch(self, generation: str) -> None:
+        try:
+            new = Registry.open(self.root / generation)
+            if self.warm:
+                warm_registry(new)
+            self._registry, self._generation = new, generation
+        except Exception:  # a generation removed meanwhile, or unreadable: the next check tries the current one
+            log.exception("switching to read image generation %s failed", generation)
+        finally:
+            self._switching = None
+
     def close(self) -> None:
-        """Close the registry."""
-        self._registry.close()
+        """Nothing to release: the image's maps go with the objects."""
+
+
+def warm_registry(registry: Registry) -> None:
+    """Make every answering structure of ``registry`` now and fault its hot pages in, so no caller waits."""
+    registry.image.advise_willneed()
+    for name in ("table", "json", "geocoder", "reverse", "autocomplete"):
+        getattr(registry, name)
+    # They live as long as the worker: keep their objects out of the collector's scans, which otherwise show up
+    # as the slowest percentile of single queries.
+    gc.freeze()
 
 
 T = TypeVar("T")
 
 
 class PerRegistry(Generic[T]):
-    """An in-memory structure built from the registry once per worker, on first use.
+    """One answering structure of the current registry (``registry.<name>``), made on first use.
 
-    Lazy rather than at startup: a worker is ready at once, a worker that never answers this kind
-    of request never pays its memory, and the structure is rebuilt for a registry that replaced the
-    old one (the :class:`RegistryHandle` hands out a new object). The build runs off the event loop.
+    Making one from the mapped image takes milliseconds to a second (the admin polygons are prepared); a
+    request never waits for it on the event loop.
     """
 
-    def __init__(self, build: Callable[[Registry], T]) -> None:
-        self.build = build
-        self._lock = threading.Lock()
-        self._for: Registry | None = None
-        self._value: T | None = None
-        self._building: Registry | None = None  # a background build under way (set from the event loop)
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def ready(self, registry: Registry) -> T | None:
-        """The structure when already built for ``registry``, else None."""
-        return self._value if self._for is registry else None
+        """The structure when already made for ``registry``, else None."""
+        value: T | None = registry.__dict__.get(self.name)
+        return value
 
     def get(self, registry: Registry) -> T:
-        """The structure for ``registry``, building it (once, under a lock) if needed."""
-        with self._lock:
-            if self._for is not registry or self._value is None:
-                # Through a connection of its own: the service may close or replace ``registry`` meanwhile
-                # (closing a SQLite connection another thread is reading from crashes the process).
-                with registry.reopen() as own:
-                    self._value = self.build(own)
-                self._for = registry
-                # The index lives as long as the worker: keep its objects out of the collector's scans, which
-                # otherwise show up as the slowest percentile of single queries.
-                gc.freeze()
-            return self._value
-
-    def start(self, registry: Registry) -> None:
-        """Build for ``registry`` in a background thread unless built or already being built."""
-        if self.ready(registry) is not None or self._building is registry:
-            return
-        self._building = registry
-        threading.Thread(target=self._build_quietly, args=(registry,), name="jinef-index", daemon=True).start()
-
-    def _build_quietly(self, registry: Registry) -> None:
-        try:
-            self.get(registry)
-        except Exception:  # the caller keeps its fallback; the next start() tries again
-            log.exception("building an in-memory index failed")
-        finally:
-            self._building = None
+        """The structure for ``registry``, made if needed."""
+        value: T = getattr(registry, self.name)
+        return value
 
     async def aget(self, registry: Registry) -> T:
-        """:meth:`get` from a request handler: a build happens in a thread, a hit costs nothing."""
+        """:meth:`get` from a request handler: made in a thread, a hit costs nothing."""
         value = self.ready(registry)
         return value if value is not None else await asyncio.to_thread(self.get, registry)
 
 
-def _inode(path: Path) -> int | None:
-    try:
-        return os.stat(path).st_ino
-    except OSError:
-        return None
-
-
 @dataclass(slots=True)
 class ServiceState:
-    """Everything one worker process holds: registry, service store, key cache, audit writer."""
+    """Everything one worker process holds: registry (read image), service store, key cache, audit writer."""
 
     registry: RegistryHandle
     store: ServiceStore
@@ -216,30 +211,17 @@ class ServiceState:
     hub: VerifyHub | None = None  # the verification hub: one per worker, opened at startup
     hot_paths: bool = True  # postcode lookups answered by jinef.api.hot_paths rather than their FastAPI routes
     worker: int = field(default_factory=os.getpid)
-    reverse: PerRegistry[ReverseGeocoder] = field(default_factory=lambda: PerRegistry(ReverseGeocoder.from_registry))
-    autocomplete: PerRegistry[Autocompleter] = field(
-        default_factory=lambda: PerRegistry(Autocompleter.from_registry))
-    geocoder: PerRegistry[Geocoder] = field(default_factory=lambda: PerRegistry(Geocoder.from_registry))
-    addresses: PerRegistry[AddressJson] = field(default_factory=lambda: PerRegistry(AddressJson.from_registry))
-
-    def _built_addresses(self) -> tuple[Registry, AddressJson | None]:
-        """The registry, and its in-memory address table when built (else its build starts in the background,
-        so no request waits for it)."""
-        registry = self.registry.get()
-        built = self.addresses.ready(registry)
-        if built is None:
-            self.addresses.start(registry)
-        return registry, built
+    reverse: PerRegistry[ReverseGeocoder] = field(default_factory=lambda: PerRegistry("reverse"))
+    autocomplete: PerRegistry[Autocompleter] = field(default_factory=lambda: PerRegistry("autocomplete"))
+    geocoder: PerRegistry[Geocoder] = field(default_factory=lambda: PerRegistry("geocoder"))
 
     def address_source(self) -> AddressSource:
-        """Where postcode lookups are answered: the in-memory table once built, the store until then."""
-        registry, built = self._built_addresses()
-        return registry.reader if built is None else built.table
+        """Where postcode lookups are answered: the current image's address table."""
+        return self.registry.get().table
 
-    def unit_json_source(self) -> AddressJson | JsonFromAddresses:
-        """Where batch answers get their units' JSON: written from the table once built, else from the store."""
-        registry, built = self._built_addresses()
-        return JsonFromAddresses(registry.reader) if built is None else built
+    def unit_json_source(self) -> AddressJson:
+        """Where batch answers get their units' JSON: written from the current image's table."""
+        return self.registry.get().json
 
 
 def service(request: Request) -> ServiceState:
@@ -254,12 +236,14 @@ def context(request: Request) -> RequestContext:
     return ctx
 
 
-def authorize(request: Request, key: str | None, scope: str | tuple[str, ...]) -> Principal:
-    """Check a key, its scope (any of several) and the quota; raise :class:`ApiError` when refused."""
-    return check_key(service(request), context(request), key, scope)
+def authorize(request: Request, key: str | None, scope: str | tuple[str, ...], cost: int = 1) -> Principal:
+    """Check a key, its scope (any of several) and the quota for ``cost`` items; raise :class:`ApiError` when
+    refused."""
+    return check_key(service(request), context(request), key, scope, cost)
 
 
-def check_key(state: ServiceState, ctx: RequestContext, key: str | None, scope: str | tuple[str, ...]) -> Principal:
+def check_key(state: ServiceState, ctx: RequestContext, key: str | None, scope: str | tuple[str, ...],
+              cost: int = 1) -> Principal:
     """:func:`authorize` for callers that hold the state and context rather than a Starlette request."""
     if not key:
         raise ApiError(401, "missing_key", "an API key is required (X-API-Key header)",
@@ -273,13 +257,31 @@ def check_key(state: ServiceState, ctx: RequestContext, key: str | None, scope: 
     if principal.scopes.isdisjoint(wanted):
         raise ApiError(403, "scope_denied", f"this key does not have the {' or '.join(map(repr, wanted))} scope")
     if principal.rate is not None:
-        wait = state.quota.take(principal.org_id, principal.rate)
-        if wait > 0:
-            retry = max(1, math.ceil(wait))
-            raise ApiError(429, "rate_limited",
-                           f"quota exceeded for organisation {principal.org!r}: retry in {retry} s",
-                           headers={"Retry-After": str(retry)})
+        _charge(state, principal, cost)
     return principal
+
+
+def charge_items(state: ServiceState, principal: Principal, items: int) -> None:
+    """Charge a batch's items beyond the one its key check already took (429 with Retry-After when over quota).
+
+    A batch costs one quota unit per item, as its items would cost asked one by one. Routes whose key comes in a
+    header check it in a dependency before the body is parsed (so a bad key is a 401 before a bad body's 422),
+    which takes one unit; the route then charges the rest here, once it knows how many items there are. The
+    hot path (:mod:`jinef.api.hot_paths`) makes the same two calls, so both paths charge the same.
+    """
+    if principal.rate is not None and items > 1:
+        _charge(state, principal, items - 1, credit=1)
+
+
+def _charge(state: ServiceState, principal: Principal, cost: int, credit: int = 0) -> None:
+    assert principal.rate is not None
+    wait = state.quota.take(principal.org_id, principal.rate, float(cost), float(credit))
+    if wait > 0:
+        retry = max(1, math.ceil(wait))
+        what = "" if cost + credit <= 1 else f" ({cost + credit} items)"
+        raise ApiError(429, "rate_limited",
+                       f"quota exceeded for organisation {principal.org!r}{what}: retry in {retry} s",
+                       headers={"Retry-After": str(retry)})
 
 
 def require_scope(*scopes: str) -> Any:

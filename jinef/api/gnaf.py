@@ -47,7 +47,7 @@ class GnafRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     ClientRowID: int
-    PostCode: str
+    PostCode: str = Field(max_length=32)
 
 
 class GnafRequest(BaseModel):
@@ -56,7 +56,7 @@ class GnafRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     ClientBatchID: int
     Postcodes: list[GnafRow] = Field(min_length=1, max_length=MAX_ROWS)
-    Signature: str = Field(description="The organisation's API key")
+    Signature: str = Field(max_length=128, description="The organisation's API key")
 
 
 class GnafError(BaseModel):
@@ -139,7 +139,7 @@ class GnafMatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     ClientBatchID: int
     Items: list[GnafMatchRow] = Field(min_length=1, max_length=MAX_ROWS)
-    Signature: str = Field(description="The organisation's API key")
+    Signature: str = Field(max_length=128, description="The organisation's API key")
     Purpose: str | None = Field(default=None, max_length=64,
                                 description=f"Why the organisation asks; default {MATCH_DEFAULT_PURPOSE!r}")
 

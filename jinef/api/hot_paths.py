@@ -25,7 +25,7 @@ from jinef.api.deps import RequestContext, ServiceState, check_key
 from jinef.api.responses import JSONResponse
 from jinef.api.routers.postcodes import answer_lookup_many, answer_lookup_one
 from jinef.api.routers.verify import MatchRequest, answer_match
-from jinef.api.schemas import MAX_BATCH
+from jinef.api.schemas import MAX_BATCH, MAX_POSTCODE_TEXT
 
 Fallback = Callable[[Receive], Awaitable[None]]
 _ONE_PREFIX = "/v1/postcodes/"
@@ -78,8 +78,9 @@ async def answer(state: ServiceState, ctx: RequestContext, scope: Scope, receive
         await fallback(_replay(body, receive))
         return
     ctx.endpoint = _BATCH_PATH
-    check_key(state, ctx, _header(scope, b"x-api-key"), "lookup")
-    await Response(answer_lookup_many(state, ctx, postcodes), media_type="application/json")(scope, receive, send)
+    principal = check_key(state, ctx, _header(scope, b"x-api-key"), "lookup")
+    await Response(answer_lookup_many(state, ctx, principal, postcodes), media_type="application/json")(
+        scope, receive, send)
 
 
 def _json_object(scope: Scope, body: bytes) -> dict[str, Any] | None:
@@ -107,7 +108,7 @@ def _batch_postcodes(data: dict[str, Any]) -> list[str] | None:
     postcodes = data.get("postcodes")
     if type(postcodes) is not list or not 1 <= len(postcodes) <= MAX_BATCH:
         return None
-    if any(type(p) is not str for p in postcodes):
+    if any(type(p) is not str or len(p) > MAX_POSTCODE_TEXT for p in postcodes):
         return None
     return postcodes
 

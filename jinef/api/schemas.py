@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from jinef.registry.address_json import unit_json
 
 MAX_BATCH = 1000
+# Longest text accepted where a postcode is expected (any digit form, dashes, spaces): a longer one is a 422
+# naming the field rather than work spent on it. Shared with the hot path (jinef.api.hot_paths).
+MAX_POSTCODE_TEXT = 32
+MAX_ADDRESS_TEXT = 2000  # one typed address (the single geocode's q has the same limit)
+PostcodeText = Annotated[str, StringConstraints(max_length=MAX_POSTCODE_TEXT)]
 
 
 class Strict(BaseModel):
@@ -20,7 +25,7 @@ class Strict(BaseModel):
 class LookupRequest(Strict):
     """Many postcodes in one call."""
 
-    postcodes: list[str] = Field(min_length=1, max_length=MAX_BATCH,
+    postcodes: list[PostcodeText] = Field(min_length=1, max_length=MAX_BATCH,
                                  description=f"1 to {MAX_BATCH} postcodes in any digit form")
 
 
@@ -227,7 +232,8 @@ class AutocompleteResponse(BaseModel):
 class GeocodeBatchRequest(Strict):
     """Many free-text addresses in one call (a customer file, a checkout queue)."""
 
-    addresses: list[str] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} addresses")
+    addresses: list[Annotated[str, StringConstraints(max_length=MAX_ADDRESS_TEXT)]] = Field(
+        min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} addresses")
     limit: int = Field(1, ge=1, le=10, description="Candidates per address")
     province: str | None = Field(None, max_length=100, description="Only this province")
 
@@ -239,7 +245,7 @@ class StructuredGeocodeRequest(Strict):
     county: str | None = Field(None, max_length=100)
     locality: str | None = Field(None, max_length=100)
     neighbourhood: str | None = Field(None, max_length=100)
-    streets: list[str] = Field(default_factory=list, max_length=4,
+    streets: list[Annotated[str, StringConstraints(max_length=100)]] = Field(default_factory=list, max_length=4,
                                description="Thoroughfares with their type words, large to small")
     plate: str | None = Field(None, max_length=20)
     entrance: str | None = Field(None, max_length=20)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from jinef.fileperm import create_private
 from jinef.store.write_lock import FileWriteLock
 
 KEY_PREFIX = "jnf_"
@@ -74,7 +75,7 @@ class Principal:
     org_id: int
     org: str
     scopes: frozenset[str]
-    rate: float | None  # requests per second for the organisation; None = unlimited
+    rate: float | None  # items per second for the organisation (a call is one, a batch its rows); None = unlimited
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +121,9 @@ class ServiceStore(Protocol):
         """The principal for a key, or None when unknown or revoked."""
         ...
 
-    def take_token(self, org_id: int, cost: float = 1.0) -> float:
-        """Take ``cost`` tokens from the organisation's bucket: 0 when allowed, else seconds to wait."""
+    def take_token(self, org_id: int, cost: float = 1.0, credit: float = 0.0) -> float:
+        """Take ``cost`` tokens from the organisation's bucket: 0 when allowed, else seconds to wait (``credit``:
+        tokens this call already took, so a full bucket less them counts as full)."""
         ...
 
     def write_audit(self, records: Sequence[AuditRecord]) -> None:
@@ -209,6 +211,7 @@ class SqliteServiceStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(self.path)  # API key hashes and the call log: 0600 before SQLite creates it
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -300,10 +303,14 @@ class SqliteServiceStore:
         return Principal(row[0], row[1], row[2], frozenset(row[3].split(",")), row[4])
 
     # -- quota --------------------------------------------------------------------------------
-    def take_token(self, org_id: int, cost: float = 1.0) -> float:
+    def take_token(self, org_id: int, cost: float = 1.0, credit: float = 0.0) -> float:
         """Take ``cost`` tokens from the organisation's bucket: 0 when allowed, else seconds to wait.
 
-        One atomic UPDATE, so every worker process shares the same bucket.
+        One atomic UPDATE, so every worker process shares the same bucket. A cost above the burst (a batch
+        of 1,000 items on a key of 5/s) is taken from a full bucket and leaves it in debt, so the organisation
+        waits until the items are paid for at its rate: the long-run rate holds and no batch is impossible.
+        ``credit`` is what the same call already took (a batch's first item, at its key check): a bucket full
+        but for that counts as full.
         """
         now = time.time()
         c = self._conn()
@@ -312,8 +319,8 @@ class SqliteServiceStore:
                 """UPDATE orgs SET tokens = MIN(burst, tokens + MAX(0, :now - updated) * rate) - :cost,
                                   updated = MAX(updated, :now)
                    WHERE id = :id AND rate IS NOT NULL
-                     AND MIN(burst, tokens + MAX(0, :now - updated) * rate) >= :cost""",
-                {"now": now, "cost": cost, "id": org_id})
+                     AND MIN(burst, tokens + MAX(0, :now - updated) * rate) >= MIN(:cost, burst - :credit)""",
+                {"now": now, "cost": cost, "id": org_id, "credit": credit})
         if cur.rowcount:
             return 0.0
         row = c.execute("SELECT tokens, updated, rate, burst FROM orgs WHERE id = ?", (org_id,)).fetchone()
@@ -321,7 +328,7 @@ class SqliteServiceStore:
             return 0.0  # unlimited organisation
         tokens, updated, rate, burst = row
         available = min(burst, tokens + max(0.0, now - updated) * rate)
-        return max((cost - available) / rate, 1e-3)
+        return max((min(cost, burst - credit) - available) / rate, 1e-3)
 
     def checkpoint(self) -> None:
         """Copy committed pages from the WAL into the database file, without holding up writers."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -35,15 +36,28 @@ def verify(
         Path | None, typer.Option("--verify-db", help="The hub's database (default: beside the registry).")
     ] = None,
 ) -> None:
-    """Check the hash chain; name the first edited, deleted, reordered or missing record."""
+    """Check the hash chain; name the first edited, deleted, reordered, unreadable or missing record."""
+
+    def refuse(message: str) -> NoReturn:
+        # Under --json every outcome is JSON on stdout, the failures too (a monitor parses it).
+        if json_out:
+            print_json({"ok": False, "error": message, "issue": None})
+            raise typer.Exit(1)
+        fail(message)
+
     path = verify_db or verify_db_path(db)
     if not path.exists():
-        fail(f"no verification database at {path}")
-    store = SqliteVerifyStore(path)
+        refuse(f"no verification database at {path}")
+    try:
+        store = SqliteVerifyStore(path)
+    except sqlite3.Error as exc:
+        refuse(f"cannot open the verification database {path}: {exc}")
     try:
         report = verify_store(store, expect_head)
-    except ValueError as exc:
-        fail(str(exc))
+    except ValueError as exc:  # a malformed --expect-head
+        refuse(str(exc))
+    except sqlite3.Error as exc:
+        refuse(f"cannot read the audit log in {path}: {exc}")
     finally:
         store.close()
     if json_out:

@@ -16,6 +16,7 @@ from jinef.api.servicedb import AUDIT_COLUMNS, AuditRecord, open_store
 from jinef.cli.options import DbOption
 from jinef.cli.output import fail
 from jinef.config import service_db_path
+from jinef.csv_safety import neutralise_row
 
 audit_app = typer.Typer(help="The audit log of service calls.", no_args_is_help=True)
 ServiceDbOption = Annotated[str | None, typer.Option("--service-db", help="Service database (default: beside "
@@ -93,7 +94,7 @@ def export(
             writer.writerow(AUDIT_COLUMNS)
         for r in store.iter_audit(_parse_time(since), _parse_time(until)):
             if writer:
-                writer.writerow([getattr(r, c) for c in AUDIT_COLUMNS])
+                writer.writerow(neutralise_row([getattr(r, c) for c in AUDIT_COLUMNS]))  # org names are free text
             else:
                 fh.write(json.dumps(r.as_dict(), ensure_ascii=False) + "\n")
             n += 1

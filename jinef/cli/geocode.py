@@ -10,17 +10,20 @@ import resource
 import sys
 import time
 from collections.abc import Iterator
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, NamedTuple
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from jinef.cli.input_encoding import PERSIAN_TEXT, check_encoding, detect_encoding, reading_error
 from jinef.cli.options import DbOption
 from jinef.cli.output import fail, print_json
+from jinef.config import RegistryNotFoundError
+from jinef.csv_safety import neutralise_row
 from jinef.geocode.geocoder import Geocoder, GeocodeResult
 from jinef.registry.model import format_coord
 from jinef.registry.registry import Registry
-from jinef.store.sqlite.reader import RegistryNotFoundError
 
 OUT_COLUMNS = ("postcode", "match_level", "confidence", "lat", "lon", "matched_address", "reason")
 CHUNK = 256
@@ -67,44 +70,77 @@ def _cell(row: list[str], col: int) -> str:
     return row[col] if col < len(row) else ""
 
 
+class GeocodeRun(NamedTuple):
+    """What a file run did: rows written, rows whose address has Persian letters, the encoding read."""
+
+    rows: int
+    persian_rows: int
+    encoding: str
+
+
 def geocode_file(gc: Geocoder, src: str, dst: str, column: str = "address", workers: int | None = None,
-                 progress: bool = True) -> int:
-    """Geocode a CSV file into another, appending the result columns; returns the number of rows."""
+                 progress: bool = True, encoding: str | None = None) -> GeocodeRun:
+    """Geocode a CSV file into another, appending the result columns (``encoding`` None: detected)."""
     global _GEOCODER
     _GEOCODER = gc
     workers = workers or os.cpu_count() or 1
     csv.field_size_limit(sys.maxsize)
     size = os.path.getsize(src)
+    encoding = check_encoding(encoding) if encoding else detect_encoding(src)
     n = 0
-    with open(src, newline="", encoding="utf-8", errors="replace") as fin, \
-         open(dst, "w", newline="", encoding="utf-8") as fout:
-        reader = csv.reader(line.replace("\x00", "") for line in fin)
-        header = next(reader, None)
-        if header is None:
-            raise ValueError("empty input file")
-        if column not in header:
-            raise ValueError(f"no column {column!r} in the header: {header}")
-        col = header.index(column)
-        writer = csv.writer(fout)
-        writer.writerow([*header, *OUT_COLUMNS])
-        with Progress(TextColumn("geocoding"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
-                      TimeElapsedColumn(), disable=not progress, transient=True) as bar:
-            task = bar.add_task("rows", total=None)
-            chunks = _chunks(reader, col)
-            if workers <= 1:
-                results: Iterator[tuple[list[list[str]], list[list[str]]]] = (
-                    (rows, _geocode_chunk(texts)) for rows, texts in chunks
-                )
-                n = _write(results, writer, bar, task, fin, size)
-            else:
-                # Workers share the index copy-on-write; frozen objects are never touched by the
-                # collector, so its passes do not copy every page of the index into each worker.
-                pygc.freeze()
-                ctx = mp.get_context("fork")
-                with ctx.Pool(workers) as pool:
-                    pending = _pairs(pool, chunks)
-                    n = _write(pending, writer, bar, task, fin, size)
-    return n
+    try:
+        with open(src, newline="", encoding=encoding) as fin, open(dst, "w", newline="", encoding="utf-8") as fout:
+            n, persian = _geocode_stream(fin, fout, column, workers, progress, size)
+    except UnicodeDecodeError as exc:  # a wrong --encoding: say so, not "geocoded N rows"
+        raise ValueError(reading_error(src, encoding, exc)) from None
+    return GeocodeRun(n, persian, encoding)
+
+
+def _geocode_stream(fin: Any, fout: Any, column: str, workers: int, progress: bool, size: int) -> tuple[int, int]:
+    """Rows written and rows with Persian text in the address column."""
+    reader = csv.reader(line.replace("\x00", "") for line in fin)
+    header = next(reader, None)
+    if header is None:
+        raise ValueError("empty input file")
+    if column not in header:
+        raise ValueError(f"no column {column!r} in the header: {header}")
+    col = header.index(column)
+    writer = csv.writer(fout)
+    writer.writerow(neutralise_row([*header, *OUT_COLUMNS]))
+    with Progress(TextColumn("geocoding"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
+                  TimeElapsedColumn(), disable=not progress, transient=True) as bar:
+        task = bar.add_task("rows", total=None)
+        counter = _PersianCounter()
+        chunks = counter.count(_chunks(reader, col))
+        if workers <= 1:
+            results: Iterator[tuple[list[list[str]], list[list[str]]]] = (
+                (rows, _geocode_chunk(texts)) for rows, texts in chunks
+            )
+            n = _write(results, writer, bar, task, fin, size)
+        else:
+            # Workers share the index copy-on-write; frozen objects are never touched by the
+            # collector, so its passes do not copy every page of the index into each worker.
+            pygc.freeze()
+            ctx = mp.get_context("fork")
+            with ctx.Pool(workers) as pool:
+                pending = _pairs(pool, chunks)
+                n = _write(pending, writer, bar, task, fin, size)
+    return n, counter.rows
+
+
+class _PersianCounter:
+    """Counts the addresses that hold Persian letters while the chunks go by."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+
+    def count(self, chunks: Iterator[tuple[list[list[str]], list[str]]],
+              ) -> Iterator[tuple[list[list[str]], list[str]]]:
+        """The chunks unchanged, counted."""
+        search = PERSIAN_TEXT.search
+        for rows, texts in chunks:
+            self.rows += sum(1 for t in texts if search(t))
+            yield rows, texts
 
 
 def _pairs(pool: Any, chunks: Iterator[tuple[list[list[str]], list[str]]],
@@ -125,7 +161,7 @@ def _write(results: Iterator[tuple[list[list[str]], list[list[str]]]], writer: A
     n = 0
     for rows, outs in results:
         for row, out in zip(rows, outs, strict=True):
-            writer.writerow([*row, *out])
+            writer.writerow(neutralise_row([*row, *out]))  # input cells echoed: never as formulas
         n += len(rows)
         bar.update(task, completed=n)
     return n
@@ -140,13 +176,16 @@ def geocode(
     query: Annotated[str | None, typer.Option("--query", help="Geocode one address.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON (with --query).")] = False,
     limit: Annotated[int, typer.Option("--limit", help="Candidates to print (with --query).")] = 5,
+    encoding: Annotated[str | None, typer.Option(
+        "--encoding", help="The input file's encoding (default: detected — UTF-8 with or without BOM, UTF-16, "
+                           "Windows-1256).")] = None,
 ) -> None:
     """Geocode addresses: one with --query, or every row of a CSV file into another."""
     try:
         reg = Registry.open(db)
     except RegistryNotFoundError as exc:
         fail(str(exc))
-    gc = Geocoder.from_registry(reg)
+    gc = reg.geocoder
     if query is not None:
         res = gc.geocode(query, limit=limit)
         if json_out:
@@ -161,11 +200,19 @@ def geocode(
         fail("give INPUT.csv and -o OUT.csv, or --query TEXT")
     t0, c0 = time.perf_counter(), _cpu_seconds()
     try:
-        n = geocode_file(gc, input_csv, output, column=column, workers=workers, progress=sys.stderr.isatty())
+        run = geocode_file(gc, input_csv, output, column=column, workers=workers, progress=sys.stderr.isatty(),
+                           encoding=encoding)
     except (ValueError, OSError) as exc:
         fail(str(exc))
+    n = run.rows
+    if n and not run.persian_rows:
+        # Every row unreadable as Persian: almost always a file in another encoding; the output is useless.
+        Path(output).unlink(missing_ok=True)
+        fail(f"no row of {input_csv} has Persian text in column {column!r} when read as {run.encoding}: "
+             f"give the file's encoding with --encoding (utf-8, utf-16 or cp1256); nothing was written")
     wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
-    sys.stderr.write(f"geocoded {n} rows into {output} in {wall:.1f} s: {n / max(wall, 1e-9):.0f} rows/s, "
+    sys.stderr.write(f"geocoded {n} rows ({run.encoding}) into {output} in {wall:.1f} s: "
+                     f"{n / max(wall, 1e-9):.0f} rows/s, "
                      f"{n / max(cpu, 1e-9):.0f} rows per CPU second (all processes)\n")
 
 

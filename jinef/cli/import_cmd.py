@@ -10,6 +10,7 @@ import typer
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
 from jinef.cli.registry_cmds import progress_bar
+from jinef.compile import image_step
 from jinef.config import registry_location
 from jinef.ingest.importer import ImportError_, import_file, write_rejects
 from jinef.refdata.boundaries import load_boundaries
@@ -46,7 +47,9 @@ def import_(
             summary = import_file(file, writer, divisions, boundaries, fmt=fmt,  # type: ignore[arg-type]
                                   append=append, skip_bad=skip_bad is not None,
                                   progress=lambda n: bar.advance(task, n))
-        writer.commit()
+        step = image_step(path)
+        writer.commit(prepare=step)  # the read image is compiled before the imported registry goes live
+        step.publish()
     except ImportError_ as exc:
         writer.abort()
         fail(f"{exc} — nothing was imported; the registry is unchanged", code=1)

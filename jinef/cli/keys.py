@@ -31,8 +31,9 @@ def _when(ts: float | None) -> str:
 def create(
     org: Annotated[str, typer.Option("--org", help="Organisation name (created if new).")],
     scopes: Annotated[str, typer.Option("--scopes", help=f"Comma-separated: {','.join(KNOWN_SCOPES)}.")] = "lookup",
-    rate: Annotated[str | None, typer.Option("--rate", help="Organisation quota, e.g. 10/s, 600/min "
-                                                            "(default: unchanged; unlimited for a new org).")] = None,
+    rate: Annotated[str | None, typer.Option("--rate", help="Organisation quota in items, e.g. 10/s, 600/min: a "
+                                                            "call is one item, a batch one per row (default: "
+                                                            "unchanged; unlimited for a new org).")] = None,
     db: DbOption = None,
     service_db: ServiceDbOption = None,
     json_out: JsonOption = False,

@@ -10,6 +10,7 @@ from jinef.cli import (
     data_cmds,
     geocode,
     import_cmd,
+    index_cmd,
     keys,
     parse,
     postcodes,
@@ -25,8 +26,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (postcodes, registry_cmds, import_cmd, data_cmds, parse, geocode, reverse, serve, keys, audit_log,
-               audit, verify):
+for module in (postcodes, registry_cmds, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
+               audit_log, audit, verify):
     module.register(app)
 
 

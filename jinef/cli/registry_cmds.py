@@ -13,14 +13,15 @@ from rich.table import Table
 
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
+from jinef.compile import image_step
 from jinef.config import registry_location
 from jinef.ingest.generate import DEFAULT_SEED, DEFAULT_UNITS, generate
 from jinef.refdata.paths import DataMissingError
 from jinef.registry import postcode as pc
 from jinef.registry.export_lines import write_registry_export
 from jinef.registry.registry import Registry
-from jinef.store.base import RegistryNotFoundError
-from jinef.store.open import describe_location, open_writer
+from jinef.store.base import RegistryNotFoundError, RegistryReader
+from jinef.store.open import describe_location, open_reader, open_writer
 
 
 def progress_bar(total: int | None, label: str) -> Progress:
@@ -30,9 +31,17 @@ def progress_bar(total: int | None, label: str) -> Progress:
 
 
 def open_registry(db: str | None) -> Registry:
-    """Open the registry or exit with a clear message."""
+    """Open the registry's read image or exit with a clear message."""
     try:
         return Registry.open(db)
+    except RegistryNotFoundError as exc:
+        fail(f"{exc}; or, if there is no registry yet, build one with `jinef build` or `jinef import`")
+
+
+def open_store(db: str | None) -> RegistryReader:
+    """Open the stored registry or exit with a clear message."""
+    try:
+        return open_reader(registry_location(db))
     except RegistryNotFoundError as exc:
         fail(str(exc))
 
@@ -53,7 +62,9 @@ def build(
         with progress_bar(units, "building") as bar:
             task = bar.add_task("units", total=units)
             summary = generate(writer, n_units=units, seed=seed, progress=lambda n: bar.advance(task, n))
-        writer.commit()
+        step = image_step(path)
+        writer.commit(prepare=step)  # the read image is compiled before the new registry goes live
+        compiled = step.publish()
     except DataMissingError as exc:
         writer.abort()
         fail(str(exc))
@@ -63,11 +74,12 @@ def build(
     result = {"db": describe_location(path), "units": summary.units, "buildings": summary.buildings,
               "thoroughfares": summary.thoroughfares, "localities": summary.localities,
               "seconds": round(summary.seconds, 2), "units_per_second": round(summary.units / summary.seconds)
-              if summary.seconds else None}
+              if summary.seconds else None, "image_seconds": round(compiled.seconds, 2), "image": str(compiled.path)}
     if json_out:
         print_json(result)
     else:
-        console.print(f"built {summary.units:,} units in {summary.seconds:.1f} s into {describe_location(path)}")
+        console.print(f"built {summary.units:,} units in {summary.seconds:.1f} s into {describe_location(path)}; "
+                      f"read image compiled in {compiled.seconds:.1f} s")
 
 
 def lookup(
@@ -99,23 +111,29 @@ def export(
     """Write every active unit with the export columns (UTF-8)."""
     if fmt not in ("csv", "jsonl"):
         fail(f"unknown --format {fmt!r}: use csv or jsonl", code=2)
-    with open_registry(db) as reg:
-        total = sum(s.active_units for s in reg.stats())
+    reader = open_store(db)
+    try:
+        total = sum(s.active_units for s in reader.stats())
         fh = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
         try:
             with progress_bar(total, "exporting") as bar:
                 task = bar.add_task("units", total=total)
-                n = write_registry_export(reg.reader, fh, fmt, lambda k: bar.advance(task, k))
+                n = write_registry_export(reader, fh, fmt, lambda k: bar.advance(task, k))
         finally:
             if output:
                 fh.close()
+    finally:
+        reader.close()
     console.print(f"exported {n:,} units")
 
 
 def stats(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Per-province counts of units, buildings, thoroughfares, localities and the geocoded share."""
-    with open_registry(db) as reg:
-        rows = reg.stats()
+    reader = open_store(db)
+    try:
+        rows = reader.stats()
+    finally:
+        reader.close()
     if json_out:
         print_json([r.as_dict() for r in rows])
         return

@@ -12,12 +12,13 @@ from typing import Annotated, TextIO
 import numpy as np
 import typer
 
+from jinef.cli.input_encoding import check_encoding, detect_encoding, reading_error
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
 from jinef.cli.registry_cmds import open_registry, progress_bar
+from jinef.csv_safety import neutralise_row
 from jinef.geo.coords import parse_coordinate
 from jinef.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, REASONS, STATUSES, ReverseGeocoder
-from jinef.refdata.paths import DataMissingError
 from jinef.text.digits import to_latin_digits
 
 OUTPUT_COLUMNS = ("postcode", "distance_m", "province", "county", "plus_code", "reason")
@@ -58,7 +59,7 @@ def reverse_csv(geocoder: ReverseGeocoder, src: TextIO, dst: TextIO, lat_column:
         raise ValueError(f"column(s) {', '.join(missing)} not in the header ({', '.join(header)})")
     ilat, ilon = header.index(lat_column), header.index(lon_column)
     writer = csv.writer(dst, lineterminator="\n")
-    writer.writerow([*header, *OUTPUT_COLUMNS])
+    writer.writerow(neutralise_row([*header, *OUTPUT_COLUMNS]))
     counts = dict.fromkeys((*STATUSES, "unparseable"), 0)
     for chunk in _chunks(reader, CHUNK_ROWS):
         lats = np.empty(len(chunk))
@@ -77,8 +78,9 @@ def reverse_csv(geocoder: ReverseGeocoder, src: TextIO, dst: TextIO, lat_column:
             status = STATUSES[batch.status[i]]
             reason = unparseable.get(i) or REASONS[batch.reason[i]] or ("" if status == "ok" else status)
             dist = batch.distance_m[i]
-            writer.writerow([*row, postcodes[i], "" if np.isnan(dist) else f"{dist:.1f}", provinces[i],
-                             counties[i], batch.plus_code[i].decode(), reason])
+            # Input cells are echoed: neutralised so that a spreadsheet never runs one as a formula.
+            writer.writerow(neutralise_row([*row, postcodes[i], "" if np.isnan(dist) else f"{dist:.1f}",
+                                            provinces[i], counties[i], batch.plus_code[i].decode(), reason]))
             counts["unparseable" if i in unparseable else status] += 1
         if callable(on_rows):
             on_rows(len(chunk))
@@ -100,15 +102,14 @@ def reverse(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Buildings answered for --point.")] = DEFAULT_LIMIT,
     db: DbOption = None,
     json_out: JsonOption = False,
+    encoding: Annotated[str | None, typer.Option(
+        "--encoding", help="The input file's encoding (default: detected — UTF-8 with or without BOM, UTF-16, "
+                           "Windows-1256).")] = None,
 ) -> None:
     """Reverse geocode: nearest building's postcode, distance, province, county and Plus Code."""
     if (point is None) == (input_csv is None):
         fail("give either INPUT.csv or --point LAT,LON", code=2)
-    with open_registry(db) as reg:
-        try:
-            geocoder = ReverseGeocoder.from_registry(reg)
-        except DataMissingError as exc:
-            fail(str(exc))
+    geocoder = open_registry(db).reverse
     if point is not None:
         lat, lon = parse_point(point)
         res = geocoder.reverse(lat, lon, radius_m=radius_m, limit=limit)
@@ -123,20 +124,29 @@ def reverse(
     assert input_csv is not None
     if not input_csv.is_file():
         fail(f"no input file {input_csv}", code=2)
+    try:
+        enc = check_encoding(encoding) if encoding else detect_encoding(input_csv)
+    except ValueError as exc:
+        fail(str(exc), code=2)
     total = _count_rows(input_csv)
-    with input_csv.open(encoding="utf-8-sig", newline="") as src:
+    with input_csv.open(encoding=enc, newline="") as src:
         dst = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
         try:
             with progress_bar(total, "reverse geocoding") as bar:
                 task = bar.add_task("rows", total=total)
                 counts = reverse_csv(geocoder, src, dst, lat_column, lon_column, radius_m,
                                      lambda n: bar.advance(task, n))
+        except UnicodeDecodeError as exc:
+            fail(reading_error(input_csv, enc, exc), code=2)
         except ValueError as exc:
             fail(f"{input_csv}: {exc}", code=2)
         finally:
             if output:
                 dst.close()
     summary = {"rows": sum(counts.values()), **counts}
+    if summary["rows"] and counts["unparseable"] == summary["rows"]:
+        fail(f"no row of {input_csv} has a readable point in columns {lat_column!r}, {lon_column!r} when read as "
+             f"{enc}: check the columns, or give the file's encoding with --encoding (utf-8, utf-16 or cp1256)")
     if json_out:
         print_json(summary)
     else:

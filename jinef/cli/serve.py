@@ -8,9 +8,16 @@ from typing import Annotated
 
 import typer
 
+from jinef.cli.index_cmd import compile_or_fail, image_is_current
 from jinef.cli.options import DbOption
-from jinef.cli.output import fail
-from jinef.config import db_path, service_db_path, verify_db_path
+from jinef.cli.output import console, fail
+from jinef.config import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNS_PER_CLIENT,
+    RegistryLocation,
+)
+from jinef.store.base import RegistryNotFoundError
 from jinef.verify import SqliteVerifyStore, VerifyError, load_ring
 
 
@@ -22,23 +29,68 @@ def serve(
     service_db: Annotated[str | None, typer.Option("--service-db", help="Service database (default: beside the "
                                                                          "registry, <stem>.service.sqlite).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "warning",
-    warm: Annotated[bool, typer.Option("--warm/--lazy", help="Build the reverse geocoder, autocomplete index and "
-                                       "basemap in the background at startup (default: on first use).")] = False,
+    warm: Annotated[bool, typer.Option(
+        "--warm/--lazy", help="Make every answering structure and read the image into the page cache at startup, "
+        "in the background (default: on first use).")] = False,
     verify_db: Annotated[str | None, typer.Option(
         "--verify-db", help="Verification hub database (default: beside the registry, <stem>.verify.sqlite).")] = None,
+    sms_gateway: Annotated[str | None, typer.Option(
+        "--sms-gateway", envvar="JINEF_SMS_GATEWAY_URL",
+        help="The operator's SMS endpoint (JSON POST; bearer token from $JINEF_SMS_GATEWAY_TOKEN).")] = None,
+    dev_sms_outbox: Annotated[bool, typer.Option(
+        "--dev-sms-outbox", envvar="JINEF_DEV_SMS_OUTBOX",
+        help="Development only: texts go to the hub's outbox table (sealed; read with `jinef outbox`). Without "
+             "this or --sms-gateway, verification requests and citizen codes are refused (503 sms_unavailable).",
+    )] = False,
+    header_timeout: Annotated[float, typer.Option(
+        "--header-timeout", envvar="JINEF_HEADER_TIMEOUT", min=0,
+        help="Seconds a request's line and headers may take to arrive (then 408 and close; 0: no limit).",
+    )] = DEFAULT_HEADER_TIMEOUT,
+    body_timeout: Annotated[float, typer.Option(
+        "--body-timeout", envvar="JINEF_BODY_TIMEOUT", min=0,
+        help="Seconds a request's body may take to arrive after its headers (then the connection is closed).",
+    )] = DEFAULT_BODY_TIMEOUT,
+    max_conns_per_client: Annotated[int, typer.Option(
+        "--max-conns-per-client", envvar="JINEF_MAX_CONNS_PER_CLIENT", min=0,
+        help="Open connections one client address may hold per worker (one more: 429 and close; 0: no cap). "
+             "Behind a reverse proxy every client has the proxy's address: cap there, and use 0 here.",
+    )] = DEFAULT_MAX_CONNS_PER_CLIENT,
+    max_connections: Annotated[int | None, typer.Option(
+        "--max-connections", envvar="JINEF_MAX_CONNECTIONS", min=1,
+        help="Connections and requests a worker serves at once (uvicorn's limit_concurrency; beyond: 503).",
+    )] = None,
 ) -> None:
     """Serve the REST API v1, verification and the GNAF-compatible endpoints (OpenAPI at /openapi.json)."""
     import uvicorn
 
-    reg = db_path(db)
-    if not reg.is_file():
-        fail(f"no registry at {reg}: build one with `jinef build`")
+    location = RegistryLocation.of(db)
+    if not location.exists():
+        fail(f"no registry at {location.describe()}: build one with `jinef build`")
+    try:
+        if not image_is_current(location):
+            # Workers answer only from the read image: make it now rather than have each worker wait for one.
+            console.print(f"the read image of {location.describe()} is missing or older than the registry: "
+                          "compiling it (`jinef index`)")
+            compile_or_fail(location)
+    except RegistryNotFoundError as exc:
+        fail(str(exc))
     # Workers are separate processes: they find their paths in the environment (uvicorn factory mode).
-    os.environ["JINEF_DB"] = str(reg.resolve())
-    os.environ["JINEF_SERVICE_DB"] = str((service_db and os.path.abspath(service_db)) or service_db_path(reg).resolve())
+    if not location.is_postgres:
+        location = RegistryLocation(str(location.path.resolve()))
+    os.environ["JINEF_DB"] = location.target
+    os.environ["JINEF_IMAGE_DIR"] = str(location.image_root.resolve())
+    os.environ["JINEF_SERVICE_DB"] = str((service_db and os.path.abspath(service_db)) or location.service_db.resolve())
     os.environ["JINEF_WARM"] = "1" if warm else "0"
-    hub_db = Path(verify_db).resolve() if verify_db else verify_db_path(reg).resolve()
+    hub_db = Path(verify_db).resolve() if verify_db else location.verify_db.resolve()
     os.environ["JINEF_VERIFY_DB"] = str(hub_db)
+    if sms_gateway and dev_sms_outbox:
+        fail("give --sms-gateway or --dev-sms-outbox, not both")
+    os.environ["JINEF_SMS_GATEWAY_URL"] = sms_gateway or ""
+    os.environ["JINEF_DEV_SMS_OUTBOX"] = "1" if dev_sms_outbox else "0"
+    # Read by jinef.api.slow_clients in each worker (fresh processes that import the protocol by name).
+    os.environ["JINEF_HEADER_TIMEOUT"] = str(header_timeout)
+    os.environ["JINEF_BODY_TIMEOUT"] = str(body_timeout)
+    os.environ["JINEF_MAX_CONNS_PER_CLIENT"] = str(max_conns_per_client)
     try:
         # Create the hub's tables and key ring once, here: two workers starting together must not each
         # generate a different key.
@@ -49,7 +101,9 @@ def serve(
     uvicorn.run("jinef.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, access_log=False, timeout_graceful_shutdown=30,
                 # Clients keep connections for batches of calls; 5 s (the default) races with busy clients.
-                timeout_keep_alive=30)
+                timeout_keep_alive=30,
+                # uvicorn's httptools protocol with deadlines for slow headers and bodies and a cap per client.
+                http="jinef.api.slow_clients:GuardedHttpToolsProtocol", limit_concurrency=max_connections)
 
 
 def register(app: typer.Typer) -> None:

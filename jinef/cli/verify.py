@@ -15,7 +15,7 @@ from jinef.config import verify_db_path
 from jinef.verify import national_code as ncode
 from jinef.verify.errors import VerifyError
 from jinef.verify.keys import ENV_VAR, KeyRing, load_ring, parse_ring
-from jinef.verify.service import VerifyHub, rotate_key
+from jinef.verify.service import VerifyHub, open_outbox, rotate_key
 from jinef.verify.sqlite_store import SqliteVerifyStore
 
 DbOption = Annotated[
@@ -128,6 +128,7 @@ def alerts(
         {
             "ts": a.ts.isoformat(),
             "org": a.org,
+            "orgs": list(a.orgs),  # every organisation involved (several for an alert across organisations)
             "kind": a.kind,
             "subject": a.subject,
             "distinct": a.distinct_count,
@@ -139,11 +140,11 @@ def alerts(
     if json_out:
         print_json(rows)
         return
-    table = Table("time", "organisation", "kind", "subject", "distinct", "blocked until")
-    for r in rows:
+    table = Table("time", "organisations", "kind", "subject", "distinct", "blocked until")
+    for a, r in zip(found, rows, strict=True):
         table.add_row(
             str(r["ts"]),
-            str(r["org"]),
+            ", ".join(a.orgs),
             str(r["kind"]),
             str(r["subject"]),
             str(r["distinct"]),
@@ -160,11 +161,16 @@ def outbox(
     limit: Annotated[int, typer.Option("--limit", help="How many of the newest messages.")] = 20,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     verify_db: VerifyDbOption = None,
+    key_file: KeyOption = None,
 ) -> None:
-    """List SMS written by the development gateway (recipients masked), newest first."""
-    store = SqliteVerifyStore(_existing_db(db, verify_db))
+    """List SMS written by the development gateway (recipients masked, texts opened with the key ring)."""
+    path = _existing_db(db, verify_db)
+    store = SqliteVerifyStore(path)
     try:
-        messages = store.outbox(limit, ref)
+        ring = load_ring(key_file, db_path=path, create=False)
+        messages = open_outbox(store.outbox(limit, ref), ring)
+    except VerifyError as exc:
+        fail(exc.message)
     finally:
         store.close()
     rows = [

@@ -30,11 +30,10 @@ from __future__ import annotations
 import json
 import math
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import shapely
@@ -43,6 +42,7 @@ from shapely.geometry.base import BaseGeometry
 
 from jinef.cache_files import default_cache_dir, save_npz, wkb_pack, wkb_unpack
 from jinef.cache_files import fingerprint as files_fingerprint
+from jinef.image.folder import ReadImage
 from jinef.refdata.boundaries import Boundaries, load_boundaries
 from jinef.refdata.divisions import COUNTY_WORD, Divisions, load_divisions
 from jinef.refdata.paths import data_dir
@@ -545,36 +545,67 @@ def _areas_json(areas: list[Area]) -> np.ndarray:
 
 
 def _areas_from(arr: np.ndarray) -> list[Area]:
-    return [Area(k, c, n, p, d) for k, c, n, p, d in json.loads(str(arr))]
+    return [Area(k, c, n, p, d) for k, c, n, p, d in json.loads(_text(arr))]
 
 
-def save_admin_index(index: AdminIndex, path: Path) -> None:
-    """Write the index's areas, cleaned polygons (WKB, exact) and grid to ``path`` atomically."""
-    assert index.grid is not None
-    arrays: dict[str, Any] = {  # Any: numpy types savez's **kwds as its bool option
+def _text(arr: np.ndarray) -> str:
+    """The text of a 0-d string array (also when memory-mapped, where ``str()`` would name the map)."""
+    return str(np.asarray(arr).reshape(-1)[0])
+
+
+def admin_arrays(index: AdminIndex) -> dict[str, np.ndarray]:
+    """The index as plain arrays: areas (JSON text), cleaned polygons (WKB, exact), the grid and the border
+    cells' candidates. What the on-disk cache and the read image store."""
+    assert index.grid is not None and index.cell_candidates is not None
+    arrays: dict[str, np.ndarray] = {
         "skipped": np.array(json.dumps(index.skipped)),
         "grid_origin": np.array([index.grid.x0, index.grid.y0]),
         "grid_province": index.grid.province, "grid_county": index.grid.county,
     }
-    assert index.cell_candidates is not None
     for (name, level), (offsets, codes) in zip((("provinces", index.provinces), ("counties", index.counties)),
                                                index.cell_candidates, strict=True):
         arrays[f"{name}_areas"] = _areas_json(level.areas)
         arrays[f"{name}_wkb"], arrays[f"{name}_offsets"] = wkb_pack(level.geoms)
         arrays[f"{name}_cell_offsets"], arrays[f"{name}_cell_codes"] = offsets, codes
-    save_npz(path, arrays)
+    return arrays
+
+
+def admin_from_arrays(z: Mapping[str, np.ndarray]) -> AdminIndex:
+    """An index from :func:`admin_arrays` (polygons are prepared again; the grid and the border cells'
+    candidates are not rebuilt)."""
+    levels = [_Level.from_clean(_areas_from(z[f"{n}_areas"]), wkb_unpack(z[f"{n}_wkb"], z[f"{n}_offsets"]))
+              for n in ("provinces", "counties")]
+    x0, y0 = (float(v) for v in z["grid_origin"])
+    grid = _Grid(x0, y0, z["grid_province"], z["grid_county"])
+    candidates = [(z[f"{n}_cell_offsets"], z[f"{n}_cell_codes"]) for n in ("provinces", "counties")]
+    return AdminIndex(levels[0], levels[1], json.loads(_text(z["skipped"])), grid, candidates)
+
+
+_FROM_IMAGES: dict[Path, AdminIndex] = {}
+
+
+def admin_from_image(image: ReadImage) -> AdminIndex:
+    """The admin index a read image holds (``admin/index/*``); made once per image and process (preparing the
+    polygons takes a moment, and every generation of a registry usually holds the same ones)."""
+    got = _FROM_IMAGES.get(image.path)
+    if got is None:
+        prefix = "admin/index/"
+        got = admin_from_arrays({k[len(prefix):]: v for k, v in image.arrays.items() if k.startswith(prefix)})
+        if len(_FROM_IMAGES) >= 2:
+            _FROM_IMAGES.pop(next(iter(_FROM_IMAGES)))
+        _FROM_IMAGES[image.path] = got
+    return got
+
+
+def save_admin_index(index: AdminIndex, path: Path) -> None:
+    """Write the index's arrays to ``path`` atomically."""
+    save_npz(path, dict(admin_arrays(index)))
 
 
 def read_admin_index(path: Path) -> AdminIndex:
-    """An index saved by :func:`save_admin_index` (polygons are prepared again; the grid and the border
-    cells' candidates are not rebuilt)."""
+    """An index saved by :func:`save_admin_index`."""
     with np.load(path, allow_pickle=False) as z:
-        levels = [_Level.from_clean(_areas_from(z[f"{n}_areas"]), wkb_unpack(z[f"{n}_wkb"], z[f"{n}_offsets"]))
-                  for n in ("provinces", "counties")]
-        x0, y0 = (float(v) for v in z["grid_origin"])
-        grid = _Grid(x0, y0, z["grid_province"], z["grid_county"])
-        candidates = [(z[f"{n}_cell_offsets"], z[f"{n}_cell_codes"]) for n in ("provinces", "counties")]
-        return AdminIndex(levels[0], levels[1], json.loads(str(z["skipped"])), grid, candidates)
+        return admin_from_arrays({k: z[k] for k in z.files})
 
 
 def open_admin_index(root: Path | None = None, cache_dir: Path | None = None) -> AdminIndex:

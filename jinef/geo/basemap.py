@@ -18,6 +18,7 @@ from typing import Any
 import shapely
 from shapely.geometry import mapping
 
+from jinef.image.folder import ReadImage
 from jinef.refdata.boundaries import Boundaries, load_boundaries
 from jinef.refdata.divisions import Divisions, load_divisions
 from jinef.refdata.paths import data_dir
@@ -74,9 +75,21 @@ def _cached(root: Path) -> dict[str, Basemap]:
     for level in LEVELS:
         doc = basemap_features(level, divisions, boundaries)
         body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        out[level] = Basemap(level, body, gzip.compress(body, 6, mtime=0), etag, len(doc["features"]))
+        out[level] = Basemap(level, body, gzip.compress(body, 6, mtime=0), _etag(body), len(doc["features"]))
     return out
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def basemap_from_image(image: ReadImage, level: str) -> Basemap:
+    """One level's basemap as compiled into a read image (``basemap/<level>.json`` and its gzip)."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown basemap level {level!r}: one of {', '.join(LEVELS)}")
+    body = image.array(f"basemap/{level}.json").tobytes()
+    gz = image.array(f"basemap/{level}.json.gz").tobytes()
+    return Basemap(level, body, gz, _etag(body), body.count(b'"type":"Feature"'))
 
 
 def load_basemap(level: str, root: Path | None = None) -> Basemap:

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jinef.geo.admin import NO_AREA, AdminIndex, Area, load_admin_index
+from jinef.geo.admin import NO_AREA, AdminIndex, Area, admin_from_image
 from jinef.geo.building_index import BuildingIndex
 from jinef.geo.plus_codes import encode, encode_many_bytes
+from jinef.image.folder import ReadImage
 from jinef.registry.postcode import from_int
-from jinef.registry.registry import Registry
 
 DEFAULT_RADIUS_M = 100.0
 DEFAULT_LIMIT = 5
@@ -107,7 +107,7 @@ class ReverseBatch:
 
     status: np.ndarray  # int8 index into STATUSES
     reason: np.ndarray  # int8 index into REASONS
-    building_row: np.ndarray  # row in the building index; -1 = none
+    building_row: np.ndarray  # row (position) in the building index; -1 = none
     building_id: np.ndarray  # int64; -1 = none
     postcode: np.ndarray  # int64 lowest active postcode of the building; 0 = none
     distance_m: np.ndarray  # float64; NaN = none
@@ -136,16 +136,16 @@ class ReverseBatch:
 
 
 class ReverseGeocoder:
-    """Point → nearest buildings and postcodes, province and county; built once from a registry."""
+    """Point → nearest buildings and postcodes, province and county, from a read image."""
 
     def __init__(self, buildings: BuildingIndex, admin: AdminIndex) -> None:
         self.buildings = buildings
         self.admin = admin
 
     @classmethod
-    def from_registry(cls, registry: Registry, admin: AdminIndex | None = None) -> ReverseGeocoder:
-        """Load the registry's buildings into memory (and the admin polygons, cached per process)."""
-        return cls(BuildingIndex.from_reader(registry.reader), admin or load_admin_index())
+    def from_image(cls, image: ReadImage) -> ReverseGeocoder:
+        """The reverse geocoder of a read image (its building grid and admin polygons)."""
+        return cls(BuildingIndex.from_image(image), admin_from_image(image))
 
     def reverse(self, lat: float, lon: float, radius_m: float = DEFAULT_RADIUS_M,
                 limit: int = DEFAULT_LIMIT) -> ReverseResult:
@@ -183,16 +183,15 @@ class ReverseGeocoder:
         dist = np.full(n, np.nan)
         sel = np.flatnonzero(inside)
         if len(sel):
-            r, d = self.buildings.nearest(lat[sel], lon[sel], k=1, radius_m=radius_m)
-            found = np.isfinite(d)
+            r, d = self.buildings.nearest(lat[sel], lon[sel], radius_m=radius_m)
+            found = r >= 0
             rows[sel[found]] = r[found]
             dist[sel[found]] = d[found]
             status[sel] = np.where(found, STATUSES.index(OK), STATUSES.index(NO_BUILDING))
         has = rows >= 0
         bid = np.full(n, -1, dtype=np.int64)
-        bid[has] = self.buildings.building_ids[rows[has]]
-        postcode = np.zeros(n, dtype=np.int64)
-        postcode[has] = self.buildings.postcodes[self.buildings.offsets[rows[has]]]
+        bid[has] = self.buildings.building_ids(rows[has])
+        postcode = self.buildings.first_postcode(rows)
         plus = np.zeros(n, dtype="S11")
         if valid.any():
             plus[valid] = encode_many_bytes(lat[valid], lon[valid])

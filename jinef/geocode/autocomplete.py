@@ -14,11 +14,12 @@ exact word beats a prefix; then a name starting with the first word; then size (
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
 
-from jinef.registry.registry import Registry
+from jinef.image.folder import ReadImage
 from jinef.text.digits import to_persian_digits
 from jinef.text.keys import fold_tokens, key_tokens, match_key
 from jinef.text.normalize import normalize
@@ -32,8 +33,6 @@ MAX_QUERY_WORDS = 8
 # its seed by a cheap first score, which bounds the latency whatever the registry's size.
 MAX_CANDIDATES = 4000
 _TOP = "\uffff"  # sorts after every letter and digit: [w, w + _TOP) is the range of words starting with w
-_LEVEL_PRIOR = np.array([1.0, 0.3, 0.0])  # a city named like a street is the likelier meaning
-_CITY = "شهر"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,170 +58,66 @@ class Suggestion:
                 "score": round(self.score, 3)}
 
 
-def _rows(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Row of each key in the sorted id column ``ids`` (-1 where absent)."""
-    if len(ids) == 0:
-        return np.full(len(keys), -1, dtype=np.int64)
-    pos = np.clip(np.searchsorted(ids, keys), 0, len(ids) - 1)
-    return np.where(ids[pos] == keys, pos, -1)
-
-
-def _words(text: str) -> dict[str, bool]:
-    """The index words of a name: its keys and, where different, its plain folds."""
-    return dict.fromkeys([*key_tokens(text), *fold_tokens(text)], True)
-
-
 class Autocompleter:
-    """Prefix search over the registry's place names; built once, then queried in about a millisecond."""
+    """Prefix search over the registry's place names (from a read image); a query takes about a millisecond."""
 
-    def __init__(self, vocab: np.ndarray, post_off: np.ndarray, post_entry: np.ndarray, post_tok: np.ndarray,
-                 post_own: np.ndarray,
-                 ent_off: np.ndarray, ent_tok: np.ndarray, ent_own: np.ndarray, first_tok: np.ndarray,
-                 level: np.ndarray, locality_row: np.ndarray, prior: np.ndarray, units: np.ndarray,
-                 lat: np.ndarray, lon: np.ndarray, names: list[str], labels: list[str],
-                 locality_names: list[str], locality_keys: np.ndarray, county: list[str],
-                 province: list[str]) -> None:
-        self.vocab = vocab
-        self.post_off, self.post_entry, self.post_tok, self.post_own = post_off, post_entry, post_tok, post_own
-        self.ent_off, self.ent_tok, self.ent_own = ent_off, ent_tok, ent_own
-        self.first_tok = first_tok
-        self.level, self.locality_row, self.prior, self.units = level, locality_row, prior, units
-        self.lat, self.lon = lat, lon
-        self.names, self.labels = names, labels
-        self.locality_names, self.locality_keys = locality_names, locality_keys
-        self.county, self.province = county, province
+    def __init__(self, image: ReadImage) -> None:
+        a = image.array
+        self.vocab = image.strings("autocomplete/vocab")
+        self.post_off, self.post_entry = a("autocomplete/post_off"), a("autocomplete/post_entry")
+        self.post_tok, self.post_own = a("autocomplete/post_tok"), a("autocomplete/post_own")
+        self.ent_off, self.ent_tok, self.ent_own = a("autocomplete/ent_off"), a("autocomplete/ent_tok"), \
+            a("autocomplete/ent_own")
+        self.first_tok = a("autocomplete/first_tok")
+        self.level, self.locality_row = a("autocomplete/level"), a("autocomplete/locality")
+        self.prior, self.units = a("autocomplete/prior"), a("autocomplete/units")
+        self.lat, self.lon = a("autocomplete/lat"), a("autocomplete/lon")
+        provinces = image.strings("admin/provinces.name").tolist()
+        counties = image.strings("admin/counties.name").tolist()
+        loc_type = image.strings("localities/type").tolist()
+        self._loc_name = image.strings("localities/name").tolist()
+        self.province = [provinces[p] if p >= 0 else "" for p in a("localities/province").tolist()]
+        self.county = [counties[c] if c >= 0 else "" for c in a("localities/county").tolist()]
+        self.locality_names = [f"{t} {n}".strip() for t, n in zip(loc_type, self._loc_name, strict=True)]
+        self.locality_keys = np.array([match_key(n) for n in self._loc_name], dtype=object)
+        self._nb_name = image.strings("neighbourhoods/name")
+        self._th_type, self._th_name = a("thoroughfares/type"), a("thoroughfares/name")
+        self._th_types = [*image.strings("thoroughfares/type.values").tolist(), ""]
+        self._th_names = [*image.strings("thoroughfares/name.values").tolist(), ""]
+        self._n_loc, self._n_nb = len(self._loc_name), len(self._nb_name)
+
+    @classmethod
+    def from_image(cls, image: ReadImage) -> Autocompleter:
+        """Autocomplete over a read image."""
+        return cls(image)
 
     def __len__(self) -> int:
         return len(self.level)
 
-    @classmethod
-    def from_registry(cls, registry: Registry) -> Autocompleter:
-        """Read the registry's names and counts once and build the index."""
-        r = registry.reader
-        prov = r.columns("provinces", ["code", "name"])
-        cty = r.columns("counties", ["code", "name"])
-        loc = r.columns("localities", ["id", "type", "name", "province_code", "county_code", "lat", "lon"])
-        nbh = r.columns("neighbourhoods", ["id", "locality_id", "name"])
-        tho = r.columns("thoroughfares", ["id", "locality_id", "type", "name"])
-        bld = r.columns("buildings", ["id", "locality_id", "neighbourhood_id", "prev_thoroughfare_id",
-                                      "last_thoroughfare_id", "lat", "lon"])
-        unit_building = r.columns("units", ["building_id"])["building_id"]
+    def name(self, e: int) -> str:
+        """What entry ``e`` is called: «اراک», «گلستان», «خیابان شهید نیکنام»."""
+        if e < self._n_loc:
+            return self._loc_name[e]
+        if e < self._n_loc + self._n_nb:
+            return self._nb_name[e - self._n_loc]
+        t = e - self._n_loc - self._n_nb
+        kind, name = self._th_types[self._th_type[t]], self._th_names[self._th_name[t]]
+        return f"{kind} {name}".strip() if name else kind
 
-        # Units per building, then per place: the popularity of a name.
-        b_units = np.bincount(np.maximum(_rows(bld["id"], unit_building), 0),
-                              minlength=len(bld["id"])).astype(np.float64)
-        has_point = np.isfinite(bld["lat"]) & np.isfinite(bld["lon"])
-        b_lat, b_lon = np.where(has_point, bld["lat"], 0.0), np.where(has_point, bld["lon"], 0.0)
+    def _prefix(self, lr: int) -> str:
+        return to_persian_digits(f"استان {self.province[lr]}، شهرستان {self.county[lr]}، {self.locality_names[lr]}")
 
-        def aggregate(ids: np.ndarray, keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            """Units, mean lat and mean lon per place over the buildings that reference it."""
-            n = len(ids)
-            units, slat, slon, cnt = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-            for k in keys:
-                row = _rows(ids, k)
-                ok = row >= 0
-                units += np.bincount(row[ok], weights=b_units[ok], minlength=n)
-                pt = ok & has_point
-                slat += np.bincount(row[pt], weights=b_lat[pt], minlength=n)
-                slon += np.bincount(row[pt], weights=b_lon[pt], minlength=n)
-                cnt += np.bincount(row[pt], minlength=n)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return units, np.where(cnt > 0, slat / cnt, np.nan), np.where(cnt > 0, slon / cnt, np.nan)
-
-        loc_units, loc_blat, loc_blon = aggregate(loc["id"], [bld["locality_id"]])
-        nbh_units, nbh_lat, nbh_lon = aggregate(nbh["id"], [bld["neighbourhood_id"]])
-        tho_units, tho_lat, tho_lon = aggregate(tho["id"], [bld["prev_thoroughfare_id"], bld["last_thoroughfare_id"]])
-        loc_lat = np.where(np.isfinite(loc["lat"]), loc["lat"], loc_blat)
-        loc_lon = np.where(np.isfinite(loc["lon"]), loc["lon"], loc_blon)
-
-        prov_name = dict(zip(prov["code"], prov["name"], strict=True))
-        cty_name = dict(zip(cty["code"], cty["name"], strict=True))
-        n_loc = len(loc["id"])
-        loc_county = [cty_name.get(c, "") for c in loc["county_code"]]
-        loc_province = [prov_name.get(p, "") for p in loc["province_code"]]
-        loc_full = [f"{t} {n}".strip() for t, n in zip(loc["type"], loc["name"], strict=True)]
-        loc_prefix = [to_persian_digits(f"استان {p}، شهرستان {c}، {f}")
-                      for p, c, f in zip(loc_province, loc_county, loc_full, strict=True)]
-
-        level: list[int] = []
-        locality_row: list[int] = []
-        names: list[str] = []
-        labels: list[str] = []
-        words: list[dict[str, bool]] = []  # word → is it the name's own word (else context)
-        first_words: list[str] = []
-        ctx_cache: dict[int, dict[str, bool]] = {}
-
-        def context(row: int) -> dict[str, bool]:
-            """A street's or neighbourhood's context words: its locality's name."""
-            got = ctx_cache.get(row)
-            if got is None:
-                got = ctx_cache[row] = dict.fromkeys(_words(str(loc["name"][row])), False)
-            return got
-
-        for i in range(n_loc):
-            name = str(loc["name"][i])
-            w = dict.fromkeys([*_words(str(loc["type"][i])), *_words(loc_county[i]), *_words(loc_province[i])], False)
-            w.update(_words(name))
-            level.append(LOCALITY)
-            locality_row.append(i)
-            names.append(name)
-            labels.append(loc_prefix[i])
-            words.append(w)
-            first_words.append(next(iter(key_tokens(name)), ""))
-        nbh_loc = _rows(loc["id"], nbh["locality_id"])
-        for i, name in enumerate(nbh["name"]):
-            lr = int(nbh_loc[i])
-            w = {**(context(lr) if lr >= 0 else {}), **dict.fromkeys(_words("محله"), False), **_words(name)}
-            level.append(NEIGHBOURHOOD)
-            locality_row.append(lr)
-            names.append(str(name))
-            labels.append(f"{loc_prefix[lr]}، محله {to_persian_digits(str(name))}" if lr >= 0 else str(name))
-            words.append(w)
-            first_words.append(next(iter(key_tokens(str(name))), ""))
-        tho_loc = _rows(loc["id"], tho["locality_id"])
-        for i, (kind, name) in enumerate(zip(tho["type"], tho["name"], strict=True)):
-            lr = int(tho_loc[i])
-            full = f"{kind} {name}".strip() if name else str(kind)
-            w = {**(context(lr) if lr >= 0 else {}), **_words(full)}
-            level.append(THOROUGHFARE)
-            locality_row.append(lr)
-            names.append(full)
-            labels.append(f"{loc_prefix[lr]}، {to_persian_digits(full)}" if lr >= 0 else full)
-            words.append(w)
-            first_words.append(next(iter(key_tokens(str(name or kind))), ""))
-
-        vocab_list = sorted({t for w in words for t in w} | set(first_words) - {""})
-        tok_id = {t: i for i, t in enumerate(vocab_list)}
-        lens = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
-        ent_off = np.zeros(len(words) + 1, dtype=np.int64)
-        np.cumsum(lens, out=ent_off[1:])
-        ent_tok = np.fromiter((tok_id[t] for w in words for t in w), dtype=np.int32, count=int(ent_off[-1]))
-        ent_own = np.fromiter((o for w in words for o in w.values()), dtype=bool, count=int(ent_off[-1]))
-        owner = np.repeat(np.arange(len(words), dtype=np.int32), lens)
-        order = np.lexsort((owner, ent_tok))
-        post_tok = ent_tok[order]
-        post_off = np.searchsorted(post_tok, np.arange(len(vocab_list) + 1)).astype(np.int64)
-        first_tok = np.array([tok_id.get(t, -1) for t in first_words], dtype=np.int32)
-
-        lvl = np.array(level, dtype=np.int8)
-        units = np.concatenate([loc_units, nbh_units, tho_units])
-        lat = np.concatenate([loc_lat, nbh_lat, tho_lat])
-        lon = np.concatenate([loc_lon, nbh_lon, tho_lon])
-        lrow = np.array(locality_row, dtype=np.int64)
-        # A street with no geocoded building is shown at its locality.
-        fallback = ~np.isfinite(lat) & (lrow >= 0)
-        lat[fallback], lon[fallback] = loc_lat[lrow[fallback]], loc_lon[lrow[fallback]]
-        is_city = np.array([t == _CITY for t in loc["type"]], dtype=bool)
-        prior = np.log10(1.0 + units) + _LEVEL_PRIOR[lvl]
-        prior[:n_loc] += np.where(is_city, 0.5, 0.0)
-        return cls(
-            vocab=np.array(vocab_list, dtype=str), post_off=post_off, post_entry=owner[order],
-            post_tok=post_tok, post_own=ent_own[order], ent_off=ent_off, ent_tok=ent_tok, ent_own=ent_own,
-            first_tok=first_tok,
-            level=lvl, locality_row=lrow, prior=prior, units=units.astype(np.int64), lat=lat, lon=lon,
-            names=names, labels=labels, locality_names=loc_full,
-            locality_keys=np.array([match_key(str(n)) for n in loc["name"]], dtype=object),
-            county=loc_county, province=loc_province)
+    def label(self, e: int) -> str:
+        """Entry ``e`` in standard-address style, large to small."""
+        lr = int(self.locality_row[e])
+        name = self.name(e)
+        if lr < 0:
+            return name
+        if e < self._n_loc:
+            return self._prefix(lr)
+        if e < self._n_loc + self._n_nb:
+            return f"{self._prefix(lr)}، محله {to_persian_digits(name)}"
+        return f"{self._prefix(lr)}، {to_persian_digits(name)}"
 
     # -- querying -------------------------------------------------------------------------------
 
@@ -230,8 +125,8 @@ class Autocompleter:
         """(first, end, exact) word ids for each spelling of a query word; exact is -1 when no word equals it."""
         out = []
         for w in alternatives:
-            lo = int(np.searchsorted(self.vocab, w, "left"))
-            hi = int(np.searchsorted(self.vocab, w + _TOP, "left"))
+            lo = bisect_left(self.vocab, w)
+            hi = bisect_left(self.vocab, w + _TOP, lo)
             if hi > lo:
                 out.append((lo, hi, lo if self.vocab[lo] == w else -1))
         return out
@@ -319,10 +214,11 @@ class Autocompleter:
         seen: set[str] = set()
         for i in order:
             e = int(cand[i])
-            if self.labels[e] in seen:  # one street name often has several segments in a city
+            label = self.label(e)
+            if label in seen:  # one street name often has several segments in a city
                 continue
-            seen.add(self.labels[e])
-            out.append(self._suggestion(e, float(score[i])))
+            seen.add(label)
+            out.append(self._suggestion(e, label, float(score[i])))
             if len(out) >= limit:
                 break
         return out
@@ -335,11 +231,11 @@ class Autocompleter:
             hit |= (first >= lo) & (first < hi)
         return hit
 
-    def _suggestion(self, e: int, score: float) -> Suggestion:
+    def _suggestion(self, e: int, label: str, score: float) -> Suggestion:
         lr = int(self.locality_row[e])
         lat, lon = float(self.lat[e]), float(self.lon[e])
         return Suggestion(
-            level=LEVELS[int(self.level[e])], name=to_persian_digits(self.names[e]), label=self.labels[e],
+            level=LEVELS[int(self.level[e])], name=to_persian_digits(self.name(e)), label=label,
             province=self.province[lr] if lr >= 0 else "", county=self.county[lr] if lr >= 0 else "",
             locality=self.locality_names[lr] if lr >= 0 else "",
             lat=None if math.isnan(lat) else round(lat, 7), lon=None if math.isnan(lon) else round(lon, 7),

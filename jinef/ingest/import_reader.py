@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from jinef.csv_safety import QUOTE, restore_row
 from jinef.registry.model import EXPORT_COLUMNS
 
 # Columns the checks read; the address is derived, so it is only kept to write rejected rows back.
@@ -103,7 +104,7 @@ def _csv_batches(path: Path, with_address: bool) -> Iterator[Batch]:
                                                  include_columns=names, strings_can_be_null=False,
                                                  quoted_strings_can_be_null=False))
         for record_batch in reader:
-            columns = {c: record_batch.column(c) for c in names}
+            columns = {c: _restored(record_batch.column(c)) for c in names}
             if _odd(columns):
                 break
             pending.append(columns)
@@ -122,6 +123,14 @@ def _csv_batches(path: Path, with_address: bool) -> Iterator[Batch]:
         yield batch
         row += len(batch)
     yield from _python_csv_batches(path, row, with_address)
+
+
+def _restored(a: pa.Array) -> pa.Array:
+    """Cells Jinef's CSV writers neutralised against formula injection, as written (one leading quote dropped)."""
+    quoted = pc.starts_with(a, QUOTE)
+    if not pc.any(quoted).as_py():
+        return a
+    return pc.if_else(quoted, pc.utf8_slice_codeunits(a, 1), a)
 
 
 def _odd(columns: dict[str, pa.Array]) -> bool:
@@ -153,7 +162,8 @@ def _python_csv_batches(path: Path, first_row: int, with_address: bool) -> Itera
 def _csv_values(reader: Any) -> Iterator[list[str] | str]:
     width = len(EXPORT_COLUMNS)
     for values in reader:
-        yield values if len(values) == width else f"has {len(values)} fields, expected {width}"
+        # Cells Jinef's CSV writers neutralised against formula injection come back as written.
+        yield restore_row(values) if len(values) == width else f"has {len(values)} fields, expected {width}"
 
 
 def _jsonl_batches(path: Path, with_address: bool) -> Iterator[Batch]:

@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 
 from jinef.background import prefetched
+from jinef.csv_safety import neutralise_row
 from jinef.ingest.import_checks import Checker, RowError, split_thoroughfare
 from jinef.ingest.import_loader import Loader
 from jinef.ingest.import_reader import HeaderError, read_batches
@@ -103,4 +104,4 @@ def write_rejects(rejects: list[tuple[dict[str, str], RowError]], out: Path) -> 
         w = csv.writer(fh, lineterminator="\n")
         w.writerow([*EXPORT_COLUMNS, "row", "field", "rule", "reason"])
         for r, e in rejects:
-            w.writerow([*(r.get(c, "") for c in EXPORT_COLUMNS), e.row, e.field, e.rule, e.message])
+            w.writerow(neutralise_row([*(r.get(c, "") for c in EXPORT_COLUMNS), e.row, e.field, e.rule, e.message]))

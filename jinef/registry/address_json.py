@@ -18,7 +18,6 @@ import orjson
 
 from jinef.registry.address_table import _NO_FLOOR, AddressSource, AddressTable
 from jinef.registry.model import Address, admin_line, fa_digits, floor_text
-from jinef.registry.registry import Registry
 
 _dumps = orjson.dumps
 # unit_json's key order, with each value already JSON (the postcode as 10 digits).
@@ -56,15 +55,15 @@ class AddressJson:
 
     def __init__(self, table: AddressTable) -> None:
         self._table = table
-        text = table._text
-        self._status = [_dumps(s) for s in text["status"]]
-        self._usage = [_dumps(s) for s in text["usage"]]
-        self._source = list(text["source"])
-        self._unit = _labelled("واحد ", text["unit"])
-        self._plate = _labelled("پلاک ", text["plate"])
-        self._entrance = _labelled("ورودی ", text["entrance"])
-        self._name = _labelled("ساختمان ", text["name"])
-        self._hood = _labelled("محله ", table._hood)
+        text = table.texts
+        self._status = [_dumps(s) for s in text("status")]
+        self._usage = [_dumps(s) for s in text("usage")]
+        self._source = list(text("source"))
+        self._unit = _labelled("واحد ", text("unit"))
+        self._plate = _labelled("پلاک ", text("plate"))
+        self._entrance = _labelled("ورودی ", text("entrance"))
+        self._name = _labelled("ساختمان ", text("name"))
+        self._hood = _labelled("محله ", table.hood_names)
         # Localities and thoroughfares are encoded when first asked for: a national registry has a few
         # tens of thousands of localities (all kept) but millions of thoroughfares (the most recently
         # asked kept, so a long-running worker does not end up holding all of them twice).
@@ -73,7 +72,7 @@ class AddressJson:
         self._floor = lru_cache(maxsize=256)(self._floor_of)
 
     def _locality_of(self, row: int) -> tuple[bytes, str] | None:
-        province, county, district, rural, ltype, lname = self._table._locality[row]
+        province, county, district, rural, ltype, lname = self._table.locality(row)
         if province is None or county is None:
             return None  # as the table: the store's join finds no address for such a unit
         fields = {"province": province, "county": county, "district": district, "rural_district": rural,
@@ -83,7 +82,7 @@ class AddressJson:
     def _thoroughfare_of(self, row: int) -> tuple[bytes, str]:
         if row < 0:
             return b'""', ""
-        t = self._table._thoroughfare[row]
+        t = self._table.thoroughfare(row)
         return _dumps(t), fa_digits(t)
 
     def _floor_of(self, floor: int) -> tuple[bytes, str]:
@@ -130,11 +129,6 @@ class AddressJson:
             out.append(_UNIT_JSON % (postcode, status_j[status], locality[0], hood_b, prev_b, last_b, plate_b,
                                      entrance_b, name_b, floor_b, unit_b, usage_j[usage], _dumps(line), location))
         return out
-
-    @classmethod
-    def from_registry(cls, registry: Registry) -> AddressJson:
-        """Read every unit of ``registry`` into memory (an :class:`AddressTable`) and write from it."""
-        return cls(AddressTable.from_registry(registry))
 
     @property
     def table(self) -> AddressTable:

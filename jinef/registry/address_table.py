@@ -1,32 +1,34 @@
-"""Every unit's address in compact numpy columns, so postcode lookups need no database round trip.
+"""Postcode → :class:`Address` from the read image: a binary search and a few array reads, no database.
 
-A service worker answers thousands of lookups a second; through SQLite each costs a ten-table join
-(tens of microseconds, and a release of the GIL that other threads can hold up). This table holds
-the same facts as the store in integer columns plus small string tables (a national registry has few
-distinct unit labels, plates or usages), sorted by postcode: a lookup is a binary search and a few
-array reads. Values are converted as :func:`jinef.store.query.row_to_address` converts the store's
-rows (with the same helpers), and a test holds the two equal for every unit on every engine.
+The image holds every unit's columns sorted by postcode and every building's columns (see
+:mod:`jinef.image.layout`), memory-mapped and shared by every worker. Text that repeats (unit labels,
+plates, usages, names) is a code into a small table, decoded here once; thoroughfares (millions) are a type
+code and a name code each. Values are converted as :func:`jinef.store.query.row_to_address` converts the
+store's rows, and a test holds the two equal for every unit on every engine.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from datetime import date
 from typing import Any, Protocol
 
 import numpy as np
 
+from jinef.image.folder import ReadImage
+from jinef.image.layout import BUILDING_RECORD, NO_FLOOR, UNIT_RECORD
 from jinef.registry import postcode as pc
 from jinef.registry.model import Address, address_from_values
 from jinef.registry.postcode import from_int
-from jinef.registry.registry import Registry
-from jinef.store.base import RegistryReader
-from jinef.store.query import date_of as _date
-from jinef.store.query import thoroughfare_text as _thoroughfare
+
+_NO_FLOOR = NO_FLOOR
+UNIT_FIELDS: tuple[str, ...] = tuple(UNIT_RECORD.names or ())
+BUILDING_FIELDS: tuple[str, ...] = tuple(BUILDING_RECORD.names or ())
 
 
 class AddressSource(Protocol):
-    """What answers postcode lookups: an :class:`AddressTable`, or the store's reader until one is built."""
+    """What answers postcode lookups (an :class:`AddressTable`)."""
 
     def get(self, postcode: int) -> Address | None:
         """The unit with this postcode (as an integer), or None."""
@@ -37,107 +39,89 @@ class AddressSource(Protocol):
         ...
 
 
-_NO_FLOOR = np.iinfo(np.int16).min  # floor is NULL (a rural house, a plot)
+def _view(arr: np.ndarray) -> memoryview:
+    """A memoryview giving plain Python ints and floats per element (no numpy scalar machinery)."""
+    return np.ascontiguousarray(arr).data
 
 
-def _encode(values: Iterable[Any], n: int) -> tuple[np.ndarray, list[Any]]:
-    """Codes into a table of distinct values (None kept as a value), in first-seen order."""
-    table: dict[Any, int] = {}
-    codes = np.fromiter((table.setdefault(v, len(table)) for v in values), dtype=np.int32, count=n)
-    return codes, list(table)
+def _date(text: str) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
-def _rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Row of each wanted id in the ascending ``ids`` (-1 when absent or wanted is -1)."""
-    if len(ids) == 0:
-        return np.full(len(wanted), -1, dtype=np.int32)
-    pos = np.searchsorted(ids, wanted).clip(0, len(ids) - 1)
-    return np.where(ids[pos] == wanted, pos, -1).astype(np.int32)
-
-
-_UNIT = np.dtype([("id", "<i8"), ("building", "<i4"), ("floor", "<i2"), ("unit", "<i4"), ("usage", "<i4"),
-                  ("status", "<i4"), ("valid_from", "<i4"), ("valid_to", "<i4")])
-_BUILDING = np.dtype([("id", "<i8"), ("locality", "<i4"), ("neighbourhood", "<i4"), ("prev", "<i4"), ("last", "<i4"),
-                      ("plate", "<i4"), ("entrance", "<i4"), ("name", "<i4"), ("lat", "<f8"), ("lon", "<f8"),
-                      ("source", "<i4"), ("quality", "<i2")])
+def _texts(image: ReadImage, name: str, null: Any, convert: Any = None) -> list[Any]:
+    """A small text table decoded, with ``null`` appended so that code -1 (NULL) reads as it."""
+    values = image.strings(name).tolist()
+    if convert is not None:
+        values = [convert(v) for v in values]
+    return [*values, null]
 
 
 class AddressTable:
-    """Postcode → :class:`Address` from memory; built once from a registry (any storage engine).
+    """Every unit's address, answered from a read image."""
 
-    Units and buildings are numpy record arrays (one ``.item()`` reads a whole row as Python values);
-    text columns are codes into tables of their distinct values.
-    """
-
-    def __init__(self, reader: RegistryReader) -> None:
-        # Text columns are read one at a time and encoded at once: 2M units' texts as Python strings were
-        # most of the build's peak memory.
-        u = reader.columns("units", ["id", "postcode", "building_id"])
-        order = np.argsort(u["postcode"], kind="stable")
-        n = len(order)
-        self.postcodes: np.ndarray = np.ascontiguousarray(u["postcode"][order], dtype=np.int64)
-        self._postcode_view = self.postcodes.data.cast("B").cast("q")
-        b = reader.columns("buildings", ["id", "locality_id", "neighbourhood_id", "prev_thoroughfare_id",
-                                         "last_thoroughfare_id", "lat", "lon", "geocode_quality"])
-        self._text: dict[str, list[Any]] = {}
-        units = np.empty(n, dtype=_UNIT)
-        units["id"] = u["id"][order]
-        units["building"] = _rows_of(b["id"], u["building_id"][order])
-        del u
-        floors = reader.columns("units", ["floor"])["floor"][order]
-        units["floor"] = np.fromiter((_NO_FLOOR if f is None else f for f in floors), np.int16, n)
-        del floors
-        for col in ("unit", "usage", "status", "valid_from", "valid_to"):
-            units[col], self._text[col] = _encode(reader.columns("units", [col])[col][order], n)
-        self._units = units
-
-        m = len(b["id"])
-        loc = reader.columns("localities", ["id", "type", "name", "province_code", "county_code", "district_code",
-                                            "rural_district_code"])
-        hoods = reader.columns("neighbourhoods", ["id", "name"])
-        th = reader.columns("thoroughfares", ["id", "type", "name"])
-        buildings = np.empty(m, dtype=_BUILDING)
-        buildings["id"] = b["id"]
-        buildings["locality"] = _rows_of(loc["id"], b["locality_id"])
-        buildings["neighbourhood"] = _rows_of(hoods["id"], b["neighbourhood_id"])
-        buildings["prev"] = _rows_of(th["id"], b["prev_thoroughfare_id"])
-        buildings["last"] = _rows_of(th["id"], b["last_thoroughfare_id"])
-        for col, src in (("plate", "plate"), ("entrance", "entrance"), ("name", "name"), ("source", "geocode_source")):
-            buildings[col], self._text[col] = _encode(reader.columns("buildings", [src])[src], m)
-        buildings["lat"], buildings["lon"] = b["lat"], b["lon"]
-        buildings["quality"] = b["geocode_quality"]
-        self._buildings = buildings
-
-        names = {t: dict(zip(c["code"], c["name"], strict=True)) for t, c in
-                 ((t, reader.columns(t, ["code", "name"])) for t in
-                  ("provinces", "counties", "districts", "rural_districts"))}
-        # (province, county, district, rural district, type, name); a None province or county means the
-        # store's inner join finds no row for the unit.
+    def __init__(self, image: ReadImage) -> None:
+        self.image = image
+        self.postcodes: np.ndarray = image.array("units/postcode")
+        self._postcode_view = _view(self.postcodes)
+        self._units = {f: image.array(f"units/{f}") for f in UNIT_FIELDS}
+        self._buildings = {f: image.array(f"buildings/{f}") for f in BUILDING_FIELDS}
+        self._unit_views = tuple(_view(a) for a in self._units.values())
+        self._building_views = tuple(_view(a) for a in self._buildings.values())
+        self._text: dict[str, list[Any]] = {
+            "unit": _texts(image, "units/unit.values", ""), "usage": _texts(image, "units/usage.values", None),
+            "status": _texts(image, "units/status.values", None),
+            "valid_from": _texts(image, "units/valid_from.values", None, _date),
+            "valid_to": _texts(image, "units/valid_to.values", None, _date),
+            "plate": _texts(image, "buildings/plate.values", ""),
+            "entrance": _texts(image, "buildings/entrance.values", ""),
+            "name": _texts(image, "buildings/name.values", ""),
+            "source": _texts(image, "buildings/source.values", None)}
+        provinces = image.strings("admin/provinces.name").tolist()
+        counties = image.strings("admin/counties.name").tolist()
+        districts = image.strings("admin/districts.name").tolist()
+        rurals = image.strings("admin/rural_districts.name").tolist()
+        loc_type, loc_name = image.strings("localities/type"), image.strings("localities/name")
+        rows = [image.array(f"localities/{c}").tolist() for c in ("province", "county", "district", "rural_district")]
+        # (province, county, district, rural district, type, name) per locality; a None province or county means
+        # the store's inner join finds no row for the unit.
         self._locality = [
-            (names["provinces"].get(p), names["counties"].get(c), names["districts"].get(d) or "",
-             names["rural_districts"].get(r) or "", t, nm)
-            for t, nm, p, c, d, r in zip(loc["type"], loc["name"], loc["province_code"], loc["county_code"],
-                                          loc["district_code"], loc["rural_district_code"], strict=True)]
-        self._hood = list(hoods["name"])
-        # Values converted once here as row_to_address converts them per row (a test holds both equal).
-        self._thoroughfare = [_thoroughfare(t, nm) for t, nm in zip(th["type"], th["name"], strict=True)]
-        for col in ("valid_from", "valid_to"):
-            self._text[col] = [_date(v) for v in self._text[col]]
-        for col in ("plate", "entrance", "name", "unit"):
-            self._text[col] = [v or "" for v in self._text[col]]
-
-    @classmethod
-    def from_registry(cls, registry: Registry) -> AddressTable:
-        """Read every unit of ``registry`` into memory."""
-        return cls(registry.reader)
+            (provinces[p] if p >= 0 else None, counties[c] if c >= 0 else None, districts[d] if d >= 0 else "",
+             rurals[r] if r >= 0 else "", loc_type[i], loc_name[i])
+            for i, (p, c, d, r) in enumerate(zip(*rows, strict=True))]
+        self.hood_names = image.strings("neighbourhoods/name").tolist()
+        self._th_type = _view(image.array("thoroughfares/type"))
+        self._th_name = _view(image.array("thoroughfares/name"))
+        self._th_types = _texts(image, "thoroughfares/type.values", None)
+        self._th_names = _texts(image, "thoroughfares/name.values", None)
 
     def __len__(self) -> int:
         return len(self.postcodes)
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the numpy columns (the string tables are small next to them)."""
-        return int(self.postcodes.nbytes + self._units.nbytes + self._buildings.nbytes)
+        """Bytes of the columns read (memory-mapped: shared by every worker of the machine)."""
+        return int(self.postcodes.nbytes + sum(a.nbytes for a in (*self._units.values(), *self._buildings.values())))
+
+    def thoroughfare(self, row: int) -> str:
+        """A thoroughfare as the model writes it, with its type word («کوچه دوازدهم»); '' for none."""
+        if row < 0:
+            return ""
+        kind, name = self._th_types[self._th_type[row]], self._th_names[self._th_name[row]]
+        if not kind:
+            return ""
+        return f"{kind} {name}" if name else kind
+
+    def locality(self, row: int) -> tuple[str | None, str | None, str, str, str, str]:
+        """(province, county, district, rural district, type, name) of a locality row."""
+        return self._locality[row]
+
+    def neighbourhood(self, row: int) -> str:
+        """A neighbourhood's name ('' for none)."""
+        return self.hood_names[row] if row >= 0 else ""
+
+    def texts(self, column: str) -> list[Any]:
+        """The decoded table of a text column (index -1 is its NULL value)."""
+        return self._text[column]
 
     def rows(self, postcodes: Sequence[int] | np.ndarray) -> np.ndarray:
         """Row of each postcode (as integers), -1 when it is not registered."""
@@ -155,11 +139,19 @@ class AddressTable:
         pos = bisect_left(view, postcode)
         return pos if pos < len(view) and view[pos] == postcode else -1
 
+    def unit_row(self, row: int) -> tuple[Any, ...]:
+        """One unit's fields in :data:`UNIT_FIELDS` order (text as codes)."""
+        return tuple(v[row] for v in self._unit_views)
+
+    def building_row(self, row: int) -> tuple[Any, ...]:
+        """One building's fields in :data:`BUILDING_FIELDS` order (text as codes)."""
+        return tuple(v[row] for v in self._building_views)
+
     def address(self, row: int) -> Address | None:
         """The address at ``row``; None when its building or locality is missing (as the store's join)."""
-        unit = self._units.item(row)
+        unit = self.unit_row(row)
         b = unit[1]
-        return None if b < 0 else self._address(self.postcodes.item(row), unit, self._buildings.item(b))
+        return None if b < 0 else self._address(self._postcode_view[row], unit, self.building_row(b))
 
     def _address(self, postcode: int, unit: Sequence[Any], building: Sequence[Any]) -> Address | None:
         uid, _, floor, label, usage, status, vfrom, vto = unit
@@ -172,8 +164,7 @@ class AddressTable:
         text = self._text
         return address_from_values((
             from_int(postcode), province, county, district, rural, ltype, lname,
-            self._hood[hood] if hood >= 0 else "",
-            self._thoroughfare[prev] if prev >= 0 else "", self._thoroughfare[last] if last >= 0 else "",
+            self.hood_names[hood] if hood >= 0 else "", self.thoroughfare(prev), self.thoroughfare(last),
             text["plate"][plate], text["entrance"][entrance], text["name"][name],
             None if floor == _NO_FLOOR else floor, text["unit"][label], text["usage"][usage],
             None if lat != lat else round(lat, 7), None if lon != lon else round(lon, 7),  # NaN: no geocode
@@ -188,17 +179,18 @@ class AddressTable:
     def joined(self, postcodes: Sequence[int]) -> list[tuple[int, tuple[Any, ...], tuple[Any, ...]] | None]:
         """Per postcode, its (postcode, unit row, building row) as Python values; None when unknown or unbuilt.
 
-        Row layouts are ``_UNIT`` and ``_BUILDING``, text columns as codes (for readers in this package).
+        Row layouts are :data:`UNIT_FIELDS` and :data:`BUILDING_FIELDS`, text columns as codes.
         """
-        # The rows are gathered with one fancy index per array and turned into tuples in C, rather than
-        # read row by row: at a thousand postcodes per request this was a fifth of the answer's time.
+        # Gathered with one fancy index per column and zipped into tuples in C, rather than read row by row:
+        # at a thousand postcodes per request this was a fifth of the answer's time.
         rows = self.rows(postcodes)
         found = rows[rows >= 0]
-        units = self._units[found]
-        building_rows = units["building"]
-        buildings = self._buildings[np.maximum(building_rows, 0)].tolist()  # a -1 row is refused below
-        hits = iter(zip(self.postcodes[found].tolist(), units.tolist(), buildings, building_rows.tolist(),
-                        strict=True))
+        unit_cols = [a[found] for a in self._units.values()]
+        building_rows = unit_cols[1]
+        safe = np.maximum(building_rows, 0)  # a -1 row is refused below
+        units = zip(*(c.tolist() for c in unit_cols), strict=True)
+        buildings = zip(*(a[safe].tolist() for a in self._buildings.values()), strict=True)
+        hits = iter(zip(self.postcodes[found].tolist(), units, buildings, building_rows.tolist(), strict=True))
         out: list[tuple[int, tuple[Any, ...], tuple[Any, ...]] | None] = []
         for r in rows.tolist():
             if r < 0:
@@ -215,8 +207,16 @@ class AddressTable:
     def status(self, postcode: int) -> str | None:
         """'active', 'retired', or None for an unknown postcode."""
         row = self.row(postcode)
-        return None if row < 0 else str(self._text["status"][self._units.item(row)[5]])
+        return None if row < 0 else str(self._text["status"][self._unit_views[5][row]])
 
     def lookup(self, postcode: str) -> Address | None:
         """As :meth:`jinef.Registry.lookup`: any written form; invalid input raises PostcodeError."""
         return self.get(pc.to_int(postcode))
+
+    def iter_rows(self, active_only: bool = True, batch: int = 10_000) -> Any:
+        """Every unit's row in postcode order (active ones only, by default), in arrays of up to ``batch``."""
+        status = self._units["status"]
+        active = self._text["status"].index("active") if "active" in self._text["status"] else -2
+        for lo in range(0, len(self.postcodes), batch):
+            rows = np.arange(lo, min(lo + batch, len(self.postcodes)))
+            yield rows[status[lo:lo + len(rows)] == active] if active_only else rows

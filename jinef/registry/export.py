@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Literal, TextIO
 
+from jinef.csv_safety import neutralise_row
 from jinef.registry.model import EXPORT_COLUMNS, Address
 
 ExportFormat = Literal["csv", "jsonl"]
@@ -25,7 +26,7 @@ def write_export(
         w.writerow(EXPORT_COLUMNS)
         for a in addresses:
             row = a.export_row()
-            w.writerow([row[c] for c in EXPORT_COLUMNS])
+            w.writerow(neutralise_row([row[c] for c in EXPORT_COLUMNS]))  # formula-like cells as text
             n += 1
             if progress and n % 10_000 == 0:
                 progress(10_000)

@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jinef.csv_safety import neutralise_cell
 from jinef.registry.model import EXPORT_COLUMNS, admin_line, fa_digits, floor_text
 from jinef.store.base import RegistryReader
 from jinef.store.query import EXPORT_FIELDS, thoroughfare_text
@@ -57,12 +58,15 @@ class _Format:
         self.prefix, self.suffix = ("", "\n") if self.csv else ("{", "}\n")
 
     def field(self, key: str, value: str) -> str:
-        """One field's text in the line."""
-        return csv_field(value) if self.csv else f'"{key}": "{json_inner(value)}"'
+        """One field's text in the line (CSV cells neutralised against formula injection, as write_export does)."""
+        return csv_field(neutralise_cell(value)) if self.csv else f'"{key}": "{json_inner(value)}"'
 
     def plain(self, value: str) -> bool:
-        """True when escaping leaves ``value`` as it is (so joins of such values need no escaping either)."""
-        return (csv_field(value) if self.csv else json_inner(value)) == value
+        """True when writing leaves ``value`` as it is (so joins of such values need no escaping either).
+
+        A join's neutralisation depends only on its first character: the address's is always «استان».
+        """
+        return (csv_field(neutralise_cell(value)) if self.csv else json_inner(value)) == value
 
     def wrap(self, key: str, plain_text: pa.Array) -> pa.Array:
         """Field texts of values that need no escaping."""

@@ -7,17 +7,18 @@ order and publish them atomically on :meth:`RegistryWriter.commit`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import pyarrow as pa
 
+from jinef.config import RegistryNotFoundError
 from jinef.registry.model import Address
 
-
-class RegistryNotFoundError(FileNotFoundError):
-    """No registry at the given location (no file, no schema, or no server to ask)."""
+__all__ = ["ProvinceStats", "RegistryNotFoundError", "RegistryReader", "RegistryWriter", "Shard", "ShardSet",
+           "ShardedWriter"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,15 @@ class RegistryReader(Protocol):
         """Postcodes that cut the units, in postcode order, into runs of ``step`` (for parallel exports)."""
         ...
 
+    def column_chunks(self, table: str, names: Sequence[str], rows: int = 1_000_000) -> Iterator[dict[str, np.ndarray]]:
+        """The same columns in chunks of ``rows`` rows (same order): text columns of a national table at once
+        would be a Python string per row."""
+        ...
+
+    def arrow_batches(self, table: str, names: Sequence[str], rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
+        """The same columns as Arrow record batches of about ``rows`` rows, read in C (committed rows only)."""
+        ...
+
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts."""
         ...
@@ -125,8 +135,14 @@ class RegistryWriter(Protocol):
         """Map of key column values to id, for reusing existing rows on append."""
         ...
 
-    def commit(self) -> None:
-        """Publish everything added, atomically."""
+    def commit(self, prepare: Callable[[RegistryReader], None] | None = None) -> None:
+        """Publish everything added, atomically, under a new generation (``meta.generation``).
+
+        ``prepare`` is called with a reader of the finished registry (the read image is compiled there): in
+        ``replace`` mode before the new registry is published, so if it raises nothing is; in ``append`` mode right
+        after the rows are committed (the service keeps answering from the old image until the new one is
+        published).
+        """
         ...
 
     def abort(self) -> None:

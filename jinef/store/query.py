@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -106,6 +106,13 @@ def rows_to_columns(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> dict
 
 
 COLUMN_CHUNK_ROWS = 100_000
+
+
+def column_chunks_from_cursor(cursor: Any, names: Sequence[str], rows: int = COLUMN_CHUNK_ROWS
+                              ) -> Iterator[dict[str, np.ndarray]]:
+    """:func:`rows_to_columns` of each chunk of ``rows`` rows of a cursor, in order."""
+    while chunk := cursor.fetchmany(rows):
+        yield rows_to_columns(chunk, names)
 
 
 def columns_from_cursor(cursor: Any, names: Sequence[str]) -> dict[str, np.ndarray]:

@@ -42,7 +42,8 @@ def _key_table() -> dict[int, str | None]:
     table.update({ord(k): v for k, v in ARABIC_TO_PERSIAN.items()})
     table.update(dict.fromkeys(map(ord, DIACRITICS + TATWEEL + "\u0653"), None))
     table[ord("آ")] = "ا"  # «آزادی» and «ازادی» are one name
-    table.update(dict.fromkeys(map(ord, ZWNJ_LOOKALIKES), " "))
+    # A non-joiner sits inside a word («می‌دان», «بن‌بست»): it joins nothing and splits nothing, so it goes.
+    table.update(dict.fromkeys(map(ord, ZWNJ_LOOKALIKES), None))
     table.update(dict.fromkeys(map(ord, STRONG_SEPARATORS + WEAK_SEPARATORS), " "))
     table.update({ord(d): str(i) for digits in (PERSIAN_DIGITS, ARABIC_DIGITS) for i, d in enumerate(digits)})
     table.update({ord(c): c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})

@@ -28,6 +28,7 @@ from jinef.text.normalize import (
     strip_diacritics,
 )
 from jinef.text.numbers import NUMBER_STARTS, convert_number_words, match_number
+from jinef.text.typos import ordinal_meant, type_word_meant
 
 # Addresses are never this long; beyond it is junk, and parsing stays linear and bounded.
 MAX_INPUT_CHARS = 2000
@@ -39,6 +40,7 @@ NUMBER_WORD = "number_word"
 LETTER_FOLD = "letter_fold"
 REORDERED = "reordered"
 INFERRED = "inferred"  # a level read from position alone, with no word naming it
+TYPO = "typo"  # a level word or an ordinal one letter off («خیابن», «چهاررم»)
 
 # On normalised text: ASCII digits, a dash already a separator «، », other gaps a space.
 _POSTCODE = re.compile(f"([0-9]{{5}})(?:{SEPARATOR} | )?([0-9]{{5}})")
@@ -201,8 +203,35 @@ def _parse_chunk(chunk: str) -> _Part:
     # Lookup keys: no ZWNJ, «آ» as «ا»; they split exactly as the text does.
     keys = chunk.replace(lx.ZWNJ, "").replace("آ", "ا").split()
     part = _Part(ParsedAddress())
+    fixes = _fix_typos(tokens, keys)
     _Chunk(tokens, keys, part).parse()
+    if fixes:
+        part.parsed.corrections[:0] = fixes
     return part
+
+
+def _fix_typos(tokens: list[str], keys: list[str]) -> list[Correction]:
+    """Mend, in place, a type word one letter off where a part starts with one («خیابن شهید بهشتی»), and an
+    ordinal one letter off where it is a thoroughfare's one-word name («کوچه چهاررم»). Only there: elsewhere such
+    a word is more likely a name («شهید خیابانی»)."""
+    fixes: list[Correction] = []
+    n = len(keys)
+    if n >= 2 and keys[0] not in _MAYBE_KEYWORD:
+        meant = type_word_meant(keys[0])
+        if meant is not None:
+            fixes.append(Correction(TYPO, tokens[0], meant))
+            tokens[0], keys[0] = meant, lx.lookup_form(meant)
+    for i in range(1, n):
+        prev = lx.WORDS.get(keys[i - 1])
+        if prev is None or prev.kind != lx.TYPE or keys[i] in _MAYBE_KEYWORD or keys[i] in NUMBER_STARTS:
+            continue
+        if i + 1 < n and keys[i + 1] not in _MAYBE_KEYWORD:
+            continue  # a name of several words, not a number
+        meant = ordinal_meant(keys[i])
+        if meant is not None:
+            fixes.append(Correction(TYPO, tokens[i], meant))
+            tokens[i], keys[i] = meant, lx.lookup_form(meant)
+    return fixes
 
 
 _ADMIN_FIELDS = frozenset({"province", "county", "district", "rural_district", "locality", "neighbourhood"})
@@ -560,6 +589,13 @@ class _Chunk:
             e, j, fixes = kw
             if e.kind == lx.ADMIN:
                 start, end = self.take_name(j)
+                area = self._area_after(e, j) if start == end else None
+                if area is not None:  # «محله شهرک فرهنگیان»: the neighbourhood is named with a type word
+                    if loose_start >= 0:
+                        self._loose(loose_start, i)
+                        loose_start = -1
+                    i = self._set_admin(e, *area)
+                    continue
                 if start == end:  # «اسلام شهر»: the word is part of a name, not a level
                     if loose_start < 0:
                         loose_start = i
@@ -583,15 +619,7 @@ class _Chunk:
             return self._detail(e, i, j)
         if kind == lx.ADMIN:
             start, end = self.take_name(j)
-            name = self.name_text(start, end)
-            if getattr(out, e.field) is None:
-                setattr(out, e.field, name)
-                self.part.sources[e.field] = name
-                if e.locality_type:
-                    out.locality_type = e.locality_type
-            else:
-                out.places.append(name)
-            return end
+            return self._set_admin(e, self.name_text(start, end), end)
         if kind == lx.LANDMARK:
             return self._landmark(e, i, j)
         if kind == lx.FLOOR_WORD:
@@ -604,6 +632,32 @@ class _Chunk:
             return end
         out.ignored.append(" ".join(self.tokens[i:j]))  # FILLER
         return j
+
+    def _set_admin(self, e: lx.Entry, name: str, end: int) -> int:
+        """Record an administrative level's name (a level given twice keeps the first); return ``end``."""
+        out = self.out
+        if getattr(out, e.field) is None:
+            setattr(out, e.field, name)
+            self.part.sources[e.field] = name
+            if e.locality_type:
+                out.locality_type = e.locality_type
+        else:
+            out.places.append(name)
+        return end
+
+    def _area_after(self, e: lx.Entry, j: int) -> tuple[str, int] | None:
+        """After «محله», a type word and its name are the neighbourhood's name as written: «محله شهرک غرب»,
+        «محله اتوبان تهران کرج» (the geocoder reads it as a street when no neighbourhood has that name)."""
+        if e.field != "neighbourhood" or j >= self.n:
+            return None
+        kw = self.keyword(j)
+        if kw is None or kw[0].kind != lx.TYPE:
+            return None
+        start, end = self.take_name(kw[1])
+        if start == end:
+            return None
+        word = kw[0].canonical if kw[0].canonical in lx.AREA_TYPES else " ".join(self.tokens[j:kw[1]])
+        return f"{word} {self.name_text(start, end)}", end
 
     def _thoroughfare(self, e: lx.Entry, i: int, j: int) -> tuple[Thoroughfare | None, int]:
         start, end = self.take_name(j)

@@ -7,6 +7,15 @@ pair again does not count twice. Crossing a threshold refuses the query, blocks 
 organisation on that postcode (or that code) for a while, and raises an alert. An
 organisation that raises several alerts within an hour is blocked altogether.
 
+The same two counts are also kept across all organisations together, with their own (higher)
+thresholds, so that several organisations sharing the work cannot each stay under their own limit:
+a query that would take a postcode (or a code) past the cross-organisation limit is refused, and
+one alert names every organisation that asked about it in the window (another alert follows when
+an organisation not yet named joins in). Such an alert blocks no organisation and does not count
+towards an organisation's own alerts: an organisation that asked once, legitimately, must not be
+blocked for what others did. The subject stays closed to new codes (or postcodes) by the count
+itself until the window moves on; pairs already asked are still answered.
+
 The counters are in process memory (fast, lock-protected) and know a national code only by a
 fingerprint of its keyed hash. They are shared through the database: every counted query is
 written (:class:`jinef.verify.store.Seen`) in the same transaction as its audit record, and
@@ -36,6 +45,9 @@ from jinef.verify.store import Alert, Seen
 KIND_CODES_PER_POSTCODE = "codes_per_postcode"
 KIND_POSTCODES_PER_CODE = "postcodes_per_code"
 KIND_ORGANISATION = "organisation"
+KIND_CODES_PER_POSTCODE_ALL = "codes_per_postcode_all_orgs"
+KIND_POSTCODES_PER_CODE_ALL = "postcodes_per_code_all_orgs"
+_ALL_KINDS = (KIND_CODES_PER_POSTCODE_ALL, KIND_POSTCODES_PER_CODE_ALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +58,10 @@ class AbuseConfig:
     max_codes_per_postcode: int = 10  # distinct national codes one organisation asks about one postcode
     max_postcodes_per_code: int = 5  # distinct postcodes one organisation asks about one national code
     block_seconds: int = 3600  # how long the organisation stays refused on that postcode / code
+    # Across all organisations together: higher than one organisation's limits (several may rightly ask about
+    # one household), low enough that a group of organisations learns at most twice what one may ask.
+    max_codes_per_postcode_all_orgs: int = 20
+    max_postcodes_per_code_all_orgs: int = 10
     org_alerts_to_block: int = 3  # this many alerts within org_alert_window blocks the organisation
     org_alert_window_seconds: int = 3600
     org_block_seconds: int = 6 * 3600
@@ -97,6 +113,22 @@ class _DistinctWindow:
         # Every 64th key as a list: the search runs there first (no int made per comparison), then
         # within one stretch of the view.
         self._fence: list[int] = keys[::_STRIDE].tolist()
+
+    def count(self, k: int, since: int) -> int:
+        """The distinct count of key ``k`` in the window (from ``since`` ms on); only on refusals, so not tuned."""
+        keys = self._key_view
+        n = len(keys)
+        lo = bisect_left(keys, k)
+        found: set[int] = set()
+        while lo < n and keys[lo] == k:
+            if self._time_view[lo] >= since:
+                found.add(self._item_view[lo])
+            lo += 1
+        t1 = self._time1.get(k)
+        if t1 is not None and t1 >= since:
+            found.add(self._item1[k])
+        found.update(it for it, ts in self._multi.get(k, {}).items() if ts >= since)
+        return len(found)
 
     def count_with(self, k: int, i: int, since: int) -> int:
         """The distinct count of key ``k`` in the window (from ``since`` ms on) if item ``i`` were added now."""
@@ -175,6 +207,12 @@ class SlidingWindowDetector:
         self._lock = threading.Lock()
         self._by_postcode = _DistinctWindow()  # (org, postcode) -> national-code hashes
         self._by_code = _DistinctWindow()  # (org, national-code hash) -> postcodes
+        self._all_by_postcode = _DistinctWindow()  # postcode -> national-code hashes, every organisation
+        self._all_by_code = _DistinctWindow()  # national-code hash -> postcodes, every organisation
+        self._orgs: dict[str, None] = {}  # every organisation counted (few): to name those involved in an alert
+        # (kind, subject) -> (until, organisations named) of the last cross-organisation alert: one alert per
+        # subject while it lasts, and another only when an organisation not yet named joins in.
+        self._all_alerted: dict[tuple[str, str], tuple[datetime, frozenset[str]]] = {}
         self._blocks: dict[tuple[str, str, str], datetime] = {}  # (org, kind, subject) -> until
         self._org_alerts: dict[str, list[datetime]] = {}
         self._swept = -(1 << 62)  # when (ms) the windows were last folded: never yet
@@ -185,6 +223,10 @@ class SlidingWindowDetector:
         horizon = now - timedelta(seconds=self.config.org_alert_window_seconds)
         with self._lock:
             for a in alerts:
+                if a.kind in _ALL_KINDS:  # no block, no tally towards an organisation's block: see the notes
+                    if a.blocked_until > now:
+                        self._all_alerted[(a.kind, a.subject)] = (a.blocked_until, frozenset(a.orgs))
+                    continue
                 if a.blocked_until > now:
                     key = (a.org, a.kind, a.subject)
                     self._blocks[key] = max(a.blocked_until, self._blocks.get(key, a.blocked_until))
@@ -196,8 +238,12 @@ class SlidingWindowDetector:
         with self._lock:
             for x in seen:
                 ts = _ms(x.ts)
-                self._by_postcode.add(_h((x.org, x.postcode)), _h(x.code), ts)
-                self._by_code.add(_h((x.org, x.code)), _h(x.postcode), ts)
+                code_h, postcode_h = _h(x.code), _h(x.postcode)
+                self._by_postcode.add(_h((x.org, x.postcode)), code_h, ts)
+                self._by_code.add(_h((x.org, x.code)), postcode_h, ts)
+                self._all_by_postcode.add(postcode_h, code_h, ts)
+                self._all_by_code.add(code_h, postcode_h, ts)
+                self._orgs[x.org] = None
 
     def take_recorded(self) -> list[Seen]:
         """The queries counted since the last call, for the caller to store."""
@@ -236,9 +282,42 @@ class SlidingWindowDetector:
                 alerts.append(self._alert(org, KIND_POSTCODES_PER_CODE, code, n_pcs, now))
             if alerts:
                 raise self._refusal(alerts, now)
+            # The same counts across organisations: keyed by the postcode's and the code's own hashes.
+            n_all = self._all_by_postcode.count_with(postcode_h, code_h, since)
+            if n_all > cfg.max_codes_per_postcode_all_orgs:
+                raise self._refusal_all(org, KIND_CODES_PER_POSTCODE_ALL, postcode, n_all, since, now)
+            n_all = self._all_by_code.count_with(code_h, postcode_h, since)
+            if n_all > cfg.max_postcodes_per_code_all_orgs:
+                raise self._refusal_all(org, KIND_POSTCODES_PER_CODE_ALL, code, n_all, since, now)
             self._by_postcode.add(by_postcode, code_h, now_ms)
             self._by_code.add(by_code, postcode_h, now_ms)
+            self._all_by_postcode.add(postcode_h, code_h, now_ms)
+            self._all_by_code.add(code_h, postcode_h, now_ms)
+            self._orgs[org] = None
             self._recorded.append(_seen(now, org, postcode, code))
+
+    def _refusal_all(self, org: str, kind: str, subject: str, count: int, since: int,
+                     now: datetime) -> EnumerationSuspected:
+        """The refusal of a query past a cross-organisation limit; with an alert naming every organisation
+        involved, unless one naming them all is still in force."""
+        cfg = self.config
+        last = self._all_alerted.get((kind, subject))
+        if last is not None and last[0] <= now:
+            last = None
+        exc = EnumerationSuspected(_REASONS[kind], reason=kind, retry_after=1)
+        if last is not None and org in last[1]:
+            until = last[0]  # an alert naming this organisation (and the others) is in force: no new one
+        else:
+            window = self._by_postcode if kind == KIND_CODES_PER_POSTCODE_ALL else self._by_code
+            involved = {o for o in self._orgs if window.count(_h((o, subject)), since) > 0} | {org}
+            if last is not None:  # organisations refused before are involved too, though never counted
+                involved |= last[1]
+            until = now + timedelta(seconds=cfg.block_seconds)
+            self._all_alerted[(kind, subject)] = (until, frozenset(involved))
+            exc.alerts = [Alert(None, now, org, kind, subject, count, cfg.window_seconds, until,
+                                tuple(sorted(involved)))]
+        exc.details["retry_after"] = max(1, int((until - now).total_seconds()))
+        return exc
 
     def _refuse_if_blocked(self, org: str, code: str, postcode: str, now: datetime) -> None:
         for key in (
@@ -299,10 +378,17 @@ class SlidingWindowDetector:
         since = _ms(now) - self.config.window_seconds * 1000
         self._by_postcode.sweep(since)
         self._by_code.sweep(since)
+        self._all_by_postcode.sweep(since)
+        self._all_by_code.sweep(since)
         self._blocks = {k: v for k, v in self._blocks.items() if v > now}
+        self._all_alerted = {k: v for k, v in self._all_alerted.items() if v[0] > now}
 
 
 _REASONS = {
     KIND_CODES_PER_POSTCODE: "too many different national codes were asked about this postcode",
     KIND_POSTCODES_PER_CODE: "too many different postcodes were asked about this national code",
+    KIND_CODES_PER_POSTCODE_ALL: "too many different national codes were asked about this postcode by all "
+                                 "organisations together",
+    KIND_POSTCODES_PER_CODE_ALL: "too many different postcodes were asked about this national code by all "
+                                 "organisations together",
 }

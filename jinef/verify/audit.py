@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from jinef.verify.combine import Combiner
 from jinef.verify.errors import AuditUnavailable
-from jinef.verify.store import AuditEntry, AuditRow, VerifyStore
+from jinef.verify.store import HEAD_MISSING_ACTION, AuditEntry, AuditRow, UnreadableAuditRecord, VerifyStore
 
 GENESIS = bytes(32)
 
@@ -37,6 +37,8 @@ KIND_DELETED = "deleted"
 KIND_REORDERED = "reordered"
 KIND_TRUNCATED = "truncated"
 KIND_HEAD_MISMATCH = "head_mismatch"
+KIND_HEAD_MISSING = "head_missing"  # the stored head row is gone (alone, or with the last records)
+KIND_UNREADABLE = "unreadable"  # a field was edited into something that cannot be read
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -150,7 +152,10 @@ def verify_chain(
     last_seq = 0
     count = 0
     issue: AuditIssue | None = None
-    for row in rows:
+    for row in _readable(rows):
+        if isinstance(row, UnreadableAuditRecord):
+            issue = AuditIssue(row.seq, KIND_UNREADABLE, str(row))
+            break
         count += 1
         if chain_hash(row.prev_hash, row.entry) != row.hash:
             issue = AuditIssue(row.seq, KIND_EDITED, f"record {row.seq} was changed after it was written")
@@ -179,7 +184,21 @@ def verify_chain(
                 row.seq, KIND_HEAD_MISMATCH, f"record {row.seq} differs from the published head"
             )
             break
+        if row.entry.action == HEAD_MISSING_ACTION:
+            issue = AuditIssue(
+                row.seq,
+                KIND_HEAD_MISSING,
+                f"the stored head was missing when record {row.seq} was written: records after "
+                f"{row.seq - 1} may have been cut off and the head deleted",
+            )
+            break
         prev, last_seq = row.hash, row.seq
+    if issue is None and head is None and count:
+        issue = AuditIssue(
+            last_seq,
+            KIND_HEAD_MISSING,
+            f"the stored head is missing ({count} records): it was deleted, perhaps with records cut off the end",
+        )
     if issue is None:
         for anchor, what in ((head, "stored head"), (expect_head, "published head")):
             if anchor is None:
@@ -197,6 +216,20 @@ def verify_chain(
                 )
                 break
     return AuditReport(count, last_seq, prev.hex(), issue)
+
+
+def _readable(rows: Iterable[AuditRow]) -> Iterator[AuditRow | UnreadableAuditRecord]:
+    """The rows, ending with the error of the first one that cannot be read (instead of raising it)."""
+    it = iter(rows)
+    while True:
+        try:
+            row = next(it)
+        except StopIteration:
+            return
+        except UnreadableAuditRecord as exc:
+            yield exc
+            return
+        yield row
 
 
 def verify_store(store: VerifyStore, expect_head: str | None = None) -> AuditReport:

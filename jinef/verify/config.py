@@ -50,9 +50,13 @@ class VerifyConfig:
     code_digits: int = 6
     max_code_tries: int = 3  # wrong codes at the door before the request is rejected
     max_code_sends: int = 3  # first send plus resends per request
-    max_links_per_person: int = 5  # open or verified links of one national code, any role
+    # The three limits below are judged when the agent confirms at the door (verified links only), never when
+    # a request is opened: a request answers the same whatever links exist (see service.Workflow.request).
+    max_links_per_person: int = 5  # verified links of one national code, any role
     max_residences_per_person: int = 2  # of which with role "resident"
-    max_links_per_postcode: int = 12  # open or verified links on one postcode, any person
+    max_links_per_postcode: int = 12  # verified links on one postcode, any person
+    # Requests opened with one mobile per hour: bounds the texts anyone can make a phone receive.
+    max_requests_per_mobile_per_hour: int = 5
     challenge_ttl_seconds: int = 300
     max_challenge_tries: int = 3
     max_challenges_per_mobile_per_hour: int = 5
@@ -60,3 +64,6 @@ class VerifyConfig:
     abuse: AbuseConfig = field(default_factory=AbuseConfig)
     durability: Literal["full", "normal", "off"] = "full"  # SQLite synchronous: see sqlite_store.py
     group_commit: bool = True  # concurrent matches share audit commits (see audit.py)
+    # Development only: texts go to the verify_outbox table (sealed) instead of a gateway. Off, and with no
+    # gateway given, anything that needs a one-time code is refused (sms_unavailable).
+    dev_sms_outbox: bool = False

@@ -146,11 +146,25 @@ class SmsFailed(VerifyError):
     http_status = 503
 
 
+class SmsUnavailable(VerifyError):
+    """No SMS gateway is configured: nothing that needs a one-time code can be started."""
+
+    code = "sms_unavailable"
+    http_status = 503
+
+
 class ChallengeNotFound(VerifyError):
     """No open citizen challenge has this id (unknown, used, or closed)."""
 
     code = "challenge_not_found"
     http_status = 404
+
+
+class RequestLimitReached(VerifyError):
+    """Too many verification requests were opened with this mobile recently."""
+
+    code = "request_limit_reached"
+    http_status = 429
 
 
 class ChallengeLimitReached(VerifyError):

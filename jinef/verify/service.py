@@ -45,14 +45,17 @@ from jinef.verify.errors import (
     PostcodeLimitReached,
     PostcodeNotFound,
     PostcodeRetired,
+    RequestLimitReached,
     RequestNotFound,
     ResendLimitReached,
     SmsFailed,
+    SmsUnavailable,
     TooManyTries,
     VerifyError,
     WrongCode,
 )
 from jinef.verify.keys import Hasher, KeyRing, load_ring, otp_equal, wrap
+from jinef.verify.seal import is_sealed, seal, unseal
 from jinef.verify.sms import OutboxGateway, Sms, SmsGateway
 from jinef.verify.sqlite_store import SqliteVerifyStore
 from jinef.verify.store import (
@@ -271,6 +274,43 @@ def _safe_label(value: object) -> str:
     return value if isinstance(value, str) and _is_id(value) else "invalid"
 
 
+def _limit_refusal(tx: VerifyTx, link: Link, cfg: VerifyConfig) -> VerifyError | None:
+    """Why ``link`` may not become verified (the person's and the postcode's limits, on verified links), or None."""
+    nc_h, role = link.nc_hash, link.role
+    if tx.count_active(nc_hash=nc_h, postcode=link.postcode, role=role, verified_only=True):
+        return AlreadyLinked("this person already has this postcode in this role")
+    if tx.count_active(nc_hash=nc_h, verified_only=True) >= cfg.max_links_per_person:
+        return PersonLimitReached(
+            f"a person may have at most {cfg.max_links_per_person} verified addresses",
+            limit=cfg.max_links_per_person,
+            scope="addresses",
+        )
+    if role == Role.RESIDENT and (
+        tx.count_active(nc_hash=nc_h, role=role, verified_only=True) >= cfg.max_residences_per_person
+    ):
+        return PersonLimitReached(
+            f"a person may have at most {cfg.max_residences_per_person} verified residences",
+            limit=cfg.max_residences_per_person,
+            scope="residences",
+        )
+    if tx.count_active(postcode=link.postcode, verified_only=True) >= cfg.max_links_per_postcode:
+        return PostcodeLimitReached(
+            f"a postcode may have at most {cfg.max_links_per_postcode} verified links",
+            limit=cfg.max_links_per_postcode,
+        )
+    return None
+
+
+def _agent_label(agent: str, org: str | None) -> str:
+    """An agent as recorded: under the organisation that vouches for it (``<org>:<agent>``) when one is given."""
+    return agent if org is None else f"{org}:{agent}"
+
+
+def _agent_may_act(link: Link, org: str | None) -> bool:
+    """True unless ``org`` is given and an agent of another organisation has already taken the request."""
+    return org is None or link.agent is None or link.agent.startswith(org + ":")
+
+
 def _clean_code(code: str) -> str:
     return re.sub(r"\s+", "", to_latin_digits(str(code)))
 
@@ -302,7 +342,7 @@ class _Core:
         postcode_status: PostcodeStatus,
         ring_loader: Callable[[], KeyRing],
         config: VerifyConfig,
-        gateway: SmsGateway,
+        gateway: SmsGateway | None,
         clock: Callable[[], datetime],
     ) -> None:
         self.store = store
@@ -325,7 +365,18 @@ class _Core:
         if version == 0:
             self.store.init_keys(ring.latest, {v: ring.check_value(v) for v in range(1, ring.latest + 1)})
             version, checks = self.store.key_state()  # another process may have initialised first
-        return Hasher(ring, check_ring(ring, version, checks))
+        hasher = Hasher(ring, check_ring(ring, version, checks))
+        self.ring = ring  # the development outbox seals its messages with it
+        return hasher
+
+    def seal(self, text: str) -> str:
+        """``text`` sealed under the database's current key version (see :mod:`jinef.verify.seal`)."""
+        return seal(self.ring, self.hasher.version, text)
+
+    def require_gateway(self) -> None:
+        """Refuse a step that would text a one-time code when there is no gateway to send it (the caller audits)."""
+        if self.gateway is None:
+            raise SmsUnavailable("no SMS gateway is configured on this server, so no one-time code can be sent")
 
     def reload_keys(self) -> None:
         """Pick up a rotation made by another process."""
@@ -397,6 +448,8 @@ class _Core:
     def send(self, sms: Sms, actor: str, purpose: str) -> None:
         """Hand a message to the gateway; a failure is audited and raised as SmsFailed."""
         try:
+            if self.gateway is None:
+                raise RuntimeError("no SMS gateway")
             self.gateway.send(sms)
         except Exception as exc:
             err = SmsFailed("the SMS gateway did not accept the message; try again", ref=sms.ref)
@@ -427,10 +480,21 @@ def check_ring(ring: KeyRing, version: int, checks: Mapping[int, str]) -> int:
 
 
 class Workflow:
-    """requested → code_sent → visited → verified | rejected | expired (and verified → ended)."""
+    """requested → code_sent → visited → verified | rejected | expired (and verified → ended).
 
-    def __init__(self, core: _Core) -> None:
+    Opening a request answers the same whatever links exist: nothing about who is linked where is
+    judged then. The hub cannot prove a national code remotely (a one-time code proves only that the
+    caller holds the mobile, which may be the caller's own), so a request whose answer depended on
+    existing links would be an oracle, and one that held a slot would let anyone lock a person out
+    or fill a postcode. The person is proven at the door, by the field agent; the per-person and
+    per-postcode limits and "already linked" are judged there, on verified links only, and told to
+    that agent. Requests themselves are bounded by the enumeration detector (counted as matches of
+    the requesting organisation), by the organisation's quota, and per mobile per hour.
+    """
+
+    def __init__(self, core: _Core, matching: MatchService) -> None:
         self._core = core
+        self._matching = matching
 
     def request(
         self, national_code: str, mobile: str, postcode: str, role: str, *, actor: str = CITIZEN_ACTOR
@@ -444,6 +508,7 @@ class Workflow:
             mobile_c = _parse_mobile(mobile)
             postcode_c = _parse_postcode(postcode)
             _check_role(role)
+            core.require_gateway()  # before anything is counted or stored
             status = core.postcode_status(postcode_c)
             if status is None:
                 raise PostcodeNotFound("the registry has no such postcode", postcode=postcode_c)
@@ -451,6 +516,9 @@ class Workflow:
                 raise PostcodeRetired(
                     "the postcode is retired; no address can be verified on it", postcode=postcode_c
                 )
+            # Counted like a match of the requesting organisation (across organisations too): asking about many
+            # people at one postcode, or one person at many, through requests is enumeration all the same.
+            core.keyed(lambda h: self._matching.count_request(actor, h.national_code(nc), postcode_c))
         except VerifyError as exc:
             core.refused(actor, "request", PURPOSE_WORKFLOW, exc)
             raise
@@ -458,29 +526,12 @@ class Workflow:
 
         def body(tx: VerifyTx, h: Hasher) -> tuple[Link, str, VerifyError | None]:
             nc_h, mob_h = h.national_code(nc), h.mobile(mobile_c)
-            if tx.count_active(nc_hash=nc_h, postcode=postcode_c, role=role):
-                raise AlreadyLinked("this person already has (or is verifying) this postcode in this role")
-            if tx.count_active(nc_hash=nc_h) >= cfg.max_links_per_person:
-                raise PersonLimitReached(
-                    f"a person may have at most {cfg.max_links_per_person} active addresses",
-                    limit=cfg.max_links_per_person,
-                    scope="addresses",
-                )
-            if (
-                role == Role.RESIDENT
-                and tx.count_active(nc_hash=nc_h, role=role) >= cfg.max_residences_per_person
-            ):
-                raise PersonLimitReached(
-                    f"a person may have at most {cfg.max_residences_per_person} active residences",
-                    limit=cfg.max_residences_per_person,
-                    scope="residences",
-                )
-            if tx.count_active(postcode=postcode_c) >= cfg.max_links_per_postcode:
-                raise PostcodeLimitReached(
-                    f"a postcode may have at most {cfg.max_links_per_postcode} active links",
-                    limit=cfg.max_links_per_postcode,
-                )
             now = core.now()
+            # Only about the mobile the caller gave (never about links): bounds the texts one phone receives.
+            if tx.count_requests(mob_h, now - timedelta(hours=1)) >= cfg.max_requests_per_mobile_per_hour:
+                raise RequestLimitReached(
+                    "too many verification requests were opened with this mobile in the last hour", retry_after=3600
+                )
             link = Link(
                 id=link_id,
                 nc_hash=nc_h,
@@ -520,6 +571,7 @@ class Workflow:
         core, cfg = self._core, self._core.config
         try:
             mobile_c = _parse_mobile(mobile)
+            core.require_gateway()
         except VerifyError as exc:
             core.refused(actor, "resend_code", PURPOSE_WORKFLOW, exc, subject=request_id)
             raise
@@ -554,13 +606,14 @@ class Workflow:
         core.step("resend_code", actor, request_id, body)
         return self._send_code(request_id, mobile_c, code, actor)
 
-    def visit(self, request_id: str, *, agent: str) -> RequestInfo:
-        """The field agent is at the door (code_sent → visited)."""
+    def visit(self, request_id: str, *, agent: str, org: str | None = None) -> RequestInfo:
+        """The field agent is at the door (code_sent → visited); with ``org``, an agent of that organisation."""
         core = self._core
+        agent = _agent_label(agent, org)
 
         def body(tx: VerifyTx, h: Hasher) -> tuple[Link, str, VerifyError | None]:
             _check_id("agent", agent)
-            link = self._load(tx, request_id)
+            link = self._load(tx, request_id, org)
             if link.state != State.CODE_SENT:
                 raise InvalidState(
                     f"a visit needs a request in code_sent, not {link.state}", state=link.state
@@ -575,14 +628,19 @@ class Workflow:
 
         return _info(core.step("visit", agent, request_id, body), core.config)
 
-    def confirm(self, request_id: str, code: str, *, agent: str) -> RequestInfo:
-        """The agent enters the citizen's code at the door: the link becomes verified (dated today)."""
+    def confirm(self, request_id: str, code: str, *, agent: str, org: str | None = None) -> RequestInfo:
+        """The agent enters the citizen's code at the door: the link becomes verified (dated today).
+
+        With ``org`` the agent belongs to that organisation, and only a request that no other organisation's
+        agent has visited is found.
+        """
         core, cfg = self._core, self._core.config
         given = _clean_code(code)
+        agent = _agent_label(agent, org)
 
         def body(tx: VerifyTx, h: Hasher) -> tuple[Link, str, VerifyError | None]:
             _check_id("agent", agent)
-            link = self._load(tx, request_id)
+            link = self._load(tx, request_id, org)
             if link.state not in (State.CODE_SENT, State.VISITED):
                 raise InvalidState(
                     f"only a sent code can be confirmed; the request is {link.state}", state=link.state
@@ -632,6 +690,20 @@ class Workflow:
                     "rejected:postcode_retired",
                     PostcodeRetired("the postcode was retired meanwhile"),
                 )
+            refusal = _limit_refusal(tx, link, cfg)
+            if refusal is not None:
+                # Judged here, with the person proven at the door, and told only to the agent there.
+                link = replace(
+                    link,
+                    state=State.REJECTED,
+                    code_hash=None,
+                    closed_at=now,
+                    reason=refusal.code,
+                    agent=agent,
+                    updated_at=now,
+                )
+                tx.update_link(link)
+                return link, f"rejected:{refusal.code}", refusal
             link = replace(
                 link,
                 state=State.VERIFIED,
@@ -647,15 +719,16 @@ class Workflow:
 
         return _info(core.step("confirm", agent, request_id, body), cfg)
 
-    def reject(self, request_id: str, reason: str, *, agent: str) -> RequestInfo:
-        """The agent rejects the request at the door, with one of :data:`REJECT_REASONS`."""
+    def reject(self, request_id: str, reason: str, *, agent: str, org: str | None = None) -> RequestInfo:
+        """The agent rejects the request at the door, with one of :data:`REJECT_REASONS` (``org``: see confirm)."""
         core = self._core
+        agent = _agent_label(agent, org)
 
         def body(tx: VerifyTx, h: Hasher) -> tuple[Link, str, VerifyError | None]:
             _check_id("agent", agent)
             if reason not in REJECT_REASONS:
                 raise InvalidArgument("unknown reason", field="reason", allowed=sorted(REJECT_REASONS))
-            link = self._load(tx, request_id)
+            link = self._load(tx, request_id, org)
             if link.state not in OPEN_STATES:
                 raise InvalidState(
                     f"only an open request can be rejected; it is {link.state}", state=link.state
@@ -716,17 +789,18 @@ class Workflow:
 
         return core.keyed(run)
 
-    def get(self, request_id: str) -> RequestInfo:
-        """The current state of one request."""
+    def get(self, request_id: str, *, org: str | None = None) -> RequestInfo:
+        """The current state of one request (with ``org``: only as an agent of that organisation may see it)."""
         link = self._core.store.get_link(request_id)
-        if link is None:
+        if link is None or not _agent_may_act(link, org):
             raise RequestNotFound("no request with this id")
         return _info(link, self._core.config)
 
     @staticmethod
-    def _load(tx: VerifyTx, request_id: str) -> Link:
+    def _load(tx: VerifyTx, request_id: str, org: str | None = None) -> Link:
         link = tx.get_link(request_id)
-        if link is None:
+        # Another organisation's visit looks like no request at all: an agent learns nothing of it.
+        if link is None or not _agent_may_act(link, org):
             raise RequestNotFound("no request with this id")
         return link
 
@@ -893,6 +967,27 @@ class MatchService:
             )
         return out
 
+    def count_request(self, org: str, nc_hash: bytes, postcode: str) -> None:
+        """Count a verification request as the detector counts a match (shared by every process); raises the
+        refusal, after storing its alerts, when it trips a limit."""
+        core, detector = self._core, self._detector
+        refused: MatchRefused | None = None
+        try:
+            with core.store.transaction() as tx:
+                now = core.now()
+                self._take_in(tx, now)
+                try:
+                    detector.check(org, nc_hash, postcode, now)
+                except MatchRefused as exc:
+                    refused = exc
+                    for alert in exc.alerts:
+                        self._alert_cursor = max(self._alert_cursor, tx.add_alert(alert))
+                self._seen_cursor = tx.add_seen(detector.take_recorded())
+        except Exception as exc:
+            raise AuditUnavailable("the request could not be counted; it is not opened") from exc
+        if refused is not None:
+            raise refused
+
     def catch_up(self) -> None:
         """Take in the counts and alerts stored so far (at start: the first match then waits for nothing)."""
         with self._core.store.transaction() as tx:
@@ -953,6 +1048,7 @@ class CitizenService:
         try:
             nc = _parse_nc(national_code)
             mobile_c = _parse_mobile(mobile)
+            core.require_gateway()
         except VerifyError as exc:
             core.refused(CITIZEN_ACTOR, "citizen_challenge", PURPOSE_CITIZEN, exc)
             raise
@@ -1018,6 +1114,11 @@ class CitizenService:
         return core.step("citizen_list", CITIZEN_ACTOR, challenge_id, body, PURPOSE_CITIZEN)
 
 
+def open_outbox(messages: list[OutboxMessage], ring: KeyRing) -> list[OutboxMessage]:
+    """Outbox messages with their sealed text opened by ``ring``."""
+    return [replace(m, body=unseal(ring, m.body)) if is_sealed(m.body) else m for m in messages]
+
+
 # --- key rotation --------------------------------------------------------------------------
 
 
@@ -1077,12 +1178,15 @@ class VerifyHub:
         self.store = store
         self._clock = clock or (lambda: datetime.now(UTC))
         self._ring_loader = ring_loader
-        gw = gateway or OutboxGateway(store, self._clock)
-        self._core = _Core(store, postcode_status, ring_loader, self.config, gw, self._clock)
+        self._core = _Core(store, postcode_status, ring_loader, self.config, gateway, self._clock)
+        if gateway is None and self.config.dev_sms_outbox:  # development only, and only when asked for
+            self._core.gateway = OutboxGateway(store, self._core.seal, self._clock)
+        # Messages an older version wrote in clear hold live one-time codes: they go.
+        store.clear_unsealed_outbox()
         # Blocks and counts of earlier runs and of other processes are taken in before the first match is judged.
         self.detector = SlidingWindowDetector(self.config.abuse)
-        self.workflow = Workflow(self._core)
         self.matching = MatchService(self._core, self.detector)
+        self.workflow = Workflow(self._core, self.matching)
         self.matching.catch_up()
         self.citizen = CitizenService(self._core)
 
@@ -1125,8 +1229,8 @@ class VerifyHub:
         return verify_store(self.store, expect_head)
 
     def outbox(self, limit: int = 50, ref: str | None = None) -> list[OutboxMessage]:
-        """Messages written by the development SMS gateway, newest first."""
-        return self.store.outbox(limit, ref)
+        """Messages written by the development SMS gateway, newest first, opened with the key ring."""
+        return open_outbox(self.store.outbox(limit, ref), self._core.ring)
 
     def close(self) -> None:
         """Finish awaited matches, flush the audit writer and close the database."""

@@ -21,10 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from jinef.fileperm import create_private
 from jinef.store.write_lock import FileWriteLock
 from jinef.verify.audit import chain, ts_text
 from jinef.verify.store import (
     ACTIVE_STATES,
+    HEAD_MISSING_ACTION,
     OPEN_STATES,
     Alert,
     AuditEntry,
@@ -35,6 +37,7 @@ from jinef.verify.store import (
     Seen,
     StaleKeyVersion,
     State,
+    UnreadableAuditRecord,
     VerifiedLink,
 )
 
@@ -69,6 +72,7 @@ CREATE TABLE IF NOT EXISTS verify_link (
 CREATE INDEX IF NOT EXISTS verify_link_match ON verify_link (nc_hash, postcode, state, role, verified_at);
 CREATE INDEX IF NOT EXISTS verify_link_postcode ON verify_link (postcode, state);
 CREATE INDEX IF NOT EXISTS verify_link_due ON verify_link (state, code_expires_at);
+CREATE INDEX IF NOT EXISTS verify_link_mobile ON verify_link (mobile_hash, requested_at);
 CREATE TABLE IF NOT EXISTS verify_challenge (
     id TEXT PRIMARY KEY,
     nc_hash BLOB NOT NULL,
@@ -123,7 +127,8 @@ CREATE TABLE IF NOT EXISTS verify_alert (
     subject TEXT NOT NULL,
     distinct_count INTEGER NOT NULL,
     window_seconds INTEGER NOT NULL,
-    blocked_until TEXT NOT NULL
+    blocked_until TEXT NOT NULL,
+    orgs TEXT NOT NULL DEFAULT ''  -- every organisation involved, comma-separated
 );
 """
 
@@ -216,17 +221,28 @@ def _challenge(row: tuple[Any, ...]) -> Challenge:
     )
 
 
+_AUDIT_TEXT_FIELDS = ("org", "action", "purpose", "outcome", "trace_id", "subject")
+
+
 def _audit_row(row: tuple[Any, ...]) -> AuditRow:
-    entry = AuditEntry(
-        ts=_dt_req(row[1]),
-        org=row[2],
-        action=row[3],
-        purpose=row[4],
-        outcome=row[5],
-        trace_id=row[6],
-        subject=row[7],
-    )
-    return AuditRow(seq=row[0], entry=entry, prev_hash=row[8], hash=row[9])
+    """A stored record, every field checked: a tampered one raises UnreadableAuditRecord naming it."""
+    seq = row[0]
+    if type(row[1]) is not str:
+        raise UnreadableAuditRecord(seq, "ts", f"not text ({type(row[1]).__name__})")
+    try:
+        ts = datetime.fromisoformat(row[1])
+    except ValueError:
+        raise UnreadableAuditRecord(seq, "ts", f"not an ISO 8601 time: {row[1][:40]!r}") from None
+    if ts.tzinfo is None:
+        raise UnreadableAuditRecord(seq, "ts", f"no time zone: {row[1][:40]!r}")
+    for name, value in zip(_AUDIT_TEXT_FIELDS, row[2:8], strict=True):
+        if type(value) is not str:
+            raise UnreadableAuditRecord(seq, name, f"not text ({type(value).__name__})")
+    for name, value in (("prev_hash", row[8]), ("hash", row[9])):
+        if type(value) is not bytes or len(value) != 32:
+            raise UnreadableAuditRecord(seq, name, "not a 32-byte hash")
+    entry = AuditEntry(ts, row[2], row[3], row[4], row[5], row[6], row[7])
+    return AuditRow(seq=seq, entry=entry, prev_hash=row[8], hash=row[9])
 
 
 def _key_version(conn: sqlite3.Connection) -> int:
@@ -234,13 +250,15 @@ def _key_version(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+_REMOVED = "(removed: written in clear by an older version)"
 _ALERT_SELECT = (
-    "SELECT id, ts, org, kind, subject, distinct_count, window_seconds, blocked_until FROM verify_alert"
+    "SELECT id, ts, org, kind, subject, distinct_count, window_seconds, blocked_until, orgs FROM verify_alert"
 )
 
 
 def _alert(r: Sequence[Any]) -> Alert:
-    return Alert(r[0], _dt_req(r[1]), r[2], r[3], r[4], r[5], r[6], _dt_req(r[7]))
+    orgs = tuple(o for o in str(r[8]).split(",") if o) or (r[2],)
+    return Alert(r[0], _dt_req(r[1]), r[2], r[3], r[4], r[5], r[6], _dt_req(r[7]), orgs)
 
 
 class SqliteTx:
@@ -274,17 +292,29 @@ class SqliteTx:
         self._c.execute(f"UPDATE verify_link SET {sets} WHERE id = ?", (*params[1:], params[0]))
 
     def count_active(
-        self, *, nc_hash: bytes | None = None, postcode: str | None = None, role: str | None = None
+        self,
+        *,
+        nc_hash: bytes | None = None,
+        postcode: str | None = None,
+        role: str | None = None,
+        verified_only: bool = False,
     ) -> int:
-        """How many open or verified links match every given filter."""
-        where = [f"state IN ({_ACTIVE_PLACEHOLDERS})"]
-        params: list[Any] = list(ACTIVE_STATES)
+        """How many open or verified links (only verified ones with ``verified_only``) match every given filter."""
+        where = ["state = ?"] if verified_only else [f"state IN ({_ACTIVE_PLACEHOLDERS})"]
+        params: list[Any] = [State.VERIFIED.value] if verified_only else list(ACTIVE_STATES)
         for col, value in (("nc_hash", nc_hash), ("postcode", postcode), ("role", role)):
             if value is not None:
                 where.append(f"{col} = ?")
                 params.append(value)
         row = self._c.execute(
             f"SELECT COUNT(*) FROM verify_link WHERE {' AND '.join(where)}", params
+        ).fetchone()
+        return int(row[0])
+
+    def count_requests(self, mobile_hash: bytes, since: datetime) -> int:
+        """Requests opened with this mobile since ``since``."""
+        row = self._c.execute(
+            "SELECT COUNT(*) FROM verify_link WHERE mobile_hash = ? AND requested_at >= ?", (mobile_hash, _ts(since))
         ).fetchone()
         return int(row[0])
 
@@ -358,11 +388,19 @@ class SqliteTx:
 
     def append_audit(self, entries: Sequence[AuditEntry]) -> list[AuditRow]:
         """Chain and append audit records after the current head, and move the head."""
+        if not entries:
+            return []
         head_row = self._c.execute("SELECT seq, hash FROM verify_audit_head WHERE id = 1").fetchone()
         if head_row is None:  # no head yet (or it was removed): continue from the last record
             head_row = self._c.execute(
                 "SELECT seq, hash FROM verify_audit ORDER BY seq DESC LIMIT 1"
             ).fetchone()
+            if head_row is not None:
+                # Records but no head: someone deleted it (perhaps with the last records). Re-creating it
+                # silently would hide that for good, so a record saying so goes in first, in the chain.
+                first = entries[0]
+                entries = [AuditEntry(first.ts, "system", HEAD_MISSING_ACTION, "audit_integrity",
+                                      f"after:{head_row[0]}", first.trace_id, ""), *entries]
         rows = chain(entries, (head_row[0], head_row[1]) if head_row else None)
         self._c.executemany(
             "INSERT INTO verify_audit (seq, ts, org, action, purpose, outcome, trace_id, subject, "
@@ -397,8 +435,9 @@ class SqliteTx:
         a = alert
         cur = self._c.execute(
             "INSERT INTO verify_alert (ts, org, kind, subject, distinct_count, window_seconds, "
-            "blocked_until) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (_ts(a.ts), a.org, a.kind, a.subject, a.distinct_count, a.window_seconds, _ts(a.blocked_until)),
+            "blocked_until, orgs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (_ts(a.ts), a.org, a.kind, a.subject, a.distinct_count, a.window_seconds, _ts(a.blocked_until),
+             ",".join(a.orgs or (a.org,))),
         )
         return int(cur.lastrowid or 0)
 
@@ -435,6 +474,7 @@ class SqliteVerifyStore:
     def __init__(self, path: str | Path, *, durability: Durability = "full") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(self.path)  # keyed hashes of personal data: 0600 before SQLite creates it
         self._sync = {"full": "FULL", "normal": "NORMAL", "off": "OFF"}[durability]
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -446,7 +486,11 @@ class SqliteVerifyStore:
         self._writes = FileWriteLock(self.path)
         self._writing_thread: int | None = None
         self._writer.execute("PRAGMA journal_mode = WAL")
-        self._writer.executescript(SCHEMA)
+        with self._writes.held():
+            self._writer.executescript(SCHEMA)
+            columns = {r[1] for r in self._writer.execute("PRAGMA table_info(verify_alert)")}
+            if "orgs" not in columns:  # a database of a version before alerts named every organisation
+                self._writer.execute("ALTER TABLE verify_alert ADD COLUMN orgs TEXT NOT NULL DEFAULT ''")
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are opened explicitly, never implicitly.
@@ -580,6 +624,13 @@ class SqliteVerifyStore:
             .fetchone()
         )
         return _link(row) if row else None
+
+    def clear_unsealed_outbox(self) -> int:
+        """Blank outbox texts an older version stored in clear (they hold one-time codes); returns how many."""
+        with self.transaction() as tx:
+            cur = tx._c.execute("UPDATE verify_outbox SET body = ? WHERE body NOT LIKE 'sealed:%' AND body != ?",
+                                (_REMOVED, _REMOVED))
+        return cur.rowcount
 
     def outbox(self, limit: int = 50, ref: str | None = None) -> list[OutboxMessage]:
         """The newest development-outbox messages, optionally for one request or challenge."""

@@ -152,6 +152,22 @@ class Alert:
     distinct_count: int
     window_seconds: int
     blocked_until: datetime
+    orgs: tuple[str, ...] = ()  # every organisation involved (an alert across organisations names them all)
+
+
+class UnreadableAuditRecord(ValueError):
+    """A stored audit record has a field that cannot be read (edited to the wrong type or an unparsable value)."""
+
+    def __init__(self, seq: int, field: str, detail: str) -> None:
+        super().__init__(f"record {seq} has an unreadable {field}: {detail}")
+        self.seq = seq
+        self.field = field
+        self.detail = detail
+
+
+# The action of the record written in front of the next ones when the head row was found missing
+# (see SqliteTx.append_audit): the gap stays visible after the head is re-created.
+HEAD_MISSING_ACTION = "audit_head_missing"
 
 
 class StaleKeyVersion(Exception):
@@ -184,9 +200,17 @@ class VerifyTx(Protocol):
         """Write every mutable field of a request."""
 
     def count_active(
-        self, *, nc_hash: bytes | None = None, postcode: str | None = None, role: str | None = None
+        self,
+        *,
+        nc_hash: bytes | None = None,
+        postcode: str | None = None,
+        role: str | None = None,
+        verified_only: bool = False,
     ) -> int:
-        """How many open or verified links match every given filter."""
+        """How many open or verified links (only verified ones with ``verified_only``) match every given filter."""
+
+    def count_requests(self, mobile_hash: bytes, since: datetime) -> int:
+        """Requests opened with this mobile since ``since``."""
 
     def due_links(self, now: datetime) -> list[Link]:
         """Open requests whose code expired before ``now``."""
@@ -261,6 +285,9 @@ class VerifyStore(Protocol):
 
     def outbox(self, limit: int = 50, ref: str | None = None) -> list[OutboxMessage]:
         """The newest development-outbox messages, optionally for one request or challenge."""
+
+    def clear_unsealed_outbox(self) -> int:
+        """Blank outbox texts an older version stored in clear (they hold one-time codes); returns how many."""
 
     def audit_rows(self) -> Iterator[AuditRow]:
         """Every audit record in sequence order."""

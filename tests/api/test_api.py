@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from jinef.api.app import create_app
 from jinef.api.servicedb import open_store
+from jinef.refdata.boundaries import Boundaries
+from jinef.refdata.divisions import Divisions
 from jinef.registry.registry import Registry
 from jinef.text.digits import to_persian_digits
 from tests.api.conftest import KeyMaker
+from tests.conftest import build_registry
 
 
 def test_lookup_one_any_digit_form(client: TestClient, make_key: KeyMaker, small_registry: Path,
@@ -67,35 +72,30 @@ def test_batch_lookup_in_order_with_item_errors(client: TestClient, make_key: Ke
     assert (body["found"], body["not_found"], body["invalid"]) == (2, 1, 1)
 
 
-def test_answers_identical_from_store_and_from_memory(client: TestClient, make_key: KeyMaker,
-                                                      sample_postcodes: list[str]) -> None:
-    """Lookups are answered from SQLite until the worker's in-memory table is built, then from it: same bytes."""
+def test_a_rebuild_is_answered_without_a_restart(tmp_path: Path, service_db: Path, make_key: KeyMaker,
+                                                 divisions: Divisions, boundaries: Boundaries) -> None:
+    """A new registry published under a running service is answered from its new read image, between requests;
+    the answers of the old one never mix in."""
+    db = tmp_path / "live.sqlite"
+    build_registry(db, 600, 1, divisions, boundaries)
+    old = {a.postcode for a in Registry.open(db).addresses()}
+    app = create_app(db, service_db, key_cache_ttl=0)
     key = make_key()
-    state = client.app.state.service  # type: ignore[attr-defined]
-    state.addresses = type(state.addresses)(state.addresses.build)  # a fresh, unbuilt table
-    state.addresses._building = state.registry.get()  # hold the background build back: the store answers
-
-    def answers() -> list[bytes]:
-        out = [client.get(f"/v1/postcodes/{c}", headers={"X-API-Key": key}).content for c in sample_postcodes[:20]]
-        out.append(client.post("/v1/postcodes/lookup", json={"postcodes": [*sample_postcodes[:50], "9999999998"]},
-                               headers={"X-API-Key": key}).content)
-        envelope = {"ClientBatchID": 1, "Signature": key,
-                    "Postcodes": [{"ClientRowID": i, "PostCode": c} for i, c in enumerate(sample_postcodes[:30])]}
-        out.append(client.post("/gnaf/postcode/address", json=envelope).content)
-        return out
-
-    from_store = answers()
-    assert state.addresses.ready(state.registry.get()) is None
-    built = state.addresses.get(state.registry.get())
-    assert state.address_source() is built.table and state.unit_json_source() is built
-    from_memory = answers()
-    assert from_memory[:-1] == from_store[:-1]
-    # The GNAF answer carries per-request trace ids: equal once those are taken out.
-    gnaf = [json.loads(b) for b in (from_store[-1], from_memory[-1])]
-    for g in gnaf:
-        for row in g["Data"]:
-            row["Result"].pop("TraceID")
-    assert gnaf[0] == gnaf[1] and all(r["Succ"] for r in gnaf[0]["Data"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        state = app.state.service
+        state.registry.check_every = 0.0
+        first = sorted(old)[0]
+        assert client.get(f"/v1/postcodes/{first}", headers={"X-API-Key": key}).status_code == 200
+        build_registry(db, 600, 2, divisions, boundaries)  # another seed: other postcodes
+        new = {a.postcode for a in Registry.open(db).addresses()}
+        gone, added = sorted(old - new)[0], sorted(new - old)[0]
+        deadline = time.time() + 20
+        while client.get(f"/v1/postcodes/{added}", headers={"X-API-Key": key}).status_code != 200:
+            assert time.time() < deadline, "the new image was never switched to"
+            time.sleep(0.05)
+        assert client.get(f"/v1/postcodes/{gone}", headers={"X-API-Key": key}).status_code == 404
+        health = client.get("/healthz").json()
+        assert health["generation"] == Registry.open(db).generation
 
 
 def test_batch_limit_and_body_limit(client: TestClient, make_key: KeyMaker) -> None:

@@ -101,3 +101,18 @@ def test_hot_path_audits_and_rate_limits(client: TestClient, make_key: KeyMaker,
     rows = _audit(hot, service_db, 0)
     assert len(rows) == 7 and {r[2] for r in rows} == {"/v1/postcodes/{postcode}"}
     assert sorted({r[4] for r in rows}) == [200, 429]
+
+
+def test_both_paths_charge_a_batch_per_postcode(client: TestClient, routed: TestClient, make_key: KeyMaker,
+                                                sample_postcodes: list[str]) -> None:
+    """A batch costs its items on the hot path and through the route alike (one take of N tokens each)."""
+    seen = []
+    for app_client, org in ((client, "hot-metered"), (routed, "routed-metered")):
+        h = {"X-API-Key": make_key(org=org, rate=5)}
+        first = app_client.post("/v1/postcodes/lookup", json={"postcodes": sample_postcodes[:100]}, headers=h)
+        second = app_client.post("/v1/postcodes/lookup", json={"postcodes": sample_postcodes[:2]}, headers=h)
+        seen.append((first.status_code, second.status_code, int(second.headers.get("Retry-After", 0))))
+    (hot_first, hot_second, hot_retry), (route_first, route_second, route_retry) = seen
+    assert (hot_first, hot_second) == (route_first, route_second) == (200, 429), seen
+    # 100 items at 5/s: the bucket is about 95 tokens in debt, about 20 s to pay back, on either path.
+    assert 15 <= hot_retry <= 21 and abs(hot_retry - route_retry) <= 1, seen

@@ -26,7 +26,8 @@ def fuzz_app(small_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     # Every scope, so the verification endpoints are fuzzed past their scope check too.
     key = store.create_key("fuzzer", list(KNOWN_SCOPES), None)[1]
     store.close()
-    app = create_app(small_registry, svc, verify_db=svc.with_name("verify.sqlite"))
+    # The development outbox on: the verification endpoints are then exercised past "no SMS gateway" (a 503).
+    app = create_app(small_registry, svc, verify_db=svc.with_name("verify.sqlite"), dev_sms_outbox=True)
     yield app, key
     app.state.service.audit.close()
 

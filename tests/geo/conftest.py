@@ -28,6 +28,6 @@ def registry(small_registry: Path) -> Iterator[Registry]:
 
 
 @pytest.fixture(scope="session")
-def geocoder(registry: Registry, admin: AdminIndex) -> ReverseGeocoder:
-    """A reverse geocoder over the small registry."""
-    return ReverseGeocoder.from_registry(registry, admin)
+def geocoder(registry: Registry) -> ReverseGeocoder:
+    """A reverse geocoder over the small registry's read image."""
+    return registry.reverse

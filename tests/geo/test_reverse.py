@@ -29,7 +29,7 @@ def test_point_near_building_resolves_to_it(geocoder: ReverseGeocoder) -> None:
         top = res.buildings[0]
         others = haversine_m(lat, lon, np.delete(b.lats, row), np.delete(b.lons, row))
         if others.min() > 6:
-            assert top.building_id == b.building_ids[row]
+            assert top.building_id == b.building_ids(np.array([row]))[0]
             assert top.distance_m < 3
             assert top.postcodes == tuple(b.postcodes_of(int(row)))
 
@@ -79,7 +79,7 @@ def test_batch_equals_brute_force(geocoder: ReverseGeocoder) -> None:
             assert abs(batch.distance_m[i] - d[j]) < 0.01
             # Ties aside, the same building; its lowest active postcode is answered.
             assert batch.building_row[i] == j or abs(d[batch.building_row[i]] - d[j]) < 1e-6
-            assert batch.postcode[i] == b.postcodes[b.offsets[batch.building_row[i]]]
+            assert batch.postcode[i] == int(b.postcodes_of(int(batch.building_row[i]))[0])
         else:
             assert STATUSES[batch.status[i]] == NO_BUILDING
 
@@ -100,8 +100,8 @@ def test_single_and_batch_agree(geocoder: ReverseGeocoder) -> None:
 @pytest.mark.parametrize("plain_max", [0, 10**9], ids=["numpy", "plain"])
 def test_single_nearest_equals_brute_force(geocoder: ReverseGeocoder, monkeypatch: pytest.MonkeyPatch,
                                            plain_max: int) -> None:
-    # Small radii take the cell grid (its plain loop or its numpy form, forced here), large ones the tree:
-    # every path must give the brute-force answer.
+    # Every radius takes the cell grid (its plain loop or its numpy form, forced here), an unbounded one by growing
+    # radii: every path must give the brute-force answer.
     monkeypatch.setattr(building_index, "_PLAIN_PYTHON_MAX", plain_max)
     b = geocoder.buildings
     rng = np.random.default_rng(17)
@@ -110,7 +110,7 @@ def test_single_nearest_equals_brute_force(geocoder: ReverseGeocoder, monkeypatc
     scale = np.where(np.arange(120) % 2 == 0, 0.00005, 0.001)
     lats = b.lats[rows] + rng.normal(0, 1, 120) * scale
     lons = b.lons[rows] + rng.normal(0, 1, 120) * scale
-    for radius, k in ((40.0, 1), (150.0, 4), (1000.0, 1), (1000.0, 3), (20_000.0, 3)):
+    for radius, k in ((40.0, 1), (150.0, 4), (1000.0, 1), (1000.0, 3), (20_000.0, 3), (np.inf, 2)):
         for lat, lon in zip(lats.tolist(), lons.tolist(), strict=True):
             got = b.nearest_one(lat, lon, k=k, radius_m=radius)
             d = haversine_m(lat, lon, b.lats, b.lons)

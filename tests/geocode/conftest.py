@@ -20,7 +20,7 @@ def registry(small_registry: Path) -> Registry:
 @pytest.fixture(scope="session")
 def geocoder(registry: Registry) -> Geocoder:
     """A geocoder over the small registry."""
-    return Geocoder.from_registry(registry)
+    return registry.geocoder
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ def _multi_unit(sample: list[Address], geocoder: Geocoder) -> Address:
     for a in sorted(sample, key=lambda a: not a.prev_thoroughfare):
         if a.floor is not None and a.floor > 0 and not a.entrance:
             b = int((ix.b_id == a.building_id).nonzero()[0][0])
-            if ix.b_u_off[b + 1] - ix.b_u_off[b] >= 3:
+            if ix.unit_count(b) >= 3:
                 return a
     raise AssertionError("no multi-unit building in the sample")
 

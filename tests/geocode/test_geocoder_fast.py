@@ -7,9 +7,10 @@ import random
 import numpy as np
 import pytest
 
-import jinef.geocode.geocoder as geocoder_module
-from jinef.geocode.geocoder import W_PLATE, Geocoder, Query, _Search
-from jinef.geocode.index import LOCALITY_GROUPED
+import jinef.geocode.search as search_module
+from jinef.geocode import weights as W
+from jinef.geocode.geocoder import Geocoder, Query
+from jinef.geocode.search import _Search
 from jinef.registry.model import Address
 from jinef.text.digits import ARABIC_DIGITS, LATIN_DIGITS, PERSIAN_DIGITS, to_persian_digits
 from jinef.text.parser import parse_address
@@ -33,32 +34,31 @@ def test_thoroughfare_address_is_the_standard_address_up_to_the_plate(
     assert th and all(c.address and "پلاک" not in c.address for c in th)
 
 
-def test_restrict_by_locality_groups_equals_filtering_the_array(geocoder: Geocoder) -> None:
+def test_streets_of_a_name_in_localities_equal_filtering_them(geocoder: Geocoder) -> None:
+    """The postings' binary search per locality finds exactly the rows that filtering all of a key's rows finds."""
     ix = geocoder.index
-    big = [k for k in ix.th_by_key if len(ix.th_by_key[k]) > LOCALITY_GROUPED]
-    small = [k for k in ix.th_by_key if len(ix.th_by_key[k]) <= LOCALITY_GROUPED]
-    assert big and small  # both paths are exercised
+    posts = ix.thoroughfares
     rng = random.Random(5)
-    for key in big[:20] + rng.sample(small, min(20, len(small))):
-        ths = ix.th_by_key[key]
-        locs = {int(ix.th_loc[t]) for t in ths.tolist()}
-        for named in (sorted(locs)[:1], sorted(locs)[:3], [0], []):
-            s = _Search(geocoder, Query(), 5, None, None, None, None)
-            s.loc_ev = dict.fromkeys(named, "x")
-            expected = s._restrict_array(ths).tolist()
-            assert s._restrict(key) == expected
-            assert s._restrict_small(ths.tolist()) == expected
+    keys = sorted(posts.keys, key=posts.count)
+    checked = 0
+    for key in keys[-20:] + rng.sample(keys, 20):  # the commonest names and some others
+        rows = posts.of(key)
+        locs = sorted({int(ix.th_loc[t]) for t in rows.tolist()})
+        for named in (locs[:1], locs[:3], locs[::2], [0], []):
+            want = sorted(t for t in rows.tolist() if int(ix.th_loc[t]) in set(named))
+            assert sorted(posts.of_within(key, named)) == want
+            checked += len(want)
+    assert checked > 100
 
 
-def test_restrict_with_a_province_filter(geocoder: Geocoder) -> None:
+def test_streets_of_a_name_in_a_province(geocoder: Geocoder) -> None:
     ix = geocoder.index
     province = ix.loc_province[0]
-    s = _Search(geocoder, Query(), 5, province, None, None, None)
-    assert s.allowed is not None
-    for key in list(ix.th_by_key)[:200]:
-        ths = ix.th_by_key[key]
-        assert s._restrict(key) == s._restrict_array(ths).tolist()
-        assert all(ix.loc_province[int(ix.th_loc[t])] == province for t in s._restrict(key))
+    s = _Search(ix, Query(province=province), 5, None, None, None, None)
+    assert s.region is not None and not s.named
+    for key in ix.thoroughfares.keys[:200]:
+        got = s._rows_named(key)
+        assert got == [t for t in ix.thoroughfares.of(key).tolist() if ix.loc_province[int(ix.th_loc[t])] == province]
 
 
 def test_index_views_equal_the_arrays(geocoder: Geocoder) -> None:
@@ -66,7 +66,7 @@ def test_index_views_equal_the_arrays(geocoder: Geocoder) -> None:
     for name in ("b_key", "b_loc", "b_lat", "b_u_off", "u_floor", "u_postcode", "th_loc", "th_prev"):
         arr, view = getattr(ix, name), getattr(ix, "v_" + name)
         assert view.tolist() == arr.tolist()
-    assert np.array_equal(ix.b_key & ((1 << 21) - 1), [ix.plates.code(p) for p in ix.b_plate])
+    assert np.array_equal(ix.b_key & ((1 << 21) - 1), [ix.plate_code(ix.b_plate(b)) for b in range(len(ix.b_id))])
 
 
 def test_to_persian_digits_matches_a_translation_table() -> None:
@@ -105,8 +105,9 @@ def test_index_standard_address_equals_the_model_formatter(geocoder: Geocoder) -
     ix = geocoder.index
     for b in range(len(ix.b_id)):
         assert ix.standard_address(b) == ix.address(b).standard_address
-        for u in range(int(ix.b_u_off[b]), int(ix.b_u_off[b + 1])):
+        for u in ix.units_of(b):
             assert ix.standard_address(b, u) == ix.address(b, u).standard_address
+            assert ix.address(b, u) == ix.table.address(u)
 
 
 def _queries(sample: list[Address]) -> list[str]:
@@ -129,37 +130,43 @@ def test_base_scores_equal_the_scalar_scores(geocoder: Geocoder, sample: list[Ad
     ix = geocoder.index
     checked = 0
     for text in _queries(sample):
-        s = _Search(geocoder, Query.from_parsed(parse_address(text)), 5, None, None, None, None)
-        bs = s._buildings_with_plate()
+        s = _Search(ix, Query.from_parsed(parse_address(text)), 5, None, None, None, None)
+        bs = s.buildings_with_plate()
         if not bs:
             continue
         vec = s._base_scores(np.array(bs, dtype=np.int64))
         for b, v in zip(bs, vec.tolist(), strict=True):
             py = s._area_score(int(ix.b_loc[b]), int(ix.b_nb[b]), {}, [])
-            py += s._street_score(int(ix.b_last[b]), int(ix.b_prev[b]), {}, []) + (W_PLATE if s.q.plate else 0.0)
+            py += s._street_score(int(ix.b_last[b]), int(ix.b_prev[b]), {}, []) + (W.PLATE if s.q.plate else 0.0)
             assert abs(py - v) < 1e-9, text
             checked += 1
     assert checked > 100
 
 
-def test_pruning_changes_no_answer(geocoder: Geocoder, sample: list[Address], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pruning_and_street_bounds_change_no_answer(geocoder: Geocoder, sample: list[Address],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scoring every candidate, and cutting them by building and by street bounds, give the same answers."""
     texts = _queries(sample)
-    monkeypatch.setattr(geocoder_module, "PRUNE_ABOVE", 10**9)
+    monkeypatch.setattr(search_module, "PRUNE_ABOVE", 10**9)
+    monkeypatch.setattr(search_module, "BOUND_ABOVE", 10**9)
     full = [[c.to_dict() for c in geocoder.geocode(t, limit=k).candidates] for t in texts for k in (1, 5)]
-    monkeypatch.setattr(geocoder_module, "PRUNE_ABOVE", 0)
+    monkeypatch.setattr(search_module, "PRUNE_ABOVE", 0)
     pruned = [[c.to_dict() for c in geocoder.geocode(t, limit=k).candidates] for t in texts for k in (1, 5)]
     assert pruned == full
+    monkeypatch.setattr(search_module, "BOUND_ABOVE", 1)  # every query with two or more streets is bounded
+    bounded = [[c.to_dict() for c in geocoder.geocode(t, limit=k).candidates] for t in texts for k in (1, 5)]
+    assert bounded == full
 
 
 def test_pruning_drops_buildings_that_cannot_win(
     geocoder: Geocoder, sample: list[Address], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(geocoder_module, "PRUNE_ABOVE", 0)
+    monkeypatch.setattr(search_module, "PRUNE_ABOVE", 0)
     dropped = 0
     for text in _queries(sample):
-        s = _Search(geocoder, Query.from_parsed(parse_address(text)), 1, None, None, None, None)
-        bs = s._buildings_with_plate()
-        kept = s._prune(bs)
+        s = _Search(geocoder.index, Query.from_parsed(parse_address(text)), 1, None, None, None, None)
+        bs = s.buildings_with_plate()
+        kept = s.prune(bs)
         assert set(kept) <= set(bs) and len(kept) >= min(2, len(bs))
         dropped += len(bs) - len(kept)
     assert dropped > 0
@@ -173,13 +180,14 @@ def test_unit_scores_equal_what_building_adds(geocoder: Geocoder, sample: list[A
         for detail in (f"واحد {a.unit}" if a.unit else "", f"طبقه {a.floor}" if a.floor is not None else "",
                        f"طبقه {a.floor}، واحد {a.unit}" if a.unit and a.floor is not None else "",
                        "طبقه ۹، واحد ۱", "واحد ۱", ""):
-            s = _Search(geocoder, Query.from_parsed(parse_address(f"{a.last_thoroughfare}، پلاک {a.plate}، {detail}")),
+            s = _Search(geocoder.index,
+                        Query.from_parsed(parse_address(f"{a.last_thoroughfare}، پلاک {a.plate}، {detail}")),
                         5, None, None, None, None)
-            bs = s._buildings_with_plate()
+            bs = s.buildings_with_plate()
             if not bs or s.entrance_key is not None or s.q.building:
                 continue
             arr = np.array(bs, dtype=np.int64)
             expected = (s._base_scores(arr) + s._unit_scores(arr)).tolist()
-            assert [s._building(b).score for b in bs] == pytest.approx(expected, abs=1e-9)
+            assert [s.building(b).score for b in bs] == pytest.approx(expected, abs=1e-9)
             checked += len(bs)
     assert checked > 100

@@ -373,3 +373,31 @@ def test_building_named_like_a_complex() -> None:
     assert p.building == "مجتمع بیستون"
     assert [t.text for t in p.thoroughfares] == ["خیابان آزادی"]
     assert (p.plate, p.floor, p.unit) == ("20", 3, "6")
+
+
+@pytest.mark.parametrize(("text", "type_word", "name"), [
+    ("خیابن شهید بهشتی، پلاک ۵", "خیابان", "شهید بهشتی"),
+    ("خیبان آزادی", "خیابان", "آزادی"),
+    ("بلوا کشاورز، پلاک ۳", "بلوار", "کشاورز"),
+    ("بزرگرا همت", "بزرگراه", "همت"),
+])
+def test_a_type_word_one_letter_off_starts_a_thoroughfare(text: str, type_word: str, name: str) -> None:
+    p = parse_address(text)
+    assert p.thoroughfares[0] == Thoroughfare(type_word, name)
+    assert kinds(p, "typo")[0][1] == type_word
+
+
+@pytest.mark.parametrize(("text", "number"), [("کوچه چهاررم", "4"), ("کوچه دوازدم، پلاک ۲", "12"),
+                                              ("بن‌بست پانزهم", "15")])
+def test_an_ordinal_one_letter_off_names_an_alley(text: str, number: str) -> None:
+    p = parse_address(text)
+    assert p.last_thoroughfare is not None and p.last_thoroughfare.name == number
+    assert kinds(p, "typo")
+
+
+def test_words_one_letter_from_a_type_word_inside_a_name_are_left_alone() -> None:
+    p = parse_address("تهران، خیابان شهید خیابانی، پلاک ۲")
+    assert p.thoroughfares == [Thoroughfare("خیابان", "شهید خیابانی")]
+    assert not kinds(p, "typo")
+    # «کوچک» is one letter from «کوچه»: a short type word is never taken for a typo.
+    assert parse_address("خیابان باغ کوچک").thoroughfares == [Thoroughfare("خیابان", "باغ کوچک")]

@@ -34,6 +34,7 @@ from jinef.verify import (
     PostcodeLimitReached,
     PostcodeNotFound,
     PostcodeRetired,
+    RequestLimitReached,
     RequestNotFound,
     ResendLimitReached,
     SmsFailed,
@@ -168,22 +169,47 @@ def test_request_input_errors(hub, registry: Registry, db_path: Path) -> None:  
 
 def test_limits_per_person_and_per_postcode(make_hub: HubFactory, db_path: Path) -> None:
     hub = make_hub(
-        config=VerifyConfig(max_links_per_person=3, max_residences_per_person=1, max_links_per_postcode=2)
+        config=VerifyConfig(max_links_per_person=3, max_residences_per_person=1, max_links_per_postcode=2,
+                            max_requests_per_mobile_per_hour=100)
     )
     verify_link(hub, PEOPLE[0], MOBILES[0], P0, "resident")
-    with pytest.raises(AlreadyLinked):
-        hub.workflow.request(PEOPLE[0], MOBILES[0], P0, "resident")
+
+    def at_the_door(person: str, mobile: str, postcode: str, role: str) -> str:
+        # A request answers the same whatever links exist (no oracle, no slot held): the limits are judged when
+        # the agent confirms at the door, with the person proven there.
+        req = hub.workflow.request(person, mobile, postcode, role)
+        assert req.state == State.CODE_SENT
+        hub.workflow.visit(req.id, agent="postman-12")
+        hub.workflow.confirm(req.id, last_code(hub, req.id), agent="postman-12")
+        return req.id
+
+    with pytest.raises(AlreadyLinked) as dup:
+        at_the_door(PEOPLE[0], MOBILES[0], P0, "resident")
     with pytest.raises(PersonLimitReached) as e:
-        hub.workflow.request(PEOPLE[0], MOBILES[0], P1, "resident")
+        at_the_door(PEOPLE[0], MOBILES[0], P1, "resident")
     assert e.value.details == {"limit": 1, "scope": "residences", "trace_id": e.value.details["trace_id"]}
-    hub.workflow.request(PEOPLE[0], MOBILES[0], P0, "owner")  # same postcode, another role: fine
-    hub.workflow.request(PEOPLE[0], MOBILES[0], P1, "business")  # pending requests count too
+    verify_link(hub, PEOPLE[0], MOBILES[0], P0, "owner")  # same postcode, another role: fine
+    verify_link(hub, PEOPLE[0], MOBILES[0], P1, "business")
     with pytest.raises(PersonLimitReached) as e2:
-        hub.workflow.request(PEOPLE[0], MOBILES[0], P2, "owner")
+        at_the_door(PEOPLE[0], MOBILES[0], P2, "owner")
     assert e2.value.details["scope"] == "addresses" and e2.value.http_status == 409
     with pytest.raises(PostcodeLimitReached):
-        hub.workflow.request(PEOPLE[1], MOBILES[1], P0, "tenant")  # P0 has two links already
-    assert len(link_rows(db_path)) == 3
+        at_the_door(PEOPLE[1], MOBILES[1], P0, "tenant")  # P0 has two verified links already
+    states = [state for _, state in link_rows(db_path)]
+    assert states.count("verified") == 3 and states.count("rejected") == 4
+    assert dup.value.as_dict()["code"] == "already_linked"
+
+
+def test_requests_hold_no_slot_and_are_limited_per_mobile(make_hub: HubFactory) -> None:
+    hub = make_hub(config=VerifyConfig(max_links_per_person=1, max_requests_per_mobile_per_hour=3))
+    # Open requests for someone's code lock nothing: the person can still be verified.
+    for p in (P0, P1):
+        hub.workflow.request(PEOPLE[0], MOBILES[1], p, "owner")
+    verify_link(hub, PEOPLE[0], MOBILES[0], P2)
+    hub.workflow.request(PEOPLE[1], MOBILES[1], P0, "owner")
+    with pytest.raises(RequestLimitReached) as e:  # a fourth with the same mobile within the hour
+        hub.workflow.request(PEOPLE[2], MOBILES[1], P1, "owner")
+    assert e.value.http_status == 429
 
 
 def test_end_frees_the_slot(make_hub: HubFactory) -> None:

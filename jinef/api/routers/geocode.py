@@ -7,20 +7,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from jinef.api.deps import ApiError, context, require_scope, service
+from jinef.api.deps import ApiError, charge_items, context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import (
+    MAX_ADDRESS_TEXT,
     ErrorResponse,
     GeocodeBatchRequest,
     GeocodeBatchResponse,
     GeocodeResponse,
     StructuredGeocodeRequest,
 )
+from jinef.api.servicedb import Principal
 from jinef.geocode.geocoder import Geocoder, GeocodeResult
 
 router = APIRouter(prefix="/v1/geocode", tags=["geocode"])
 
-MAX_QUERY = 2000
+MAX_QUERY = MAX_ADDRESS_TEXT
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (401, 403, 413, 422, 429)}
 
 
@@ -67,15 +69,16 @@ async def geocode(
 
 
 @router.post("/batch", response_model=GeocodeBatchResponse, responses=_ERRORS,
-             summary="Many addresses (at most 1,000), answered in order",
-             dependencies=[require_scope("geocode")])
-async def geocode_batch(body: GeocodeBatchRequest, request: Request) -> Any:
+             summary="Many addresses (at most 1,000; each counts against the quota), answered in order")
+async def geocode_batch(body: GeocodeBatchRequest, request: Request,
+                        principal: Principal = require_scope("geocode")) -> Any:
     """Each address gets its own result; an address that cannot be read gets level none and a reason."""
     ctx = context(request)
     ctx.endpoint = "/v1/geocode/batch"
     ctx.items = len(body.addresses)
+    charge_items(service(request), principal, len(body.addresses))
     g = await _geocoder(request)
-    results = [g.geocode(a[:MAX_QUERY], limit=body.limit, province=body.province) for a in body.addresses]
+    results = [g.geocode(a, limit=body.limit, province=body.province) for a in body.addresses]
     ctx.outcome = _outcome(results)
     return JSONResponse({"results": [r.to_dict() for r in results]})
 

@@ -39,7 +39,7 @@ def _answer(request: Request, body: gnaf.GnafRequest, endpoint: str, build: Buil
     ctx = context(request)
     ctx.endpoint = endpoint
     ctx.items = len(body.Postcodes)
-    authorize(request, body.Signature, "lookup")
+    authorize(request, body.Signature, "lookup", cost=len(body.Postcodes))  # each row counts against the quota
     checks = [pc.validate(row.PostCode) for row in body.Postcodes]
     found: dict[str, Address | None] = {}
     if build is not None:
@@ -122,7 +122,7 @@ def match(body: gnaf.GnafMatchRequest, request: Request) -> Any:
     ctx = context(request)
     ctx.endpoint = "/gnaf/match"
     ctx.items = len(body.Items)
-    principal = authorize(request, body.Signature, "match")
+    principal = authorize(request, body.Signature, "match", cost=len(body.Items))
     hub = hub_of(request)
     purpose = body.Purpose or gnaf.MATCH_DEFAULT_PURPOSE
     if purpose not in hub.config.purposes:

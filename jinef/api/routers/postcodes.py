@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from jinef.api.deps import ApiError, RequestContext, ServiceState, context, require_scope, service
+from jinef.api.deps import ApiError, RequestContext, ServiceState, charge_items, context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import (
     ErrorResponse,
@@ -17,6 +17,7 @@ from jinef.api.schemas import (
     ValidationResult,
     postcode_result,
 )
+from jinef.api.servicedb import Principal
 from jinef.registry import postcode as pc
 
 router = APIRouter(prefix="/v1/postcodes", tags=["postcodes"])
@@ -34,7 +35,7 @@ def invalid_postcode(v: pc.Validation) -> ApiError:
                     details={"reasons": list(v.reasons), "messages": v.messages()})
 
 
-def answer_lookup_many(state: ServiceState, ctx: RequestContext, postcodes: list[str]) -> bytes:
+def answer_lookup_many(state: ServiceState, ctx: RequestContext, principal: Principal, postcodes: list[str]) -> bytes:
     """The batch answer's JSON bytes (shared by the route below and the hot path in :mod:`jinef.api.hot_paths`).
 
     Found units' JSON comes pre-written from :class:`jinef.registry.address_json.AddressJson`; the
@@ -43,6 +44,7 @@ def answer_lookup_many(state: ServiceState, ctx: RequestContext, postcodes: list
     """
     ctx.endpoint = "/v1/postcodes/lookup"
     ctx.items = len(postcodes)
+    charge_items(state, principal, len(postcodes))  # a batch costs its items, here for both paths
     # Systems mostly send canonical codes: those skip building a Validation each.
     checks: list[str | pc.Validation] = [pc.quick_canonical(p) or pc.validate(p) for p in postcodes]
     canonical = [c if isinstance(c, str) else c.postcode for c in checks]
@@ -82,11 +84,11 @@ def answer_lookup_one(state: ServiceState, ctx: RequestContext, postcode: str) -
 
 
 @router.post("/lookup", response_model=LookupResponse, responses=_ERRORS,
-             summary="Look many postcodes up (at most 1,000), answered item by item in order",
-             dependencies=[require_scope("lookup")])
-async def lookup_many(body: LookupRequest, request: Request) -> Any:
+             summary="Look many postcodes up (at most 1,000; each counts against the quota), answered item by "
+                     "item in order")
+async def lookup_many(body: LookupRequest, request: Request, principal: Principal = require_scope("lookup")) -> Any:
     """Batch lookup: each item has a result or an error, in input order."""
-    return Response(answer_lookup_many(service(request), context(request), body.postcodes),
+    return Response(answer_lookup_many(service(request), context(request), principal, body.postcodes),
                     media_type="application/json")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Query, Request
 
-from jinef.api.deps import ApiError, context, require_scope, service
+from jinef.api.deps import ApiError, charge_items, context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import (
     MAX_BATCH,
@@ -20,6 +20,7 @@ from jinef.api.schemas import (
     ReverseBatchResponse,
     ReverseResult,
 )
+from jinef.api.servicedb import Principal
 from jinef.geo.coords import parse_coordinate
 from jinef.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, INVALID, OK, REASONS, STATUSES
 
@@ -79,14 +80,16 @@ async def reverse_one(
 
 
 @router.post("/batch", response_model=ReverseBatchResponse, responses=_ERRORS,
-             summary=f"Many points (at most {MAX_BATCH:,}) → the nearest building of each, answered in order",
-             dependencies=[require_scope("reverse")])
-async def reverse_batch(body: ReverseBatchRequest, request: Request) -> Any:
+             summary=f"Many points (at most {MAX_BATCH:,}; each counts against the quota) → the nearest building "
+                     "of each, answered in order")
+async def reverse_batch(body: ReverseBatchRequest, request: Request,
+                        principal: Principal = require_scope("reverse")) -> Any:
     """Batch reverse: one answer per point in input order; an unusable point fails alone (status ``invalid``)."""
     ctx = context(request)
     ctx.endpoint = "/v1/reverse/batch"
     ctx.items = len(body.points)
     state = service(request)
+    charge_items(state, principal, len(body.points))
     geocoder = await state.reverse.aget(state.registry.get())
     lats = np.fromiter((p.lat for p in body.points), dtype=np.float64, count=len(body.points))
     lons = np.fromiter((p.lon for p in body.points), dtype=np.float64, count=len(body.points))

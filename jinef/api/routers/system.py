@@ -17,14 +17,14 @@ router = APIRouter(tags=["system"])
 
 @router.get("/healthz", summary="Liveness and readiness: the registry answers")
 async def healthz(request: Request) -> Any:
-    """200 when the registry can be read; ``indexes`` says which in-memory indexes this worker has built."""
+    """200 when the registry's read image is open; ``indexes`` says which answering structures this worker has
+    made from it (each on first use, or at start with ``--warm``), ``generation`` which image it reads."""
     context(request).endpoint = "/healthz"
-    state = service(request)
-    reg = state.registry.get()
-    reg.reader.conn.execute("SELECT 1").fetchone()  # type: ignore[attr-defined]
-    built = {name: getattr(state, name).ready(reg) is not None
-             for name in ("addresses", "reverse", "autocomplete", "geocoder")}
-    return JSONResponse({"status": "ok", "indexes": built})
+    reg = service(request).registry.get()
+    built = reg.built()
+    indexes = {"addresses": built["table"], "reverse": built["reverse"], "autocomplete": built["autocomplete"],
+               "geocoder": built["geocoder"]}
+    return JSONResponse({"status": "ok", "generation": reg.generation, "indexes": indexes})
 
 
 def _labels(**kv: object) -> str:

@@ -6,9 +6,9 @@ body. Endpoints are plain ``def`` so the hub's blocking commits run in the threa
 single matches then share one audit commit (the hub's group commit).
 
 Scopes: ``match`` (organisations asking yes/no), ``verify_request`` (the citizen portal, or an
-organisation acting for a citizen whose national code it has already proven: a request answers
-``already_linked`` truthfully, which would be an oracle beside the match service),
-``field_agent`` (the postman's app) and ``citizen`` (the citizen portal, for the own-addresses view).
+organisation acting for a citizen: a request answers the same whatever links exist, and is counted
+by the enumeration detector), ``field_agent`` (the postman's app: acts only on requests its own
+organisation visits) and ``citizen`` (the citizen portal, for the own-addresses view).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import Field
 
-from jinef.api.deps import ApiError, RequestContext, ServiceState, context, require_scope, service
+from jinef.api.deps import ApiError, RequestContext, ServiceState, charge_items, context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import MAX_BATCH, ErrorResponse, Strict
 from jinef.api.servicedb import Principal
@@ -31,7 +31,9 @@ router = APIRouter(tags=["verification"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 410, 413, 422, 429, 503)
 }
-_LABEL_RE = re.compile(r"^[a-z][a-z0-9_.:-]{0,47}$")
+# An organisation name shown inside the hub's label when it is a plain lower-case one (no ':' — that
+# separates the organisation from the agent in an agent's label).
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,39}$")
 
 
 # --- request and answer shapes -----------------------------------------------------------------
@@ -133,8 +135,13 @@ def api_error(exc: VerifyError) -> ApiError:
 
 
 def org_label(p: Principal) -> str:
-    """The organisation as the hub's audit names it: its name when it is a plain label, else ``org<id>``."""
-    return p.org if _LABEL_RE.match(p.org) else f"org{p.org_id}"
+    """The organisation as the hub knows it: ``o<id>.<name>``, or ``o<id>`` when the name is not a plain label.
+
+    Built on the organisation's unique id, so two organisations never share a label (and with it enumeration
+    counters, blocks and an audit identity), whatever their names: "Bank Melli" (id 14) is ``o14`` and an
+    organisation named ``org14`` is ``o15.org14``. The name is only there for people reading alerts and audit.
+    """
+    return f"o{p.org_id}.{p.org}" if _NAME_RE.match(p.org) else f"o{p.org_id}"
 
 
 def match_json(r: MatchResult) -> dict[str, Any]:
@@ -182,6 +189,7 @@ async def match(body: MatchRequest, request: Request, principal: Principal = req
 def match_batch(body: MatchBatchRequest, request: Request, principal: Principal = require_scope("match")) -> Any:
     """Each row has a result or its own error; a refused row carries ``retry_after``."""
     _start(request, "/v1/match/batch", len(body.items))
+    charge_items(service(request), principal, len(body.items))
     hub = hub_of(request)
     if body.purpose not in hub.config.purposes:
         raise ApiError(422, "invalid_argument", "unknown purpose code",
@@ -213,7 +221,7 @@ def match_batch(body: MatchBatchRequest, request: Request, principal: Principal 
 
 
 @router.post("/v1/verifications", status_code=201, responses=_ERRORS,
-             summary="Open a verification (texts a one-time code; for a citizen already proven by the caller)")
+             summary="Open a verification (texts a one-time code; answers the same whatever links exist)")
 def open_verification(body: VerificationRequest, request: Request,
                       principal: Principal = require_scope("verify_request")) -> Any:
     """requested → code_sent; the code goes to the citizen's mobile, never into the answer."""
@@ -226,9 +234,6 @@ def open_verification(body: VerificationRequest, request: Request,
     return JSONResponse(info.as_dict(), status_code=201)
 
 
-def _agent(principal: Principal, agent: str) -> str:
-    # The agent id is recorded under the organisation that vouches for it.
-    return f"{org_label(principal)}:{agent}"
 
 
 @router.post("/v1/verifications/{request_id}/visit", responses=_ERRORS, summary="The field agent is at the door")
@@ -237,7 +242,7 @@ def visit(request_id: str, body: VisitRequest, request: Request,
     """code_sent → visited."""
     _start(request, "/v1/verifications/{request_id}/visit")
     try:
-        info = hub_of(request).workflow.visit(request_id, agent=_agent(principal, body.agent))
+        info = hub_of(request).workflow.visit(request_id, agent=body.agent, org=org_label(principal))
     except VerifyError as exc:
         raise api_error(exc) from None
     return JSONResponse(info.as_dict())
@@ -250,7 +255,8 @@ def confirm(request_id: str, body: ConfirmRequest, request: Request,
     """visited → verified (a wrong code counts a try; too many reject the request)."""
     _start(request, "/v1/verifications/{request_id}/confirm")
     try:
-        info = hub_of(request).workflow.confirm(request_id, body.code, agent=_agent(principal, body.agent))
+        info = hub_of(request).workflow.confirm(request_id, body.code, agent=body.agent,
+                                                org=org_label(principal))
     except VerifyError as exc:
         raise api_error(exc) from None
     return JSONResponse(info.as_dict())
@@ -262,7 +268,8 @@ def reject(request_id: str, body: RejectRequest, request: Request,
     """→ rejected, with one of the documented reasons."""
     _start(request, "/v1/verifications/{request_id}/reject")
     try:
-        info = hub_of(request).workflow.reject(request_id, body.reason, agent=_agent(principal, body.agent))
+        info = hub_of(request).workflow.reject(request_id, body.reason, agent=body.agent,
+                                               org=org_label(principal))
     except VerifyError as exc:
         raise api_error(exc) from None
     return JSONResponse(info.as_dict())
@@ -273,8 +280,10 @@ def get_verification(request_id: str, request: Request,
                      principal: Principal = require_scope("verify_request", "field_agent")) -> Any:
     """The request's state (for the portal that opened it or the agent visiting it)."""
     _start(request, "/v1/verifications/{request_id}")
+    # A field agent sees only requests its own organisation visits (or that no one has visited yet).
+    agent_org = None if "verify_request" in principal.scopes else org_label(principal)
     try:
-        info = hub_of(request).workflow.get(request_id)
+        info = hub_of(request).workflow.get(request_id, org=agent_org)
     except VerifyError as exc:
         raise api_error(exc) from None
     return JSONResponse(info.as_dict())

@@ -8,7 +8,6 @@ anything that Jinef does not serve itself.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,8 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from jinef.api.deps import context
-from jinef.geo.basemap import load_basemap
+from jinef.api.deps import context, service
 
 router = APIRouter(tags=["web"])
 
@@ -49,10 +47,10 @@ async def page(request: Request) -> Any:
 @router.get("/v1/basemap/{level}.geojson", summary="Province or county boundaries, simplified (no key needed)",
             response_class=Response, responses={200: {"content": {"application/geo+json": {}}}})
 async def basemap(level: Literal["provinces", "counties"], request: Request) -> Any:
-    """Simplified boundaries as GeoJSON, built once per worker; gzip when the client accepts it, ETag for caches."""
+    """Simplified boundaries as GeoJSON from the read image; gzip when the client accepts it, ETag for caches."""
     ctx = context(request)
     ctx.endpoint = "/v1/basemap/{level}.geojson"
-    m = await asyncio.to_thread(load_basemap, level)
+    m = service(request).registry.get().basemap(level)
     headers = {"ETag": m.etag, "Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}
     if request.headers.get("if-none-match") == m.etag:
         return Response(status_code=304, headers=headers)

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from psycopg import sql
 
 from jinef.registry.model import Address
@@ -23,6 +24,7 @@ from jinef.store.query import (
     BOUND_SQL,
     EXPORT_SELECT,
     STATS_SQL,
+    column_chunks_from_cursor,
     columns_from_cursor,
     export_where,
     row_to_address,
@@ -104,14 +106,38 @@ class PostgresReader:
             bounds.append(last + 1)
         return bounds
 
-    def columns(self, table: str, names: Sequence[str]) -> dict[str, np.ndarray]:
-        """Whole columns of a table as numpy arrays, ordered by the table's first column."""
+    def _select(self, table: str, names: Sequence[str]) -> sql.Composed:
         bad = [n for n in names if n not in TABLES.get(table, ())]
         if bad:
             raise ValueError(f"unknown columns {bad} for table {table!r}")
-        q = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+        return sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
             sql.SQL(", ").join(map(sql.Identifier, names)), sql.Identifier(table), sql.Identifier(TABLES[table][0]))
-        return columns_from_cursor(self.conn.execute(q), names)
+
+    def columns(self, table: str, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Whole columns of a table as numpy arrays, ordered by the table's first column."""
+        return columns_from_cursor(self.conn.execute(self._select(table, names)), names)
+
+    def column_chunks(self, table: str, names: Sequence[str], rows: int = 1_000_000) -> Iterator[dict[str, np.ndarray]]:
+        """The same columns in chunks of ``rows`` rows, in the same order (a server-side cursor: memory stays
+        bounded by one chunk)."""
+        q = self._select(table, names)
+        with self.conn.transaction(), self.conn.cursor(name=f"jinef_columns_{next(self._cursors)}") as cur:
+            cur.itersize = rows
+            cur.execute(q)
+            yield from column_chunks_from_cursor(cur, names, rows)
+
+    def arrow_batches(self, table: str, names: Sequence[str], rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
+        """The same columns as Arrow record batches, read by the ADBC PostgreSQL driver (binary COPY, in C)."""
+        import adbc_driver_postgresql.dbapi as adbc  # only the image compiler reads this way
+
+        bad = [n for n in names if n not in TABLES.get(table, ())]
+        if bad:
+            raise ValueError(f"unknown columns {bad} for table {table!r}")
+        cols = ", ".join(f'"{n}"' for n in names)
+        query = f'SELECT {cols} FROM "{self.loc.schema}"."{table}" ORDER BY "{TABLES[table][0]}"'
+        with adbc.connect(self.loc.dsn) as conn, conn.cursor() as cur:
+            cur.execute(query)
+            yield from cur.fetch_record_batch()
 
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts, computed with aggregate queries."""
@@ -125,3 +151,9 @@ class PostgresReader:
     def close(self) -> None:
         """Release the connection."""
         self.conn.close()
+
+    def __enter__(self) -> PostgresReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
 
-from jinef.store.base import RegistryNotFoundError
+from jinef.image.folder import new_generation
+from jinef.store.base import RegistryNotFoundError, RegistryReader
 from jinef.store.postgres.location import PgLocation, parse_location
 from jinef.store.postgres.schema import SCHEMA_VERSION, create_table, index_statements
 from jinef.store.tables import TABLES
@@ -182,19 +183,21 @@ class PostgresWriter:
                                                      self._table(table))
         return {tuple(r[1:]): int(r[0]) for r in self.conn.execute(q)}
 
-    def commit(self) -> None:
-        """Index, then publish atomically."""
+    def commit(self, prepare: Callable[[RegistryReader], None] | None = None) -> None:
+        """Index, let ``prepare`` read the finished registry, then publish atomically (nothing if it raises)."""
         if not self._open:
             raise RuntimeError("writer already closed")
         try:
             self._flush()
-            self.add("meta", [("schema_version", SCHEMA_VERSION)])
+            self.add("meta", [("schema_version", SCHEMA_VERSION), ("generation", new_generation())])
             if self.mode == "replace":
                 for stmt in index_statements(self.work):
                     self.conn.execute(stmt)
                 for table in TABLES:
                     self.conn.execute(sql.SQL("ANALYZE {}").format(self._table(table)))
                 self.conn.commit()
+                if prepare is not None:
+                    self._prepare(prepare, self.work)
                 self._swap()
             else:
                 self.conn.commit()
@@ -203,6 +206,23 @@ class PostgresWriter:
             raise
         self._open = False
         self.conn.close()
+        if prepare is not None and self.mode == "append":
+            # The rows are in; the service reads the old image until the new one is published.
+            self._prepare(prepare, self.live)
+
+    def _location_of(self, schema: str) -> str:
+        dsn = self.loc.dsn
+        return f"{dsn}{'&' if '?' in dsn else '?'}schema={schema}"
+
+    def _prepare(self, prepare: Callable[[RegistryReader], None], schema: str) -> None:
+        """Run ``prepare`` on a reader of a committed schema (the build schema before it is published)."""
+        from jinef.store.postgres.reader import PostgresReader  # the reader imports this module
+
+        reader = PostgresReader(self._location_of(schema))
+        try:
+            prepare(reader)
+        finally:
+            reader.close()
 
     def _swap(self) -> None:
         """Replace the live schema by the build schema in one transaction."""

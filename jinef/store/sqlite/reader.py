@@ -9,14 +9,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryNotFoundError
 from jinef.store.query import ADDRESS_SELECT as _SELECT
-from jinef.store.query import BOUND_SQL, EXPORT_SELECT, STATS_SQL, columns_from_cursor, export_where, row_to_address
+from jinef.store.query import (
+    BOUND_SQL,
+    EXPORT_SELECT,
+    STATS_SQL,
+    column_chunks_from_cursor,
+    columns_from_cursor,
+    export_where,
+    row_to_address,
+)
+from jinef.store.sqlite.schema import column_type
 from jinef.store.tables import TABLES
 
 __all__ = ["RegistryNotFoundError", "SqliteReader", "row_to_address"]
+
+
+# NULL as the ADBC read sees it, per declared type: values no registry column holds.
+_NULL_AS = {"INTEGER": "-9223372036854775808", "REAL": "-1e300", "TEXT": "char(0)"}
+_SENTINEL = {"INTEGER": -9223372036854775808, "REAL": -1e300, "TEXT": "\0"}
 
 
 class SqliteReader:
@@ -90,14 +105,39 @@ class SqliteReader:
             bounds.append(last + 1)
         return bounds
 
-    def columns(self, table: str, names: Sequence[str]) -> dict[str, np.ndarray]:
-        """Whole columns of a table as numpy arrays, ordered by the table's first column."""
+    def _select(self, table: str, names: Sequence[str]) -> sqlite3.Cursor:
         bad = [n for n in names if n not in TABLES.get(table, ())]
         if bad:
             raise ValueError(f"unknown columns {bad} for table {table!r}")
-        cols = ", ".join(names)
-        return columns_from_cursor(self.conn.execute(f"SELECT {cols} FROM {table} ORDER BY {TABLES[table][0]}"),
-                                   names)
+        return self.conn.execute(f"SELECT {', '.join(names)} FROM {table} ORDER BY {TABLES[table][0]}")
+
+    def columns(self, table: str, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Whole columns of a table as numpy arrays, ordered by the table's first column."""
+        return columns_from_cursor(self._select(table, names), names)
+
+    def column_chunks(self, table: str, names: Sequence[str], rows: int = 1_000_000) -> Iterator[dict[str, np.ndarray]]:
+        """The same columns in chunks of ``rows`` rows, in the same order."""
+        return column_chunks_from_cursor(self._select(table, names), names, rows)
+
+    def arrow_batches(self, table: str, names: Sequence[str], rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
+        """The same columns as Arrow record batches, read by the ADBC SQLite driver (in C, no row objects).
+
+        The driver takes a column's type from its first rows, so NULL is read as a sentinel of the column's
+        declared type (a column NULL for a million rows and then text would otherwise fail) and put back.
+        """
+        import adbc_driver_sqlite.dbapi as adbc  # only the image compiler reads this way
+        import pyarrow.compute as pc
+
+        self._select(table, names).close()  # the same column check as the other reads
+        kinds = [column_type(table, n) for n in names]
+        cols = ", ".join(f"COALESCE({n}, {_NULL_AS[k]})" for n, k in zip(names, kinds, strict=True))
+        with adbc.connect(f"file:{self.path.resolve()}?mode=ro") as conn, conn.cursor() as cur:
+            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(rows)})
+            cur.execute(f"SELECT {cols} FROM {table} ORDER BY {TABLES[table][0]}")
+            for batch in cur.fetch_record_batch():
+                arrays = [pc.if_else(pc.equal(col, _SENTINEL[k]), pa.scalar(None, col.type), col)
+                          for col, k in zip(batch.columns, kinds, strict=True)]
+                yield pa.RecordBatch.from_arrays(arrays, names=list(names))
 
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts, computed with aggregate queries."""
@@ -110,3 +150,9 @@ class SqliteReader:
     def close(self) -> None:
         """Release the connection."""
         self.conn.close()
+
+    def __enter__(self) -> SqliteReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -37,6 +37,14 @@ INDEXES: tuple[str, ...] = (
 )
 
 
+def column_type(table: str, column: str) -> str:
+    """The declared type of a column: INTEGER, REAL or TEXT."""
+    if column == TABLES[table][0] and table in _PRIMARY_TEXT:
+        return "TEXT"
+    declared = _TABLE_TYPES.get((table, column)) or _TYPES.get(column, "TEXT")
+    return declared.split()[0]
+
+
 def create_table_sql(table: str) -> str:
     """CREATE TABLE for one registry table."""
     cols = []

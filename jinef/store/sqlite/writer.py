@@ -16,13 +16,17 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
+from jinef.fileperm import create_private
+from jinef.image.folder import new_generation
+from jinef.store.base import RegistryReader
+from jinef.store.sqlite.reader import SqliteReader
 from jinef.store.sqlite.schema import INDEXES, SCHEMA_VERSION, create_table_sql, insert_sql
 from jinef.store.tables import TABLES
 
@@ -87,6 +91,7 @@ class SqliteShard:
 
     def __init__(self, path: Path) -> None:
         path.unlink(missing_ok=True)
+        create_private(path)  # every database file Jinef creates is 0600
         self.conn = sqlite3.connect(path, isolation_level=None)
         _private_file(self.conn)  # a shard lives only until the writer has merged it
         _begin_with_tables(self.conn)
@@ -151,7 +156,9 @@ class SqliteWriter:
             if not self.path.exists():
                 raise FileNotFoundError(f"no registry at {self.path} to append to (build or import one first)")
             self.work_path = self.path
-        # One thread at a time, but not always the one that opened it (the importer writes from a thread).
+        if mode == "replace":
+            create_private(self.work_path)  # every database file Jinef creates is 0600
+        # One thread at a time, but not always the one that opened it (the importer merges from a thread).
         self.conn = sqlite3.connect(self.work_path, isolation_level=None, check_same_thread=False)
         if mode == "replace":
             _private_file(self.conn)  # the new file is private until renamed
@@ -256,15 +263,16 @@ class SqliteWriter:
         q = f"SELECT id, {', '.join(key_columns)} FROM {table}"
         return {tuple(r[1:]): int(r[0]) for r in self.conn.execute(q)}
 
-    def commit(self) -> None:
-        """Index, then publish atomically."""
+    def commit(self, prepare: Callable[[RegistryReader], None] | None = None) -> None:
+        """Index, let ``prepare`` read the finished registry, then publish atomically (nothing if it raises)."""
         if not self._open:
             raise RuntimeError("writer already closed")
         self._drop_shards()
         self._stop_syncing()
         for ddl in INDEXES:
             self.conn.execute(ddl)
-        self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                              [("schema_version", SCHEMA_VERSION), ("generation", new_generation())])
         self.conn.execute("COMMIT")
         self._open = False
         if self.mode == "replace":
@@ -278,6 +286,16 @@ class SqliteWriter:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            if prepare is not None:
+                try:
+                    reader = SqliteReader(self.work_path)
+                    try:
+                        prepare(reader)
+                    finally:
+                        reader.close()
+                except BaseException:
+                    self.work_path.unlink(missing_ok=True)
+                    raise
             os.replace(self.work_path, self.path)
             dfd = os.open(self.path.parent, os.O_RDONLY)
             try:
@@ -286,6 +304,9 @@ class SqliteWriter:
                 os.close(dfd)
         else:
             self.conn.close()
+            if prepare is not None:  # the rows are in; the service reads the old image until the new is published
+                with SqliteReader(self.path) as reader:
+                    prepare(reader)
 
     def abort(self) -> None:
         """Drop everything added; the registry stays as it was."""

@@ -209,5 +209,9 @@ WIDTH_WORDS: tuple[str, ...] = ("متری",)
 # Honorifics written after a person's name, usually in parentheses: «امام خمینی (ره)». Not part
 # of the name for matching.
 HONORIFICS: tuple[str, ...] = ("ره", "رح", "ع", "عج", "ص", "س", "قس")
+# Type words that also name areas: «محله کوی نصر», «محله شهرک غرب» name a neighbourhood.
+AREA_TYPES: tuple[str, ...] = (T.ESTATE, T.TOWNSHIP, T.COMPLEX)
+# Titles people drop from street names: «شهید نیکنام» is also written «نیکنام» (as match keys: no spaces).
+DROPPABLE_TITLES: tuple[str, ...] = ("شهید", "سردار", "دکتر", "امام", "حضرت", "سرلشکر", "سپهبد", "مهندس", "استاد")
 # Sides written after a unit or plate number: «واحد ۳ شمالی».
 DIRECTION_WORDS: tuple[str, ...] = ("شمالی", "جنوبی", "شرقی", "غربی")

@@ -1,0 +1,70 @@
+"""`jinef index`: (re)compile the read image of an existing registry, SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from jinef.cli.options import DbOption, JsonOption
+from jinef.cli.output import console, fail, print_json
+from jinef.compile import CompiledImage, index_registry
+from jinef.config import RegistryLocation
+from jinef.image.folder import ImageError, ReadImage
+from jinef.refdata.paths import DataMissingError
+from jinef.store.base import RegistryNotFoundError
+from jinef.store.open import open_reader
+
+
+def image_report(c: CompiledImage, location: RegistryLocation) -> dict[str, object]:
+    """What a compile made, for output."""
+    return {"db": location.describe(), "image": str(c.path), "generation": c.generation, "units": c.units,
+            "seconds": round(c.seconds, 2), "megabytes": round(c.bytes / 1e6, 1)}
+
+
+def image_is_current(location: RegistryLocation) -> bool:
+    """Whether the registry has a published image compiled from its present generation (under today's text rules:
+    an image from other rules does not open)."""
+    try:
+        image = ReadImage.open(location.image_root)
+    except ImageError:
+        return False
+    reader = open_reader(location.engine_target())
+    try:
+        return bool(image.manifest.get("registry_generation") == reader.meta().get("generation"))
+    finally:
+        reader.close()
+
+
+def compile_or_fail(location: RegistryLocation) -> CompiledImage:
+    """Compile and publish the image, or exit with a clear message."""
+    try:
+        return index_registry(location, progress=lambda step: console.print(f"  compiling: {step}", highlight=False))
+    except (RegistryNotFoundError, DataMissingError) as exc:
+        fail(str(exc))
+
+
+def index(db: DbOption = None, json_out: JsonOption = False,
+          if_stale: Annotated[bool, typer.Option("--if-stale", help="Only when the image is missing or older than "
+                                                                    "the registry.")] = False) -> None:
+    """Compile the registry's read image (what `jinef serve` and the library answer from) and publish it."""
+    location = RegistryLocation.of(db)
+    if not location.exists():
+        fail(f"no registry at {location.describe()}: build one with `jinef build` or `jinef import`")
+    try:
+        if if_stale and image_is_current(location):
+            console.print(f"the read image of {location.describe()} is current")
+            return
+    except RegistryNotFoundError as exc:
+        fail(str(exc))
+    c = compile_or_fail(location)
+    if json_out:
+        print_json(image_report(c, location))
+    else:
+        console.print(f"compiled the read image of {c.units:,} units in {c.seconds:.1f} s "
+                      f"({c.bytes / 1e6:,.0f} MB) into {c.path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `jinef index`."""
+    app.command()(index)
