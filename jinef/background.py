@@ -1,4 +1,4 @@
-"""Work handed to one background thread, in order: reading ahead of a consumer, or writing behind a producer.
+"""Work handed to one background thread, in order: reading ahead of a consumer, or calls run behind a producer.
 
 The bulk paths (import, export) spend most of their time in C code that releases the GIL (pyarrow
 parsing and compute, SQLite stepping); a second thread lets the other core do that part while Python
