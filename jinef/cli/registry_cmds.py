@@ -18,7 +18,7 @@ from jinef.config import registry_location
 from jinef.ingest.generate import DEFAULT_SEED, DEFAULT_UNITS, generate
 from jinef.refdata.paths import DataMissingError
 from jinef.registry import postcode as pc
-from jinef.registry.export import write_export
+from jinef.registry.export_lines import write_registry_export
 from jinef.registry.registry import Registry
 from jinef.store.base import RegistryNotFoundError, RegistryReader
 from jinef.store.open import describe_location, open_reader, open_writer
@@ -118,8 +118,7 @@ def export(
         try:
             with progress_bar(total, "exporting") as bar:
                 task = bar.add_task("units", total=total)
-                n = write_export(reader.iter_addresses(), fh, fmt,  # type: ignore[arg-type]
-                                 lambda k: bar.advance(task, k))
+                n = write_registry_export(reader, fh, fmt, lambda k: bar.advance(task, k))
         finally:
             if output:
                 fh.close()

@@ -7,7 +7,7 @@ order and publish them atomically on :meth:`RegistryWriter.commit`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -76,6 +76,16 @@ class RegistryReader(Protocol):
         """Whole columns of a table as numpy arrays (for compact in-memory indexes)."""
         ...
 
+    def export_chunks(self, active_only: bool = True, batch: int = 100_000, start: int | None = None,
+                      stop: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of :data:`jinef.store.query.EXPORT_SELECT` ordered by postcode, a list per chunk
+        (postcodes from ``start`` to before ``stop`` when given)."""
+        ...
+
+    def postcode_bounds(self, step: int) -> list[int]:
+        """Postcodes that cut the units, in postcode order, into runs of ``step`` (for parallel exports)."""
+        ...
+
     def column_chunks(self, table: str, names: Sequence[str], rows: int = 1_000_000) -> Iterator[dict[str, np.ndarray]]:
         """The same columns in chunks of ``rows`` rows (same order): text columns of a national table at once
         would be a Python string per row."""
@@ -107,6 +117,10 @@ class RegistryWriter(Protocol):
 
     def add(self, table: str, rows: Iterable[tuple[Any, ...]], columns: Sequence[str] | None = None) -> None:
         """Append rows (tuples in the table's column order, or in ``columns`` with defaults for the rest)."""
+        ...
+
+    def add_columns(self, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Append rows given column by column (equal-length sequences; defaults for the table's other columns)."""
         ...
 
     def max_id(self, table: str) -> int:
@@ -141,6 +155,10 @@ class Shard(Protocol):
 
     def add(self, table: str, rows: Iterable[tuple[Any, ...]], columns: Sequence[str] | None = None) -> None:
         """Append rows, as :meth:`RegistryWriter.add` does."""
+        ...
+
+    def add_columns(self, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Append rows given column by column, as :meth:`RegistryWriter.add_columns` does."""
         ...
 
     def close(self) -> None:

@@ -28,6 +28,35 @@ LEFT JOIN thoroughfares pt ON pt.id = b.prev_thoroughfare_id
 LEFT JOIN thoroughfares lt ON lt.id = b.last_thoroughfare_id
 """
 
+# The export's rows without text joins: unit and building fields, with the ids of the building's
+# locality, neighbourhood and thoroughfares (a few hundred thousand distinct ones, looked up once by the
+# exporter instead of being joined and decoded per unit).
+EXPORT_SELECT = """
+SELECT u.postcode, u.floor, u.unit, u.usage, b.locality_id, b.neighbourhood_id, b.prev_thoroughfare_id,
+       b.last_thoroughfare_id, b.plate, b.entrance, b.name, b.lat, b.lon
+FROM units u
+JOIN buildings b ON b.id = u.building_id
+"""
+
+
+def export_where(active_only: bool, start: int | None, stop: int | None, param: str) -> tuple[str, list[int]]:
+    """The WHERE clause of an export chunk query and its parameters (``param`` is the engine's placeholder)."""
+    terms = ["u.status = 'active'"] if active_only else []
+    params = []
+    for op, value in ((">=", start), ("<", stop)):
+        if value is not None:
+            terms.append(f"u.postcode {op} {param}")
+            params.append(value)
+    return (" WHERE " + " AND ".join(terms) if terms else ""), params
+
+
+# The n-th postcode after a given one: walks the postcode index from there.
+BOUND_SQL = "SELECT postcode FROM units WHERE postcode > {p} ORDER BY postcode LIMIT 1 OFFSET {p}"
+
+
+EXPORT_FIELDS = ("postcode", "floor", "unit", "usage", "locality_id", "neighbourhood_id", "prev_thoroughfare_id",
+                 "last_thoroughfare_id", "plate", "entrance", "name", "lat", "lon")
+
 
 def thoroughfare_text(kind: str | None, name: str | None) -> str:
     """A thoroughfare with its type word («خیابان آزادی»), or '' when there is none."""

@@ -19,7 +19,16 @@ from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryNotFoundError
 from jinef.store.postgres.location import parse_location
 from jinef.store.postgres.writer import connect, schema_exists
-from jinef.store.query import ADDRESS_SELECT, STATS_SQL, column_chunks_from_cursor, columns_from_cursor, row_to_address
+from jinef.store.query import (
+    ADDRESS_SELECT,
+    BOUND_SQL,
+    EXPORT_SELECT,
+    STATS_SQL,
+    column_chunks_from_cursor,
+    columns_from_cursor,
+    export_where,
+    row_to_address,
+)
 from jinef.store.tables import TABLES
 
 
@@ -77,6 +86,25 @@ class PostgresReader:
             while rows := cur.fetchmany(batch):
                 for row in rows:
                     yield row_to_address(row)
+
+    def export_chunks(self, active_only: bool = True, batch: int = 100_000, start: int | None = None,
+                      stop: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of the export query ordered by postcode, a list per chunk (a server-side cursor, one snapshot)."""
+        where, params = export_where(active_only, start, stop, "%s")
+        with self.conn.transaction(), self.conn.cursor(name=f"jinef_export_{next(self._cursors)}") as cur:
+            cur.itersize = batch
+            cur.execute(EXPORT_SELECT + where + " ORDER BY u.postcode", params)
+            while rows := cur.fetchmany(batch):
+                yield rows
+
+    def postcode_bounds(self, step: int) -> list[int]:
+        """Postcodes that cut the units, in postcode order, into runs of ``step`` (for parallel exports)."""
+        bounds: list[int] = []
+        last = -1
+        while row := self.conn.execute(BOUND_SQL.format(p="%s"), (last, step - 1)).fetchone():
+            last = int(row[0])
+            bounds.append(last + 1)
+        return bounds
 
     def _select(self, table: str, names: Sequence[str]) -> sql.Composed:
         bad = [n for n in names if n not in TABLES.get(table, ())]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import psycopg
@@ -134,6 +134,12 @@ class PostgresWriter:
         self._buffered += len(buf) - before
         if self._buffered >= _BUFFER_ROWS:
             self._flush()
+
+    def add_columns(self, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Append rows given column by column (equal-length sequences; defaults for the table's other columns)."""
+        if any(len(v) != len(next(iter(columns.values()))) for v in columns.values()):
+            raise ValueError(f"columns for {table} differ in length")
+        self.add(table, zip(*columns.values(), strict=True), columns=tuple(columns))
 
     def _flush(self) -> None:
         """COPY the buffered rows; commit the build schema now and then."""

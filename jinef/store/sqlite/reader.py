@@ -6,6 +6,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -13,7 +14,15 @@ import pyarrow as pa
 from jinef.registry.model import Address
 from jinef.store.base import ProvinceStats, RegistryNotFoundError
 from jinef.store.query import ADDRESS_SELECT as _SELECT
-from jinef.store.query import STATS_SQL, column_chunks_from_cursor, columns_from_cursor, row_to_address
+from jinef.store.query import (
+    BOUND_SQL,
+    EXPORT_SELECT,
+    STATS_SQL,
+    column_chunks_from_cursor,
+    columns_from_cursor,
+    export_where,
+    row_to_address,
+)
 from jinef.store.sqlite.schema import column_type
 from jinef.store.tables import TABLES
 
@@ -78,6 +87,23 @@ class SqliteReader:
         while rows := cur.fetchmany(batch):
             for row in rows:
                 yield row_to_address(row)
+
+    def export_chunks(self, active_only: bool = True, batch: int = 100_000, start: int | None = None,
+                      stop: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of the export query ordered by postcode, a list per chunk (column-wise export)."""
+        where, params = export_where(active_only, start, stop, "?")
+        cur = self.conn.execute(EXPORT_SELECT + where + " ORDER BY u.postcode", params)
+        while rows := cur.fetchmany(batch):
+            yield rows
+
+    def postcode_bounds(self, step: int) -> list[int]:
+        """Postcodes that cut the units, in postcode order, into runs of ``step`` (for parallel exports)."""
+        bounds: list[int] = []
+        last = -1
+        while row := self.conn.execute(BOUND_SQL.format(p="?"), (last, step - 1)).fetchone():
+            last = int(row[0])
+            bounds.append(last + 1)
+        return bounds
 
     def _select(self, table: str, names: Sequence[str]) -> sqlite3.Cursor:
         bad = [n for n in names if n not in TABLES.get(table, ())]

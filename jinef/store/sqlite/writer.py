@@ -16,7 +16,7 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -65,6 +65,27 @@ def _add(conn: sqlite3.Connection, table: str, rows: Iterable[tuple[Any, ...]],
         conn.executemany(single, rows[full:])
 
 
+def _add_columns(conn: sqlite3.Connection, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
+    """Rows given column by column, bound from one flat list: no tuple per row is ever made."""
+    cols = tuple(columns)
+    bad = [c for c in cols if c not in TABLES[table]]
+    if bad or table == "meta":
+        raise ValueError(f"cannot add columns {cols} to table {table!r}")
+    n = len(columns[cols[0]]) if cols else 0
+    if any(len(v) != n for v in columns.values()):
+        raise ValueError(f"columns for {table} differ in length")
+    k = len(cols)
+    flat: list[Any] = [None] * (n * k)
+    for i, values in enumerate(columns.values()):
+        flat[i::k] = values  # interleaved by slice assignment, in C
+    full = n - n % _BATCH_ROWS
+    step = _BATCH_ROWS * k
+    if full:
+        conn.executemany(_batch_sql(table, cols), (flat[i : i + step] for i in range(0, full * k, step)))
+    if full < n:
+        conn.executemany(insert_sql(table, cols), (flat[i : i + k] for i in range(full * k, n * k, k)))
+
+
 class SqliteShard:
     """One shard of a parallel build: the registry tables in a private file, filled by one worker."""
 
@@ -86,6 +107,10 @@ class SqliteShard:
         self._buffered += len(buf) - before
         if self._buffered >= _SHARD_BUFFER_ROWS:
             self._flush()
+
+    def add_columns(self, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Append rows given column by column (written at once: they come by the tens of thousands)."""
+        _add_columns(self.conn, table, columns)
 
     def _flush(self) -> None:
         for (table, columns), rows in self._pending.items():
@@ -133,7 +158,8 @@ class SqliteWriter:
             self.work_path = self.path
         if mode == "replace":
             create_private(self.work_path)  # every database file Jinef creates is 0600
-        self.conn = sqlite3.connect(self.work_path, isolation_level=None)
+        # One thread at a time, but not always the one that opened it (the importer merges from a thread).
+        self.conn = sqlite3.connect(self.work_path, isolation_level=None, check_same_thread=False)
         if mode == "replace":
             _private_file(self.conn)  # the new file is private until renamed
         self.conn.execute("PRAGMA cache_size=-200000")
@@ -146,6 +172,10 @@ class SqliteWriter:
     def add(self, table: str, rows: Iterable[tuple[Any, ...]], columns: Sequence[str] | None = None) -> None:
         """Append rows (tuples in the table's column order, or in ``columns`` with defaults for the rest)."""
         _add(self.conn, table, rows, columns)
+
+    def add_columns(self, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Append rows given column by column (equal-length sequences; defaults for the table's other columns)."""
+        _add_columns(self.conn, table, columns)
 
     def _remove_abandoned(self) -> None:
         """Remove the build files and shard folders that killed builds of this registry left behind."""
