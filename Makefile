@@ -31,8 +31,10 @@ run: install
 	@echo "serving on http://$(HOST):$(PORT)  (search page: /, API docs: /docs)"
 	$(BIN)/jinef serve --db $(DB) --host $(HOST) --port $(PORT) --workers $(WORKERS) --warm --dev-sms-outbox
 
+# ruff, then the layer order (import-linter's contract in pyproject.toml: read and write sides never import each other).
 lint: install
 	$(BIN)/ruff check jinef tests bench
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jinef.geocode.autocomplete import Autocompleter
-from jinef.registry.registry import Registry
+from jinef.read.geocode.autocomplete import Autocompleter
+from jinef.read.registry.registry import Registry
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import free_port, registry_path

@@ -72,9 +72,9 @@ def crowding(lat: np.ndarray, lon: np.ndarray, seed: int = 1) -> dict[str, float
 
 def outside_shares(db: str) -> dict[str, float]:
     """Share of buildings outside their own county polygon (the province's where the county has none) and province."""
-    from jinef.refdata.cache import load_boundaries_cached
-    from jinef.refdata.divisions import load_divisions
-    from jinef.registry.registry import Registry
+    from jinef.read.registry.registry import Registry
+    from jinef.write.refdata.cache import load_boundaries_cached
+    from jinef.write.refdata.divisions import load_divisions
 
     div = load_divisions()
     bnd = load_boundaries_cached(div)
@@ -111,7 +111,7 @@ def build(units: int, db: Path, seed: int | None = None) -> dict[str, float]:
 
 def measure(db: str) -> dict[str, float]:
     """Every figure of one registry."""
-    from jinef.registry.registry import Registry
+    from jinef.read.registry.registry import Registry
 
     with Registry.open(db) as reg:
         b = reg.reader.columns("buildings", ["lat", "lon"])

@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/geocode_eval.py --db var/bench/registry-200000.sql
 (builds the registry if missing). Reports, per noise kind, top-1 and top-5 postcode accuracy (or the
 right match level where levels are missing), the share of confident (≥ 0.9) answers and how many of
 them were wrong, and single-core throughput. ``--calibrate`` writes the confidence table the
-geocoder uses (``jinef/geocode/data/calibration.json``) from this run's margins.
+geocoder uses (``jinef/read/geocode/data/calibration.json``) from this run's margins.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from jinef.geocode.geocoder import Candidate, Geocoder  # noqa: E402
-from jinef.geocode.index import GeocodeIndex, unit_key  # noqa: E402
-from jinef.ingest.vocabulary import ORDINAL_WORDS  # noqa: E402
-from jinef.registry.model import Address, floor_text  # noqa: E402
-from jinef.registry.registry import Registry  # noqa: E402
-from jinef.text.digits import to_latin_digits, to_persian_digits  # noqa: E402
+from jinef.model.address import Address, floor_text  # noqa: E402
+from jinef.model.digits import to_latin_digits, to_persian_digits  # noqa: E402
+from jinef.read.geocode.geocoder import Candidate, Geocoder  # noqa: E402
+from jinef.read.geocode.index import GeocodeIndex, unit_key  # noqa: E402
+from jinef.read.registry.registry import Registry  # noqa: E402
 from jinef.text.keys import match_key  # noqa: E402
 from jinef.text.parser import parse_address, split_thoroughfare  # noqa: E402
+from jinef.write.ingest.vocabulary import ORDINAL_WORDS  # noqa: E402
 
 ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
 LANDMARKS = ("جنب بانک ملی", "روبروی مسجد", "نرسیده به میدان", "بعد از نانوایی", "کنار داروخانه")

@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from geocode_eval import CONFLICT_KIND, LEVEL_KINDS, UNIT_KINDS, draw, write  # noqa: E402
 
-from jinef.geocode.geocoder import Geocoder  # noqa: E402
-from jinef.registry.registry import Registry  # noqa: E402
+from jinef.read.geocode.geocoder import Geocoder  # noqa: E402
+from jinef.read.registry.registry import Registry  # noqa: E402
 from jinef.text.parser import parse_address  # noqa: E402
 
 

@@ -52,7 +52,7 @@ def _postcodes(db: Path, n: int) -> list[str]:
 def _addresses(db: Path, codes: list[str]) -> tuple[list[str], list[str]]:
     """Standard addresses (geocode queries) and building points (reverse queries) of some units."""
     sys.path.insert(0, str(ROOT))
-    from jinef.registry.registry import Registry
+    from jinef.read.registry.registry import Registry
 
     with Registry.open(db) as reg:
         found = [a for a in reg.lookup_many(codes) if a is not None and a.lat is not None]

@@ -2,7 +2,7 @@
 
 Run: ``python bench/match_bench.py [--links N] [--seconds S]``. Prints one line per scenario.
 
-What "durable" means per scenario (see jinef/verify/sqlite_store.py and audit.py):
+What "durable" means per scenario (see jinef/read/verify/sqlite_store.py and audit.py):
 - ``full``: SQLite WAL with synchronous=FULL; a match returns only after the transaction
   holding its audit record has been fsynced (survives power loss).
 - ``normal``: WAL with synchronous=NORMAL; the record is committed before the answer but
@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable with
 
 from common import python_speed
 
-from jinef.verify import AbuseConfig, MatchQuery, VerifyConfig, VerifyHub
-from jinef.verify import national_code as nc
+from jinef.read.verify import AbuseConfig, MatchQuery, VerifyConfig, VerifyHub
+from jinef.read.verify import national_code as nc
 
 ORGS = [f"org-{i:02d}" for i in range(50)]
 PURPOSES = ["banking_kyc", "telecom_subscription", "insurance", "delivery"]
@@ -186,7 +186,7 @@ def detector_memory(pairs: int = 200_000) -> tuple[float, float, float]:
     window happens inside one): the pairs arrive spread over one window, as in service."""
     from datetime import UTC, datetime, timedelta
 
-    from jinef.verify.abuse import SlidingWindowDetector
+    from jinef.read.verify.abuse import SlidingWindowDetector
 
     rng = random.Random(5)
     asked = [(rng.choice(ORGS), os.urandom(32), f"{rng.randrange(10**10):010d}") for _ in range(pairs)]

@@ -43,10 +43,10 @@ Pair = tuple[str, str, bool]  # national code, postcode, expected answer
 
 def _seed(reg: Path, hub_db: Path, people: int) -> list[Pair]:
     """Verify ``people`` addresses through the hub's workflow; return matching and non-matching pairs."""
-    from jinef.registry.registry import Registry
-    from jinef.text.digits import to_latin_digits
-    from jinef.verify import VerifyConfig, VerifyHub
-    from jinef.verify import national_code as ncode
+    from jinef.model.digits import to_latin_digits
+    from jinef.read.registry.registry import Registry
+    from jinef.read.verify import VerifyConfig, VerifyHub
+    from jinef.read.verify import national_code as ncode
 
     conn = sqlite3.connect(f"file:{reg}?mode=ro", uri=True)
     codes = [f"{r[0]:010d}" for r in conn.execute(

@@ -29,7 +29,7 @@ from common import JINEF, free_port, wait_healthy  # noqa: E402
 from crowding import crowding  # noqa: E402
 from geocode_eval import CONFLICT_KIND, LEVEL_KINDS, UNIT_KINDS, draw, expected_level, is_right, twins, write  # noqa: E402
 
-from jinef.registry.registry import Registry  # noqa: E402
+from jinef.read.registry.registry import Registry  # noqa: E402
 
 
 def timed(cmd: list[str], label: str) -> tuple[float, float, str]:

@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from jinef.registry.registry import Registry  # noqa: E402
-from jinef.store.open import open_reader  # noqa: E402
+from jinef.read.registry.registry import Registry  # noqa: E402
+from jinef.write.store.open import open_reader  # noqa: E402
 
 
 def build(units: int, db: Path) -> dict[str, float]:
@@ -58,9 +58,9 @@ def check(db: Path) -> str:
     import numpy as np
     import shapely
 
-    from jinef.refdata.boundaries import load_boundaries
-    from jinef.refdata.divisions import load_divisions
-    from jinef.registry.postcode import is_valid
+    from jinef.model.postcode import is_valid
+    from jinef.write.refdata.boundaries import load_boundaries
+    from jinef.write.refdata.divisions import load_divisions
 
     with open_reader(db) as reader:
         codes = reader.columns("units", ["postcode"])["postcode"]

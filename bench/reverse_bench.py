@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jinef.geo.reverse import STATUSES, ReverseGeocoder
-from jinef.registry.registry import Registry
+from jinef.read.geo.reverse import STATUSES, ReverseGeocoder
+from jinef.read.registry.registry import Registry
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import registry_path

@@ -10,12 +10,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from jinef.compile import image_step
-from jinef.ingest.generate import generate
-from jinef.refdata.boundaries import Boundaries, load_boundaries
-from jinef.refdata.divisions import Divisions, load_divisions
-from jinef.store.open import open_writer
-from jinef.store.postgres.location import parse_location
+from jinef.write.compile import image_step
+from jinef.write.ingest.generate import generate
+from jinef.write.refdata.boundaries import Boundaries, load_boundaries
+from jinef.write.refdata.divisions import Divisions, load_divisions
+from jinef.write.store.open import open_writer
+from jinef.write.store.postgres.location import parse_location
 
 SMALL_UNITS = 20000
 SMALL_SEED = 7

@@ -21,13 +21,13 @@ from typing import Any, Literal
 
 import shapely
 
-from jinef.csv_safety import neutralise_row, restore_row
-from jinef.refdata.boundaries import Boundaries
-from jinef.refdata.divisions import COUNTY_WORD, Divisions
-from jinef.registry import postcode as pc
-from jinef.registry.model import EXPORT_COLUMNS, GeocodeSource, LocalityType, Status, ThoroughfareType, Usage
-from jinef.store.base import RegistryWriter
+from jinef.common.csv_safety import neutralise_row, restore_row
+from jinef.model import postcode as pc
+from jinef.model.address import EXPORT_COLUMNS, GeocodeSource, LocalityType, Status, ThoroughfareType, Usage
 from jinef.text.letters import name_key
+from jinef.write.refdata.boundaries import Boundaries
+from jinef.write.refdata.divisions import COUNTY_WORD, Divisions
+from jinef.write.store.base import RegistryWriter
 
 REQUIRED = ("postcode", "province", "county", "locality_type", "locality", "last_thoroughfare", "lat", "lon")
 _TYPE_WORDS = sorted((t.value for t in ThoroughfareType), key=len, reverse=True)

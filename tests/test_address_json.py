@@ -8,12 +8,12 @@ from pathlib import Path
 import orjson
 import psycopg
 
-from jinef.compile import index_registry
-from jinef.registry.address_json import JsonFromAddresses, unit_json
-from jinef.registry.registry import Registry
-from jinef.store.base import RegistryReader
-from jinef.store.open import open_reader
-from jinef.store.postgres.location import parse_location
+from jinef.read.registry.address_json import JsonFromAddresses, unit_json
+from jinef.read.registry.registry import Registry
+from jinef.write.compile import index_registry
+from jinef.write.store.base import RegistryReader
+from jinef.write.store.open import open_reader
+from jinef.write.store.postgres.location import parse_location
 from tests.conftest import EngineRegistries
 from tests.test_address_table import all_postcodes, load_floors
 from tests.test_import import NewLocation

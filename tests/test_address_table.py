@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from jinef.registry import postcode as pc
-from jinef.registry.registry import Registry
-from jinef.store.base import RegistryReader
-from jinef.store.open import open_reader
+from jinef.model import postcode as pc
+from jinef.read.registry.registry import Registry
+from jinef.write.store.base import RegistryReader
+from jinef.write.store.open import open_reader
 from tests.conftest import EngineRegistries
 from tests.test_import import NewLocation, export, load, rows_of, write_rows
 

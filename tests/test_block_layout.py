@@ -12,15 +12,15 @@ import pytest
 import shapely
 from scipy.spatial import cKDTree
 
-from jinef.ingest import lattice
-from jinef.ingest.comb import NoRoomError, plan_groups
-from jinef.ingest.generate import Planner, _regions
-from jinef.ingest.postcode_allocator import UrbanSequence, urban_routes_needed
-from jinef.ingest.streets import Area, Ids, NamePicker, Rows, blocks_needed, generate_area
-from jinef.refdata.boundaries import Boundaries
-from jinef.refdata.divisions import Divisions
-from jinef.refdata.tehran import load_tehran_neighbourhoods
-from jinef.store.open import open_reader
+from jinef.write.ingest import lattice
+from jinef.write.ingest.comb import NoRoomError, plan_groups
+from jinef.write.ingest.generate import Planner, _regions
+from jinef.write.ingest.postcode_allocator import UrbanSequence, urban_routes_needed
+from jinef.write.ingest.streets import Area, Ids, NamePicker, Rows, blocks_needed, generate_area
+from jinef.write.refdata.boundaries import Boundaries
+from jinef.write.refdata.divisions import Divisions
+from jinef.write.refdata.tehran import load_tehran_neighbourhoods
+from jinef.write.store.open import open_reader
 from tests.test_generate import block_run
 
 EARTH_M = 6_371_008.8

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jinef.registry.model import EXPORT_COLUMNS
-from jinef.registry.registry import Registry
+from jinef.model.address import EXPORT_COLUMNS
+from jinef.read.registry.registry import Registry
 
 JINEF = [sys.executable, "-m", "jinef.cli.main"]
 

@@ -15,14 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jinef.ingest import key_ids
-from jinef.ingest.key_ids import KeyIds
-from jinef.registry import postcode as pc
-from jinef.registry.export import write_export
-from jinef.registry.export_lines import format_coords, write_registry_export
-from jinef.registry.model import format_coord
-from jinef.registry.postcode_column import validate_column
-from jinef.store.open import open_reader, open_writer
+from jinef.model import postcode as pc
+from jinef.model.address import format_coord
+from jinef.model.postcode_column import validate_column
+from jinef.write.export.addresses import write_export
+from jinef.write.export.lines import format_coords, write_registry_export
+from jinef.write.ingest import key_ids
+from jinef.write.ingest.key_ids import KeyIds
+from jinef.write.store.open import open_reader, open_writer
 
 Location = Path | str
 JINEF = [sys.executable, "-m", "jinef.cli.main"]

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from jinef.refdata.boundaries import Boundaries
-from jinef.refdata.divisions import Divisions
-from jinef.registry import postcode as pc
-from jinef.registry.export import write_export
-from jinef.registry.model import EXPORT_COLUMNS
-from jinef.registry.registry import Registry
-from jinef.store.open import open_reader
+from jinef.model import postcode as pc
+from jinef.model.address import EXPORT_COLUMNS
+from jinef.read.registry.registry import Registry
+from jinef.write.export.addresses import write_export
+from jinef.write.refdata.boundaries import Boundaries
+from jinef.write.refdata.divisions import Divisions
+from jinef.write.store.open import open_reader
 from tests.conftest import SMALL_SEED, SMALL_UNITS, build_registry
 
 
@@ -98,7 +98,7 @@ def test_realistic_mix(small_registry: Path) -> None:
 
 
 def test_tehran_real_neighbourhoods(small_registry: Path) -> None:
-    from jinef.refdata.tehran import load_tehran_neighbourhoods
+    from jinef.write.refdata.tehran import load_tehran_neighbourhoods
 
     real = {h.name for h in load_tehran_neighbourhoods()}
     with Registry.open(small_registry) as reg:
@@ -117,7 +117,7 @@ def test_units_of_a_building_share_its_point(small_registry: Path) -> None:
 
 def block_run(lon: float, lat: float, n: int) -> tuple[int, ...]:
     """``n`` lattice cells in a row eastwards from a point."""
-    from jinef.ingest import lattice
+    from jinef.write.ingest import lattice
 
     col, row = lattice.cell_of(lon, lat)
     return tuple(int(k) for k in lattice.keys_of(np.arange(col, col + n), np.full(n, row)))
@@ -126,8 +126,8 @@ def block_run(lon: float, lat: float, n: int) -> tuple[int, ...]:
 def test_metro_area_has_towers_with_entrances_and_shops() -> None:
     import random
 
-    from jinef.ingest.postcode_allocator import UrbanSequence, urban_routes_needed
-    from jinef.ingest.streets import Area, Ids, NamePicker, Rows, blocks_needed, generate_area
+    from jinef.write.ingest.postcode_allocator import UrbanSequence, urban_routes_needed
+    from jinef.write.ingest.streets import Area, Ids, NamePicker, Rows, blocks_needed, generate_area
 
     rng = random.Random(3)
     rows = Rows()
@@ -150,8 +150,8 @@ def test_every_unit_has_its_own_standard_address(small_registry: Path) -> None:
 
 
 def test_chunks_cover_the_plan_in_order(divisions: Divisions, boundaries: Boundaries) -> None:
-    from jinef.ingest.generate import MAX_CHUNK_UNITS, Planner, _regions, chunks
-    from jinef.refdata.tehran import load_tehran_neighbourhoods
+    from jinef.write.ingest.generate import MAX_CHUNK_UNITS, Planner, _regions, chunks
+    from jinef.write.refdata.tehran import load_tehran_neighbourhoods
 
     regions = _regions(divisions, boundaries)
     plan = Planner.planned(300_000, SMALL_SEED, divisions, regions, load_tehran_neighbourhoods())

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from jinef.store.group_commit import GroupCommit
+from jinef.common.group_commit import GroupCommit
 
 
 class Recorder:

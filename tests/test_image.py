@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jinef.config import RegistryLocation
+from jinef.common.config import RegistryLocation
 from jinef.image.folder import (
     CURRENT,
     MANIFEST,
@@ -23,7 +23,7 @@ from jinef.image.folder import (
     publish,
 )
 from jinef.image.strings import StringTable
-from jinef.registry.registry import Registry
+from jinef.read.registry.registry import Registry
 from jinef.text.rules import text_rules_fingerprint
 
 

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from jinef.compile import image_step
-from jinef.ingest.importer import ImportError_, import_file
-from jinef.refdata.boundaries import Boundaries
-from jinef.refdata.divisions import Divisions
-from jinef.registry.export import write_export
-from jinef.registry.model import EXPORT_COLUMNS
-from jinef.registry.registry import Registry
-from jinef.store.base import ProvinceStats, RegistryNotFoundError
-from jinef.store.open import open_reader, open_writer
+from jinef.model.address import EXPORT_COLUMNS
+from jinef.read.registry.registry import Registry
+from jinef.write.compile import image_step
+from jinef.write.export.addresses import write_export
+from jinef.write.ingest.importer import ImportError_, import_file
+from jinef.write.refdata.boundaries import Boundaries
+from jinef.write.refdata.divisions import Divisions
+from jinef.write.store.base import ProvinceStats, RegistryNotFoundError
+from jinef.write.store.open import open_reader, open_writer
 from tests.conftest import EngineRegistries, leftovers
 
 JINEF = [sys.executable, "-m", "jinef.cli.main"]

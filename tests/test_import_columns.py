@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-import jinef.ingest.import_reader as import_reader
-from jinef.ingest.importer import ImportError_, import_file
-from jinef.refdata.boundaries import Boundaries
-from jinef.refdata.divisions import Divisions
-from jinef.registry.model import EXPORT_COLUMNS
-from jinef.store.open import open_reader, open_writer
-from jinef.store.tables import TABLES
+import jinef.write.ingest.import_reader as import_reader
+from jinef.model.address import EXPORT_COLUMNS
+from jinef.write.ingest.importer import ImportError_, import_file
+from jinef.write.refdata.boundaries import Boundaries
+from jinef.write.refdata.divisions import Divisions
+from jinef.write.store.open import open_reader, open_writer
+from jinef.write.store.tables import TABLES
 from tests import reference_importer
 from tests.test_import import export, rows_of, stored_stats, write_rows
 

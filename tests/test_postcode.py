@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jinef.registry import postcode as pc
+from jinef.model import postcode as pc
 
 route_digit = st.sampled_from("13456789")
 any_digit = st.sampled_from("0123456789")
@@ -53,7 +53,7 @@ def test_parse_raises_with_the_reasons() -> None:
 
 @given(valid_codes)
 def test_valid_codes_round_trip_through_every_form(code: str) -> None:
-    from jinef.text.digits import to_persian_digits
+    from jinef.model.digits import to_persian_digits
 
     assert pc.parse(code) == code
     assert pc.parse(to_persian_digits(pc.format_postcode(code))) == code

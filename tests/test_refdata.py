@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from jinef.refdata.boundaries import Boundaries
-from jinef.refdata.divisions import Divisions, load_divisions
-from jinef.refdata.fetch import FetchError, county_population, fetch
-from jinef.refdata.paths import DataMissingError, data_dir
+from jinef.write.refdata.boundaries import Boundaries
+from jinef.write.refdata.divisions import Divisions, load_divisions
+from jinef.write.refdata.fetch import FetchError, county_population, fetch
+from jinef.write.refdata.paths import DataMissingError, data_dir
 
 
 def test_counts(divisions: Divisions, boundaries: Boundaries) -> None:
@@ -89,7 +89,7 @@ def test_boundaries_cache_serves_the_same_polygons_and_follows_the_sources(tmp_p
     import os
     import shutil
 
-    from jinef.refdata.cache import load_boundaries_cached
+    from jinef.write.refdata.cache import load_boundaries_cached
 
     root = tmp_path / "iran"
     for sub in ("divisions", "population", "boundaries"):

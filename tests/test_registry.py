@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jinef.registry import postcode as pc
-from jinef.registry.model import Address, standard_address
-from jinef.registry.registry import Registry
-from jinef.store.base import RegistryNotFoundError
-from jinef.store.open import open_reader
-from jinef.text.digits import to_persian_digits
+from jinef.model import postcode as pc
+from jinef.model.address import Address, standard_address
+from jinef.model.digits import to_persian_digits
+from jinef.read.registry.registry import Registry
+from jinef.write.store.base import RegistryNotFoundError
+from jinef.write.store.open import open_reader
 
 
 def sample(**kw: object) -> Address:

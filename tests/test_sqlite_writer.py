@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jinef.store.sqlite.writer import SqliteWriter
+from jinef.write.store.sqlite.writer import SqliteWriter
 
 UNIT_COLUMNS = ("id", "postcode", "building_id", "floor", "unit", "usage")
 

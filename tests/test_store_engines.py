@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jinef.refdata.boundaries import Boundaries
-from jinef.refdata.divisions import Divisions
-from jinef.registry import postcode as pc
-from jinef.registry.export import write_export
-from jinef.registry.registry import Registry
-from jinef.store.open import open_reader
-from jinef.store.postgres.reader import PostgresReader
+from jinef.model import postcode as pc
+from jinef.read.registry.registry import Registry
+from jinef.write.export.addresses import write_export
+from jinef.write.refdata.boundaries import Boundaries
+from jinef.write.refdata.divisions import Divisions
+from jinef.write.store.open import open_reader
+from jinef.write.store.postgres.reader import PostgresReader
 from tests.conftest import ENGINE_SEED, ENGINE_UNITS, EngineRegistries, build_registry, pg_location
 from tests.test_import import load, rows_of, write_rows
 
@@ -105,7 +105,7 @@ def test_open_reader_follows_a_rebuild(both: tuple[Path | str, Path | str], pg_d
 
 def test_columns_read_in_chunks_equal_one_read(engine_registry: Path | str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Whole columns come out the same however many chunks the cursor is read in (chunk edges included)."""
-    from jinef.store import query
+    from jinef.write.store import query
 
     names = ["id", "postcode", "building_id", "floor", "unit", "status"]
     reader = open_reader(engine_registry)

@@ -34,9 +34,9 @@ from jinef.api.routers import gnaf as gnaf_router
 from jinef.api.routers import verify as verify_router
 from jinef.api.schemas import MAX_BATCH
 from jinef.api.servicedb import AuditRecord, open_store
-from jinef.config import RegistryLocation
-from jinef.verify import DEFAULT_PURPOSES, SmsGateway, VerifyConfig, VerifyHub
-from jinef.verify.sms import HttpSmsGateway
+from jinef.common.config import RegistryLocation
+from jinef.read.verify import DEFAULT_PURPOSES, SmsGateway, VerifyConfig, VerifyHub
+from jinef.read.verify.sms import HttpSmsGateway
 
 log = logging.getLogger("jinef.api")
 

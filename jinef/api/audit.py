@@ -2,7 +2,7 @@
 
 A request hands its record to :meth:`AuditWriter.record` and waits; the records of the calls that
 arrive while one transaction is being written go into the next one
-(:class:`jinef.store.group_commit.GroupCommit`), so under load one commit serves many calls and a lone
+(:class:`jinef.common.group_commit.GroupCommit`), so under load one commit serves many calls and a lone
 call waits for one small commit. The service database runs WAL with ``synchronous=NORMAL``: a
 committed record survives the crash or kill of the worker (not a power cut). A call whose record
 cannot be written gets a 503 instead of its answer (see ``jinef.api.app``).
@@ -15,7 +15,7 @@ import threading
 import time
 
 from jinef.api.servicedb import AuditRecord, ServiceStore
-from jinef.store.group_commit import GroupCommit
+from jinef.common.group_commit import GroupCommit
 
 log = logging.getLogger("jinef.audit")
 

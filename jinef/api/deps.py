@@ -20,15 +20,15 @@ from fastapi import Depends, Header, Request
 
 from jinef.api.audit import AuditWriter
 from jinef.api.servicedb import Principal, ServiceStore, hash_key
-from jinef.config import RegistryLocation
-from jinef.geo.reverse import ReverseGeocoder
-from jinef.geocode.autocomplete import Autocompleter
-from jinef.geocode.geocoder import Geocoder
+from jinef.common.config import RegistryLocation
 from jinef.image.folder import current_generation
-from jinef.registry.address_json import AddressJson
-from jinef.registry.address_table import AddressSource
-from jinef.registry.registry import Registry
-from jinef.verify import VerifyHub
+from jinef.read.geo.reverse import ReverseGeocoder
+from jinef.read.geocode.autocomplete import Autocompleter
+from jinef.read.geocode.geocoder import Geocoder
+from jinef.read.registry.address_json import AddressJson
+from jinef.read.registry.address_table import AddressSource
+from jinef.read.registry.registry import Registry
+from jinef.read.verify import VerifyHub
 
 log = logging.getLogger("jinef.api")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jinef.registry.model import Address, floor_text
+from jinef.model.address import Address, floor_text
 
 MAX_ROWS = 1000
 

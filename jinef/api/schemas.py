@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from jinef.registry.address_json import unit_json
+from jinef.read.registry.address_json import unit_json
 
 MAX_BATCH = 1000
 # Longest text accepted where a postcode is expected (any digit form, dashes, spaces): a longer one is a 422

@@ -1,7 +1,7 @@
 """Live service state: organisations, API keys, quotas, the audit log and metric roll-ups.
 
 This never lives in the registry file (rebuilds rename a new file over it and readers open it
-read-only): it is a separate database beside it, see :func:`jinef.config.service_db_path`.
+read-only): it is a separate database beside it, see :func:`jinef.common.config.service_db_path`.
 All SQL is behind :class:`ServiceStore`; :class:`SqliteServiceStore` is the engine used now, and
 a PostgreSQL engine can implement the same protocol later.
 """
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from jinef.fileperm import create_private
-from jinef.store.write_lock import FileWriteLock
+from jinef.common.fileperm import create_private
+from jinef.common.write_lock import FileWriteLock
 
 KEY_PREFIX = "jnf_"
 # Scopes an organisation's key may hold; endpoints of other issues (geocode, reverse, match) use theirs.

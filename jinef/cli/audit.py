@@ -10,9 +10,9 @@ import typer
 
 from jinef.cli.audit_log import audit_app
 from jinef.cli.output import fail, print_json
-from jinef.config import verify_db_path
-from jinef.verify.audit import verify_store
-from jinef.verify.sqlite_store import SqliteVerifyStore
+from jinef.common.config import verify_db_path
+from jinef.read.verify.audit import verify_store
+from jinef.read.verify.sqlite_store import SqliteVerifyStore
 
 DbOption = Annotated[
     Path,

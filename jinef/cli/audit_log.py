@@ -15,8 +15,8 @@ import typer
 from jinef.api.servicedb import AUDIT_COLUMNS, AuditRecord, open_store
 from jinef.cli.options import DbOption
 from jinef.cli.output import fail
-from jinef.config import service_db_path
-from jinef.csv_safety import neutralise_row
+from jinef.common.config import service_db_path
+from jinef.common.csv_safety import neutralise_row
 
 audit_app = typer.Typer(help="The audit log of service calls.", no_args_is_help=True)
 ServiceDbOption = Annotated[str | None, typer.Option("--service-db", help="Service database (default: beside "

@@ -11,10 +11,10 @@ from rich.table import Table
 
 from jinef.cli.options import JsonOption
 from jinef.cli.output import console, fail, print_json
-from jinef.refdata.boundaries import load_boundaries
-from jinef.refdata.divisions import load_divisions
-from jinef.refdata.fetch import FetchError, fetch
-from jinef.refdata.paths import DataMissingError
+from jinef.write.refdata.boundaries import load_boundaries
+from jinef.write.refdata.divisions import load_divisions
+from jinef.write.refdata.fetch import FetchError, fetch
+from jinef.write.refdata.paths import DataMissingError
 
 data_app = typer.Typer(help="Reference data: download it, and report how its sources join.", no_args_is_help=True)
 

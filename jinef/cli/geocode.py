@@ -19,11 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from jinef.cli.input_encoding import PERSIAN_TEXT, check_encoding, detect_encoding, reading_error
 from jinef.cli.options import DbOption
 from jinef.cli.output import fail, print_json
-from jinef.config import RegistryNotFoundError
-from jinef.csv_safety import neutralise_row
-from jinef.geocode.geocoder import Geocoder, GeocodeResult
-from jinef.registry.model import format_coord
-from jinef.registry.registry import Registry
+from jinef.common.config import RegistryNotFoundError
+from jinef.common.csv_safety import neutralise_row
+from jinef.model.address import format_coord
+from jinef.read.geocode.geocoder import Geocoder, GeocodeResult
+from jinef.read.registry.registry import Registry
 
 OUT_COLUMNS = ("postcode", "match_level", "confidence", "lat", "lon", "matched_address", "reason")
 CHUNK = 256

@@ -10,13 +10,13 @@ import typer
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
 from jinef.cli.registry_cmds import progress_bar
-from jinef.compile import image_step
-from jinef.config import registry_location
-from jinef.ingest.importer import ImportError_, import_file, write_rejects
-from jinef.refdata.boundaries import load_boundaries
-from jinef.refdata.divisions import load_divisions
-from jinef.refdata.paths import DataMissingError
-from jinef.store.open import describe_location, open_writer
+from jinef.common.config import registry_location
+from jinef.write.compile import image_step
+from jinef.write.ingest.importer import ImportError_, import_file, write_rejects
+from jinef.write.refdata.boundaries import load_boundaries
+from jinef.write.refdata.divisions import load_divisions
+from jinef.write.refdata.paths import DataMissingError
+from jinef.write.store.open import describe_location, open_writer
 
 
 def import_(

@@ -8,12 +8,12 @@ import typer
 
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
-from jinef.compile import CompiledImage, index_registry
-from jinef.config import RegistryLocation
+from jinef.common.config import RegistryLocation
 from jinef.image.folder import ImageError, ReadImage
-from jinef.refdata.paths import DataMissingError
-from jinef.store.base import RegistryNotFoundError
-from jinef.store.open import open_reader
+from jinef.write.compile import CompiledImage, index_registry
+from jinef.write.refdata.paths import DataMissingError
+from jinef.write.store.base import RegistryNotFoundError
+from jinef.write.store.open import open_reader
 
 
 def image_report(c: CompiledImage, location: RegistryLocation) -> dict[str, object]:

@@ -12,7 +12,7 @@ from rich.table import Table
 from jinef.api.servicedb import KNOWN_SCOPES, ServiceStore, open_store, parse_rate
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import fail, print_json
-from jinef.config import service_db_path
+from jinef.common.config import service_db_path
 
 keys_app = typer.Typer(help="Organisations' API keys: create (shown once), list, revoke.", no_args_is_help=True)
 ServiceDbOption = Annotated[str | None, typer.Option("--service-db", help="Service database (default: beside "

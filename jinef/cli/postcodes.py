@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jinef.cli.output import print_json
-from jinef.registry import postcode as pc
+from jinef.model import postcode as pc
 
 
 def validate(

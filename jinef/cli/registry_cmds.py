@@ -13,15 +13,15 @@ from rich.table import Table
 
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
-from jinef.compile import image_step
-from jinef.config import registry_location
-from jinef.ingest.generate import DEFAULT_SEED, DEFAULT_UNITS, generate
-from jinef.refdata.paths import DataMissingError
-from jinef.registry import postcode as pc
-from jinef.registry.export_lines import write_registry_export
-from jinef.registry.registry import Registry
-from jinef.store.base import RegistryNotFoundError, RegistryReader
-from jinef.store.open import describe_location, open_reader, open_writer
+from jinef.common.config import registry_location
+from jinef.model import postcode as pc
+from jinef.read.registry.registry import Registry
+from jinef.write.compile import image_step
+from jinef.write.export.lines import write_registry_export
+from jinef.write.ingest.generate import DEFAULT_SEED, DEFAULT_UNITS, generate
+from jinef.write.refdata.paths import DataMissingError
+from jinef.write.store.base import RegistryNotFoundError, RegistryReader
+from jinef.write.store.open import describe_location, open_reader, open_writer
 
 
 def progress_bar(total: int | None, label: str) -> Progress:

@@ -16,10 +16,10 @@ from jinef.cli.input_encoding import check_encoding, detect_encoding, reading_er
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
 from jinef.cli.registry_cmds import open_registry, progress_bar
-from jinef.csv_safety import neutralise_row
-from jinef.geo.coords import parse_coordinate
-from jinef.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, REASONS, STATUSES, ReverseGeocoder
-from jinef.text.digits import to_latin_digits
+from jinef.common.csv_safety import neutralise_row
+from jinef.model.digits import to_latin_digits
+from jinef.read.geo.coords import parse_coordinate
+from jinef.read.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, REASONS, STATUSES, ReverseGeocoder
 
 OUTPUT_COLUMNS = ("postcode", "distance_m", "province", "county", "plus_code", "reason")
 CHUNK_ROWS = 50_000

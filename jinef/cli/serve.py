@@ -11,14 +11,14 @@ import typer
 from jinef.cli.index_cmd import compile_or_fail, image_is_current
 from jinef.cli.options import DbOption
 from jinef.cli.output import console, fail
-from jinef.config import (
+from jinef.common.config import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_CONNS_PER_CLIENT,
     RegistryLocation,
 )
-from jinef.store.base import RegistryNotFoundError
-from jinef.verify import SqliteVerifyStore, VerifyError, load_ring
+from jinef.read.verify import SqliteVerifyStore, VerifyError, load_ring
+from jinef.write.store.base import RegistryNotFoundError
 
 
 def serve(

@@ -11,12 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from jinef.cli.output import fail, print_json
-from jinef.config import verify_db_path
-from jinef.verify import national_code as ncode
-from jinef.verify.errors import VerifyError
-from jinef.verify.keys import ENV_VAR, KeyRing, load_ring, parse_ring
-from jinef.verify.service import VerifyHub, open_outbox, rotate_key
-from jinef.verify.sqlite_store import SqliteVerifyStore
+from jinef.common.config import verify_db_path
+from jinef.read.verify import national_code as ncode
+from jinef.read.verify.errors import VerifyError
+from jinef.read.verify.keys import ENV_VAR, KeyRing, load_ring, parse_ring
+from jinef.read.verify.service import VerifyHub, open_outbox, rotate_key
+from jinef.read.verify.sqlite_store import SqliteVerifyStore
 
 DbOption = Annotated[
     Path,

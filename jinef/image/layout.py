@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jinef.text.digits import to_latin_digits
+from jinef.model.digits import to_latin_digits
 
 # Buildings are stored sorted by (last thoroughfare row, plate code, id): a thoroughfare's buildings are one
 # contiguous run, and a plate on a thoroughfare is a binary search in ``buildings/key``.
@@ -28,7 +28,7 @@ BUILDING_RECORD = np.dtype([("id", "<i8"), ("locality", "<i4"), ("neighbourhood"
 UNIT_TEXTS = ("unit", "usage", "status", "valid_from", "valid_to")
 BUILDING_TEXTS = ("plate", "entrance", "name", "source")
 
-# The reverse geocoder's grid: buildings sorted by a ~110 m lat/lon cell (see jinef.geo.building_index).
+# The reverse geocoder's grid: buildings sorted by a ~110 m lat/lon cell (see jinef.read.geo.building_index).
 CELLS_PER_DEGREE = 1024.0  # a power of two, so multiplying by it is exact
 CELLS_PER_ROW = 360 * int(CELLS_PER_DEGREE) + 1  # cell key = row * CELLS_PER_ROW + column, from -90 / -180
 

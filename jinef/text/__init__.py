@@ -1,7 +1,7 @@
 """Persian text processing: small pure functions chained into pipelines.
 
 Entry points (imported from their modules: this package stays import-free because the
-registry model imports :mod:`jinef.text.digits`):
+registry model imports :mod:`jinef.model.digits`):
 
 - :func:`jinef.text.normalize.normalize` / :func:`jinef.text.normalize.run_pipeline`: clean what
   people type (letters, digits, ZWNJ, punctuation);

@@ -12,8 +12,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from jinef.model.digits import ARABIC_DIGITS, PERSIAN_DIGITS
 from jinef.text.data.punctuation import STRONG_SEPARATORS, WEAK_SEPARATORS
-from jinef.text.digits import ARABIC_DIGITS, PERSIAN_DIGITS
 from jinef.text.letters import ARABIC_TO_PERSIAN, DIACRITICS, TATWEEL, ZWNJ_LOOKALIKES
 from jinef.text.lexicon import (
     ABBREVIATION_NEEDS,

@@ -13,8 +13,8 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
+from jinef.model.digits import ARABIC_DIGITS, PERSIAN_DIGITS, to_latin_digits
 from jinef.text.data.punctuation import SEPARATOR, STRONG_SEPARATORS, WEAK_SEPARATORS
-from jinef.text.digits import ARABIC_DIGITS, PERSIAN_DIGITS, to_latin_digits
 from jinef.text.letters import ARABIC_TO_PERSIAN, DIACRITICS, TATWEEL, ZWNJ, ZWNJ_LOOKALIKES
 
 Step = Callable[[str], str]

@@ -81,7 +81,7 @@ def number_word_value(text: str) -> int | None:
 
 def to_int(text: str) -> int | None:
     """Digits (any script) or number words to an int; None when it is neither."""
-    from jinef.text.digits import to_latin_digits
+    from jinef.model.digits import to_latin_digits
 
     t = to_latin_digits(text).strip()
     if t.isascii() and t.isdigit():

@@ -17,7 +17,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import NamedTuple
 
-from jinef.registry.postcode import validate as validate_postcode
+from jinef.model.postcode import validate as validate_postcode
 from jinef.text import lexicon as lx
 from jinef.text.data.punctuation import SEPARATOR
 from jinef.text.letters import ARABIC_TO_PERSIAN

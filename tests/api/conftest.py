@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from jinef.api.app import create_app
 from jinef.api.servicedb import open_store
-from jinef.registry.postcode import from_int
+from jinef.model.postcode import from_int
 
 KeyMaker = Callable[..., str]
 

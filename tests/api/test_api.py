@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 
 from jinef.api.app import create_app
 from jinef.api.servicedb import open_store
-from jinef.refdata.boundaries import Boundaries
-from jinef.refdata.divisions import Divisions
-from jinef.registry.registry import Registry
-from jinef.text.digits import to_persian_digits
+from jinef.model.digits import to_persian_digits
+from jinef.read.registry.registry import Registry
+from jinef.write.refdata.boundaries import Boundaries
+from jinef.write.refdata.divisions import Divisions
 from tests.api.conftest import KeyMaker
 from tests.conftest import build_registry
 

@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from jinef.api.servicedb import open_store
-from jinef.registry.registry import Registry
-from jinef.text.digits import to_persian_digits
+from jinef.model.digits import to_persian_digits
+from jinef.read.registry.registry import Registry
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

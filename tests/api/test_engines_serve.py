@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from jinef.api.servicedb import open_store
-from jinef.config import RegistryLocation
-from jinef.registry.registry import Registry
+from jinef.common.config import RegistryLocation
+from jinef.read.registry.registry import Registry
 from tests.api.test_serve_workers import _free_port
 from tests.conftest import ENGINE_SEED, EngineRegistries, build_registry, pg_location
 

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from jinef.api.app import create_app
 from jinef.api.servicedb import open_store
-from jinef.registry.model import Address
-from jinef.registry.registry import Registry
-from jinef.text.digits import to_persian_digits
+from jinef.model.address import Address
+from jinef.model.digits import to_persian_digits
+from jinef.read.registry.registry import Registry
 
 
 @pytest.fixture(scope="module")

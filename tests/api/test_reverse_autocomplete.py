@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from jinef.api.app import create_app
 from jinef.api.servicedb import open_store
-from jinef.registry.postcode import from_int
-from jinef.registry.registry import Registry
-from jinef.text.digits import to_persian_digits
+from jinef.model.digits import to_persian_digits
+from jinef.model.postcode import from_int
+from jinef.read.registry.registry import Registry
 
 GULF = (26.9, 51.6)  # the Persian Gulf: in no province polygon
 

@@ -19,12 +19,12 @@ from typer.testing import CliRunner
 from jinef.api.app import create_app
 from jinef.api.servicedb import open_store
 from jinef.cli.main import app as cli_app
-from jinef.compile import index_registry
-from jinef.config import service_db_path, verify_db_path
-from jinef.registry.postcode import from_int
-from jinef.text.digits import to_latin_digits
-from jinef.verify import VerifyHub
-from jinef.verify import national_code as ncode
+from jinef.common.config import service_db_path, verify_db_path
+from jinef.model.digits import to_latin_digits
+from jinef.model.postcode import from_int
+from jinef.read.verify import VerifyHub
+from jinef.read.verify import national_code as ncode
+from jinef.write.compile import index_registry
 
 # National codes and mobiles whose digit runs appear nowhere in the registry or elsewhere in the data.
 PEOPLE = [ncode.complete(f"{n:09d}") for n in (424242424, 313131313, 575757575, 686868686)]

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from jinef.geo.admin import AdminIndex, build_admin_index
-from jinef.geo.reverse import ReverseGeocoder
-from jinef.refdata.boundaries import Boundaries
-from jinef.refdata.divisions import Divisions
-from jinef.registry.registry import Registry
+from jinef.image.admin_index import AdminIndex
+from jinef.read.geo.reverse import ReverseGeocoder
+from jinef.read.registry.registry import Registry
+from jinef.write.compile.admin_index import build_admin_index
+from jinef.write.refdata.boundaries import Boundaries
+from jinef.write.refdata.divisions import Divisions
 
 
 @pytest.fixture(scope="session")

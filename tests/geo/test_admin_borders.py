@@ -10,10 +10,11 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from jinef.geo.admin import NO_AREA, AdminIndex, Area, osm_only_counties
-from jinef.refdata.boundaries import Boundaries
-from jinef.refdata.divisions import Divisions
-from jinef.refdata.paths import data_dir
+from jinef.image.admin_index import NO_AREA, AdminIndex, Area
+from jinef.write.compile.admin_index import osm_only_counties
+from jinef.write.refdata.boundaries import Boundaries
+from jinef.write.refdata.divisions import Divisions
+from jinef.write.refdata.paths import data_dir
 
 METRES_PER_DEGREE = 111_195.0  # one degree of latitude (mean Earth radius)
 PROVINCE_PAIR = ("23", "30")  # Tehran and Alborz

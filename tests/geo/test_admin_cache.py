@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jinef.geo import admin as admin_mod
-from jinef.geo.admin import AdminIndex, open_admin_index, read_admin_index, source_fingerprint
-from jinef.refdata.paths import data_dir
+from jinef.image.admin_index import AdminIndex
+from jinef.write.compile import admin_index as admin_mod
+from jinef.write.compile.admin_index import open_admin_index, read_admin_index, source_fingerprint
+from jinef.write.refdata.paths import data_dir
 
 QOM_CITY = (34.6401, 50.8764)
 

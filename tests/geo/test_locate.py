@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from openlocationcode import openlocationcode as olc
 
-from jinef.geo.plus_codes import encode, encode_many
-from jinef.registry.postcode import PostcodeError
-from jinef.registry.registry import Registry
-from jinef.text.digits import to_persian_digits
+from jinef.model.digits import to_persian_digits
+from jinef.model.postcode import PostcodeError
+from jinef.read.geo.plus_codes import encode, encode_many
+from jinef.read.registry.registry import Registry
 
 
 def test_locate_known_postcode(registry: Registry) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jinef.geo import building_index
-from jinef.geo.building_index import haversine_m
-from jinef.geo.reverse import INVALID, NO_BUILDING, OK, OUTSIDE, STATUSES, ReverseGeocoder
+from jinef.read.geo import building_index
+from jinef.read.geo.building_index import haversine_m
+from jinef.read.geo.reverse import INVALID, NO_BUILDING, OK, OUTSIDE, STATUSES, ReverseGeocoder
 
 OUTSIDE_POINTS = {
     "persian_gulf": (26.9, 51.6),

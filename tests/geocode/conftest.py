@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from jinef.geocode.geocoder import Geocoder
-from jinef.registry.model import Address
-from jinef.registry.registry import Registry
+from jinef.model.address import Address
+from jinef.read.geocode.geocoder import Geocoder
+from jinef.read.registry.registry import Registry
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from jinef.cli.main import app
-from jinef.registry.model import Address
+from jinef.model.address import Address
 
 
 def test_batch_csv_with_bad_rows(tmp_path: Path, small_registry: Path, sample: list[Address]) -> None:

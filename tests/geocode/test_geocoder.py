@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from jinef.geocode.geocoder import Geocoder
-from jinef.registry.model import Address
-from jinef.text.digits import to_latin_digits
+from jinef.model.address import Address
+from jinef.model.digits import to_latin_digits
+from jinef.read.geocode.geocoder import Geocoder
 
 
 def _multi_unit(sample: list[Address], geocoder: Geocoder) -> Address:

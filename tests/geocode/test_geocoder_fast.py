@@ -7,12 +7,12 @@ import random
 import numpy as np
 import pytest
 
-import jinef.geocode.search as search_module
-from jinef.geocode import weights as W
-from jinef.geocode.geocoder import Geocoder, Query
-from jinef.geocode.search import _Search
-from jinef.registry.model import Address
-from jinef.text.digits import ARABIC_DIGITS, LATIN_DIGITS, PERSIAN_DIGITS, to_persian_digits
+import jinef.read.geocode.search as search_module
+from jinef.model.address import Address
+from jinef.model.digits import ARABIC_DIGITS, LATIN_DIGITS, PERSIAN_DIGITS, to_persian_digits
+from jinef.read.geocode import weights as W
+from jinef.read.geocode.geocoder import Geocoder, Query
+from jinef.read.geocode.search import _Search
 from jinef.text.parser import parse_address
 
 

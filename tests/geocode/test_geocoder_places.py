@@ -7,11 +7,11 @@ from collections import defaultdict
 
 import pytest
 
-import jinef.geocode.search as search_module
-from jinef.geocode.geocoder import Geocoder
-from jinef.registry.model import Address
-from jinef.registry.registry import Registry
-from jinef.text.digits import to_persian_digits
+import jinef.read.geocode.search as search_module
+from jinef.model.address import Address
+from jinef.model.digits import to_persian_digits
+from jinef.read.geocode.geocoder import Geocoder
+from jinef.read.registry.registry import Registry
 from jinef.text.keys import match_key
 
 

@@ -25,9 +25,9 @@ import httpx
 import pytest
 
 from jinef.api.servicedb import open_store
-from jinef.registry.postcode import from_int
-from jinef.text.digits import to_latin_digits
-from jinef.verify import national_code as ncode
+from jinef.model.digits import to_latin_digits
+from jinef.model.postcode import from_int
+from jinef.read.verify import national_code as ncode
 
 JINEF = [sys.executable, "-m", "jinef.cli.main"]
 # Short limits so that slow-client tests take seconds (the defaults are 10 s, 30 s and 256).
@@ -79,8 +79,8 @@ class Server:
         assert row, f"no message for {ref}"
         body = str(row[0])
         if body.startswith("sealed:"):
-            from jinef.verify.keys import load_ring
-            from jinef.verify.seal import unseal
+            from jinef.read.verify.keys import load_ring
+            from jinef.read.verify.seal import unseal
             body = unseal(load_ring(None, db_path=self.verify_db, environ={}, create=False), body)
         found = re.search(r"\d{6}", to_latin_digits(body))
         assert found, body

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jinef.verify import VerifyHub
+from jinef.read.verify import VerifyHub
 from tests.security.conftest import cli, people
 
 POSTCODES = [f"13579{i:05d}" for i in range(1, 9)]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from jinef.registry.model import EXPORT_COLUMNS
-from jinef.registry.registry import Registry
-from jinef.text.digits import to_latin_digits
+from jinef.model.address import EXPORT_COLUMNS
+from jinef.model.digits import to_latin_digits
+from jinef.read.registry.registry import Registry
 from tests.security.conftest import cli
 
 FORMULAS = {

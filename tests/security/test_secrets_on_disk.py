@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
-from jinef.text.digits import to_latin_digits
+from jinef.model.digits import to_latin_digits
 from tests.security.conftest import Postcodes, Server, cli, mobiles, people, post, start_server
 
 SMS_TEXT = "کد احراز نشانی شما".encode()  # the words around the code in the verification SMS

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jinef.model.digits import to_persian_digits
 from jinef.text.data import words
-from jinef.text.digits import to_persian_digits
 from jinef.text.keys import key_tokens, match_key, match_key_without
 
 SAME = [

@@ -96,7 +96,7 @@ def test_default_pipeline_on_a_messy_address() -> None:
 
 
 def test_pipeline_is_configurable_by_dotted_paths() -> None:
-    steps = ["jinef.text.normalize.unify_digits", "jinef.text.digits.to_persian_digits"]
+    steps = ["jinef.text.normalize.unify_digits", "jinef.model.digits.to_persian_digits"]
     assert nz.run_pipeline("پلاک 12", steps) == "پلاک ۱۲"
     assert nz.build_pipeline(steps)("١٢") == "۱۲"
     assert nz.run_pipeline("ي", []) == "ي"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jinef.text.digits import ARABIC_DIGITS, PERSIAN_DIGITS
+from jinef.model.digits import ARABIC_DIGITS, PERSIAN_DIGITS
 from jinef.text.keys import match_key
 from jinef.text.parser import parse_address
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from verify_helpers import Clock, HubFactory, Registry
 
-from jinef.config import verify_db_path
-from jinef.verify import AbuseConfig, VerifyConfig, VerifyHub
+from jinef.common.config import verify_db_path
+from jinef.read.verify import AbuseConfig, VerifyConfig, VerifyHub
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from verify_helpers import ACTIVE_POSTCODES, MOBILES, PEOPLE, Clock, HubFactory, verify_link
 
-from jinef.verify import (
+from jinef.read.verify import (
     AbuseConfig,
     EnumerationSuspected,
     MatchQuery,
@@ -13,7 +13,7 @@ from jinef.verify import (
     VerifyConfig,
     VerifyHub,
 )
-from jinef.verify import national_code as nc
+from jinef.read.verify import national_code as nc
 
 ORG = "shady-shop"
 PURPOSE = "delivery"
@@ -197,7 +197,7 @@ def test_counts_older_than_the_window_are_not_taken_in(make_hub: HubFactory, clo
 def test_counted_queries_older_than_the_window_are_dropped(make_hub: HubFactory, clock: Clock) -> None:
     from datetime import timedelta
 
-    from jinef.verify.store import Seen
+    from jinef.read.verify.store import Seen
 
     hub = make_hub(config=config())
     t0 = clock()
@@ -216,7 +216,7 @@ def test_a_repeated_pair_refreshes_and_the_oldest_leaves_first(clock: Clock) -> 
     """The window's bookkeeping: a repeat counts once and renews its time; expired items leave oldest first."""
     from datetime import timedelta
 
-    from jinef.verify.abuse import SlidingWindowDetector
+    from jinef.read.verify.abuse import SlidingWindowDetector
 
     detector = SlidingWindowDetector(AbuseConfig(window_seconds=60, max_codes_per_postcode=2))
     t0, p = clock(), ACTIVE_POSTCODES[0]
@@ -239,7 +239,7 @@ def test_counts_are_exact_across_folds_of_the_window(clock: Clock) -> None:
     """Sightings folded into the arrays and recent ones count together, each pair once, each by its own time."""
     from datetime import datetime, timedelta
 
-    from jinef.verify.abuse import SlidingWindowDetector
+    from jinef.read.verify.abuse import SlidingWindowDetector
 
     def at(s: int) -> datetime:
         return clock() + timedelta(seconds=s)
@@ -266,7 +266,7 @@ def test_window_counts_match_a_plain_model_through_many_folds() -> None:
     count equals what a plain list of sightings says."""
     import random
 
-    from jinef.verify.abuse import _DistinctWindow
+    from jinef.read.verify.abuse import _DistinctWindow
 
     rng = random.Random(11)
     window = _DistinctWindow()

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from verify_helpers import ACTIVE_POSTCODES, MOBILES, PEOPLE, HubFactory, verify_link
 
-from jinef.verify import VerifyHub
-from jinef.verify.audit import verify_store
+from jinef.read.verify import VerifyHub
+from jinef.read.verify.audit import verify_store
 
 
 @pytest.fixture
@@ -60,8 +60,8 @@ def test_an_edited_record_is_named(logged: VerifyHub, db_path: Path) -> None:
 def test_an_edited_record_with_a_recomputed_hash_breaks_the_next_link(
     logged: VerifyHub, db_path: Path
 ) -> None:
-    from jinef.verify.audit import chain_hash
-    from jinef.verify.store import AuditEntry
+    from jinef.read.verify.audit import chain_hash
+    from jinef.read.verify.store import AuditEntry
 
     row = next(r for r in logged.store.audit_rows() if r.seq == 7)
     forged = AuditEntry(
@@ -136,8 +136,8 @@ def test_new_records_after_tampering_do_not_hide_it(logged: VerifyHub, db_path: 
 def test_canonical_form_is_plain_json(org: str, outcome: str, subject: str) -> None:
     from datetime import UTC, datetime
 
-    from jinef.verify.audit import CANONICAL_VERSION, canonical
-    from jinef.verify.store import AuditEntry
+    from jinef.read.verify.audit import CANONICAL_VERSION, canonical
+    from jinef.read.verify.store import AuditEntry
 
     ts = datetime(2025, 3, 21, 8, 0, 0, 1234, tzinfo=UTC)
     entry = AuditEntry(ts, org, "match", "banking_kyc", outcome, "t" * 32, subject)
@@ -186,7 +186,7 @@ def test_concurrent_matches_share_commits_and_keep_the_chain(make_hub: HubFactor
 
 
 def test_no_answer_without_an_audit_record(hub: VerifyHub, db_path: Path) -> None:
-    from jinef.verify import AuditUnavailable
+    from jinef.read.verify import AuditUnavailable
 
     verify_link(hub, PEOPLE[0], MOBILES[0], ACTIVE_POSTCODES[0])
     tamper(db_path, "ALTER TABLE verify_audit RENAME TO verify_audit_gone")
@@ -198,7 +198,7 @@ def test_no_answer_without_an_audit_record(hub: VerifyHub, db_path: Path) -> Non
 def test_a_failed_group_commit_refuses_every_waiting_caller(hub: VerifyHub, db_path: Path) -> None:
     import threading
 
-    from jinef.verify import AuditUnavailable
+    from jinef.read.verify import AuditUnavailable
 
     verify_link(hub, PEOPLE[0], MOBILES[0], ACTIVE_POSTCODES[0])
     tamper(db_path, "ALTER TABLE verify_audit RENAME TO verify_audit_gone")
@@ -224,7 +224,7 @@ def test_a_failed_group_commit_refuses_every_waiting_caller(hub: VerifyHub, db_p
 def test_workflow_steps_and_grouped_matches_interleave_into_one_chain(make_hub: HubFactory) -> None:
     import threading
 
-    from jinef.verify import MatchQuery
+    from jinef.read.verify import MatchQuery
 
     hub = make_hub()
     errors: list[BaseException] = []

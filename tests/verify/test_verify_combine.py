@@ -8,8 +8,8 @@ import time
 import pytest
 from verify_helpers import ACTIVE_POSTCODES, MOBILES, PEOPLE, Registry, verify_link
 
-from jinef.verify import VerifyHub
-from jinef.verify.combine import Combiner
+from jinef.read.verify import VerifyHub
+from jinef.read.verify.combine import Combiner
 
 
 def run_threads(n: int, target) -> None:  # type: ignore[no-untyped-def]

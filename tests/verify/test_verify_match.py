@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from verify_helpers import ACTIVE_POSTCODES, MOBILES, PEOPLE, Clock, Registry, last_code, verify_link
 
-from jinef.text.digits import to_persian_digits
-from jinef.verify import (
+from jinef.model.digits import to_persian_digits
+from jinef.read.verify import (
     ChallengeLimitReached,
     ChallengeNotFound,
     CodeExpired,
@@ -168,8 +168,8 @@ def test_citizen_challenges_are_limited_per_mobile(seeded: VerifyHub, clock: Clo
 
 
 def test_a_large_batch_spans_several_lookup_statements(make_hub) -> None:  # type: ignore[no-untyped-def]
-    from jinef.verify import AbuseConfig, VerifyConfig
-    from jinef.verify import national_code as nc
+    from jinef.read.verify import AbuseConfig, VerifyConfig
+    from jinef.read.verify import national_code as nc
 
     hub = make_hub(config=VerifyConfig(abuse=AbuseConfig(max_codes_per_postcode=10_000)))
     verify_link(hub, PEOPLE[0], MOBILES[0], P0)

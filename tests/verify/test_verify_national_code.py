@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jinef.text.digits import ARABIC_DIGITS, PERSIAN_DIGITS, to_persian_digits
-from jinef.verify import mobile as mob
-from jinef.verify import national_code as nc
+from jinef.model.digits import ARABIC_DIGITS, PERSIAN_DIGITS, to_persian_digits
+from jinef.read.verify import mobile as mob
+from jinef.read.verify import national_code as nc
 
 nine_digits = st.text(st.sampled_from("0123456789"), min_size=9, max_size=9)
 valid_codes = nine_digits.map(nc.complete).filter(lambda s: len(set(s)) > 1)

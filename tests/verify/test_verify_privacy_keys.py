@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from verify_helpers import ACTIVE_POSTCODES, MOBILES, PEOPLE, HubFactory, last_code, verify_link
 
-from jinef.text.digits import ARABIC_DIGITS, PERSIAN_DIGITS
-from jinef.verify import KeyRing, KeyRingError, VerifyHub, rotate_key
-from jinef.verify.keys import ENV_VAR, load_ring, parse_ring
-from jinef.verify.sqlite_store import SqliteVerifyStore
+from jinef.model.digits import ARABIC_DIGITS, PERSIAN_DIGITS
+from jinef.read.verify import KeyRing, KeyRingError, VerifyHub, rotate_key
+from jinef.read.verify.keys import ENV_VAR, load_ring, parse_ring
+from jinef.read.verify.sqlite_store import SqliteVerifyStore
 
 P0, P1 = ACTIVE_POSTCODES[:2]
 

@@ -21,8 +21,8 @@ from verify_helpers import (
     verify_link,
 )
 
-from jinef.text.digits import to_persian_digits
-from jinef.verify import (
+from jinef.model.digits import to_persian_digits
+from jinef.read.verify import (
     AlreadyLinked,
     CodeExpired,
     InvalidArgument,
@@ -43,7 +43,7 @@ from jinef.verify import (
     VerifyConfig,
     WrongCode,
 )
-from jinef.verify.sms import Sms
+from jinef.read.verify.sms import Sms
 
 P0, P1, P2 = ACTIVE_POSTCODES[:3]
 

@@ -6,9 +6,9 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from jinef.text.digits import to_latin_digits
-from jinef.verify import VerifyHub
-from jinef.verify import national_code as nc
+from jinef.model.digits import to_latin_digits
+from jinef.read.verify import VerifyHub
+from jinef.read.verify import national_code as nc
 
 ACTIVE_POSTCODES = [f"13579{i:05d}" for i in range(1, 41)]
 RETIRED_POSTCODE = "1357999999"

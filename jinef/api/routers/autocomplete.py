@@ -1,5 +1,5 @@
 """REST API v1: autocomplete (place names suggested while typing); a thin adapter on
-:class:`jinef.geocode.autocomplete.Autocompleter`, built once per worker on first use."""
+:class:`jinef.read.geocode.autocomplete.Autocompleter`, built once per worker on first use."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from jinef.api.deps import context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import AutocompleteResponse, ErrorResponse
-from jinef.geocode.autocomplete import DEFAULT_LIMIT
+from jinef.read.geocode.autocomplete import DEFAULT_LIMIT
 
 router = APIRouter(prefix="/v1/autocomplete", tags=["geocode"])
 

@@ -1,5 +1,5 @@
 """REST API v1: forward geocoding (free text, batch, structured); a thin adapter on
-:class:`jinef.geocode.geocoder.Geocoder`, built once per worker on first use."""
+:class:`jinef.read.geocode.geocoder.Geocoder`, built once per worker on first use."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from jinef.api.schemas import (
     StructuredGeocodeRequest,
 )
 from jinef.api.servicedb import Principal
-from jinef.geocode.geocoder import Geocoder, GeocodeResult
+from jinef.read.geocode.geocoder import Geocoder, GeocodeResult
 
 router = APIRouter(prefix="/v1/geocode", tags=["geocode"])
 

@@ -15,9 +15,9 @@ from jinef.api import gnaf
 from jinef.api.deps import ApiError, authorize, context, service
 from jinef.api.responses import JSONResponse
 from jinef.api.routers.verify import api_error, hub_of, org_label
-from jinef.registry import postcode as pc
-from jinef.registry.model import Address, Status
-from jinef.verify import InvalidNationalCode, InvalidPostcode, MatchQuery, MatchRefused, VerifyError
+from jinef.model import postcode as pc
+from jinef.model.address import Address, Status
+from jinef.read.verify import InvalidNationalCode, InvalidPostcode, MatchQuery, MatchRefused, VerifyError
 
 router = APIRouter(prefix="/gnaf/postcode", tags=["gnaf"])
 match_router = APIRouter(prefix="/gnaf", tags=["gnaf"])

@@ -18,7 +18,7 @@ from jinef.api.schemas import (
     postcode_result,
 )
 from jinef.api.servicedb import Principal
-from jinef.registry import postcode as pc
+from jinef.model import postcode as pc
 
 router = APIRouter(prefix="/v1/postcodes", tags=["postcodes"])
 
@@ -38,7 +38,7 @@ def invalid_postcode(v: pc.Validation) -> ApiError:
 def answer_lookup_many(state: ServiceState, ctx: RequestContext, principal: Principal, postcodes: list[str]) -> bytes:
     """The batch answer's JSON bytes (shared by the route below and the hot path in :mod:`jinef.api.hot_paths`).
 
-    Found units' JSON comes pre-written from :class:`jinef.registry.address_json.AddressJson`; the
+    Found units' JSON comes pre-written from :class:`jinef.read.registry.address_json.AddressJson`; the
     envelope is joined around it here, giving the bytes ``orjson.dumps`` gives for the
     :class:`LookupResponse` dict (a test holds the two equal).
     """

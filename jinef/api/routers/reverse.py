@@ -1,5 +1,5 @@
 """REST API v1: reverse geocoding (a point → nearest buildings, postcodes, province, county); a thin adapter
-on :class:`jinef.geo.reverse.ReverseGeocoder`, built once per worker on first use."""
+on :class:`jinef.read.geo.reverse.ReverseGeocoder`, built once per worker on first use."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from jinef.api.schemas import (
     ReverseResult,
 )
 from jinef.api.servicedb import Principal
-from jinef.geo.coords import parse_coordinate
-from jinef.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, INVALID, OK, REASONS, STATUSES
+from jinef.read.geo.coords import parse_coordinate
+from jinef.read.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, INVALID, OK, REASONS, STATUSES
 
 router = APIRouter(prefix="/v1/reverse", tags=["reverse"])
 

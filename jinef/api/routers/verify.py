@@ -1,6 +1,6 @@
 """Address verification over HTTP: the Shahkar-style match, the «احراز نشانی» workflow, the citizen view.
 
-A thin adapter on the worker's :class:`jinef.verify.VerifyHub`: each endpoint checks the key's
+A thin adapter on the worker's :class:`jinef.read.verify.VerifyHub`: each endpoint checks the key's
 scope, calls the hub and maps a :class:`VerifyError` to its ``http_status`` with the usual error
 body. Endpoints are plain ``def`` so the hub's blocking commits run in the thread pool; concurrent
 single matches then share one audit commit (the hub's group commit).
@@ -24,7 +24,7 @@ from jinef.api.deps import ApiError, RequestContext, ServiceState, charge_items,
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import MAX_BATCH, ErrorResponse, Strict
 from jinef.api.servicedb import Principal
-from jinef.verify import MatchQuery, MatchRefused, MatchResult, VerifyError, VerifyHub
+from jinef.read.verify import MatchQuery, MatchRefused, MatchResult, VerifyError, VerifyHub
 
 router = APIRouter(tags=["verification"])
 

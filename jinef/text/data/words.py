@@ -7,7 +7,7 @@ written with «ا». Values are the canonical forms the parser reports.
 
 from __future__ import annotations
 
-from jinef.registry.model import LocalityType, ThoroughfareType
+from jinef.model.address import LocalityType, ThoroughfareType
 
 T = ThoroughfareType
 

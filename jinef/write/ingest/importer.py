@@ -1,0 +1,107 @@
+"""Import a real address file (the export's columns) into a registry, checking every row.
+
+The postal company loads its own records: buildings, thoroughfares and localities are derived
+from the rows, and divisions are matched to the real ones by normalised name. A bad row stops
+the import with its row number, field and rule, leaving the registry untouched, unless the
+caller asks to skip bad rows (each is then reported with its reason).
+
+The file is read in batches of columns (:mod:`jinef.write.ingest.import_reader`), checked column-wise
+(:mod:`jinef.write.ingest.import_checks`) and loaded with bulk writes (:mod:`jinef.write.ingest.import_loader`).
+Memory grows only with what the file has distinct (names, plus 8 bytes per postcode and 24 per
+building and thoroughfare), never with a batch's rows beyond one batch.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from jinef.common.background import prefetched
+from jinef.common.csv_safety import neutralise_row
+from jinef.model.address import EXPORT_COLUMNS
+from jinef.write.ingest.import_checks import Checker, RowError, split_thoroughfare
+from jinef.write.ingest.import_loader import Loader
+from jinef.write.ingest.import_reader import HeaderError, read_batches
+from jinef.write.ingest.import_sink import DirectSink, open_sink
+from jinef.write.refdata.boundaries import Boundaries
+from jinef.write.refdata.divisions import Divisions
+from jinef.write.store.base import RegistryWriter
+
+__all__ = ["ImportError_", "ImportSummary", "RowError", "import_file", "split_thoroughfare", "write_rejects"]
+
+
+class ImportError_(ValueError):
+    """An import refused; nothing was written."""
+
+    def __init__(self, path: Path, error: RowError) -> None:
+        self.error = error
+        super().__init__(f"{path}: {error}")
+
+
+@dataclass
+class ImportSummary:
+    """What an import did."""
+
+    rows: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    rejects: list[tuple[dict[str, str], RowError]] = field(default_factory=list)
+
+
+def import_file(
+    path: Path,
+    writer: RegistryWriter,
+    divisions: Divisions,
+    boundaries: Boundaries,
+    fmt: Literal["csv", "jsonl"] = "csv",
+    append: bool = False,
+    skip_bad: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Check and load every row of ``path`` into ``writer`` (the caller commits or aborts)."""
+    if fmt not in ("csv", "jsonl"):
+        raise ValueError(f"unknown format {fmt!r} (csv or jsonl)")
+    checker = Checker(divisions, boundaries, writer if append else None)
+    loader = Loader(writer, divisions, checker, append, DirectSink(writer, checker.texts.values))
+    # A SQLite registry being replaced gets its rows through a forked process writing shards (the divisions
+    # went in directly, above); appends check registered postcodes on the writer's own connection.
+    sink = loader.sink = open_sink(writer, checker.texts.values, append)
+    summary = ImportSummary()
+    done = False
+    try:
+        for batch in prefetched(read_batches(path, fmt, with_address=skip_bad), name="import-read"):
+            checked = checker.check(batch)
+            bad = np.flatnonzero(checked.err)
+            if len(bad) and not skip_bad:
+                raise ImportError_(path, checker.error(batch, checked, int(bad[0])))
+            for i in bad.tolist():
+                summary.rejects.append((batch.raw_row(i), checker.error(batch, checked, i)))
+            loader.load(checked, np.flatnonzero(checked.err == 0))
+            summary.rows += len(batch)
+            summary.rejected += len(bad)
+            summary.loaded += len(batch) - len(bad)
+            if progress:
+                progress(len(batch))
+        sink.close()
+        done = True
+    except HeaderError as exc:
+        raise ImportError_(path, RowError(0, "header", exc.rule, str(exc))) from None
+    finally:
+        if not done:
+            sink.abort()
+    writer.add("meta", [("source", "imported"), ("imported_from", path.name)])
+    return summary
+
+
+def write_rejects(rejects: list[tuple[dict[str, str], RowError]], out: Path) -> None:
+    """Each rejected row with its original fields and the reason (row, field, rule, message)."""
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow([*EXPORT_COLUMNS, "row", "field", "rule", "reason"])
+        for r, e in rejects:
+            w.writerow(neutralise_row([*(r.get(c, "") for c in EXPORT_COLUMNS), e.row, e.field, e.rule, e.message]))
