@@ -9,32 +9,22 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from jinef.api.servicedb import open_store
 from jinef.model.digits import to_persian_digits
 from jinef.read.registry.registry import Registry
+from tests.api.conftest import running_serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
 pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
                                 reason="needs Debian's chromium and chromium-driver (`make browser`)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -44,33 +34,8 @@ def site(small_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     store = open_store(service_db)
     key = store.create_key("web-test", ["lookup", "geocode", "reverse"], None)[1]
     store.close()
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jinef.cli.main", "serve", "--db", str(small_registry), "--service-db",
-         str(service_db), "--host", "127.0.0.1", "--port", str(port), "--warm"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            out = proc.stdout.read().decode() if proc.stdout else ""
-            pytest.fail(f"jinef serve did not start: {out[-2000:]}")
-        time.sleep(0.2)
-    try:
+    with running_serve("--db", str(small_registry), "--service-db", str(service_db), "--warm") as url:
         yield url, key
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 from jinef.api.servicedb import open_store
 from jinef.common.config import RegistryLocation
 from jinef.read.registry.registry import Registry
-from tests.api.test_serve_workers import _free_port
+from tests.api.conftest import running_serve
 from tests.conftest import ENGINE_SEED, EngineRegistries, build_registry, pg_location
 
 
@@ -29,39 +27,9 @@ def served(engine_registry: Path | str, tmp_path: Path) -> Iterator[tuple[str, s
     store = open_store(service_db)
     key = store.create_key("bank", ["lookup", "geocode", "reverse"], None)[1]
     store.close()
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jinef.cli.main", "serve", "--db", str(engine_registry), "--service-db",
-         str(service_db), "--verify-db", str(tmp_path / "hub.sqlite"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
-    lines: list[str] = []
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            lines.append(raw.decode(errors="replace"))
-
-    threading.Thread(target=read, daemon=True).start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"jinef serve did not answer: {''.join(lines)[-2000:]}")
-        time.sleep(0.2)
-    try:
+    with running_serve("--db", str(engine_registry), "--service-db", str(service_db), "--verify-db",
+                       str(tmp_path / "hub.sqlite")) as url:
         yield url, key
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_serve_answers_lookups_geocode_and_reverse(engine: str, engine_registry: Path | str,
