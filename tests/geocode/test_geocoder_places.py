@@ -121,3 +121,12 @@ def test_a_common_street_name_in_a_big_city_finds_the_unit(geocoder: Geocoder, r
         text = f"{a.locality_type} {a.locality}، {_unit_line(a)}"
         best = geocoder.geocode(text).best
         assert best is not None and best.postcode == a.postcode, text
+
+
+def test_a_named_street_that_matches_nothing_lowers_confidence(geocoder: Geocoder, sample: list[Address]) -> None:
+    a = next(x for x in sample if x.locality_type == "شهر" and x.plate)
+    known = geocoder.geocode(f"شهر {a.locality}")
+    assert known.best is not None and known.best.level == "locality" and not known.best.conflicts
+    res = geocoder.geocode(f"شهر {a.locality}، خیابان زززژژژ، پلاک {a.plate}")
+    assert res.best is not None and "thoroughfare_unknown" in res.best.conflicts
+    assert res.best.confidence <= 0.6

@@ -648,9 +648,13 @@ class _Search:
         second = cands[1].score if len(cands) > 1 else None
         margin = top.score - second if second is not None else 99.0
         ix = self.ix
+        # A street the query names that nowhere matches: whatever is answered, part of the address was not read.
+        unknown_street = any(not m for m in self.th_match)
         for i, c in enumerate(cands[: self.limit]):
             if c.ref_b >= 0 or c.ref_t >= 0:
                 c.index = ix  # the address text and unit postcodes are made only if asked for
+            if unknown_street and "thoroughfare_unknown" not in c.conflicts:
+                c.conflicts.append("thoroughfare_unknown")
             m = margin if i == 0 else (c.score - top.score)
             c.margin = m
             c.confidence = calibrated(c.level, m, bool(c.conflicts), len(c.evidence))
