@@ -213,6 +213,10 @@ class ReadImage:
         except KeyError:
             raise ImageError(f"the read image at {self.path} has no array {name!r}: recompile it") from None
 
+    def field(self, table: str, name: str) -> np.ndarray:
+        """One field of a table stored as records (``<table>/rows``): a strided view, nothing copied."""
+        return self.array(f"{table}/rows")[name]
+
     def strings(self, name: str) -> StringTable:
         """A string table by name."""
         return StringTable(self.array(f"{name}.blob"), self.array(f"{name}.offsets"))

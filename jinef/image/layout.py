@@ -17,7 +17,8 @@ NUMERIC_PLATE_LIMIT = 1_000_000  # a digits-only plate below this is its own cod
 NO_FLOOR = int(np.iinfo(np.int16).min)  # floor is NULL (a rural house, a plot)
 NO_ROW = -1  # a reference to nothing (NULL foreign key), and the code of a NULL text
 
-# Units and buildings are stored one column per array (``units/<field>``, ``buildings/<field>``), in these types.
+# Units and buildings are stored as records (``units/rows``, ``buildings/rows``): a lookup reads one row in one
+# cache line or two; column users take a field's strided view.
 UNIT_RECORD = np.dtype([("id", "<i8"), ("building", "<i4"), ("floor", "<i2"), ("unit", "<i4"), ("usage", "<i2"),
                         ("status", "<i2"), ("valid_from", "<i4"), ("valid_to", "<i4")])
 BUILDING_RECORD = np.dtype([("id", "<i8"), ("locality", "<i4"), ("neighbourhood", "<i4"), ("prev", "<i4"),

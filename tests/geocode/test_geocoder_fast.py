@@ -63,10 +63,13 @@ def test_streets_of_a_name_in_a_province(geocoder: Geocoder) -> None:
 
 def test_index_views_equal_the_arrays(geocoder: Geocoder) -> None:
     ix = geocoder.index
-    for name in ("b_key", "b_loc", "b_lat", "b_u_off", "u_floor", "u_postcode", "th_loc", "th_prev"):
+    for name in ("b_key", "b_u_off", "b_units", "u_postcode", "th_loc", "th_prev", "th_nb"):
         arr, view = getattr(ix, name), getattr(ix, "v_" + name)
         assert view.tolist() == arr.tolist()
     assert np.array_equal(ix.b_key & ((1 << 21) - 1), [ix.plate_code(ix.b_plate(b)) for b in range(len(ix.b_id))])
+    for b in range(0, len(ix.b_id), 97):  # a building's record and its field views agree
+        rec = ix.building(b)
+        assert (rec[0], rec[1], rec[3], rec[4]) == (ix.b_id[b], ix.b_loc[b], ix.b_prev[b], ix.b_last[b])
 
 
 def test_to_persian_digits_matches_a_translation_table() -> None:

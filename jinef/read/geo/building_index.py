@@ -101,15 +101,16 @@ class BuildingIndex:
         self._row_start_mv = self._row_start.data
         self._xyz_mv = np.ascontiguousarray(xyz).reshape(-1).data  # x, y, z of position t at 3t .. 3t + 2
         self._building_mv = np.ascontiguousarray(building).data
-        self._fields = tuple(np.ascontiguousarray(a).data for a in (building_id, b_lat, b_lon, unit_offsets))
+        self._offsets_mv = unit_offsets.data
         self._units_arr = units
 
     @classmethod
     def from_image(cls, image: ReadImage) -> BuildingIndex:
         """The reverse grid of a read image."""
         a = image.array
-        return cls(a("reverse/key"), a("reverse/xyz"), a("reverse/building"), a("buildings/id"), a("buildings/lat"),
-                   a("buildings/lon"), a("units/active_offsets"), a("units/active"), a("units/postcode"))
+        b = a("buildings/rows")
+        return cls(a("reverse/key"), a("reverse/xyz"), a("reverse/building"), b["id"], b["lat"], b["lon"],
+                   a("units/active_offsets"), a("units/active"), a("units/postcode"))
 
     def __len__(self) -> int:
         return len(self._key)
@@ -144,10 +145,11 @@ class BuildingIndex:
 
     def row_fields(self, row: int) -> tuple[int, float, float, tuple[str, ...]]:
         """Building id, lat, lon and active postcodes (10-digit text, ascending) of one position."""
-        ids, lats, lons, offsets = self._fields
+        offsets = self._offsets_mv
         b = self._building_mv[row]
         units = self._units_arr[offsets[b]:offsets[b + 1]]
-        return ids[b], lats[b], lons[b], tuple(map(from_int, self._u_postcode[units].tolist()))
+        return (int(self._b_id[b]), float(self._b_lat[b]), float(self._b_lon[b]),
+                tuple(map(from_int, self._u_postcode[units].tolist())))
 
     # -- one point ---------------------------------------------------------------------------------
 

@@ -31,7 +31,8 @@ unit_key = plate_key  # comparison form of a plate, entrance or unit number
 
 
 def _view(arr: np.ndarray) -> memoryview:
-    return np.ascontiguousarray(arr).data
+    """Plain Python values per element; a strided field of a record array is viewed in place, never copied."""
+    return arr.data
 
 
 class _Postings:
@@ -135,12 +136,13 @@ class GeocodeIndex:
 
         # Buildings and units.
         self.b_key = a("geocode/buildings.key")
-        self.b_id = a("buildings/id")
-        self.b_loc, self.b_nb = a("buildings/locality"), a("buildings/neighbourhood")
-        self.b_prev, self.b_last = a("buildings/prev"), a("buildings/last")
-        self.b_lat, self.b_lon = a("buildings/lat"), a("buildings/lon")
-        self.b_plate_code, self.b_entrance_code = a("buildings/plate"), a("buildings/entrance")
-        self.b_name_code = a("buildings/name")
+        b = self.b_rows = image.array("buildings/rows")
+        self.b_id = b["id"]
+        self.b_loc, self.b_nb = b["locality"], b["neighbourhood"]
+        self.b_prev, self.b_last = b["prev"], b["last"]
+        self.b_lat, self.b_lon = b["lat"], b["lon"]
+        self.b_plate_code, self.b_entrance_code = b["plate"], b["entrance"]
+        self.b_name_code = b["name"]
         self.plates = [*image.strings("buildings/plate.values").tolist(), ""]
         self.entrances = [*image.strings("buildings/entrance.values").tolist(), ""]
         self.building_names = [*image.strings("buildings/name.values").tolist(), ""]
@@ -150,34 +152,19 @@ class GeocodeIndex:
                             for i, (p, c) in enumerate((p, numeric_plate_code(p)) for p in self.plates[:-1])}
         self.b_u_off = a("units/active_offsets")
         self.b_units = a("units/active")
-        self.u_floor = a("units/floor")
-        self.u_label = a("units/unit")
+        self.u_floor = image.field("units", "floor")
+        self.u_label = image.field("units", "unit")
         self.u_postcode = a("units/postcode")
         self.labels = [*image.strings("units/unit.values").tolist(), ""]
         self.label_keys = [unit_key(x) for x in self.labels]
         self.label_key_arr = np.array(self.label_keys, dtype=object)
-        # Element-at-a-time reads in the scoring loop: plain ints and floats, no numpy scalars.
-        self.v_th_loc = _view(self.th_loc)
-        self.v_th_prev = _view(self.th_prev)
-        self.v_th_nb = _view(self.th_nb)
-        self.v_th_b_off = _view(self.th_b_off)
-        self.v_th_type_code = _view(self.th_type_code)
-        self.v_b_key = _view(self.b_key)
-        self.v_b_loc = _view(self.b_loc)
-        self.v_b_nb = _view(self.b_nb)
-        self.v_b_prev = _view(self.b_prev)
-        self.v_b_last = _view(self.b_last)
-        self.v_b_lat = _view(self.b_lat)
-        self.v_b_lon = _view(self.b_lon)
-        self.v_b_id = _view(self.b_id)
-        self.v_b_u_off = _view(self.b_u_off)
-        self.v_b_units = _view(self.b_units)
-        self.v_u_floor = _view(self.u_floor)
-        self.v_u_label = _view(self.u_label)
+        self.u_rows = image.array("units/rows")
+        # Element-at-a-time reads in the scoring loop: plain ints, no numpy scalars. (A record's fields are read
+        # with its whole row, ``b_rows.item(b)``: a memoryview cannot hand out a strided field's elements.)
+        self.v_th_loc, self.v_th_prev, self.v_th_nb = _view(self.th_loc), _view(self.th_prev), _view(self.th_nb)
+        self.v_th_b_off, self.v_th_type_code = _view(self.th_b_off), _view(self.th_type_code)
+        self.v_b_key, self.v_b_u_off, self.v_b_units = _view(self.b_key), _view(self.b_u_off), _view(self.b_units)
         self.v_u_postcode = _view(self.u_postcode)
-        self.v_b_plate_code = _view(self.b_plate_code)
-        self.v_b_entrance_code = _view(self.b_entrance_code)
-        self.v_b_name_code = _view(self.b_name_code)
 
     # -- names --------------------------------------------------------------------------
 
@@ -194,17 +181,22 @@ class GeocodeIndex:
         """A thoroughfare as the model writes it: «کوچه دوازدهم»."""
         return self.table.thoroughfare(t)
 
+    def building(self, b: int) -> tuple[Any, ...]:
+        """A building's record: id, locality, neighbourhood, prev, last, plate, entrance, name (codes), lat, lon,
+        source, quality."""
+        return self.b_rows.item(b)
+
     def b_plate(self, b: int) -> str:
         """A building's plate as written."""
-        return self.plates[self.v_b_plate_code[b]]
+        return self.plates[self.building(b)[5]]
 
     def b_entrance(self, b: int) -> str:
         """A building's entrance as written ('' for none)."""
-        return self.entrances[self.v_b_entrance_code[b]]
+        return self.entrances[self.building(b)[6]]
 
     def b_name(self, b: int) -> str:
         """A building's name ('' for none)."""
-        return self.building_names[self.v_b_name_code[b]]
+        return self.building_names[self.building(b)[7]]
 
     # -- units ----------------------------------------------------------------------------
 
@@ -219,6 +211,10 @@ class GeocodeIndex:
     def unit_by_postcode(self, postcode: int) -> int:
         """The unit row of a postcode, or -1."""
         return self.table.row(postcode)
+
+    def unit(self, u: int) -> tuple[Any, ...]:
+        """A unit's record: id, building, floor, unit label, usage, status, valid from, valid to (codes)."""
+        return self.u_rows.item(u)
 
     def unit_building(self, u: int) -> int:
         """The building row of a unit row."""
@@ -236,16 +232,14 @@ class GeocodeIndex:
             a = self.table.address(u)
             if a is not None:
                 return a
-        loc = self.v_b_loc[b]
-        nb = self.v_b_nb[b]
+        bid, loc, nb, prev, last, plate, entrance, name, lat, lon, _, _ = self.building(b)
         return Address(
             postcode="", province=self.loc_province[loc], county=self.loc_county[loc],
             district=self.table.locality(loc)[2], rural_district=self.table.locality(loc)[3],
             locality_type=self.loc_type[loc], locality=self.loc_name[loc],
-            neighbourhood=self.nb_name[nb] if nb >= 0 else "", prev_thoroughfare=self.th_text(self.v_b_prev[b]),
-            last_thoroughfare=self.th_text(self.v_b_last[b]), plate=self.b_plate(b), entrance=self.b_entrance(b),
-            building=self.b_name(b), floor=None, unit="", usage="", lat=self.v_b_lat[b], lon=self.v_b_lon[b],
-            building_id=self.v_b_id[b])
+            neighbourhood=self.nb_name[nb] if nb >= 0 else "", prev_thoroughfare=self.th_text(prev),
+            last_thoroughfare=self.th_text(last), plate=self.plates[plate], entrance=self.entrances[entrance],
+            building=self.building_names[name], floor=None, unit="", usage="", lat=lat, lon=lon, building_id=bid)
 
     def standard_address(self, b: int, u: int = -1) -> str:
         """The standard address of a building, or of one of its units."""

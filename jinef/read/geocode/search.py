@@ -326,8 +326,9 @@ class _Search:
         q = self.q
         matched: dict[str, Any] = {}
         conflicts: list[str] = []
-        s = extra + self._area_score(ix.v_b_loc[b], ix.v_b_nb[b], matched, conflicts)
-        s += self._street_score(ix.v_b_last[b], ix.v_b_prev[b], matched, conflicts)
+        bid, loc, nb, prev, last, _, entrance, name, lat, lon, _, _ = ix.building(b)
+        s = extra + self._area_score(loc, nb, matched, conflicts)
+        s += self._street_score(last, prev, matched, conflicts)
         if q.plate:
             if ix.v_b_key[b] & _PLATE_MASK == self.plate_code:
                 s += W.PLATE
@@ -336,31 +337,31 @@ class _Search:
                 s -= W.CONFLICT
                 conflicts.append("plate")
         if self.entrance_key is not None:
-            if ix.entrance_keys[ix.v_b_entrance_code[b]] == self.entrance_key:
+            if ix.entrance_keys[entrance] == self.entrance_key:
                 s += W.ENTRANCE
-                matched["entrance"] = ix.b_entrance(b)
+                matched["entrance"] = ix.entrances[entrance]
             else:
                 s -= W.ENTRANCE
                 conflicts.append("entrance")
-        if self.building_key and ix.v_b_name_code[b] >= 0:
-            if OSA.distance(self.building_key, ix.building_name_keys[ix.v_b_name_code[b]]) <= 2:
+        if self.building_key and name >= 0:
+            if OSA.distance(self.building_key, ix.building_name_keys[name]) <= 2:
                 s += W.BUILDING_NAME
-                matched["building"] = ix.b_name(b)
-        lat, lon = ix.v_b_lat[b], ix.v_b_lon[b]
+                matched["building"] = ix.building_names[name]
         if self.near is not None:
             s += self._near(lat, lon)
         units = ix.units_of(b)
         chosen = -1
-        floors = ix.v_u_floor
+        records = {u: ix.unit(u) for u in units} if (self.unit_key is not None or q.floor is not None) else {}
+        floors = {u: r[2] for u, r in records.items()}
         if self.unit_key is not None:
-            keys = [ix.label_keys[ix.v_u_label[u]] for u in units]
+            keys = [ix.label_keys[records[u][3]] for u in units]
             hits = [u for u, k in zip(units, keys, strict=True) if k == self.unit_key]
             if q.floor is not None and len(hits) > 1:
                 hits = [u for u in hits if floors[u] == q.floor] or hits
             if len(hits) == 1:
                 chosen = hits[0]
                 s += W.UNIT
-                matched["unit"] = ix.labels[ix.v_u_label[chosen]]
+                matched["unit"] = ix.labels[records[chosen][3]]
                 if q.floor is not None:
                     if floors[chosen] == q.floor:
                         s += W.FLOOR
@@ -384,7 +385,6 @@ class _Search:
                 s -= W.FLOOR
         if chosen < 0 and len(units) == 1:
             chosen = units[0]
-        bid = ix.v_b_id[b]
         if chosen >= 0:
             return Candidate("unit", from_int(ix.v_u_postcode[chosen]), 0.0, lat, lon, "", s,
                              evidence=matched, conflicts=conflicts, building_id=bid, ref_b=b, ref_u=chosen)

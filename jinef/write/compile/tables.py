@@ -223,8 +223,12 @@ def _buildings(reader: RegistryReader, out: ImageWriter, loc_ids: np.ndarray, nb
         "plate": col.pop("plate")[order], "entrance": col.pop("entrance")[order], "name": col.pop("name")[order],
         "lat": col.pop("lat")[order], "lon": col.pop("lon")[order],
         "source": col.pop("geocode_source")[order], "quality": col.pop("geocode_quality")[order]}
+    # One record per building (and per unit): a lookup reads one cache line, not a dozen columns.
+    records = np.empty(len(order), dtype=BUILDING_RECORD)
     for name in BUILDING_RECORD.names or ():
-        out.array(f"buildings/{name}", b[name].astype(BUILDING_RECORD[name], copy=False))
+        records[name] = b[name]
+    out.array("buildings/rows", records)
+    del records
     for name, codes in (("plate", text["plate"]), ("entrance", text["entrance"]), ("name", text["name"]),
                         ("source", text["geocode_source"])):
         out.strings(f"buildings/{name}.values", codes.values)
@@ -246,10 +250,11 @@ def _units(reader: RegistryReader, out: ImageWriter, b_ids_as_stored: np.ndarray
     del pos
     status = col["status"][order]
     columns = {"building": building, "status": status}
+    records = np.empty(len(order), dtype=UNIT_RECORD)
     for name in UNIT_RECORD.names or ():
-        values = columns[name] if name in columns else col.pop(name)[order]
-        out.array(f"units/{name}", values.astype(UNIT_RECORD[name], copy=False))
-        del values
+        records[name] = columns[name] if name in columns else col.pop(name)[order]
+    out.array("units/rows", records)
+    del records
     for name, codes in text.items():
         out.strings(f"units/{name}.values", codes.values)
     # Each building's active units, in postcode order (unit rows ascend with the postcode).
