@@ -227,7 +227,7 @@ def main() -> None:
         print(f"build {args.units:,} units: {wall:.1f} s wall (generate+store {info['seconds']:.1f} s, read image "
               f"{info['image_seconds']:.1f} s), peak {peak:,.0f} MB", flush=True)
     reg = Registry.open(db)
-    c = crowding(reg.table.image.array("buildings/lat"), reg.table.image.array("buildings/lon"))
+    c = crowding(reg.image.field("buildings", "lat"), reg.image.field("buildings", "lon"))
     print("crowding: " + ", ".join(f"{k} {v:.4g}" for k, v in c.items()), flush=True)
     if not args.skip_io:
         csv = d / "export.csv"

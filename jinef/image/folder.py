@@ -29,7 +29,7 @@ from jinef.image.strings import StringTable, pack_strings
 from jinef.text.rules import text_rules_fingerprint
 
 FORMAT = "jinef-read-image"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: units and buildings as records, the reverse grid sorted by sub-cell
 MANIFEST = "manifest.json"
 CURRENT = "current"
 _STAGING = ".staging-"

@@ -34,11 +34,24 @@ CELLS_PER_DEGREE = 1024.0  # a power of two, so multiplying by it is exact
 CELLS_PER_ROW = 360 * int(CELLS_PER_DEGREE) + 1  # cell key = row * CELLS_PER_ROW + column, from -90 / -180
 
 
+SUBCELLS = 4  # each cell is split 4 × 4; buildings are sorted by sub-cell within their cell
+
+
 def cell_keys(lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
     """The reverse grid's cell key of each point (int64)."""
     rows = np.floor((np.asarray(lats, dtype=np.float64) + 90.0) * CELLS_PER_DEGREE).astype(np.int64)
     cols = np.floor((np.asarray(lons, dtype=np.float64) + 180.0) * CELLS_PER_DEGREE).astype(np.int64)
     return rows * CELLS_PER_ROW + cols
+
+
+def fine_keys(lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """The reverse grid's sort key of each point: its cell key × 16 + its sub-cell (row-major, 4 × 4 per cell), so a
+    cell's buildings are one run and a sub-cell's a run within it."""
+    fy = (np.asarray(lats, dtype=np.float64) + 90.0) * CELLS_PER_DEGREE
+    fx = (np.asarray(lons, dtype=np.float64) + 180.0) * CELLS_PER_DEGREE
+    rows, cols = np.floor(fy), np.floor(fx)
+    sub = (np.floor((fy - rows) * SUBCELLS) * SUBCELLS + np.floor((fx - cols) * SUBCELLS)).astype(np.int64)
+    return (rows.astype(np.int64) * CELLS_PER_ROW + cols.astype(np.int64)) * SUBCELLS**2 + sub
 
 
 def plate_key(plate: str) -> str:

@@ -2,14 +2,15 @@
 
 Buildings with an active unit are unit vectors on the sphere (chord length is monotonic in great-circle
 distance, so nearest-neighbour order is exact everywhere in Iran), sorted by a ~110 m lat/lon cell
-(:func:`jinef.image.layout.cell_keys`): the buildings of one cell row within a column range are one
+(:func:`jinef.image.layout.fine_keys`): the buildings of one cell row within a column range are one
 contiguous run, found by bisection. A row index here is a position in that order.
 
 - One point: the runs of the cell rows its radius spans; a plain loop over a few dozen candidates, numpy
   over more (a radius of unbounded size doubles until it holds ``k`` buildings).
-- Many points: vectorised rounds over growing boxes of cells. A point is settled once its nearest building
-  is nearer than the box's edge (or the box holds its whole radius); most settle in the first round, which
-  looks at their own cell only, and nearly all the rest in the next, the 3×3 cells around them.
+- Many points: vectorised rounds over growing boxes. A point is settled once its nearest building is nearer
+  than the box's edge (or the box holds its whole radius); most settle in the first round, which looks at
+  their own sub-cell only (buildings are sorted by a 4 × 4 sub-cell within each cell), and nearly all the
+  rest in the next, the 3×3 cells around them.
 
 Ties (two buildings at exactly the same distance) go to the lower row, on both paths.
 """
@@ -25,8 +26,7 @@ import numpy as np
 
 from jinef.image.folder import ReadImage
 from jinef.image.layout import CELLS_PER_DEGREE as _CELLS_PER_DEGREE
-from jinef.image.layout import CELLS_PER_ROW as _CELLS_PER_ROW
-from jinef.image.layout import cell_keys
+from jinef.image.layout import CELLS_PER_ROW, SUBCELLS, cell_keys
 from jinef.model.postcode import from_int
 
 __all__ = ["EARTH_RADIUS_M", "BuildingIndex", "cell_keys", "haversine_m", "unit_vectors"]
@@ -36,6 +36,8 @@ CELL_DEGREES = 1 / _CELLS_PER_DEGREE
 _CELL_M = math.pi * EARTH_RADIUS_M / 180.0 / _CELLS_PER_DEGREE  # a cell's height in metres (~108.6)
 _RADIANS, _DEGREES = math.pi / 180.0, 180.0 / math.pi
 _PLAIN_PYTHON_MAX = 48  # candidates up to which a plain loop beats numpy (measured on the 2M registry)
+_PER_CELL = SUBCELLS**2  # sort keys are cell key × this + sub-cell
+_CELLS_PER_ROW = CELLS_PER_ROW * _PER_CELL  # sort keys of one whole cell row
 _BATCH_POINTS = 32_768  # points per vectorised round: bounds the candidate arrays' memory
 
 
@@ -206,9 +208,9 @@ class BuildingIndex:
             if lo >= hi:
                 continue
             for a_col, b_col in col_ranges:
-                key = j * _CELLS_PER_ROW + a_col
+                key = j * _CELLS_PER_ROW + a_col * _PER_CELL
                 a = bisect_left(keys, key, lo, hi)
-                b = bisect_left(keys, j * _CELLS_PER_ROW + b_col, a, hi)
+                b = bisect_left(keys, j * _CELLS_PER_ROW + b_col * _PER_CELL, a, hi)
                 if a < b:
                     spans.append((a, b))
                     total += b - a
@@ -285,8 +287,19 @@ class BuildingIndex:
         fx = (lon + 180.0) * _CELLS_PER_DEGREE
         j, i = np.floor(fy).astype(np.int64), np.floor(fx).astype(np.int64)
         cos_lat = np.maximum(np.cos(np.radians(lat)), 0.05)
-        pending = np.arange(n)
-        half = 0  # the point's own cell first: most points are settled there
+        # First each point's own sub-cell (a sixteenth of a cell: most points near a building are settled there),
+        # then boxes of ±half cells, half doubling.
+        sub_y, sub_x = fy * SUBCELLS, fx * SUBCELLS
+        fine = (j * CELLS_PER_ROW + i) * _PER_CELL + (np.floor(sub_y - j * SUBCELLS) * SUBCELLS
+                                                      + np.floor(sub_x - i * SUBCELLS)).astype(np.int64)
+        lo = np.searchsorted(self._key, fine)
+        hi = np.searchsorted(self._key, fine + 1)
+        self._settle(np.arange(n), lo, hi, q, best_c2, best_pos)
+        sy, sx = np.floor(sub_y), np.floor(sub_x)
+        edge = np.minimum.reduce([sub_y - sy, sy + 1 - sub_y, (sub_x - sx) * cos_lat, (sx + 1 - sub_x) * cos_lat])
+        found_m = chord_to_metres(np.sqrt(best_c2))
+        pending = np.flatnonzero((found_m > edge * _CELL_M / SUBCELLS * 0.999) & (edge * _CELL_M / SUBCELLS < radius_m))
+        half = 1
         while len(pending):
             p = pending
             # A box of ±half cell rows, and ±half_c columns of about the same width in metres.
@@ -301,25 +314,9 @@ class BuildingIndex:
             rr, owner, hc, ci, ri = rr[ok], owner[ok], hc[ok], ci[ok], ri[ok]
             row_lo, row_hi = self._row_start[ri], self._row_start[ri + 1]
             base = rr * _CELLS_PER_ROW
-            lo = np.maximum(np.searchsorted(self._key, base + ci - hc), row_lo)
-            hi = np.minimum(np.searchsorted(self._key, base + ci + hc + 1), row_hi)
-            which, pos = _expand(lo, hi)
-            if len(pos):
-                # Candidates come grouped by point (its runs in row order, positions ascending within), so each
-                # point's nearest is a segment minimum; the first position at it is the lowest row (the tie rule).
-                cand_pt = owner[which]
-                d = self._xyz[pos] - q[cand_pt]
-                c2 = _row_dot(d, d)
-                starts = np.flatnonzero(np.r_[True, cand_pt[1:] != cand_pt[:-1]])
-                pt = cand_pt[starts]
-                seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(cand_pt)]))
-                least = np.minimum.reduceat(c2, starts)
-                at_least = np.flatnonzero(c2 == least[seg])
-                first = at_least[np.r_[True, seg[at_least[1:]] != seg[at_least[:-1]]]]
-                c2, pos = c2[first], pos[first]
-                better = (c2 < best_c2[pt]) | ((c2 == best_c2[pt]) & (pos < best_pos[pt]))
-                best_c2[pt[better]] = c2[better]
-                best_pos[pt[better]] = pos[better]
+            lo = np.maximum(np.searchsorted(self._key, base + (ci - hc) * _PER_CELL), row_lo)
+            hi = np.minimum(np.searchsorted(self._key, base + (ci + hc + 1) * _PER_CELL), row_hi)
+            self._settle(owner, lo, hi, q, best_c2, best_pos)
             # The box's nearest edge: nothing outside it is nearer than this.
             edge_cells = np.minimum.reduce([fy[p] - j[p] + half, j[p] + 1 - fy[p] + half,
                                             (fx[p] - i[p] + half_c) * cos_lat[p],
@@ -328,11 +325,34 @@ class BuildingIndex:
             found_m = chord_to_metres(np.sqrt(best_c2[p]))
             done = (found_m <= covered) | (covered >= radius_m) | (half > 2 * len(self._row_start))
             pending = p[~done]
-            half = max(1, half * 2)
+            half *= 2
         metres = chord_to_metres(np.sqrt(best_c2))
         bound = metres_to_chord(radius_m) * (1 + 1e-9) if math.isfinite(radius_m) else np.inf
         inside = np.sqrt(best_c2) < bound
         return np.where(inside, best_pos, -1), np.where(inside, metres, np.inf)
+
+    def _settle(self, owner: np.ndarray, lo: np.ndarray, hi: np.ndarray, q: np.ndarray, best_c2: np.ndarray,
+                best_pos: np.ndarray) -> None:
+        """Keep in ``best_*`` each point's nearest among the positions of its runs [lo, hi) (``owner``: the point
+        of each run; a point's runs consecutive, in position order)."""
+        which, pos = _expand(lo, hi)
+        if not len(pos):
+            return
+        # Candidates come grouped by point, positions ascending within: each point's nearest is a segment
+        # minimum, and the first position at it is the lowest row (the tie rule).
+        cand_pt = owner[which]
+        d = self._xyz[pos] - q[cand_pt]
+        c2 = _row_dot(d, d)
+        starts = np.flatnonzero(np.r_[True, cand_pt[1:] != cand_pt[:-1]])
+        pt = cand_pt[starts]
+        seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(cand_pt)]))
+        least = np.minimum.reduceat(c2, starts)
+        at_least = np.flatnonzero(c2 == least[seg])
+        first = at_least[np.r_[True, seg[at_least[1:]] != seg[at_least[:-1]]]]
+        c2, pos = c2[first], pos[first]
+        better = (c2 < best_c2[pt]) | ((c2 == best_c2[pt]) & (pos < best_pos[pt]))
+        best_c2[pt[better]] = c2[better]
+        best_pos[pt[better]] = pos[better]
 
     @property
     def nbytes(self) -> int:

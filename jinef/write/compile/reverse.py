@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from jinef.image.folder import ImageWriter
-from jinef.image.layout import cell_keys
+from jinef.image.layout import fine_keys
 from jinef.write.compile.tables import Tables
 
 
@@ -28,8 +28,8 @@ def compile_reverse(t: Tables, out: ImageWriter) -> None:
     lat, lon = b["lat"], b["lon"]
     has_unit = np.diff(t.b_units_offsets) > 0
     rows = np.flatnonzero(has_unit & np.isfinite(lat) & np.isfinite(lon))
-    keys = cell_keys(lat[rows], lon[rows])
-    # By cell, then by building id: the tie order (equal distances answer the lowest id first) is fixed.
+    keys = fine_keys(lat[rows], lon[rows])
+    # By cell and sub-cell, then by building id: the tie order (equal distances answer the lowest id first) is fixed.
     order = np.lexsort((b["id"][rows], keys))
     rows = rows[order]
     out.array("reverse/key", keys[order])
