@@ -226,6 +226,8 @@ def main() -> None:
         info = json.loads(out)
         print(f"build {args.units:,} units: {wall:.1f} s wall (generate+store {info['seconds']:.1f} s, read image "
               f"{info['image_seconds']:.1f} s), peak {peak:,.0f} MB", flush=True)
+    else:  # a registry built earlier: its image may be from older code
+        subprocess.run([*JINEF, "index", "--db", str(db), "--if-stale"], cwd=ROOT, check=True, capture_output=True)
     reg = Registry.open(db)
     c = crowding(reg.image.field("buildings", "lat"), reg.image.field("buildings", "lon"))
     print("crowding: " + ", ".join(f"{k} {v:.4g}" for k, v in c.items()), flush=True)
