@@ -32,6 +32,15 @@ from geocode_eval import CONFLICT_KIND, LEVEL_KINDS, UNIT_KINDS, draw, expected_
 from jinef.read.registry.registry import Registry  # noqa: E402
 
 
+def python_speed() -> str:
+    """Seconds a fixed 10M-step Python loop takes now (this VM's speed moves with its neighbours)."""
+    t = time.perf_counter()
+    x = 0
+    for i in range(10_000_000):
+        x += i
+    return f"python loop {time.perf_counter() - t:.2f} s"
+
+
 def timed(cmd: list[str], label: str) -> tuple[float, float, str]:
     """Run ``cmd`` under GNU time: (wall seconds, peak RSS in MB, its stdout)."""
     t0 = time.perf_counter()
@@ -212,15 +221,17 @@ def main() -> None:
     ap.add_argument("--geocode-n", type=int, default=4000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-io", action="store_true", help="skip the export and import steps")
+    ap.add_argument("--only", default="", help="comma list of: crowding,io,index,serve,lookups,geocode,reverse")
     args = ap.parse_args()
+    only = set(filter(None, args.only.split(",")))
+
+    def wanted(phase: str) -> bool:
+        return not only or phase in only
+
     d = args.dir
     d.mkdir(parents=True, exist_ok=True)
     db = d / "registry.sqlite"
-    loop = time.perf_counter()
-    x = 0
-    for i in range(10_000_000):
-        x += i
-    print(f"python speed: a 10M-step loop in {time.perf_counter() - loop:.2f} s; load {os.getloadavg()}", flush=True)
+    print(f"{python_speed()}; load {os.getloadavg()}", flush=True)
     if not (args.reuse and db.exists()):
         wall, peak, out = timed([*JINEF, "build", "--units", str(args.units), "--db", str(db), "--json"], "build")
         info = json.loads(out)
@@ -229,9 +240,10 @@ def main() -> None:
     else:  # a registry built earlier: its image may be from older code
         subprocess.run([*JINEF, "index", "--db", str(db), "--if-stale"], cwd=ROOT, check=True, capture_output=True)
     reg = Registry.open(db)
-    c = crowding(reg.image.field("buildings", "lat"), reg.image.field("buildings", "lon"))
-    print("crowding: " + ", ".join(f"{k} {v:.4g}" for k, v in c.items()), flush=True)
-    if not args.skip_io:
+    if wanted("crowding"):
+        c = crowding(reg.image.field("buildings", "lat"), reg.image.field("buildings", "lon"))
+        print("crowding: " + ", ".join(f"{k} {v:.4g}" for k, v in c.items()), flush=True)
+    if not args.skip_io and wanted("io"):
         csv = d / "export.csv"
         wall, peak, _ = timed([*JINEF, "export", "--db", str(db), "-o", str(csv)], "export")
         print(f"export: {args.units / wall:,.0f} rows/s, {wall:.1f} s, peak {peak:,.0f} MB, "
@@ -243,35 +255,41 @@ def main() -> None:
         csv.unlink()
         shutil.rmtree(imported.with_name("imported.image"), ignore_errors=True)
         imported.unlink(missing_ok=True)
-    wall, peak, out = timed([*JINEF, "index", "--db", str(db), "--json"], "index")
-    info = json.loads(out)
-    print(f"image compile: {wall:.1f} s wall, peak {peak:,.0f} MB, {info['megabytes']:,.0f} MB on disk", flush=True)
+    if wanted("index"):
+        wall, peak, out = timed([*JINEF, "index", "--db", str(db), "--json"], "index")
+        info = json.loads(out)
+        print(f"image compile: {wall:.1f} s wall, peak {peak:,.0f} MB, {info['megabytes']:,.0f} MB on disk",
+              flush=True)
     key_out = subprocess.run([*JINEF, "keys", "create", "--db", str(db), "--service-db",
                               str(db.with_name("bench.service.sqlite")), "--org", "bench", "--scopes", "lookup"],
                              capture_output=True, text=True, cwd=ROOT, check=True)
     key = key_out.stdout.split()[0]
-    for cold in (True, False):
+    for cold in (True, False) if wanted("serve") else ():
         s = serve(db, args.workers, cold, key)
         print(f"serve --workers {args.workers} --warm ({'cold' if s['cold_page_cache'] else 'warm'} page cache): "
               f"ready in {s['ready_s']:.1f} s; total PSS {s['pss_ready_mb']:,.0f} MB when ready, "
               f"{s['pss_after_load_mb']:,.0f} MB after lookups; over HTTP (one client): "
               f"{s['http_single_lookups_per_s_one_client']:,.0f} lookups/s, "
               f"{s['http_batch_postcodes_per_s_one_client']:,.0f} postcodes/s in batches of 1000", flush=True)
-    lk = lookups(db)
-    print(f"lookups in process: {lk['single_per_s']:,.0f} single/s, {lk['batch100_per_s']:,.0f}/s in batches of 100",
-          flush=True)
-    g = geocode(db, args.geocode_n)
-    print(f"geocode ({g['addresses']:,} noisy addresses): unit top-1 {g['unit_top1']:.4f}, "
-          f"{g['unit_top1_unambiguous']:.4f} where the text fits one unit ({g['ambiguous_share']:.2%} fit several); "
-          f"confidently wrong {g['confident_wrong_share']:.4%} of {g['confident']:,} confident answers; "
-          f"ambiguous answered confidently {g['ambiguous_answered_confidently']}; "
-          f"{g['per_cpu_second']:,.0f} addresses per CPU second; p50 {g['p50_ms']:.2f} ms, p99 {g['p99_ms']:.2f} ms",
-          flush=True)
-    r = reverse(db)
-    print(f"reverse: {r['batch_points_per_s']:,.0f} points/s in a batch; the point's own building for "
-          f"{r['own_building_within_1m']:.4%} of points within 1 m; single p50 {r['single_p50_ms']:.3f} ms, "
-          f"p99 {r['single_p99_ms']:.3f} ms", flush=True)
-
+    if wanted("lookups"):
+        lk = lookups(db)
+        print(f"lookups in process ({python_speed()}): {lk['single_per_s']:,.0f} single/s, "
+              f"{lk['batch100_per_s']:,.0f}/s in batches of 100", flush=True)
+    if wanted("geocode"):
+        speed = python_speed()
+        g = geocode(db, args.geocode_n)
+        print(f"geocode ({g['addresses']:,} noisy addresses; {speed}): unit top-1 {g['unit_top1']:.4f}, "
+              f"{g['unit_top1_unambiguous']:.4f} where the text fits one unit ({g['ambiguous_share']:.2%} fit "
+              f"several); confidently wrong {g['confident_wrong_share']:.4%} of {g['confident']:,} confident "
+              f"answers; ambiguous answered confidently {g['ambiguous_answered_confidently']}; "
+              f"{g['per_cpu_second']:,.0f} addresses per CPU second; p50 {g['p50_ms']:.2f} ms, "
+              f"p99 {g['p99_ms']:.2f} ms", flush=True)
+    if wanted("reverse"):
+        speed = python_speed()
+        r = reverse(db)
+        print(f"reverse ({speed}): {r['batch_points_per_s']:,.0f} points/s in a batch; the point's own building "
+              f"for {r['own_building_within_1m']:.4%} of points within 1 m; single p50 {r['single_p50_ms']:.3f} ms, "
+              f"p99 {r['single_p99_ms']:.3f} ms", flush=True)
 
 if __name__ == "__main__":
     main()
