@@ -131,6 +131,7 @@ def serve(db: Path, workers: int, cold: bool, key: str) -> dict[str, float]:
 def lookups(db: Path) -> dict[str, float]:
     """In-process postcode lookups per second (single, and batches of 100)."""
     reg = Registry.open(db)
+    reg.warm()  # as `jinef serve --warm` does: a long-lived worker's figures, not its first seconds'
     rng = random.Random(1)
     codes = reg.table.postcodes
     sample = [f"{int(codes[rng.randrange(len(codes))]):010d}" for _ in range(50_000)]
@@ -149,6 +150,7 @@ def lookups(db: Path) -> dict[str, float]:
 def geocode(db: Path, n: int) -> dict[str, float]:
     """The geocode evaluation's kinds on addresses drawn from the registry: accuracy, confidence, speed."""
     reg = Registry.open(db)
+    reg.warm()
     gc = reg.geocoder
     rng = random.Random(11)
     sample = draw(reg, gc, n, rng)
@@ -188,6 +190,7 @@ def geocode(db: Path, n: int) -> dict[str, float]:
 def reverse(db: Path) -> dict[str, float]:
     """Reverse geocoding: batch points/s near buildings, the own building's share within 1 m, single p99."""
     reg = Registry.open(db)
+    reg.warm()
     rv = reg.reverse
     b = rv.buildings
     rng = np.random.default_rng(2)

@@ -48,6 +48,18 @@ def test_unknown_postcodes_are_none(engine_registry: Path | str) -> None:
             table.lookup("12345")
 
 
+def test_single_row_search_finds_every_postcode_and_no_other(engine_registry: Path | str) -> None:
+    """The single lookup searches a fence of every 64th postcode, then one stretch: every stretch's ends, and the
+    gaps between registered postcodes, answer as the vectorised search does."""
+    with Registry.open(engine_registry) as reg:
+        table = reg.table
+        codes = table.postcodes.tolist()
+        assert len(codes) > 64 * 10
+        probes = sorted({c + d for c in codes for d in (-1, 0, 1)} | {0, 10**10})
+        assert [table.row(c) for c in probes] == table.rows(probes).tolist()
+        assert [table.row(c) for c in codes] == list(range(len(codes)))
+
+
 def load_floors(engine_registries: EngineRegistries, new_location: NewLocation,
                 tmp_path: Path) -> tuple[Path | str, list[dict[str, str]]]:
     """A registry of 300 units whose first three are on floor -1 (basement), 0 (همکف) and no floor; its rows."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,3 +89,19 @@ def test_standard_address_digits_all_persian(province: str, county: str, localit
     for value in (province, county, locality, thoroughfare, plate, unit):
         assert to_persian_digits(value).strip() in text  # the locality part is stripped of outer spaces
     assert text.startswith(f"استان {to_persian_digits(province)}، شهرستان {to_persian_digits(county)}")
+
+
+def test_warm_makes_every_structure_and_maps_every_page(small_registry: Path) -> None:
+    """What `jinef serve --warm` does: afterwards no answering structure is left to make, and this process has
+    mapped every page of the image (its resident size covers the image)."""
+    with Registry.open(small_registry) as reg:
+        assert not any(reg.built().values())
+        reg.warm()
+        assert all(reg.built().values())
+        resident, mapped = 0, False
+        for line in Path("/proc/self/smaps").read_text().splitlines():
+            if re.match(r"[0-9a-f]+-[0-9a-f]+ ", line):  # a mapping's header line
+                mapped = str(reg.image.path.resolve()) in line
+            elif line.startswith("Rss:") and mapped:
+                resident += int(line.split()[1]) * 1024
+        assert resident >= 0.95 * reg.image.nbytes

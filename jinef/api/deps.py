@@ -160,9 +160,7 @@ class RegistryHandle:
 
 def warm_registry(registry: Registry) -> None:
     """Make every answering structure of ``registry`` now and fault its hot pages in, so no caller waits."""
-    registry.image.advise_willneed()
-    for name in ("table", "json", "geocoder", "reverse", "autocomplete"):
-        getattr(registry, name)
+    registry.warm()
     # They live as long as the worker: keep their objects out of the collector's scans, which otherwise show up
     # as the slowest percentile of single queries.
     gc.freeze()

@@ -14,6 +14,7 @@ folder is deleted later), so it never mixes two generations and never sees a hal
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 import time
@@ -236,6 +237,18 @@ class ReadImage:
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
             finally:
                 os.close(fd)
+
+    def fault_in(self) -> None:
+        """Touch one byte of every page of every mapped array, so this process's page tables hold them all.
+
+        Without it each page costs a fault on its first read by this process: at 30M units the first tens of
+        thousands of random lookups ran at two thirds of the speed of the ones after them. Reads from the disk
+        if the page cache is cold (about 3 GB at 30M units); shared pages count once in the machine's memory.
+        """
+        page = mmap.PAGESIZE
+        for a in self.arrays.values():
+            if a.nbytes and a.flags.c_contiguous:  # every array the compiler writes is
+                a.reshape(-1).view(np.uint8)[::page].max()
 
     @property
     def nbytes(self) -> int:

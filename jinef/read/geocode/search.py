@@ -521,12 +521,14 @@ class _Search:
         code, counts = self.plate_code, ix.v_b_u_off
         out: list[int] = []
         if len(ths) <= _SMALL:  # a binary search per thoroughfare beats numpy's per-call cost
-            b_key = ix.v_b_key
+            b_key, th_b = ix.v_b_key, ix.v_th_b_off
             for t in ths:
-                key = t << PLATE_SHIFT | code
-                a = bisect_left(b_key, key)
-                if a < len(b_key) and b_key[a] == key:
-                    out.extend(b for b in range(a, bisect_right(b_key, key, a)) if counts[b + 1] > counts[b])
+                # Within the street's own run of buildings: a few probes on one page, not two dozen on a
+                # national array's pages.
+                key, end = t << PLATE_SHIFT | code, th_b[t + 1]
+                a = bisect_left(b_key, key, th_b[t], end)
+                if a < end and b_key[a] == key:
+                    out.extend(b for b in range(a, bisect_right(b_key, key, a, end)) if counts[b + 1] > counts[b])
             return out
         # Many thoroughfares: each one's buildings are a short run of the building order (by plate within it), so
         # gather those runs and compare the plate bits, rather than binary-search a national array per street.

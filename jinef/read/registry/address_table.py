@@ -22,6 +22,8 @@ from jinef.model import postcode as pc
 from jinef.model.address import Address, address_from_values
 from jinef.model.postcode import from_int
 
+_STRIDE = 64  # postcodes per stretch of the lookup fence
+
 _NO_FLOOR = NO_FLOOR
 UNIT_FIELDS: tuple[str, ...] = tuple(UNIT_RECORD.names or ())
 BUILDING_FIELDS: tuple[str, ...] = tuple(BUILDING_RECORD.names or ())
@@ -64,6 +66,9 @@ class AddressTable:
         self.image = image
         self.postcodes: np.ndarray = image.array("units/postcode")
         self._postcode_view = _view(self.postcodes)
+        # Every 64th postcode, copied (4 MB at 30M units): a lookup bisects this small hot array first, then one
+        # stretch of 64 in the mapped column, instead of two dozen probes each on another page of 240 MB.
+        self._fence = _view(np.ascontiguousarray(self.postcodes[::_STRIDE]))
         self._unit_rows = image.array("units/rows")
         self._building_rows = image.array("buildings/rows")
         self._text: dict[str, list[Any]] = {
@@ -135,7 +140,8 @@ class AddressTable:
         # bisect over a memoryview: plain ints, and no GIL release and re-acquire as in numpy's searchsorted,
         # which under a busy event loop cost ten times the search itself.
         view = self._postcode_view
-        pos = bisect_left(view, postcode)
+        f = bisect_left(self._fence, postcode)
+        pos = bisect_left(view, postcode, (f - 1) * _STRIDE if f else 0, min(f * _STRIDE, len(view)))
         return pos if pos < len(view) and view[pos] == postcode else -1
 
     def unit_row(self, row: int) -> tuple[Any, ...]:

@@ -23,6 +23,8 @@ from jinef.read.registry.address_table import AddressTable
 
 __all__ = ["Registry", "RegistryNotFoundError"]
 
+ANSWERING = ("table", "json", "geocoder", "reverse", "autocomplete")  # structures made on first use
+
 if TYPE_CHECKING:
     from jinef.read.geo.basemap import Basemap
     from jinef.read.geo.reverse import ReverseGeocoder
@@ -128,9 +130,21 @@ class Registry:
 
         return basemap_from_image(self.image, level)
 
+    def warm(self, fault_pages: bool = True) -> None:
+        """Make every answering structure now and read the image in, so no caller waits for either.
+
+        ``fault_pages`` also maps every page of the image into this process (see :meth:`ReadImage.fault_in`):
+        what a long-lived server worker wants, and what a benchmark needs to measure one.
+        """
+        self.image.advise_willneed()
+        for name in ANSWERING:
+            getattr(self, name)
+        if fault_pages:
+            self.image.fault_in()
+
     def built(self) -> dict[str, Any]:
         """Which answering structures this process has made so far (each is made on first use)."""
-        return {name: name in self.__dict__ for name in ("table", "json", "geocoder", "reverse", "autocomplete")}
+        return {name: name in self.__dict__ for name in ANSWERING}
 
     def close(self) -> None:
         """Nothing to release: the mappings go with the object."""
