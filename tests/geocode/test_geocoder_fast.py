@@ -125,6 +125,7 @@ def _queries(sample: list[Address]) -> list[str]:
             f"{a.prev_thoroughfare}، {a.last_thoroughfare}، پلاک {a.plate}",
             f"{a.locality}، {a.last_thoroughfare}، پلاک {a.plate}، طبقه {a.floor or 1}",
             f"استان {a.province}، {a.last_thoroughfare}، {a.prev_thoroughfare}، پلاک {a.plate}",
+            f"{a.locality}، {a.last_thoroughfare}، پلاک {a.plate}، ورودی {a.entrance or 2}{unit}",
         ]
     return out
 
@@ -175,22 +176,23 @@ def test_pruning_drops_buildings_that_cannot_win(
     assert dropped > 0
 
 
-def test_unit_scores_equal_what_building_adds(geocoder: Geocoder, sample: list[Address]) -> None:
-    checked = 0
+def test_exact_scores_equal_what_building_adds(geocoder: Geocoder, sample: list[Address]) -> None:
+    checked = entrances = 0
     for a in sample[:80]:
         if not a.plate or not a.last_thoroughfare:
             continue
         for detail in (f"واحد {a.unit}" if a.unit else "", f"طبقه {a.floor}" if a.floor is not None else "",
                        f"طبقه {a.floor}، واحد {a.unit}" if a.unit and a.floor is not None else "",
-                       "طبقه ۹، واحد ۱", "واحد ۱", ""):
+                       "طبقه ۹، واحد ۱", "واحد ۱", "", f"ورودی {a.entrance or 1}، واحد {a.unit}", "ورودی ۲"):
             s = _Search(geocoder.index,
                         Query.from_parsed(parse_address(f"{a.last_thoroughfare}، پلاک {a.plate}، {detail}")),
                         5, None, None, None, None)
             bs = s.buildings_with_plate()
-            if not bs or s.entrance_key is not None or s.q.building:
+            if not bs or s.q.building:
                 continue
             arr = np.array(bs, dtype=np.int64)
-            expected = (s._base_scores(arr) + s._unit_scores(arr)).tolist()
+            expected = s._exact_scores(arr).tolist()
             assert [s.building(b).score for b in bs] == pytest.approx(expected, abs=1e-9)
             checked += len(bs)
-    assert checked > 100
+            entrances += len(bs) if s.entrance_key is not None else 0
+    assert checked > 100 and entrances > 20

@@ -414,11 +414,24 @@ class _Search:
         single = (n == 1) & (self.unit_key in ("1", ""))
         return np.where(hits == 1, found, np.where(single, 0.0, -W.UNIT))
 
-    def _detail_bounds(self) -> tuple[float, float]:
-        """Lowest and highest score :meth:`building` adds beyond area, street, plate, unit and floor."""
+    def _entrance_scores(self, bs: np.ndarray) -> np.ndarray:
+        """What the entrance adds in :meth:`building`, for many buildings at once (same rule)."""
+        if self.entrance_key is None:
+            return np.zeros(len(bs))
+        # Entrance codes are few: one flag per code (the last slot, read by code -1, is "no entrance").
+        same = np.array([k == self.entrance_key for k in self.ix.entrance_keys], dtype=bool)
+        return np.where(same[self.ix.b_entrance_code[bs]], W.ENTRANCE, -W.ENTRANCE)
+
+    def _exact_scores(self, bs: np.ndarray) -> np.ndarray:
+        """Everything :meth:`building` scores that is known without its name and nearness, for many buildings."""
+        return self._base_scores(bs) + self._unit_scores(bs) + self._entrance_scores(bs)
+
+    def _detail_bounds(self, entrance: bool = False) -> tuple[float, float]:
+        """Lowest and highest score :meth:`building` adds beyond :meth:`_exact_scores` (``entrance``: and beyond
+        area, street, plate, unit and floor only, as for a street not yet searched)."""
         q = self.q
         lo = hi = 0.0
-        if self.entrance_key is not None:
+        if entrance and self.entrance_key is not None:
             lo, hi = lo - W.ENTRANCE, hi + W.ENTRANCE
         if q.building:
             hi += W.BUILDING_NAME
@@ -439,16 +452,16 @@ class _Search:
     def prune(self, bs: list[int]) -> list[int]:
         """The buildings that can still reach the top ``limit`` (in their order); the others are not scored.
 
-        A street named «کوچه ۱۲» without its city finds hundreds of buildings with the plate. Each one's area
-        and street scores are computed together in numpy (:meth:`_base_scores`); the rest of its score
-        (unit, floor, entrance, name, nearness) lies in known bounds. A building whose best case is below the
+        A street named «کوچه ۱۲» without its city finds hundreds of buildings with the plate. Each one's area,
+        street, plate, unit, floor and entrance scores are computed together in numpy (:meth:`_exact_scores`);
+        the rest of its score (building name, nearness) lies in known bounds. A building whose best case is below the
         k-th best worst case cannot be among the top k, so it is dropped (:func:`top_candidates`).
         """
         k = max(self.limit, 2)  # the runner-up sets the top candidate's margin
         if len(bs) <= max(PRUNE_ABOVE, k):
             return bs
         arr = np.array(bs, dtype=np.int64)
-        base = self._base_scores(arr) + self._unit_scores(arr)
+        base = self._exact_scores(arr)
         lo, hi = self._detail_bounds()
         keep = top_candidates(base + lo, base + hi, k).tolist()
         return [b for b, ok in zip(bs, keep, strict=True) if ok]
@@ -469,8 +482,8 @@ class _Search:
         if len(ths) <= BOUND_ABOVE:
             return self._plate_buildings(ths)
         arr = np.array(ths, dtype=np.int64)
-        lo, hi = self._detail_bounds()
-        bound = self._street_bounds(arr) + W.PLATE + self._unit_bounds()[1] + hi
+        lo = self._detail_bounds()[0]
+        bound = self._street_bounds(arr) + W.PLATE + self._unit_bounds()[1] + self._detail_bounds(entrance=True)[1]
         order = np.argsort(-bound, kind="stable")
         k = max(self.limit, 2)
         found: list[int] = []
@@ -478,7 +491,7 @@ class _Search:
         while start < len(order):
             if len(found) >= k:
                 b = np.array(found, dtype=np.int64)
-                worst = self._base_scores(b) + self._unit_scores(b) + lo
+                worst = self._exact_scores(b) + lo
                 kth = np.partition(worst, len(worst) - k)[len(worst) - k]
                 rest = order[start:]
                 rest = rest[bound[rest] >= kth - 1e-6]
