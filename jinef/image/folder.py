@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from jinef.common.processes import process_alive
 from jinef.image.strings import StringTable, pack_strings
 from jinef.text.rules import text_rules_fingerprint
 
@@ -150,18 +151,8 @@ def _remove_abandoned(root: Path) -> None:
     """Staging folders of writers that died (their process is gone)."""
     for p in root.glob(f"{_STAGING}*"):
         pid = p.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(p, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jinef.common.fileperm import create_private
+from jinef.common.processes import process_alive
 from jinef.image.folder import new_generation
 from jinef.write.store.base import RegistryReader
 from jinef.write.store.sqlite.reader import SqliteReader
@@ -182,7 +183,7 @@ class SqliteWriter:
         prefix = f".{self.path.name}.building-"
         for leftover in self.path.parent.glob(glob.escape(prefix) + "*"):
             pid = leftover.name[len(prefix):].split(".", 1)[0].split("-", 1)[0]
-            if not pid.isdigit() or _process_alive(int(pid)):
+            if not pid.isdigit() or process_alive(int(pid)):
                 continue  # a build under way (or a name that is not ours): leave it
             if leftover.is_dir():
                 shutil.rmtree(leftover, ignore_errors=True)
@@ -333,15 +334,6 @@ class SqliteWriter:
             self.commit()
 
 
-def _process_alive(pid: int) -> bool:
-    """True while a process with this id exists (a reused id keeps a leftover a while longer: harmless)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _private_file(conn: sqlite3.Connection) -> None:
