@@ -40,10 +40,11 @@ typecheck: install
 	$(BIN)/mypy
 
 # The PostgreSQL engine is tested against a real local server: scripts/pg-up.sh installs/starts one
-# if needed and prints its DSN. If it cannot, the PostgreSQL tests fail and say why (never skip).
+# if needed and prints its DSN; scripts/pg-down.sh stops it afterwards if this run started it. If it cannot,
+# the PostgreSQL tests fail and say why (never skip).
 pytest: install
 	@dsn="$${JINEF_TEST_PG_DSN:-$$(scripts/pg-up.sh || echo unavailable)}"; \
-	JINEF_TEST_PG_DSN="$$dsn" $(BIN)/pytest
+	JINEF_TEST_PG_DSN="$$dsn" $(BIN)/pytest; rc=$$?; scripts/pg-down.sh; exit $$rc
 
 # Start the local PostgreSQL for the tests and print its DSN.
 pg:

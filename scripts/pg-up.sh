@@ -4,10 +4,12 @@
 # Idempotent and quick when everything is already up. Installs the Debian `postgresql` package
 # if it is missing, starts the first cluster (creating one if there is none), creates a role named
 # for the current user (peer authentication over the Unix socket: no password to keep) and a
-# database owned by it. Progress goes to stderr; the only line on stdout is the DSN.
+# database owned by it. Progress goes to stderr; the only line on stdout is the DSN. A cluster it starts is
+# noted in var/pg-started-by-tests for scripts/pg-down.sh.
 set -euo pipefail
 
 DB="${JINEF_TEST_PG_DB:-jinef_test}"
+MARKER="${JINEF_PG_MARKER:-var/pg-started-by-tests}"
 ME="$(id -un)"
 say() { echo "pg-up: $*" >&2; }
 
@@ -36,6 +38,10 @@ read -r ver name port status _ <<<"$cluster"
 if [[ "$status" != online* ]]; then
     say "starting cluster $ver/$name on port $port"
     as_root pg_ctlcluster "$ver" "$name" start >&2
+    # Remember that this run started it, so scripts/pg-down.sh stops it again (a server that was already
+    # running is left alone).
+    mkdir -p "$(dirname "$MARKER")"
+    echo "$ver $name" >"$MARKER"
 fi
 
 sock=/var/run/postgresql
