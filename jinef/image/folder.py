@@ -31,7 +31,7 @@ from jinef.image.strings import StringTable, pack_strings
 from jinef.text.rules import text_rules_fingerprint
 
 FORMAT = "jinef-read-image"
-FORMAT_VERSION = 2  # 2: units and buildings as records, the reverse grid sorted by sub-cell
+FORMAT_VERSION = 3  # 2: units and buildings as records, the reverse grid sorted by sub-cell; 3: bare streets placed
 MANIFEST = "manifest.json"
 CURRENT = "current"
 _STAGING = ".staging-"

@@ -130,3 +130,28 @@ def test_a_named_street_that_matches_nothing_lowers_confidence(geocoder: Geocode
     res = geocoder.geocode(f"شهر {a.locality}، خیابان زززژژژ، پلاک {a.plate}")
     assert res.best is not None and "thoroughfare_unknown" in res.best.conflicts
     assert res.best.confidence <= 0.6
+
+
+def test_a_main_street_with_no_buildings_of_its_own_is_placed_and_written(geocoder: Geocoder,
+                                                                        sample: list[Address]) -> None:
+    """A main street whose units all stand on the alleys off it: answered with a point near those alleys'
+    buildings, in their neighbourhood, and its standard address (not an empty text and no point)."""
+    ix = geocoder.index
+    checked = 0
+    for a in sample:
+        if not a.prev_thoroughfare or not a.neighbourhood or a.locality_type != "شهر":
+            continue
+        res = geocoder.geocode(f"شهر {a.locality}، محله {a.neighbourhood}، {a.prev_thoroughfare}")
+        best = res.best
+        assert best is not None
+        if best.level != "thoroughfare" or ix.th_b_off[best.ref_t + 1] > ix.th_b_off[best.ref_t]:
+            continue  # a street with buildings of its own: placed by them, as before
+        assert best.lat is not None and best.lon is not None
+        assert abs(best.lat - a.lat) < 0.05 and abs(best.lon - a.lon) < 0.05  # a few km: the same part of town
+        assert best.address.endswith(to_persian_digits(a.prev_thoroughfare)), best.address
+        assert f"شهر {a.locality}" in best.address and f"محله {to_persian_digits(a.neighbourhood)}" in best.address
+        assert "neighbourhood" in best.matched
+        checked += 1
+        if checked >= 10:
+            break
+    assert checked >= 3

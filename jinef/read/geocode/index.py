@@ -241,6 +241,17 @@ class GeocodeIndex:
             last_thoroughfare=self.th_text(last), plate=self.plates[plate], entrance=self.entrances[entrance],
             building=self.building_names[name], floor=None, unit="", usage="", lat=lat, lon=lon, building_id=bid)
 
+    def thoroughfare_address(self, t: int) -> str:
+        """The standard address of a thoroughfare: its locality, neighbourhood, the street above it, itself."""
+        loc, nb, prev = self.v_th_loc[t], self.v_th_nb[t], self.v_th_prev[t]
+        _, _, district, rural, _, _ = self.table.locality(loc)
+        return standard_address(Address(
+            postcode="", province=self.loc_province[loc], county=self.loc_county[loc], district=district or "",
+            rural_district=rural or "", locality_type=self.loc_type[loc], locality=self.loc_name[loc],
+            neighbourhood=self.nb_name[nb] if nb >= 0 else "", prev_thoroughfare=self.th_text(prev),
+            last_thoroughfare=self.th_text(t), plate="", entrance="", building="", floor=None, unit="", usage="",
+            lat=float(self.th_lat[t]), lon=float(self.th_lon[t])))
+
     def standard_address(self, b: int, u: int = -1) -> str:
         """The standard address of a building, or of one of its units."""
         return standard_address(self.address(b, u))

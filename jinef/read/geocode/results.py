@@ -86,9 +86,7 @@ class Candidate:
             if self.ref_b >= 0:
                 self.text = ix.standard_address(self.ref_b, self.ref_u)
             elif self.ref_t >= 0:
-                b = int(ix.th_b_off[self.ref_t])
-                if ix.th_b_off[self.ref_t + 1] > b:
-                    self.text = ix.standard_address(b).split("، پلاک")[0]
+                self.text = ix.thoroughfare_address(self.ref_t)
         return self.text
 
     @property
