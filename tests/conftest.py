@@ -157,3 +157,13 @@ def engine_registry(engine: str, engine_registries: EngineRegistries, request: p
     """The shared ENGINE_UNITS registry of the current engine (read-only for tests)."""
     dsn = request.getfixturevalue("pg_dsn") if engine == "postgres" else None
     return engine_registries.get(engine, dsn)
+
+
+LIVING_UNITS = 1500
+LIVING_SEED = 11
+
+
+@pytest.fixture
+def editable(new_location: Callable[[str], Path | str], divisions: Divisions, boundaries: Boundaries) -> Path | str:
+    """A new registry of the current engine with its image, for one test to change."""
+    return build_registry(new_location("living"), LIVING_UNITS, LIVING_SEED, divisions, boundaries)

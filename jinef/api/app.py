@@ -29,7 +29,7 @@ from jinef.api import gnaf, hot_paths, strict_input
 from jinef.api.audit import AuditWriter
 from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState, warm_registry
 from jinef.api.responses import JSONResponse
-from jinef.api.routers import autocomplete, geocode, postcodes, reverse, system, web
+from jinef.api.routers import autocomplete, geocode, postcodes, registry_changes, reverse, system, web
 from jinef.api.routers import gnaf as gnaf_router
 from jinef.api.routers import verify as verify_router
 from jinef.api.schemas import MAX_BATCH
@@ -43,7 +43,7 @@ log = logging.getLogger("jinef.api")
 DEFAULT_MAX_BODY = 256 * 1024  # bytes: a 1,000-row GNAF batch is about 50 KB
 DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_router.router, reverse.router,
                                           autocomplete.router, geocode.router, web.router, gnaf_router.match_router,
-                                          verify_router.router)
+                                          verify_router.router, registry_changes.router)
 
 _OUTCOMES = {200: "ok", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "bad_method", 409: "conflict", 410: "gone", 413: "too_large", 422: "invalid",
@@ -65,6 +65,14 @@ class BodyTooLargeError(HTTPException):
 
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"request body is larger than {limit} bytes")
+
+
+def _worker_id() -> bytes:
+    return str(os.getpid()).encode()
+
+
+# Which worker process answered (operators tracing a request; tests checking every worker sees a change).
+_WORKER = _worker_id()
 
 
 def _is_gnaf(scope: Scope) -> bool:
@@ -111,7 +119,7 @@ class ServiceMiddleware:
             nonlocal status, started, audited, held
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid)]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid), (b"x-jinef-worker", _WORKER)]
                 held = message
                 return
             if held is not None:
@@ -212,7 +220,7 @@ class ServiceMiddleware:
 
 def _response_messages(response: JSONResponse, rid: bytes) -> tuple[Message, Message]:
     """The start and body messages of a whole response, with the request id header."""
-    headers = [*response.raw_headers, (b"x-request-id", rid)]
+    headers = [*response.raw_headers, (b"x-request-id", rid), (b"x-jinef-worker", _WORKER)]
     return ({"type": "http.response.start", "status": response.status_code, "headers": headers},
             {"type": "http.response.body", "body": response.body, "more_body": False})
 
@@ -328,6 +336,8 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
         if state.hub is not None:
             state.hub.close()
         state.store.close()
+        if state.edits is not None:
+            state.edits.close()
         state.registry.close()
 
     app = FastAPI(title="Jinef national address service", version=jinef.__version__, lifespan=lifespan,

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Request
 
@@ -27,8 +27,13 @@ from jinef.read.geocode.autocomplete import Autocompleter
 from jinef.read.geocode.geocoder import Geocoder
 from jinef.read.registry.address_json import AddressJson
 from jinef.read.registry.address_table import AddressSource
+from jinef.read.registry.overlay import FeedGap, OverlaidJson
 from jinef.read.registry.registry import Registry
 from jinef.read.verify import VerifyHub
+from jinef.write.edit.feed import ChangeFeed
+
+if TYPE_CHECKING:
+    from jinef.api.edits import Edits
 
 log = logging.getLogger("jinef.api")
 
@@ -122,7 +127,8 @@ class RegistryHandle:
     one generation from start to end.
     """
 
-    def __init__(self, location: RegistryLocation, check_every: float = 1.0, warm: bool = False) -> None:
+    def __init__(self, location: RegistryLocation, check_every: float = 1.0, warm: bool = False,
+                 follow_every: float | None = 0.25) -> None:
         self.location = location
         self.root = location.image_root
         self.check_every = check_every
@@ -131,6 +137,32 @@ class RegistryHandle:
         self._generation = current_generation(self.root)
         self._checked = time.monotonic()
         self._switching: str | None = None
+        # The change feed: edits since the image, applied on top of it (see jinef.read.registry.overlay).
+        self.feed = ChangeFeed(location)
+        self._stop = threading.Event()
+        if follow_every is not None:
+            threading.Thread(target=self._follow, args=(follow_every,), name="jinef-feed", daemon=True).start()
+
+    def catch_up(self, registry: Registry | None = None) -> int:
+        """Apply the changes committed since ``registry`` (default: the current one) last applied; its last seq."""
+        registry = registry or self._registry
+        while True:
+            generation, changes = self.feed.read(registry.overlay.seq, 5000)
+            if generation != registry.image.manifest.get("registry_generation") or not changes:
+                return registry.overlay.seq  # nothing new, or another registry whose image is on its way
+            try:
+                registry.apply_changes(changes)
+            except FeedGap:
+                log.warning("change feed out of order after %s; reading again", registry.overlay.seq)
+            if len(changes) < 5000:
+                return registry.overlay.seq
+
+    def _follow(self, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                self.catch_up()
+            except Exception:  # the store briefly unavailable (a replace, a restart): the next poll tries again
+                log.debug("following the change feed failed", exc_info=True)
 
     def get(self) -> Registry:
         """The current registry (cheap; reads the ``current`` link at most once a ``check_every``)."""
@@ -148,6 +180,7 @@ class RegistryHandle:
             new = Registry.open(self.root / generation)
             if self.warm:
                 warm_registry(new)
+            self.catch_up(new)
             self._registry, self._generation = new, generation
         except Exception:  # a generation removed meanwhile, or unreadable: the next check tries the current one
             log.exception("switching to read image generation %s failed", generation)
@@ -155,7 +188,9 @@ class RegistryHandle:
             self._switching = None
 
     def close(self) -> None:
-        """Nothing to release: the image's maps go with the objects."""
+        """Stop following the change feed (the image's maps go with the objects)."""
+        self._stop.set()
+        self.feed.close()
 
 
 def warm_registry(registry: Registry) -> None:
@@ -207,6 +242,7 @@ class ServiceState:
     max_body: int
     max_batch: int
     hub: VerifyHub | None = None  # the verification hub: one per worker, opened at startup
+    edits: Edits | None = None  # the worker's registry editor, opened on first use
     hot_paths: bool = True  # postcode lookups answered by jinef.api.hot_paths rather than their FastAPI routes
     worker: int = field(default_factory=os.getpid)
     reverse: PerRegistry[ReverseGeocoder] = field(default_factory=lambda: PerRegistry("reverse"))
@@ -215,11 +251,11 @@ class ServiceState:
 
     def address_source(self) -> AddressSource:
         """Where postcode lookups are answered: the current image's address table."""
-        return self.registry.get().table
+        return self.registry.get().source
 
-    def unit_json_source(self) -> AddressJson:
-        """Where batch answers get their units' JSON: written from the current image's table."""
-        return self.registry.get().json
+    def unit_json_source(self) -> AddressJson | OverlaidJson:
+        """Where batch answers get their units' JSON: written from the current image's table (and its changes)."""
+        return self.registry.get().unit_json
 
 
 def service(request: Request) -> ServiceState:

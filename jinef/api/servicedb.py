@@ -26,8 +26,9 @@ from jinef.common.write_lock import FileWriteLock
 KEY_PREFIX = "jnf_"
 # Scopes an organisation's key may hold; endpoints of other issues (geocode, reverse, match) use theirs.
 # verify_request, field_agent and citizen are the verification workflow's (see jinef/api/routers/verify.py).
+# registry_write and registry_read are the living registry's (jinef/api/routers/registry_changes.py).
 KNOWN_SCOPES = ("lookup", "geocode", "reverse", "match", "verify_request", "field_agent", "citizen", "metrics",
-                "admin")
+                "admin", "registry_write", "registry_read")
 # Prometheus histogram buckets for request latency, in seconds.
 LATENCY_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 

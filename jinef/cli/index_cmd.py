@@ -22,16 +22,18 @@ def image_report(c: CompiledImage, location: RegistryLocation) -> dict[str, obje
             "seconds": round(c.seconds, 2), "megabytes": round(c.bytes / 1e6, 1)}
 
 
-def image_is_current(location: RegistryLocation) -> bool:
-    """Whether the registry has a published image compiled from its present generation (under today's text rules:
-    an image from other rules does not open)."""
+def image_is_current(location: RegistryLocation, with_changes: bool = True) -> bool:
+    """Whether the registry has a published image compiled from its present generation and (``with_changes``)
+    every edit since (under today's text rules: an image from other rules does not open). Serving needs only the
+    generation: its workers apply the edits since the image from the change feed."""
     try:
         image = ReadImage.open(location.image_root)
     except ImageError:
         return False
     reader = open_reader(location.engine_target())
     try:
-        return bool(image.manifest.get("registry_generation") == reader.meta().get("generation"))
+        return bool(image.manifest.get("registry_generation") == reader.meta().get("generation")
+                    and (not with_changes or int(image.manifest.get("change_seq") or 0) >= reader.last_change_seq()))
     finally:
         reader.close()
 

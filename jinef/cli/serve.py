@@ -67,7 +67,7 @@ def serve(
     if not location.exists():
         fail(f"no registry at {location.describe()}: build one with `jinef build`")
     try:
-        if not image_is_current(location):
+        if not image_is_current(location, with_changes=False):
             # Workers answer only from the read image: make it now rather than have each worker wait for one.
             console.print(f"the read image of {location.describe()} is missing or older than the registry: "
                           "compiling it (`jinef index`)")

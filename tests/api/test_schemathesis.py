@@ -5,6 +5,7 @@ Bounded (a few dozen examples per operation) so the run stays well under a minut
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,18 +17,23 @@ from hypothesis import HealthCheck, given, settings
 
 from jinef.api.app import create_app
 from jinef.api.servicedb import KNOWN_SCOPES, open_store
+from jinef.common.config import RegistryLocation
 
 
 @pytest.fixture(scope="module")
 def fuzz_app(small_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, str]]:
-    """The real app and a key that may call everything."""
+    """The real app and a key that may call everything, on a copy of the registry (the key may change it)."""
     svc = tmp_path_factory.mktemp("fuzz") / "svc.sqlite"
+    registry = svc.with_name("registry.sqlite")
+    shutil.copy(small_registry, registry)
+    shutil.copytree(RegistryLocation.of(small_registry).image_root, RegistryLocation.of(registry).image_root,
+                    symlinks=True)
     store = open_store(svc)
     # Every scope, so the verification endpoints are fuzzed past their scope check too.
     key = store.create_key("fuzzer", list(KNOWN_SCOPES), None)[1]
     store.close()
     # The development outbox on: the verification endpoints are then exercised past "no SMS gateway" (a 503).
-    app = create_app(small_registry, svc, verify_db=svc.with_name("verify.sqlite"), dev_sms_outbox=True)
+    app = create_app(registry, svc, verify_db=svc.with_name("verify.sqlite"), dev_sms_outbox=True)
     yield app, key
     app.state.service.audit.close()
 

@@ -24,7 +24,8 @@ async def healthz(request: Request) -> Any:
     built = reg.built()
     indexes = {"addresses": built["table"], "reverse": built["reverse"], "autocomplete": built["autocomplete"],
                "geocoder": built["geocoder"]}
-    return JSONResponse({"status": "ok", "generation": reg.generation, "indexes": indexes})
+    return JSONResponse({"status": "ok", "generation": reg.generation, "change_seq": reg.overlay.seq,
+                         "indexes": indexes})
 
 
 def _labels(**kv: object) -> str:

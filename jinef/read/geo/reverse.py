@@ -21,7 +21,9 @@ from jinef.image.folder import ReadImage
 from jinef.model.postcode import from_int
 from jinef.read.geo.admin import NO_AREA, AdminIndex, Area, admin_from_image
 from jinef.read.geo.building_index import BuildingIndex
+from jinef.read.geo.changed_buildings import first_postcode, merged_codes, nearest_changed
 from jinef.read.geo.plus_codes import encode, encode_many_bytes
+from jinef.read.registry.overlay import Overlay
 
 DEFAULT_RADIUS_M = 100.0
 DEFAULT_LIMIT = 5
@@ -138,14 +140,15 @@ class ReverseBatch:
 class ReverseGeocoder:
     """Point → nearest buildings and postcodes, province and county, from a read image."""
 
-    def __init__(self, buildings: BuildingIndex, admin: AdminIndex) -> None:
+    def __init__(self, buildings: BuildingIndex, admin: AdminIndex, overlay: Overlay | None = None) -> None:
         self.buildings = buildings
         self.admin = admin
+        self.overlay = overlay  # units changed since the image, answered on top of it
 
     @classmethod
-    def from_image(cls, image: ReadImage) -> ReverseGeocoder:
-        """The reverse geocoder of a read image (its building grid and admin polygons)."""
-        return cls(BuildingIndex.from_image(image), admin_from_image(image))
+    def from_image(cls, image: ReadImage, overlay: Overlay | None = None) -> ReverseGeocoder:
+        """The reverse geocoder of a read image (its building grid and admin polygons) and the changes since."""
+        return cls(BuildingIndex.from_image(image), admin_from_image(image), overlay)
 
     def reverse(self, lat: float, lon: float, radius_m: float = DEFAULT_RADIUS_M,
                 limit: int = DEFAULT_LIMIT) -> ReverseResult:
@@ -165,8 +168,29 @@ class ReverseGeocoder:
         for r, d in b.nearest_one(lat, lon, k=max(limit, 1), radius_m=radius_m)[:limit]:
             bid, blat, blon, codes = b.row_fields(r)
             found.append(BuildingMatch(bid, blat, blon, d, codes))
+        if self.overlay is not None and len(self.overlay):
+            found = self._with_changes(found, lat, lon, radius_m, limit)
         matches = tuple(found)
         return ReverseResult(lat, lon, OK if matches else NO_BUILDING, None, province, county, plus, matches)
+
+    def _with_changes(self, found: list[BuildingMatch], lat: float, lon: float, radius_m: float,
+                      limit: int) -> list[BuildingMatch]:
+        """The image's nearest buildings corrected by the overlay: moved, new, with units added or retired."""
+        overlay = self.overlay
+        assert overlay is not None
+        out: dict[int, BuildingMatch] = {}
+        for m in found:
+            if m.building_id not in overlay.buildings:
+                out[m.building_id] = m
+                continue
+            codes = merged_codes(overlay, m.building_id, m.postcodes)
+            if codes:
+                out[m.building_id] = BuildingMatch(m.building_id, m.lat, m.lon, m.distance_m, codes)
+        for d, building_id, units in overlay.near(lat, lon, radius_m):
+            old = out.get(building_id)
+            codes = merged_codes(overlay, building_id, old.postcodes if old else ())
+            out[building_id] = BuildingMatch(building_id, units[0].lat or lat, units[0].lon or lon, d, codes)
+        return sorted((m for m in out.values() if m.postcodes), key=lambda m: m.distance_m)[:limit]
 
     def reverse_many(self, lats: np.ndarray, lons: np.ndarray, radius_m: float = DEFAULT_RADIUS_M) -> ReverseBatch:
         """The nearest building within ``radius_m`` for each point, vectorised; invalid points never raise."""
@@ -192,8 +216,25 @@ class ReverseGeocoder:
         bid = np.full(n, -1, dtype=np.int64)
         bid[has] = self.buildings.building_ids(rows[has])
         postcode = self.buildings.first_postcode(rows)
+        if self.overlay is not None and len(self.overlay) and len(sel):
+            self._batch_with_changes(lat, lon, sel, radius_m, rows, bid, postcode, dist, status)
         plus = np.zeros(n, dtype="S11")
         if valid.any():
             plus[valid] = encode_many_bytes(lat[valid], lon[valid])
         return ReverseBatch(status, reason, rows, bid, postcode, dist, prov, county, plus,
                             self.admin.province_areas, self.admin.county_areas)
+
+    def _batch_with_changes(self, lat: np.ndarray, lon: np.ndarray, sel: np.ndarray, radius_m: float,
+                            rows: np.ndarray, bid: np.ndarray, postcode: np.ndarray, dist: np.ndarray,
+                            status: np.ndarray) -> None:
+        """:meth:`_with_changes` for a batch, in place: a nearer changed building wins; changed units' postcodes."""
+        overlay = self.overlay
+        assert overlay is not None
+        near, d = nearest_changed(overlay, lat[sel], lon[sel], radius_m)
+        closer = (near >= 0) & ~(d >= dist[sel])  # NaN (no image building) compares False: the change wins
+        pts = sel[closer]
+        bid[pts], dist[pts], rows[pts] = near[closer], d[closer], -1
+        status[pts] = STATUSES.index(OK)
+        for i in np.flatnonzero(np.isin(bid, np.fromiter(overlay.buildings, dtype=np.int64))).tolist():
+            image_codes = self.buildings.row_fields(int(rows[i]))[3] if rows[i] >= 0 else ()
+            postcode[i] = first_postcode(merged_codes(overlay, int(bid[i]), image_codes))

@@ -12,10 +12,12 @@ from typing import Any
 
 from jinef.image.folder import ReadImage
 from jinef.model.postcode import validate as validate_postcode
+from jinef.read.geocode.changed_units import merge_changed
 from jinef.read.geocode.index import GeocodeIndex
 from jinef.read.geocode.results import LEVELS, Candidate, GeocodeResult, Query
 from jinef.read.geocode.search import _Search
 from jinef.read.registry.address_table import AddressTable
+from jinef.read.registry.overlay import Overlay
 from jinef.text.parser import parse_address, split_thoroughfare
 
 __all__ = ["LEVELS", "Candidate", "GeocodeResult", "Geocoder", "Query"]
@@ -24,13 +26,15 @@ __all__ = ["LEVELS", "Candidate", "GeocodeResult", "Geocoder", "Query"]
 class Geocoder:
     """Geocode addresses against an in-memory index of a registry."""
 
-    def __init__(self, index: GeocodeIndex) -> None:
+    def __init__(self, index: GeocodeIndex, overlay: Overlay | None = None) -> None:
         self.index = index
+        self.overlay = overlay  # units changed since the image, answered on top of it
 
     @classmethod
-    def from_image(cls, image: ReadImage, table: AddressTable | None = None) -> Geocoder:
-        """A geocoder over a read image (its address table too, unless given)."""
-        return cls(GeocodeIndex(image, table or AddressTable(image)))
+    def from_image(cls, image: ReadImage, table: AddressTable | None = None,
+                   overlay: Overlay | None = None) -> Geocoder:
+        """A geocoder over a read image (its address table too, unless given) and the changes since."""
+        return cls(GeocodeIndex(image, table or AddressTable(image)), overlay)
 
     def geocode(self, text: str, limit: int = 5, province: str | None = None, county: str | None = None,
                 locality: str | None = None, near: tuple[float, float] | None = None) -> GeocodeResult:
@@ -88,6 +92,8 @@ class Geocoder:
                 locality: str | None, near: tuple[float, float] | None) -> GeocodeResult:
         s = _Search(self.index, q, limit, province, county, locality, near)
         cands = s.run()
+        if self.overlay is not None and len(self.overlay):
+            cands = s.finish(merge_changed(cands, s.q, self.overlay))
         reason = "" if cands else "nothing in the registry matches"
         return GeocodeResult(text, cands, corrections=s.corrections, ignored=s.ignored, reason=reason)
 

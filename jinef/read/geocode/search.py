@@ -656,6 +656,10 @@ class _Search:
                 out.append(c)
         return out
 
+    def finish(self, cands: list[Candidate]) -> list[Candidate]:
+        """Rank ``cands`` (sorted by score) as the answer: margins, confidences, the first ``limit``."""
+        return self._finish(cands)
+
     def _finish(self, cands: list[Candidate]) -> list[Candidate]:
         if not cands:
             return []

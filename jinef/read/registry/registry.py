@@ -19,7 +19,8 @@ from jinef.image.folder import ImageError, ReadImage
 from jinef.model import postcode as pc
 from jinef.model.address import Address
 from jinef.read.geo.locate import Location, locate
-from jinef.read.registry.address_table import AddressTable
+from jinef.read.registry.address_table import AddressSource, AddressTable
+from jinef.read.registry.overlay import OverlaidJson, OverlaidSource, Overlay
 
 __all__ = ["Registry", "RegistryNotFoundError"]
 
@@ -39,6 +40,8 @@ class Registry:
     def __init__(self, image: ReadImage) -> None:
         self.image = image
         self._lock = threading.Lock()
+        # Changes committed after the image was compiled (a serving worker applies the feed here).
+        self.overlay = Overlay(int(image.manifest.get("change_seq") or 0))
 
     @classmethod
     def open(cls, location: str | os.PathLike[str] | RegistryLocation | None = None) -> Registry:
@@ -69,15 +72,31 @@ class Registry:
 
         Raises :class:`jinef.model.postcode.PostcodeError` for an input that breaks the rules.
         """
-        return self.table.get(pc.to_int(postcode))
+        return self.source.get(pc.to_int(postcode))
 
     def status(self, postcode: str) -> str | None:
         """'active', 'retired', or None for an unknown postcode (cheaper than a lookup)."""
-        return self.table.status(pc.to_int(postcode))
+        code = pc.to_int(postcode)
+        changed = self.overlay.get(code)
+        return changed.status if changed is not None else self.table.status(code)
 
     def lookup_many(self, postcodes: Sequence[str]) -> list[Address | None]:
         """Units for many canonical-or-not postcodes, in order (invalid inputs raise)."""
-        return self.table.get_many([pc.to_int(p) for p in postcodes])
+        return self.source.get_many([pc.to_int(p) for p in postcodes])
+
+    @property
+    def source(self) -> AddressSource:
+        """Postcode → address as of now: the image's table, with the changes since it on top when there are any."""
+        return OverlaidSource(self.table, self.overlay) if len(self.overlay) else self.table
+
+    @property
+    def unit_json(self) -> AddressJson | OverlaidJson:
+        """Units' JSON answers as of now (see :attr:`source`)."""
+        return OverlaidJson(self.json, self.overlay) if len(self.overlay) else self.json
+
+    def apply_changes(self, changes: Sequence[dict[str, Any]]) -> int:
+        """Apply change-feed records made after the image (see :class:`Overlay`); the last number applied."""
+        return self.overlay.apply(changes)
 
     def locate(self, postcode: str) -> Location | None:
         """Point, geocode quality/source and Plus Code of a postcode; None when unknown (invalid raises)."""
@@ -101,14 +120,14 @@ class Registry:
         """Free text and structured addresses → postcodes."""
         from jinef.read.geocode.geocoder import Geocoder
 
-        return Geocoder.from_image(self.image, self.table)
+        return Geocoder.from_image(self.image, self.table, self.overlay)
 
     @cached_property
     def reverse(self) -> ReverseGeocoder:
         """Points → buildings, postcodes, province and county."""
         from jinef.read.geo.reverse import ReverseGeocoder
 
-        return ReverseGeocoder.from_image(self.image)
+        return ReverseGeocoder.from_image(self.image, self.overlay)
 
     @cached_property
     def autocomplete(self) -> Autocompleter:

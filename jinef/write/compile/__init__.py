@@ -43,6 +43,9 @@ def compile_image(reader: RegistryReader, root: Path, data_root: Path | None = N
     """Compile the registry behind ``reader`` into a new generation under ``root`` (not yet published)."""
     t0 = time.perf_counter()
     meta = reader.meta()
+    # Read before the tables: an edit committed meanwhile is then in the image and also applied again from the
+    # feed (harmless: a record is the unit's whole state), never missed.
+    change_seq = reader.last_change_seq()
     generation = new_generation()  # each compile is a generation of its own: a live one is never overwritten
     out = ImageWriter(root, generation)
     try:
@@ -63,7 +66,7 @@ def compile_image(reader: RegistryReader, root: Path, data_root: Path | None = N
         say("admin")
         compile_admin(out, data_root)
         path = out.finish({"registry_generation": meta.get("generation"), "registry_meta": meta, "counts": counts,
-                           "text_rules": text_rules_fingerprint()})
+                           "change_seq": change_seq, "text_rules": text_rules_fingerprint()})
     except BaseException:
         out.abort()
         raise

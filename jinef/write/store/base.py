@@ -103,6 +103,10 @@ class RegistryReader(Protocol):
         """Build metadata (seed, unit count, source, build time)."""
         ...
 
+    def last_change_seq(self) -> int:
+        """The number of the last logged edit (0 when the registry has never been edited)."""
+        ...
+
     def reopen(self) -> RegistryReader:
         """Another reader on the same registry, with its own connection (for a thread that reads a while)."""
         ...

@@ -148,6 +148,14 @@ class PostgresReader:
         rows: list[tuple[Any, ...]] = self.conn.execute("SELECT key, value FROM meta").fetchall()
         return {r[0]: r[1] for r in rows}
 
+    def last_change_seq(self) -> int:
+        """The number of the last logged edit (0 when the registry has never been edited)."""
+        row = self.conn.execute("SELECT to_regclass('changes')").fetchone()
+        if row is None or row[0] is None:
+            return 0
+        last = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()
+        return int(last[0]) if last else 0
+
     def close(self) -> None:
         """Release the connection."""
         self.conn.close()

@@ -147,6 +147,13 @@ class SqliteReader:
         """Build metadata."""
         return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
 
+    def last_change_seq(self) -> int:
+        """The number of the last logged edit (0 when the registry has never been edited)."""
+        try:
+            return int(self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0])
+        except sqlite3.OperationalError:  # no change log: never edited
+            return 0
+
     def close(self) -> None:
         """Release the connection."""
         self.conn.close()

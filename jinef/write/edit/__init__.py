@@ -1,0 +1,1 @@
+"""The living registry's write side: allocation, edits with history, the change log."""

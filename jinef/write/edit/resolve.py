@@ -1,0 +1,106 @@
+"""Address parts as the export writes them → the registry's rows (locality, neighbourhood, thoroughfares).
+
+Names are compared by their match keys (:func:`jinef.text.keys.match_key`: Arabic/Persian letter forms, ZWNJ,
+digits and spacing folded), so «خيابان آزادي» finds «خیابان آزادی». Divisions and localities must exist
+(they come from the national divisions); a neighbourhood or thoroughfare not yet in the locality is added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinef.model.address import LocalityType
+from jinef.text.keys import match_key
+from jinef.text.parser import split_thoroughfare
+from jinef.write.edit.errors import EditError
+from jinef.write.edit.session import EditSession
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a new building stands, as row ids of the registry."""
+
+    locality_id: int
+    locality_type: str
+    neighbourhood_id: int | None
+    prev_thoroughfare_id: int | None
+    last_thoroughfare_id: int
+
+
+def _text(parts: dict[str, Any], name: str) -> str:
+    v = parts.get(name)
+    return "" if v is None else str(v).strip()
+
+
+def _one(rows: list[tuple[Any, ...]], text: str, key_of: Any) -> tuple[Any, ...] | None:
+    key = match_key(text)
+    found = [r for r in rows if match_key(key_of(r)) == key]
+    return found[0] if found else None
+
+
+def _required(parts: dict[str, Any], name: str, fa: str) -> str:
+    text = _text(parts, name)
+    if not text:
+        raise EditError("missing", name, f"{name} is required", f"{fa} لازم است")
+    return text
+
+
+def resolve_place(s: EditSession, parts: dict[str, Any]) -> Place:
+    """The ids of a building's locality, neighbourhood and streets, adding a new neighbourhood or street."""
+    province = _required(parts, "province", "استان")
+    county = _required(parts, "county", "شهرستان")
+    locality = _required(parts, "locality", "نام مکان")
+    last = _required(parts, "last_thoroughfare", "معبر آخر")
+    p = _one(s.rows("SELECT code, name FROM provinces"), province, lambda r: r[1])
+    if p is None:
+        raise EditError("unknown_value", "province", f"no province named {province!r}", f"استان «{province}» نیست")
+    c = _one(s.rows("SELECT code, name FROM counties WHERE province_code = ?", [p[0]]), county, lambda r: r[1])
+    if c is None:
+        raise EditError("unknown_value", "county", f"no county named {county!r} in {p[1]}",
+                        f"شهرستان «{county}» در استان {p[1]} نیست")
+    rows = s.rows("SELECT id, type, name FROM localities WHERE county_code = ?", [c[0]])
+    kind = _text(parts, "locality_type")
+    if kind:
+        rows = [r for r in rows if r[1] == kind] or rows
+    loc = _one(rows, locality, lambda r: r[2])
+    if loc is None:
+        raise EditError("unknown_value", "locality", f"no locality named {locality!r} in county {c[1]}",
+                        f"مکانی به نام «{locality}» در شهرستان {c[1]} نیست")
+    loc_id = int(loc[0])
+    nb_id = None
+    nb = _text(parts, "neighbourhood")
+    if nb:
+        nb_id = _find_or_add(s, "neighbourhoods", loc_id, nb, lambda r: r[1],
+                             "SELECT id, name FROM neighbourhoods WHERE locality_id = ?",
+                             lambda new_id: (new_id, loc_id, nb), nb)
+    prev = _text(parts, "prev_thoroughfare")
+    return Place(loc_id, str(loc[1] or LocalityType.CITY.value), nb_id,
+                 _thoroughfare(s, loc_id, prev, "prev_thoroughfare") if prev else None,
+                 _thoroughfare(s, loc_id, last, "last_thoroughfare"))
+
+
+def _thoroughfare(s: EditSession, loc_id: int, text: str, field: str) -> int:
+    t = split_thoroughfare(text)
+    if not t.type_word or not t.name:
+        raise EditError("no_type_word", field, f"{text!r}: write a thoroughfare with its type word («خیابان …»)",
+                        f"«{text}»: نام معبر را با نوع آن بنویسید (خیابان، کوچه، …)")
+    name = text.split(None, 1)[1] if text.split(None, 1)[0] == t.type_word and " " in text else t.name
+    return _find_or_add(s, "thoroughfares", loc_id, text, lambda r: f"{r[1]} {r[2]}",
+                        "SELECT id, type, name FROM thoroughfares WHERE locality_id = ?",
+                        lambda new_id: (new_id, loc_id, t.type_word, name), name)
+
+
+def _find_or_add(s: EditSession, table: str, loc_id: int, text: str, key_of: Any, select: str, row: Any,
+                 name: str | None = None) -> int:
+    found = None
+    if name is not None:  # a city has hundreds of thousands of streets: the name as written first, by index
+        found = _one(s.rows(select + " AND name = ?", [loc_id, name]), text, key_of)
+    if found is None:
+        found = _one(s.rows(select, [loc_id]), text, key_of)
+    if found is not None:
+        return int(found[0])
+    new_id = int(s.rows(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")[0][0])
+    values = row(new_id)
+    s.run(f"INSERT INTO {table} VALUES ({', '.join('?' * len(values))})", values)
+    return new_id

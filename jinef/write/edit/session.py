@@ -1,0 +1,157 @@
+"""One edit transaction on either engine: the same SQL text, writers serialised, the change log's table made.
+
+Edits are small (a building, a few units) and must be serialised: allocation reads the serials in use and
+writes new ones, and the change feed's sequence numbers must be given out in commit order with no gap. SQLite
+serialises writers with ``BEGIN IMMEDIATE``; PostgreSQL with a transaction-scoped advisory lock per registry
+schema, taken first in every edit transaction. An edit holds the lock for milliseconds.
+
+SQL is written with ``?`` placeholders (SQLite's); the PostgreSQL session turns them into ``%s``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from jinef.common.config import RegistryLocation, RegistryNotFoundError
+
+# The change log. ``record`` is the unit's address after the change, ``before`` the one it replaced (JSON).
+_CHANGES_COLUMNS = ("seq {int} PRIMARY KEY, at {text} NOT NULL, kind {text} NOT NULL, postcode {int} NOT NULL, "
+                    "unit_id {int}, building_id {int}, record {text} NOT NULL, before {text}, org {text}, "
+                    "key_id {int}, reason {text}, note {text}, request_id {text}")
+_SETUP = (
+    "CREATE TABLE IF NOT EXISTS changes ({columns})",
+    "CREATE INDEX IF NOT EXISTS changes_postcode ON changes(postcode)",
+    # Allocation looks for the neighbours of a new building on its street.
+    "CREATE INDEX IF NOT EXISTS buildings_last_thoroughfare ON buildings(last_thoroughfare_id)",
+)
+
+
+class EditSession(Protocol):
+    """An open edit transaction."""
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and return its rows."""
+        ...
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement."""
+        ...
+
+    def many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each parameter row."""
+        ...
+
+
+class EditStore(Protocol):
+    """Where edits go: opens serialised transactions on one registry."""
+
+    def transaction(self) -> Any:
+        """A context manager giving an :class:`EditSession`; commits on success, rolls back on error."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+class _SqliteSession:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.conn.execute(sql, tuple(params)).fetchall()
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.conn.execute(sql, tuple(params))
+
+    def many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, [tuple(p) for p in params])
+
+
+class SqliteEditStore:
+    """Edits of a SQLite registry file (any process may hold one; writers wait for each other)."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise RegistryNotFoundError(f"no registry at {path}: build one with `jinef build` or `jinef import`")
+        self.path = path
+        self.conn = sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        with self.transaction() as s:
+            for statement in _SETUP:
+                s.run(statement.format(columns=_CHANGES_COLUMNS.format(int="INTEGER", text="TEXT")))
+
+    @contextmanager
+    def transaction(self) -> Iterator[EditSession]:
+        """``BEGIN IMMEDIATE``: the write lock from the start, so two allocations never read the same serials."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield _SqliteSession(self.conn)
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Release the connection."""
+        self.conn.close()
+
+
+class _PgSession:
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.execute(sql.replace("?", "%s"), tuple(params))
+        return cur.fetchall() if cur.description else []
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.conn.execute(sql.replace("?", "%s"), tuple(params))
+
+    def many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        with self.conn.cursor() as cur:
+            cur.executemany(sql.replace("?", "%s"), [tuple(p) for p in params])
+
+
+class PostgresEditStore:
+    """Edits of a PostgreSQL registry schema (replicas and workers share it; the advisory lock serialises)."""
+
+    def __init__(self, location: str) -> None:
+        from psycopg import sql
+
+        from jinef.write.store.postgres.location import parse_location
+        from jinef.write.store.postgres.writer import connect, schema_exists
+
+        self.loc = parse_location(location)
+        self.conn = connect(self.loc)
+        self.conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.loc.schema)))
+        if not schema_exists(self.conn, self.loc.schema):
+            self.conn.close()
+            raise RegistryNotFoundError(f"no registry in schema {self.loc.schema!r} at {self.loc.redacted}")
+        self.conn.commit()
+        with self.transaction() as s:
+            for statement in _SETUP:
+                s.run(statement.format(columns=_CHANGES_COLUMNS.format(int="BIGINT", text='TEXT COLLATE "C"')))
+
+    @contextmanager
+    def transaction(self) -> Iterator[EditSession]:
+        """One transaction holding the registry's edit lock until it commits."""
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"jinef:edit:{self.loc.schema}",))
+            yield _PgSession(self.conn)
+
+    def close(self) -> None:
+        """Release the connection."""
+        self.conn.close()
+
+
+def open_edit_store(location: RegistryLocation | str | Path | None = None) -> EditStore:
+    """An :class:`EditStore` for the registry at ``location``."""
+    loc = RegistryLocation.of(location)
+    if loc.is_postgres:
+        return PostgresEditStore(loc.target)
+    return SqliteEditStore(loc.path)

@@ -1,0 +1,87 @@
+"""The fields an edit may set, checked: a unit's floor, unit label and usage; a building's name, plate,
+entrance and location. Each bad value is an :class:`EditError` naming the field and the rule."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from jinef.model.address import USAGE_LABELS_FA, Usage
+from jinef.model.digits import to_latin_digits
+from jinef.write.edit.errors import EditError
+
+UNIT_FIELDS = ("floor", "unit", "usage")
+BUILDING_FIELDS = ("building", "plate", "entrance", "lat", "lon")
+# Iran with a margin: a point outside is a typo (lat and lon swapped, a missing digit), never an address.
+LAT_RANGE = (24.0, 40.5)
+LON_RANGE = (43.5, 64.0)
+_USAGES = {u.value: u.value for u in Usage} | {fa: u.value for u, fa in USAGE_LABELS_FA.items()}
+_MAX_TEXT = 100
+
+
+def usage_code(value: Any, field: str = "usage") -> str:
+    """The stored usage code for an English code or a Persian label («مسکونی» → residential)."""
+    text = str(value or "").strip()
+    code = _USAGES.get(text) or _USAGES.get(text.lower())
+    if code is None:
+        raise EditError("unknown_value", field, f"usage {text!r} is not one of {sorted(u.value for u in Usage)}",
+                        f"کاربری «{text}» مجاز نیست؛ یکی از: {'، '.join(USAGE_LABELS_FA.values())}")
+    return code
+
+
+def floor_number(value: Any, field: str = "floor") -> int | None:
+    """A floor as a whole number (0 = ground, negative = below ground), or None."""
+    if value is None or value == "":
+        return None
+    try:
+        floor = int(to_latin_digits(str(value)).strip())
+    except ValueError:
+        raise EditError("not_a_number", field, f"floor {value!r} is not a whole number",
+                        f"طبقه «{value}» عدد صحیح نیست") from None
+    if not -10 <= floor <= 200:
+        raise EditError("out_of_range", field, f"floor {floor} is outside -10..200", f"طبقه {floor} خارج از بازه است")
+    return floor
+
+
+def short_text(value: Any, field: str) -> str:
+    """A label (unit, plate, entrance, building name) of at most 100 characters."""
+    text = "" if value is None else str(value).strip()
+    if len(text) > _MAX_TEXT or any(ord(ch) < 32 for ch in text):
+        raise EditError("bad_text", field, f"{field} must be at most {_MAX_TEXT} printable characters",
+                        f"{field} باید حداکثر {_MAX_TEXT} نویسه چاپی باشد")
+    return text
+
+
+def coordinate(value: Any, field: str) -> float:
+    """A latitude or longitude inside Iran."""
+    lo, hi = LAT_RANGE if field == "lat" else LON_RANGE
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise EditError("not_a_number", field, f"{field} {value!r} is not a number", f"{field} عدد نیست") from None
+    if not math.isfinite(x) or not lo <= x <= hi:
+        raise EditError("out_of_range", field, f"{field} {x} is outside Iran ({lo}..{hi})",
+                        f"{field} {x} بیرون از ایران است")
+    return x
+
+
+def unit_values(spec: dict[str, Any], where: str) -> tuple[int | None, str, str]:
+    """(floor, unit, usage) of one new unit; ``where`` names it in errors (``units[2]``)."""
+    if not isinstance(spec, dict):
+        raise EditError("not_an_object", where, "each unit is an object {floor, unit, usage}",
+                        "هر واحد یک شیء {floor, unit, usage} است")
+    unknown = sorted(set(spec) - set(UNIT_FIELDS))
+    if unknown:
+        raise EditError("unknown_field", f"{where}.{unknown[0]}", f"unknown unit field {unknown[0]!r}",
+                        f"فیلد «{unknown[0]}» برای واحد شناخته نیست")
+    return (floor_number(spec.get("floor"), f"{where}.floor"), short_text(spec.get("unit"), f"{where}.unit"),
+            usage_code(spec.get("usage") or Usage.RESIDENTIAL.value, f"{where}.usage"))
+
+
+def unit_list(specs: Any, field: str = "units", most: int = 500) -> list[tuple[int | None, str, str]]:
+    """New units, at least one and at most ``most``, each checked."""
+    if not isinstance(specs, list) or not specs:
+        raise EditError("missing", field, "at least one unit is required", "دست‌کم یک واحد لازم است")
+    if len(specs) > most:
+        raise EditError("too_many", field, f"at most {most} units at once", f"حداکثر {most} واحد در یک درخواست")
+    return [unit_values(u, f"{field}[{i}]") for i, u in enumerate(specs)]
