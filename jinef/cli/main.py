@@ -17,6 +17,7 @@ from jinef.cli import (
     registry_cmds,
     reverse,
     serve,
+    units,
     verify,
 )
 
@@ -27,7 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for module in (postcodes, registry_cmds, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
-               audit_log, audit, verify):
+               audit_log, audit, verify, units):
     module.register(app)
 
 

@@ -42,6 +42,9 @@ REASON_CODES: dict[str, str] = {
 }
 
 
+CLI_ORG = "local"  # changes made on the registry's own machine (`jinef units …`), not through a key
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who asks for a change: the organisation, its key (None from the command line) and the request."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jinef.common.config import RegistryLocation
-from jinef.model.change import Actor, ChangeKind, Reason
+from jinef.model.change import CLI_ORG, Actor, ChangeKind, Reason
 from jinef.model.postcode import PostcodeError, from_int, to_int
 from jinef.write.edit import changelog
 from jinef.write.edit.allocate import Neighbour, allocate, neighbour_of
@@ -31,7 +31,7 @@ from jinef.write.edit.units import (
     usage_code,
 )
 
-CLI_ACTOR = Actor("local")  # changes made on the registry's own machine, by `jinef units …`
+CLI_ACTOR = Actor(CLI_ORG)  # changes made on the registry's own machine, by `jinef units …`
 
 
 @dataclass(frozen=True, slots=True)
