@@ -12,6 +12,7 @@ postcode is never given again. The caller holds the edit lock (:mod:`jinef.write
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain, islice
 
 from jinef.model.address import LocalityType
 from jinef.model.postcode import is_valid
@@ -69,9 +70,11 @@ def allocate(s: EditSession, near: Neighbour, n: int) -> list[int]:
         issued = {int(r[0]) - lo for r in s.rows("SELECT postcode FROM units WHERE postcode BETWEEN ? AND ?",
                                                   [lo, lo + point - 1])}
         start = anchor - lo + 1 if prefix == anchor // point else 1
-        free = [x for x in range(start, point) if x not in issued]
-        free += [x for x in range(1, min(start, point)) if x not in issued]
-        codes = [lo + x for x in free if is_valid(f"{lo + x:010d}")][:n]
+        # The first free serials after the anchor, then from the start of the block; only the few taken are
+        # checked against the rules (the route part is the neighbour's, so only «one digit ten times» can fail).
+        order = chain(range(start, point), range(1, min(start, point)))
+        free = (lo + x for x in order if x not in issued)
+        codes = list(islice((c for c in free if is_valid(f"{c:010d}")), n))
         if len(codes) == n:
             return codes
     raise EditError("postcodes_exhausted", "units",
