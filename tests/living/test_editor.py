@@ -152,6 +152,8 @@ def test_the_read_side_answers_changes_from_the_feed_and_index_folds_them_in(edi
     new = reg.lookup(r.postcodes[1])
     assert new is not None and new.floor == 2 and new.last_thoroughfare == "کوچه نیلوفر آبی"
     assert reg.status(a.postcode) == "retired"
+    names = [x.name for x in reg.autocomplete.suggest("نیلوفر آب", locality=a.locality)]
+    assert "کوچه نیلوفر آبی" in names, names
     g = reg.geocoder.geocode(f"{a.locality}، کوچه نیلوفر آبی، پلاک ۴، طبقه ۲")
     assert g.best is not None and g.best.postcode == r.postcodes[1], g.to_dict()
     assert g.best.address == new.standard_address

@@ -21,6 +21,7 @@ import numpy as np
 
 from jinef.image.folder import ReadImage
 from jinef.model.digits import to_persian_digits
+from jinef.read.registry.overlay import Overlay
 from jinef.text.keys import fold_tokens, key_tokens, match_key
 from jinef.text.normalize import normalize
 
@@ -61,7 +62,8 @@ class Suggestion:
 class Autocompleter:
     """Prefix search over the registry's place names (from a read image); a query takes about a millisecond."""
 
-    def __init__(self, image: ReadImage) -> None:
+    def __init__(self, image: ReadImage, overlay: Overlay | None = None) -> None:
+        self.overlay = overlay  # units changed since the image: their new places are suggested too
         a = image.array
         self.vocab = image.strings("autocomplete/vocab")
         self.post_off, self.post_entry = a("autocomplete/post_off"), a("autocomplete/post_entry")
@@ -87,9 +89,9 @@ class Autocompleter:
         self._n_loc, self._n_nb = len(self._loc_name), len(self._nb_name)
 
     @classmethod
-    def from_image(cls, image: ReadImage) -> Autocompleter:
-        """Autocomplete over a read image."""
-        return cls(image)
+    def from_image(cls, image: ReadImage, overlay: Overlay | None = None) -> Autocompleter:
+        """Autocomplete over a read image (and the changes since)."""
+        return cls(image, overlay)
 
     def __len__(self) -> int:
         return len(self.level)
@@ -168,6 +170,16 @@ class Autocompleter:
         words = self.query_words(q)
         if not words:
             return []
+        found = self._suggest(words, limit, locality)
+        if self.overlay is None or not len(self.overlay):
+            return found
+        from jinef.read.geocode.changed_places import changed_suggestions
+
+        labels = {s.label for s in found}
+        extra = [s for s in changed_suggestions(self.overlay, words, locality) if s.label not in labels]
+        return sorted(found + extra, key=lambda s: -s.score)[:limit]
+
+    def _suggest(self, words: list[list[str]], limit: int, locality: str | None) -> list[Suggestion]:
         ranges = [self._ranges(w) for w in words]
         if any(not r for r in ranges):
             return []

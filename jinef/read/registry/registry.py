@@ -134,7 +134,7 @@ class Registry:
         """Place names suggested while typing."""
         from jinef.read.geocode.autocomplete import Autocompleter
 
-        return Autocompleter.from_image(self.image)
+        return Autocompleter.from_image(self.image, self.overlay)
 
     @cached_property
     def json(self) -> AddressJson:
