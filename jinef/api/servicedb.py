@@ -26,9 +26,10 @@ from jinef.common.write_lock import FileWriteLock
 KEY_PREFIX = "jnf_"
 # Scopes an organisation's key may hold; endpoints of other issues (geocode, reverse, match) use theirs.
 # verify_request, field_agent and citizen are the verification workflow's (see jinef/api/routers/verify.py).
-# registry_write and registry_read are the living registry's (jinef/api/routers/registry_changes.py).
+# registry_write and registry_read are the living registry's (jinef/api/routers/registry_changes.py);
+# building_request, registry_survey and registry_approve its office workflow (jinef/api/routers/building_requests.py).
 KNOWN_SCOPES = ("lookup", "geocode", "reverse", "match", "verify_request", "field_agent", "citizen", "metrics",
-                "admin", "registry_write", "registry_read")
+                "admin", "registry_write", "registry_read", "building_request", "registry_survey", "registry_approve")
 # Prometheus histogram buckets for request latency, in seconds.
 LATENCY_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -66,6 +67,7 @@ class KeyInfo:
     rate: float | None
     created: float
     revoked: float | None
+    province: str | None = None  # the province code a provincial office's key acts in; None = national
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class Principal:
     org: str
     scopes: frozenset[str]
     rate: float | None  # items per second for the organisation (a call is one, a batch its rows); None = unlimited
+    province: str | None = None  # a provincial office's key acts only in this province (code); None = national
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +109,9 @@ AUDIT_COLUMNS = AuditRecord.__slots__
 class ServiceStore(Protocol):
     """What the HTTP service needs from its state store."""
 
-    def create_key(self, org: str, scopes: Sequence[str], rate: float | None) -> tuple[KeyInfo, str]:
-        """Create a key (and the organisation if new); return its info and the key, shown once."""
+    def create_key(self, org: str, scopes: Sequence[str], rate: float | None,
+                   province: str | None = None) -> tuple[KeyInfo, str]:
+        """Create a key (and the organisation if new; ``province`` binds it to one); return it, shown once."""
         ...
 
     def list_keys(self) -> list[KeyInfo]:
@@ -219,6 +223,10 @@ class SqliteServiceStore:
         self._writes = FileWriteLock(self.path)
         with self._writes.held():
             self._conn().executescript(_SCHEMA)
+            # Keys made before provinces were bound to them (service databases from earlier versions).
+            columns = {r[1] for r in self._conn().execute("PRAGMA table_info(api_keys)")}
+            if "province" not in columns:
+                self._conn().execute("ALTER TABLE api_keys ADD COLUMN province TEXT")
 
     def _conn(self) -> sqlite3.Connection:
         # One connection per thread: the event loop (auth, quota) and the audit writer never share one.
@@ -238,8 +246,9 @@ class SqliteServiceStore:
         return conn
 
     # -- keys ---------------------------------------------------------------------------------
-    def create_key(self, org: str, scopes: Sequence[str], rate: float | None) -> tuple[KeyInfo, str]:
-        """Create a key (and the organisation if new); return its info and the key, shown once."""
+    def create_key(self, org: str, scopes: Sequence[str], rate: float | None,
+                   province: str | None = None) -> tuple[KeyInfo, str]:
+        """Create a key (and the organisation if new; ``province`` binds it to one); return it, shown once."""
         org = org.strip()
         if not org:
             raise ValueError("an organisation name is required")
@@ -250,10 +259,10 @@ class SqliteServiceStore:
         now = time.time()
         c = self._conn()
         with self._writes.held():
-            return self._create_key(c, org, scopes, rate, key, now)
+            return self._create_key(c, org, scopes, rate, key, now, province)
 
     def _create_key(self, c: sqlite3.Connection, org: str, scopes: Sequence[str], rate: float | None, key: str,
-                    now: float) -> tuple[KeyInfo, str]:
+                    now: float, province: str | None = None) -> tuple[KeyInfo, str]:
         c.execute("BEGIN IMMEDIATE")
         try:
             c.execute("INSERT OR IGNORE INTO orgs (name, created) VALUES (?, ?)", (org, now))
@@ -265,21 +274,21 @@ class SqliteServiceStore:
             org_id, org_rate = c.execute("SELECT id, rate FROM orgs WHERE name = ?", (org,)).fetchone()
             scope_text = ",".join(sorted(set(scopes)))
             cur = c.execute(
-                "INSERT INTO api_keys (key_hash, prefix, org_id, scopes, created) VALUES (?, ?, ?, ?, ?)",
-                (hash_key(key), key[: len(KEY_PREFIX) + 6], org_id, scope_text, now))
+                "INSERT INTO api_keys (key_hash, prefix, org_id, scopes, created, province) VALUES (?, ?, ?, ?, ?, ?)",
+                (hash_key(key), key[: len(KEY_PREFIX) + 6], org_id, scope_text, now, province))
             c.execute("COMMIT")
         except BaseException:
             c.execute("ROLLBACK")
             raise
         info = KeyInfo(int(cur.lastrowid or 0), key[: len(KEY_PREFIX) + 6], org, tuple(scope_text.split(",")),
-                       org_rate, now, None)
+                       org_rate, now, None, province)
         return info, key
 
     def list_keys(self) -> list[KeyInfo]:
         """Every key, newest first."""
-        q = """SELECT k.id, k.prefix, o.name, k.scopes, o.rate, k.created, k.revoked
+        q = """SELECT k.id, k.prefix, o.name, k.scopes, o.rate, k.created, k.revoked, k.province
                FROM api_keys k JOIN orgs o ON o.id = k.org_id ORDER BY k.id DESC"""
-        return [KeyInfo(r[0], r[1], r[2], tuple(r[3].split(",")), r[4], r[5], r[6])
+        return [KeyInfo(r[0], r[1], r[2], tuple(r[3].split(",")), r[4], r[5], r[6], r[7])
                 for r in self._conn().execute(q)]
 
     def revoke_key(self, ident: str) -> int:
@@ -297,11 +306,11 @@ class SqliteServiceStore:
     def find_principal(self, key: str) -> Principal | None:
         """The principal for a key, or None when unknown or revoked."""
         row = self._conn().execute(
-            """SELECT k.id, o.id, o.name, k.scopes, o.rate FROM api_keys k JOIN orgs o ON o.id = k.org_id
+            """SELECT k.id, o.id, o.name, k.scopes, o.rate, k.province FROM api_keys k JOIN orgs o ON o.id = k.org_id
                WHERE k.key_hash = ? AND k.revoked IS NULL""", (hash_key(key),)).fetchone()
         if row is None:
             return None
-        return Principal(row[0], row[1], row[2], frozenset(row[3].split(",")), row[4])
+        return Principal(row[0], row[1], row[2], frozenset(row[3].split(",")), row[4], row[5])
 
     # -- quota --------------------------------------------------------------------------------
     def take_token(self, org_id: int, cost: float = 1.0, credit: float = 0.0) -> float:

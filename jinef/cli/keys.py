@@ -34,6 +34,9 @@ def create(
     rate: Annotated[str | None, typer.Option("--rate", help="Organisation quota in items, e.g. 10/s, 600/min: a "
                                                             "call is one item, a batch one per row (default: "
                                                             "unchanged; unlimited for a new org).")] = None,
+    province: Annotated[str | None, typer.Option("--province", help="Bind the key to one province (its code, e.g. "
+                                                                    "23 for Tehran): a provincial office's staff act "
+                                                                    "only there.")] = None,
     db: DbOption = None,
     service_db: ServiceDbOption = None,
     json_out: JsonOption = False,
@@ -42,12 +45,14 @@ def create(
     try:
         per_second = parse_rate(rate) if rate else None
         store = _store(db, service_db)
-        info, key = store.create_key(org, [s.strip() for s in scopes.split(",") if s.strip()], per_second)
+        info, key = store.create_key(org, [s.strip() for s in scopes.split(",") if s.strip()], per_second,
+                                     province.strip() if province else None)
     except ValueError as exc:
         fail(str(exc), code=2)
     store.close()
     if json_out:
-        print_json({"key": key, "id": info.id, "org": info.org, "scopes": list(info.scopes), "rate": info.rate})
+        print_json({"key": key, "id": info.id, "org": info.org, "scopes": list(info.scopes), "rate": info.rate,
+                    "province": info.province})
     else:
         typer.echo(key)
         typer.echo(f"id {info.id}, org {info.org!r}, scopes {','.join(info.scopes)}, "

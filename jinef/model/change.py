@@ -47,11 +47,13 @@ CLI_ORG = "local"  # changes made on the registry's own machine (`jinef units â€
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who asks for a change: the organisation, its key (None from the command line) and the request."""
+    """Who asks for a change: the organisation, its key (None from the command line), the request, and the
+    province a provincial office's key is bound to (None: national)."""
 
     org: str
     key_id: int | None = None
     request_id: str | None = None
+    province: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,10 +112,11 @@ class MoveIn(ReasonIn):
 
 
 def _actor(request: Request, principal: Principal) -> Actor:
-    return Actor(principal.org, principal.key_id, context(request).request_id)
+    return Actor(principal.org, principal.key_id, context(request).request_id, principal.province)
 
 
-def _edits(state: ServiceState) -> Edits:
+def edits(state: ServiceState) -> Edits:
+    """The worker's editor (opened on first use)."""
     if state.edits is None:
         state.edits = Edits(state.registry.location)
     return state.edits
@@ -126,7 +127,7 @@ async def _write(request: Request, endpoint: str, items: int, fn: Any, status: i
     ctx = context(request)
     ctx.endpoint = endpoint
     ctx.items = items
-    result: EditResult = await _edits(state).run(fn)
+    result: EditResult = await edits(state).run(fn)
     state.registry.catch_up()  # this worker answers the change from the next request on
     ctx.outcome = "ok"
     return JSONResponse(result.as_dict(), status_code=status)
@@ -214,7 +215,7 @@ async def history(postcode: str, request: Request) -> Any:
     """A postcode's versions."""
     ctx = context(request)
     ctx.endpoint, ctx.items = "/v1/postcodes/{postcode}/history", 1
-    versions = await _edits(service(request)).run(lambda e: e.history(postcode))
+    versions = await edits(service(request)).run(lambda e: e.history(postcode))
     ctx.outcome = "ok"
     return JSONResponse({"postcode": versions[-1]["address"]["postcode"], "versions": versions})
 

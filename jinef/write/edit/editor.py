@@ -35,6 +35,26 @@ CLI_ACTOR = Actor(CLI_ORG)  # changes made on the registry's own machine, by `ji
 
 
 @dataclass(frozen=True, slots=True)
+class NewBuilding:
+    """A new building's checked fields (see :func:`check_building`)."""
+
+    parts: dict[str, Any]
+    lat: float
+    lon: float
+    plate: str
+    entrance: str
+    name: str
+    units: list[tuple[int | None, str, str]]
+
+
+def check_building(parts: dict[str, Any], units: Sequence[dict[str, Any]]) -> NewBuilding:
+    """Check a new building's point, labels and units (its place is resolved in the transaction)."""
+    return NewBuilding(dict(parts), coordinate(parts.get("lat"), "lat"), coordinate(parts.get("lon"), "lon"),
+                       short_text(parts.get("plate"), "plate"), short_text(parts.get("entrance"), "entrance"),
+                       short_text(parts.get("building"), "building"), unit_list(list(units)))
+
+
+@dataclass(frozen=True, slots=True)
 class EditResult:
     """What an edit did: the building, the postcodes it created or changed, and the last change's number."""
 
@@ -89,21 +109,21 @@ class RegistryEditor:
     def create_building(self, parts: dict[str, Any], units: Sequence[dict[str, Any]], actor: Actor = CLI_ACTOR,
                         reason: Reason = Reason("new_building")) -> EditResult:
         """A new building at ``parts`` (address parts as in the export, ``lat``, ``lon``) with new postcodes."""
-        specs = unit_list(list(units))
-        lat, lon = coordinate(parts.get("lat"), "lat"), coordinate(parts.get("lon"), "lon")
-        plate = short_text(parts.get("plate"), "plate")
-        entrance = short_text(parts.get("entrance"), "entrance")
-        name = short_text(parts.get("building"), "building")
+        checked = check_building(parts, units)
         with self.store.transaction() as s:
-            place = resolve_place(s, parts)
-            near = neighbour_of(s, place.locality_id, place.locality_type, place.last_thoroughfare_id, lat, lon)
-            building_id = int(s.rows("SELECT COALESCE(MAX(id), 0) + 1 FROM buildings")[0][0])
-            s.run("INSERT INTO buildings (id, locality_id, neighbourhood_id, prev_thoroughfare_id, "
-                  "last_thoroughfare_id, plate, entrance, name, lat, lon, geocode_source, geocode_quality) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                  [building_id, place.locality_id, place.neighbourhood_id, place.prev_thoroughfare_id,
-                   place.last_thoroughfare_id, plate, entrance, name, lat, lon, "survey", 3])
-            return self._add(s, building_id, near, specs, actor, reason)
+            return self.create_in(s, checked, actor, reason)
+
+    def create_in(self, s: EditSession, b: NewBuilding, actor: Actor, reason: Reason) -> EditResult:
+        """:meth:`create_building` inside an open edit transaction (the office workflow approves with it)."""
+        place = resolve_place(s, b.parts)
+        near = neighbour_of(s, place.locality_id, place.locality_type, place.last_thoroughfare_id, b.lat, b.lon)
+        building_id = int(s.rows("SELECT COALESCE(MAX(id), 0) + 1 FROM buildings")[0][0])
+        s.run("INSERT INTO buildings (id, locality_id, neighbourhood_id, prev_thoroughfare_id, "
+              "last_thoroughfare_id, plate, entrance, name, lat, lon, geocode_source, geocode_quality) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              [building_id, place.locality_id, place.neighbourhood_id, place.prev_thoroughfare_id,
+               place.last_thoroughfare_id, b.plate, b.entrance, b.name, b.lat, b.lon, "survey", 3])
+        return self._add(s, building_id, near, b.units, actor, reason)
 
     def add_units(self, building_id: int, units: Sequence[dict[str, Any]], actor: Actor = CLI_ACTOR,
                   reason: Reason = Reason("new_unit")) -> EditResult:

@@ -46,12 +46,11 @@ def _required(parts: dict[str, Any], name: str, fa: str) -> str:
     return text
 
 
-def resolve_place(s: EditSession, parts: dict[str, Any]) -> Place:
-    """The ids of a building's locality, neighbourhood and streets, adding a new neighbourhood or street."""
+def locality_of(s: EditSession, parts: dict[str, Any]) -> tuple[int, str, str]:
+    """(id, type, province code) of the locality the parts name; an :class:`EditError` when one does not exist."""
     province = _required(parts, "province", "استان")
     county = _required(parts, "county", "شهرستان")
     locality = _required(parts, "locality", "نام مکان")
-    last = _required(parts, "last_thoroughfare", "معبر آخر")
     p = _one(s.rows("SELECT code, name FROM provinces"), province, lambda r: r[1])
     if p is None:
         raise EditError("unknown_value", "province", f"no province named {province!r}", f"استان «{province}» نیست")
@@ -67,7 +66,13 @@ def resolve_place(s: EditSession, parts: dict[str, Any]) -> Place:
     if loc is None:
         raise EditError("unknown_value", "locality", f"no locality named {locality!r} in county {c[1]}",
                         f"مکانی به نام «{locality}» در شهرستان {c[1]} نیست")
-    loc_id = int(loc[0])
+    return int(loc[0]), str(loc[1] or LocalityType.CITY.value), str(p[0])
+
+
+def resolve_place(s: EditSession, parts: dict[str, Any]) -> Place:
+    """The ids of a building's locality, neighbourhood and streets, adding a new neighbourhood or street."""
+    last = _required(parts, "last_thoroughfare", "معبر آخر")
+    loc_id, loc_type, _ = locality_of(s, parts)
     nb_id = None
     nb = _text(parts, "neighbourhood")
     if nb:
@@ -75,7 +80,7 @@ def resolve_place(s: EditSession, parts: dict[str, Any]) -> Place:
                              "SELECT id, name FROM neighbourhoods WHERE locality_id = ?",
                              lambda new_id: (new_id, loc_id, nb), nb)
     prev = _text(parts, "prev_thoroughfare")
-    return Place(loc_id, str(loc[1] or LocalityType.CITY.value), nb_id,
+    return Place(loc_id, loc_type, nb_id,
                  _thoroughfare(s, loc_id, prev, "prev_thoroughfare") if prev else None,
                  _thoroughfare(s, loc_id, last, "last_thoroughfare"))
 

@@ -22,8 +22,14 @@ from jinef.common.config import RegistryLocation, RegistryNotFoundError
 _CHANGES_COLUMNS = ("seq {int} PRIMARY KEY, at {text} NOT NULL, kind {text} NOT NULL, postcode {int} NOT NULL, "
                     "unit_id {int}, building_id {int}, record {text} NOT NULL, before {text}, org {text}, "
                     "key_id {int}, reason {text}, note {text}, request_id {text}")
+# The office workflow's requests for new buildings (jinef.write.edit.building_requests); JSON in text columns.
+_REQUESTS_COLUMNS = ("id {int} PRIMARY KEY, status {text} NOT NULL, province_code {text} NOT NULL, "
+                     "applicant {text} NOT NULL, request {text} NOT NULL, survey {text}, steps {text} NOT NULL, "
+                     "building_id {int}, postcodes {text}, updated {text} NOT NULL")
 _SETUP = (
     "CREATE TABLE IF NOT EXISTS changes ({columns})",
+    "CREATE TABLE IF NOT EXISTS building_requests ({requests})",
+    "CREATE INDEX IF NOT EXISTS building_requests_queue ON building_requests(province_code, status)",
     "CREATE INDEX IF NOT EXISTS changes_postcode ON changes(postcode)",
     # Allocation looks for the neighbours of a new building on its street.
     "CREATE INDEX IF NOT EXISTS buildings_last_thoroughfare ON buildings(last_thoroughfare_id)",
@@ -83,7 +89,8 @@ class SqliteEditStore:
         self.conn.execute("PRAGMA busy_timeout=30000")
         with self.transaction() as s:
             for statement in _SETUP:
-                s.run(statement.format(columns=_CHANGES_COLUMNS.format(int="INTEGER", text="TEXT")))
+                s.run(statement.format(columns=_CHANGES_COLUMNS.format(int="INTEGER", text="TEXT"),
+                                       requests=_REQUESTS_COLUMNS.format(int="INTEGER", text="TEXT")))
 
     @contextmanager
     def transaction(self) -> Iterator[EditSession]:
@@ -135,7 +142,8 @@ class PostgresEditStore:
         self.conn.commit()
         with self.transaction() as s:
             for statement in _SETUP:
-                s.run(statement.format(columns=_CHANGES_COLUMNS.format(int="BIGINT", text='TEXT COLLATE "C"')))
+                s.run(statement.format(columns=_CHANGES_COLUMNS.format(int="BIGINT", text='TEXT COLLATE "C"'),
+                                       requests=_REQUESTS_COLUMNS.format(int="BIGINT", text='TEXT COLLATE "C"')))
 
     @contextmanager
     def transaction(self) -> Iterator[EditSession]:
