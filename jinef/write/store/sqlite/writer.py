@@ -2,7 +2,8 @@
 
 ``replace`` builds a complete new file beside the target and renames it over the target only
 when it is complete, so readers (and a killed build) always see the old registry or the new one,
-never half of one. ``append`` adds rows in one transaction of the existing file.
+never half of one. The replaced file is kept as ``<name>.previous`` for ``jinef rollback``.
+``append`` adds rows in one transaction of the existing file.
 
 A parallel build may hand ``replace`` its rows as shards: each worker process fills private SQLite
 files (no journal, no sync) and the writer appends them in order with ``INSERT INTO … SELECT *``,
@@ -297,6 +298,7 @@ class SqliteWriter:
                 except BaseException:
                     self.work_path.unlink(missing_ok=True)
                     raise
+            keep_previous(self.path)
             os.replace(self.work_path, self.path)
             dfd = os.open(self.path.parent, os.O_RDONLY)
             try:
@@ -334,6 +336,48 @@ class SqliteWriter:
             self.commit()
 
 
+
+
+def previous_path(path: Path) -> Path:
+    """Where the registry a replace took the place of is kept: ``<name>.previous`` beside it."""
+    return path.with_name(f"{path.name}.previous")
+
+
+def keep_previous(path: Path) -> None:
+    """Keep the registry file about to be replaced as ``<name>.previous`` (replacing an older one).
+
+    A second name for the same file (a hard link), so the registry never disappears from its own name, even
+    for a moment: readers opening it meanwhile find the old one, then the new one.
+    """
+    if not path.is_file():
+        return
+    previous = previous_path(path)
+    staged = path.with_name(f".{path.name}.previous-{os.getpid()}")
+    staged.unlink(missing_ok=True)
+    os.link(path, staged)
+    os.chmod(staged, 0o600)  # like every registry file Jinef makes
+    os.replace(staged, previous)
+
+
+def swap_previous(path: Path) -> None:
+    """Make ``<name>.previous`` the registry again and keep the replaced one as ``<name>.previous`` (rollback)."""
+    previous = previous_path(path)
+    if not previous.is_file():
+        raise FileNotFoundError(f"no previous registry to roll back to at {previous} (one is kept by each "
+                                "`jinef build` or replacing `jinef import`)")
+    SqliteReader(previous).close()  # a Jinef registry, or RegistryNotFoundError saying what it is not
+    staged = path.with_name(f".{path.name}.rollback-{os.getpid()}")
+    staged.unlink(missing_ok=True)
+    if path.is_file():
+        os.link(path, staged)
+    os.replace(previous, path)  # the one step readers see: the name now holds the previous registry
+    if staged.is_file():
+        os.replace(staged, previous)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
 
 
 def _private_file(conn: sqlite3.Connection) -> None:
