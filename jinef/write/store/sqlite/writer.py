@@ -180,16 +180,18 @@ class SqliteWriter:
         _add_columns(self.conn, table, columns)
 
     def _remove_abandoned(self) -> None:
-        """Remove the build files and shard folders that killed builds of this registry left behind."""
-        prefix = f".{self.path.name}.building-"
-        for leftover in self.path.parent.glob(glob.escape(prefix) + "*"):
-            pid = leftover.name[len(prefix):].split(".", 1)[0].split("-", 1)[0]
-            if not pid.isdigit() or process_alive(int(pid)):
-                continue  # a build under way (or a name that is not ours): leave it
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
-            else:
-                leftover.unlink(missing_ok=True)
+        """Remove the build files and shard folders that killed builds of this registry left behind (and the
+        second names a killed replace or rollback staged)."""
+        for kind in ("building", "previous", "rollback"):
+            prefix = f".{self.path.name}.{kind}-"
+            for leftover in self.path.parent.glob(glob.escape(prefix) + "*"):
+                pid = leftover.name[len(prefix):].split(".", 1)[0].split("-", 1)[0]
+                if not pid.isdigit() or process_alive(int(pid)):
+                    continue  # a build under way (or a name that is not ours): leave it
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
 
     def shards(self) -> SqliteShardSet | None:
         """A folder beside the new file for a parallel build's shards (None in append mode)."""
