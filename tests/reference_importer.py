@@ -23,8 +23,17 @@ import shapely
 
 from jinef.common.csv_safety import neutralise_row, restore_row
 from jinef.model import postcode as pc
-from jinef.model.address import EXPORT_COLUMNS, GeocodeSource, LocalityType, Status, ThoroughfareType, Usage
+from jinef.model.address import (
+    EXPORT_COLUMNS,
+    USAGE_LABELS_FA,
+    GeocodeSource,
+    LocalityType,
+    Status,
+    ThoroughfareType,
+    Usage,
+)
 from jinef.text.letters import name_key
+from jinef.text.lexicon import locality_type_word, usage_code
 from jinef.write.refdata.boundaries import Boundaries
 from jinef.write.refdata.divisions import COUNTY_WORD, Divisions
 from jinef.write.store.base import RegistryWriter
@@ -206,9 +215,10 @@ class Importer:
             if not rural:
                 return RowError(i, "rural_district", "unknown_division",
                                 f"no rural district «{r['rural_district']}» in this county"), {}
-        if r["locality_type"] not in _LOCALITY_TYPES:
+        locality_type = locality_type_word(r["locality_type"])
+        if locality_type is None:
             return RowError(i, "locality_type", "unknown_value",
-                            f"locality type must be one of {sorted(_LOCALITY_TYPES)}"), {}
+                            f"locality type must be one of {sorted(_LOCALITY_TYPES)} (or city, village, hamlet)"), {}
         last = split_thoroughfare(r["last_thoroughfare"])
         if last is None:
             return RowError(i, "last_thoroughfare", "no_type_word", "a thoroughfare starts with its type word"), {}
@@ -223,19 +233,21 @@ class Importer:
                 floor = int(r["floor"])
             except ValueError:
                 return RowError(i, "floor", "not_an_integer", "floor is a whole number (0 = همکف)"), {}
-        usage = r["usage"].strip() or Usage.RESIDENTIAL.value
-        if usage not in _USAGES:
-            return RowError(i, "usage", "unknown_value", f"usage must be one of {sorted(_USAGES)}"), {}
+        usage = usage_code(r["usage"]) if r["usage"].strip() else Usage.RESIDENTIAL.value
+        if usage is None:
+            return RowError(i, "usage", "unknown_value", f"usage must be one of {sorted(_USAGES)} or its Persian "
+                                                         f"label ({'، '.join(USAGE_LABELS_FA.values())})"), {}
         poly = self.bnd.provinces.get(prov)
         if poly is not None and not shapely.contains_xy(poly, lon, lat):
             return RowError(i, "lat/lon", "outside_province",
                             f"the point is outside the province «{r['province']}»"), {}
         return None, dict(code=code, lat=round(lat, 7), lon=round(lon, 7), prov=prov, county=county,
-                          district=district, rural=rural, last=last, prev=prev, floor=floor, usage=usage)
+                          district=district, rural=rural, last=last, prev=prev, floor=floor, usage=usage,
+                          ltype=locality_type)
 
     def add(self, r: dict[str, str], x: dict[str, Any]) -> None:
         """Turn a checked row into registry rows."""
-        ltype, lname = r["locality_type"], r["locality"].strip()
+        ltype, lname = x["ltype"], r["locality"].strip()
         lkey = (x["county"], x["district"] or None, x["rural"] or None, ltype, lname)
         lcode = self.m.city.get((x["county"], name_key(lname)), "") if ltype == LocalityType.CITY.value else ""
         loc = self._id("localities", self.loc_ids, lkey,

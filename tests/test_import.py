@@ -207,8 +207,9 @@ def test_killed_build_leaves_the_old_registry(engine: str, engine_export: tuple[
     load(write_rows(tmp_path / "old.csv", rows_of(text)[:300]), db, divisions, boundaries)
     before = export(db)
     # Far too many units to finish in the half second it is given.
-    proc = subprocess.Popen([*JINEF, "build", "--units", "100000", "--db", str(db)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    # --force: the registry was imported from records, which a build refuses to replace otherwise.
+    proc = subprocess.Popen([*JINEF, "build", "--units", "100000", "--db", str(db), "--force"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None and not leftovers(db):
         time.sleep(0.05)

@@ -131,6 +131,10 @@ def damaged(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     put(70, usage="palace")
     put(71, usage="")
     put(72, usage=" commercial ")
+    put(73, usage="مسكوني")  # the Persian label, Arabic letters: stored as residential
+    put(74, usage="Workshop")
+    put(43, locality_type="village")
+    put(44, locality_type=" City ")
     put(80, lat="41.0", lon="29.0")  # Istanbul
     put(90, neighbourhood=" ", plate=" 12 ", entrance="", building="برج میلاد", unit="واحد ۳")
     put(91, building='ساختمان "نور"', unit="a,b")  # quotes and a comma: the csv module reads those rows
@@ -214,9 +218,9 @@ def test_header_and_empty_file(new_location: NewLocation, tmp_path: Path, divisi
     header_only = tmp_path / "header.csv"
     header_only.write_text(",".join(EXPORT_COLUMNS) + "\n", encoding="utf-8")
     assert same_import(header_only, new_location, divisions, boundaries).loaded == 0
-    bom = tmp_path / "bom.csv"
+    bom = tmp_path / "bom.csv"  # UTF-8's byte order mark is read as the mark it is (tests/test_import_files.py)
     bom.write_text("\ufeff" + ",".join(EXPORT_COLUMNS) + "\n", encoding="utf-8")
-    assert same_import(bom, new_location, divisions, boundaries).rule == "wrong_header"
+    assert run(import_file, bom, new_location("bom"), divisions, boundaries).loaded == 0
 
 
 def test_not_utf8_is_unreadable(sample: list[dict[str, str]], tmp_path: Path, new_location: NewLocation,
@@ -225,7 +229,8 @@ def test_not_utf8_is_unreadable(sample: list[dict[str, str]], tmp_path: Path, ne
     path.write_bytes(path.read_bytes() + b"\xff\xfe,broken\n")
     w = open_writer(new_location("r"))
     try:
-        with pytest.raises(UnicodeDecodeError):
+        with pytest.raises(ImportError_) as info:  # UTF-8 with a broken byte: refused as such, not as a traceback
             import_file(path, w, divisions, boundaries)
     finally:
         w.abort()
+    assert info.value.error.rule == "not_text" and "--encoding" in info.value.error.message

@@ -16,11 +16,11 @@ from typing import Annotated, Any, NamedTuple
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from jinef.cli.input_encoding import PERSIAN_TEXT, check_encoding, detect_encoding, reading_error
 from jinef.cli.options import DbOption
 from jinef.cli.output import fail, print_json
 from jinef.common.config import RegistryNotFoundError
 from jinef.common.csv_safety import neutralise_row
+from jinef.common.input_encoding import PERSIAN_TEXT, check_encoding, detect_encoding, reading_error
 from jinef.model.address import format_coord
 from jinef.read.geocode.geocoder import Geocoder, GeocodeResult
 from jinef.read.registry.registry import Registry

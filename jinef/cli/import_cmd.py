@@ -10,32 +10,48 @@ import typer
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
 from jinef.cli.registry_cmds import progress_bar
-from jinef.common.config import registry_location
+from jinef.common.config import max_shrink, registry_location
+from jinef.common.input_encoding import check_encoding
 from jinef.write.compile import image_step
-from jinef.write.ingest.importer import ImportError_, import_file, write_rejects
+from jinef.write.ingest.importer import ImportError_, ImportRefused, import_file, write_rejects
 from jinef.write.refdata.boundaries import load_boundaries
 from jinef.write.refdata.divisions import load_divisions
 from jinef.write.refdata.paths import DataMissingError
 from jinef.write.store.open import describe_location, open_writer
+from jinef.write.store.replace_guard import ShrinkGuard
 
 
 def import_(
     file: Annotated[Path, typer.Argument(help="CSV or JSON Lines file with exactly the export's columns.")],
-    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    fmt: Annotated[str | None, typer.Option("--format", help="csv or jsonl (default: from the extension: "
+                                                             ".jsonl or .ndjson is jsonl, anything else csv).")] = None,
     db: DbOption = None,
     skip_bad: Annotated[
         Path | None, typer.Option("--skip-bad", help="Load the good rows; write rejected rows and reasons here.")
     ] = None,
     append: Annotated[bool, typer.Option("--append", help="Add the file's units instead of replacing.")] = False,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="The file's encoding (default: detected; "
+                                                                    "utf-8, utf-16, cp1256).")] = None,
+    max_shrink_: Annotated[float | None, typer.Option(
+        "--max-shrink", help="Refuse a replace that leaves the registry smaller by more than this share "
+                             "(default JINEF_MAX_SHRINK, else 0.1).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace even with an empty file or a much smaller "
+                                                        "registry.")] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Build the registry from an address file; a bad row stops it and the registry stays intact."""
-    if fmt not in ("csv", "jsonl"):
+    if fmt not in (None, "csv", "jsonl"):
         fail(f"unknown --format {fmt!r}: use csv or jsonl", code=2)
     if not file.is_file():
         fail(f"no such file: {file}", code=2)
+    try:
+        enc = check_encoding(encoding) if encoding else None
+        shrink = max_shrink(max_shrink_)
+    except ValueError as exc:
+        fail(str(exc), code=2)
     path = registry_location(db)
     try:
+        guard = None if append else ShrinkGuard.of(path, shrink, force)
         divisions = load_divisions()
         boundaries = load_boundaries(divisions)
         writer = open_writer(path, mode="append" if append else "replace")
@@ -45,17 +61,23 @@ def import_(
         with progress_bar(None, "importing") as bar:
             task = bar.add_task("rows", total=None)
             summary = import_file(file, writer, divisions, boundaries, fmt=fmt,  # type: ignore[arg-type]
-                                  append=append, skip_bad=skip_bad is not None,
+                                  append=append, skip_bad=skip_bad is not None, encoding=enc, guard=guard,
                                   progress=lambda n: bar.advance(task, n))
         step = image_step(path)
         writer.commit(prepare=step)  # the read image is compiled before the imported registry goes live
         step.publish()
+    except ImportRefused as exc:
+        writer.abort()
+        if skip_bad is not None:
+            write_rejects(exc.summary.rejects, skip_bad)
+        rejected = f" ({exc.summary.rejected:,} rows rejected, see {skip_bad})" if exc.summary.rejected else ""
+        fail(f"{file}: {exc}{rejected}", code=1)
     except ImportError_ as exc:
         writer.abort()
         fail(f"{exc} — nothing was imported; the registry is unchanged", code=1)
-    except (UnicodeDecodeError, OSError) as exc:
+    except (UnicodeError, OSError) as exc:
         writer.abort()
-        fail(f"{file}: cannot read ({exc}) — nothing was imported", code=1)
+        fail(f"{file}: cannot read ({exc}) — nothing was imported; the registry is unchanged", code=1)
     except BaseException:
         writer.abort()
         raise

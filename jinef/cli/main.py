@@ -16,6 +16,7 @@ from jinef.cli import (
     postcodes,
     registry_cmds,
     reverse,
+    rollback_cmd,
     serve,
     units,
     verify,
@@ -28,7 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for module in (postcodes, registry_cmds, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
-               audit_log, audit, verify, units):
+               audit_log, audit, verify, units, rollback_cmd):
     module.register(app)
 
 

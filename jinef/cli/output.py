@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console(stderr=True)
 
@@ -19,5 +20,6 @@ def print_json(value: Any) -> None:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Say what was wrong on stderr and exit with ``code``."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Escaped: messages name rules in brackets («[too_long]»), which Rich would take for markup and drop.
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)

@@ -22,6 +22,7 @@ from jinef.write.ingest.generate import DEFAULT_SEED, DEFAULT_UNITS, generate
 from jinef.write.refdata.paths import DataMissingError
 from jinef.write.store.base import RegistryNotFoundError, RegistryReader
 from jinef.write.store.open import describe_location, open_reader, open_writer
+from jinef.write.store.replace_guard import ReplaceRefused, check_build_replaces
 
 
 def progress_bar(total: int | None, label: str) -> Progress:
@@ -50,13 +51,15 @@ def build(
     units: Annotated[int, typer.Option("--units", min=0, help="Number of units (postcodes).")] = DEFAULT_UNITS,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same registry.")] = DEFAULT_SEED,
     db: DbOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace even a registry imported from records.")] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Generate a realistic national registry on the real divisions (replaces the registry atomically)."""
     path = registry_location(db)
     try:
+        check_build_replaces(path, force)
         writer = open_writer(path, mode="replace")
-    except RegistryNotFoundError as exc:  # e.g. no PostgreSQL server to talk to
+    except (RegistryNotFoundError, ReplaceRefused) as exc:  # e.g. no PostgreSQL server to talk to
         fail(str(exc))
     try:
         with progress_bar(units, "building") as bar:

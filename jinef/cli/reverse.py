@@ -12,11 +12,11 @@ from typing import Annotated, TextIO
 import numpy as np
 import typer
 
-from jinef.cli.input_encoding import check_encoding, detect_encoding, reading_error
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
 from jinef.cli.registry_cmds import open_registry, progress_bar
 from jinef.common.csv_safety import neutralise_row
+from jinef.common.input_encoding import check_encoding, detect_encoding, reading_error
 from jinef.model.digits import to_latin_digits
 from jinef.read.geo.coords import parse_coordinate
 from jinef.read.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, REASONS, STATUSES, ReverseGeocoder

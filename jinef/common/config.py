@@ -18,12 +18,29 @@ DEFAULT_DB = Path("var") / "registry.sqlite"
 DEFAULT_HEADER_TIMEOUT = 10.0  # seconds for a request's line and headers
 DEFAULT_BODY_TIMEOUT = 30.0  # seconds for its body (at most 256 KB), after the headers
 DEFAULT_MAX_CONNS_PER_CLIENT = 1024  # open connections per client address, per worker (pooled clients open hundreds)
+# A replacing import may leave the registry at most this share smaller (`--max-shrink`, JINEF_MAX_SHRINK).
+DEFAULT_MAX_SHRINK = 0.1
 
 
 def state_dir() -> Path:
     """Where what belongs to a PostgreSQL registry lives on this host (its read image, the service databases):
     ``JINEF_STATE_DIR``, else ``./var``."""
     return Path(os.environ.get("JINEF_STATE_DIR") or "var")
+
+
+def max_shrink(explicit: float | None = None) -> float:
+    """The share a replacing import may shrink the registry by: ``--max-shrink``, else ``JINEF_MAX_SHRINK``, else
+    10%; a ValueError when it is not a number from 0 to 1."""
+    raw: object = explicit if explicit is not None else os.environ.get("JINEF_MAX_SHRINK") or DEFAULT_MAX_SHRINK
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except ValueError:
+        raise ValueError(f"max shrink must be a number from 0 to 1, not {raw!r}") from None
+    if not 0 <= value <= 1:
+        raise ValueError(f"max shrink must be a number from 0 to 1, not {raw!r}")
+    return value
+
+
 _PG_SCHEMES = ("postgresql://", "postgres://")
 
 

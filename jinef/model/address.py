@@ -71,6 +71,13 @@ USAGE_LABELS_FA: dict[Usage, str] = {
 }
 
 
+# Words that name a kind of building. A building name already starting with one («ساختمان سپهر», «برج میلاد»)
+# is printed as it is: «ساختمان» in front of it would repeat or contradict its own type word.
+BUILDING_TYPE_WORDS: tuple[str, ...] = ("ساختمان", "برج", "مجتمع", "مجموعه", "آپارتمان", "اپارتمان", "پاساژ",
+                                        "عمارت", "سرای", "سرا", "تیمچه", "بازار", "مرکز تجاری", "مرکز خرید")
+NEIGHBOURHOOD_WORD = "محله"
+
+
 class Status(StrEnum):
     """A postcode is active, or retired (kept forever, never reused)."""
 
@@ -213,6 +220,28 @@ def floor_text(floor: int) -> str:
 fa_digits = lru_cache(maxsize=1 << 17)(to_persian_digits)
 
 
+def _starts_with(name: str, words: tuple[str, ...]) -> bool:
+    return any(name == w or name.startswith((w + " ", w + "\u200c")) for w in words)
+
+
+@lru_cache(maxsize=1 << 16)
+def labelled(word: str, name: str, own_words: tuple[str, ...] = ()) -> str:
+    """«word name» with Persian digits, or the name alone when it already starts with ``word`` or ``own_words``."""
+    if _starts_with(name, (word, *own_words)):
+        return fa_digits(name)
+    return f"{word} {fa_digits(name)}"
+
+
+def building_part(name: str) -> str:
+    """The building's part of the standard address: «ساختمان X», or the name alone if it names its kind."""
+    return labelled("ساختمان", name, BUILDING_TYPE_WORDS)
+
+
+def neighbourhood_part(name: str) -> str:
+    """The neighbourhood's part of the standard address: «محله X», or «محله X» as written."""
+    return labelled(NEIGHBOURHOOD_WORD, name)
+
+
 @lru_cache(maxsize=1 << 16)
 def admin_line(province: str, county: str, district: str, rural_district: str, locality_type: str,
                locality: str) -> str:
@@ -222,8 +251,8 @@ def admin_line(province: str, county: str, district: str, rural_district: str, l
         parts.append(f"بخش {fa_digits(district)}")
     if rural_district:
         parts.append(f"دهستان {fa_digits(rural_district)}")
-    if locality:
-        parts.append(f"{fa_digits(locality_type)} {fa_digits(locality)}".strip())
+    if locality:  # «شهر امام» is a city's whole name: not «شهر شهر امام»
+        parts.append(labelled(locality_type, locality) if locality_type else fa_digits(locality))
     return "، ".join(parts)
 
 
@@ -231,7 +260,7 @@ def standard_address(a: Address) -> str:
     """Build the standard national address, large to small, Persian digits, «، » between parts."""
     parts: list[str] = [admin_line(a.province, a.county, a.district, a.rural_district, a.locality_type, a.locality)]
     if a.neighbourhood:
-        parts.append("محله " + fa_digits(a.neighbourhood))
+        parts.append(neighbourhood_part(a.neighbourhood))
     if a.prev_thoroughfare:
         parts.append(fa_digits(a.prev_thoroughfare))
     if a.last_thoroughfare:
@@ -241,7 +270,7 @@ def standard_address(a: Address) -> str:
     if a.entrance:
         parts.append("ورودی " + fa_digits(a.entrance))
     if a.building:
-        parts.append("ساختمان " + fa_digits(a.building))
+        parts.append(building_part(a.building))
     if a.floor is not None:
         parts.append("طبقه " + floor_text(a.floor))
     if a.unit:

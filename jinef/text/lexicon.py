@@ -14,6 +14,7 @@ from itertools import product
 
 from jinef.text.data import numbers as num_data
 from jinef.text.data import words as w
+from jinef.text.letters import fold_letters
 
 ZWNJ = "\u200c"
 
@@ -120,3 +121,22 @@ THOROUGHFARE_RANK: dict[str, int] = {str(k): v for k, v in w.THOROUGHFARE_RANK.i
 NEGATIVE_WORDS: frozenset[str] = frozenset(num_data.NEGATIVE_WORDS)
 BASEMENT_FLOOR_WORDS: frozenset[str] = frozenset(num_data.BASEMENT_FLOOR_WORDS)
 LOWEST_FLOOR, HIGHEST_FLOOR = num_data.LOWEST_FLOOR, num_data.HIGHEST_FLOOR
+
+
+def label_form(text: str) -> str:
+    """The key of a written label (a usage, a locality type): folded letters, lookup form, lower case."""
+    return lookup_form(fold_letters(text).strip()).lower()
+
+
+USAGE_LABELS: dict[str, str] = {label_form(k): v for k, v in w.USAGE_WORDS.items()}
+LOCALITY_TYPE_LABELS: dict[str, str] = {label_form(k): v for k, v in w.LOCALITY_TYPE_WORDS.items()}
+
+
+def usage_code(text: str) -> str | None:
+    """The stored usage code of a written usage («مسکونی», «Residential», «residential»), None if unknown."""
+    return USAGE_LABELS.get(label_form(text))
+
+
+def locality_type_word(text: str) -> str | None:
+    """The stored locality type of a written one («شهر», «city», «City»), None if unknown."""
+    return LOCALITY_TYPE_LABELS.get(label_form(text))

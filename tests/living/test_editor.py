@@ -15,6 +15,9 @@ from jinef.write.compile import index_registry
 from jinef.write.edit.editor import RegistryEditor
 from jinef.write.edit.errors import EditError
 from jinef.write.edit.feed import ChangeFeed
+from jinef.write.refdata.boundaries import Boundaries
+from jinef.write.refdata.divisions import Divisions
+from tests.conftest import build_registry
 from tests.living.conftest import city_building, parts_beside
 
 BANK = Actor("bank", 7, "req-1")
@@ -173,3 +176,15 @@ def test_the_read_side_answers_changes_from_the_feed_and_index_folds_them_in(edi
     f = folded.lookup(r.postcodes[1])
     assert f is not None and f.standard_address == new.standard_address
     assert folded.status(a.postcode) == "retired"
+
+
+def test_an_open_editor_edits_the_registry_that_replaced_the_one_it_opened(
+        editable: Path | str, divisions: Divisions, boundaries: Boundaries) -> None:
+    with RegistryEditor.open(editable) as e:
+        e.last_seq()
+        build_registry(editable, 800, 5, divisions, boundaries)  # a replacing build, as `jinef build` makes
+        a = city_building(editable)
+        r = e.create_building(parts_beside(a), [{"unit": "1"}])
+    with RegistryEditor.open(editable) as fresh:
+        assert [v["kind"] for v in fresh.history(r.postcodes[0])] == ["create"]
+        assert fresh.last_seq() == 1  # the new registry's log starts afresh

@@ -10,13 +10,13 @@ a usage, a status, a plate label) encoded once, when first seen. A test holds it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 import orjson
 
-from jinef.model.address import Address, admin_line, fa_digits, floor_text
+from jinef.model.address import Address, admin_line, building_part, fa_digits, floor_text, neighbourhood_part
 from jinef.read.registry.address_table import _NO_FLOOR, AddressSource, AddressTable
 
 _dumps = orjson.dumps
@@ -45,9 +45,10 @@ def unit_json(a: Address) -> dict[str, Any]:
     }
 
 
-def _labelled(prefix: str, texts: Sequence[str]) -> list[tuple[bytes, str]]:
+def _labelled(prefix: str | Callable[[str], str], texts: Sequence[str]) -> list[tuple[bytes, str]]:
     """Each text as JSON bytes, and as its standard-address part ('' when empty)."""
-    return [(_dumps(t), f"{prefix}{fa_digits(t)}" if t else "") for t in texts]
+    part = prefix if callable(prefix) else lambda t: f"{prefix}{fa_digits(t)}"
+    return [(_dumps(t), part(t) if t else "") for t in texts]
 
 
 class AddressJson:
@@ -62,8 +63,8 @@ class AddressJson:
         self._unit = _labelled("واحد ", text("unit"))
         self._plate = _labelled("پلاک ", text("plate"))
         self._entrance = _labelled("ورودی ", text("entrance"))
-        self._name = _labelled("ساختمان ", text("name"))
-        self._hood = _labelled("محله ", table.hood_names)
+        self._name = _labelled(building_part, text("name"))
+        self._hood = _labelled(neighbourhood_part, table.hood_names)
         # Localities and thoroughfares are encoded when first asked for: a national registry has a few
         # tens of thousands of localities (all kept) but millions of thoroughfares (the most recently
         # asked kept, so a long-running worker does not end up holding all of them twice).

@@ -7,7 +7,7 @@ written with «ا». Values are the canonical forms the parser reports.
 
 from __future__ import annotations
 
-from jinef.model.address import LocalityType, ThoroughfareType
+from jinef.model.address import USAGE_LABELS_FA, LocalityType, ThoroughfareType, Usage
 
 T = ThoroughfareType
 
@@ -215,3 +215,24 @@ AREA_TYPES: tuple[str, ...] = (T.ESTATE, T.TOWNSHIP, T.COMPLEX)
 DROPPABLE_TITLES: tuple[str, ...] = ("شهید", "سردار", "دکتر", "امام", "حضرت", "سرلشکر", "سپهبد", "مهندس", "استاد")
 # Sides written after a unit or plate number: «واحد ۳ شمالی».
 DIRECTION_WORDS: tuple[str, ...] = ("شمالی", "جنوبی", "شرقی", "غربی")
+
+# Usages as address files write them → the stored English code: the code itself, the certificate's Persian
+# label, and other names offices use. Matched with letters folded, spaces and ZWNJ dropped, case ignored.
+USAGE_WORDS: dict[str, str] = {
+    **{u.value: u.value for u in Usage},
+    **{label: u.value for u, label in USAGE_LABELS_FA.items()},
+    "کارگاه": Usage.WORKSHOP.value,
+    "بهداشتی": Usage.HEALTH.value,
+    "بهداشتی درمانی": Usage.HEALTH.value,
+    "دولتی": Usage.ADMINISTRATIVE.value,
+    "کشاورزی و دامداری": Usage.AGRICULTURAL.value,
+}
+# Locality types as address files write them → the stored Persian word (نوع مکان).
+LOCALITY_TYPE_WORDS: dict[str, str] = {
+    **{t.value: t.value for t in LocalityType},
+    "city": LocalityType.CITY.value,
+    "town": LocalityType.CITY.value,
+    "village": LocalityType.VILLAGE.value,
+    "hamlet": LocalityType.HAMLET.value,
+    "ده": LocalityType.VILLAGE.value,
+}

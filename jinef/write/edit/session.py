@@ -10,6 +10,7 @@ SQL is written with ``?`` placeholders (SQLite's); the PostgreSQL session turns 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -85,16 +86,30 @@ class SqliteEditStore:
         if not path.is_file():
             raise RegistryNotFoundError(f"no registry at {path}: build one with `jinef build` or `jinef import`")
         self.path = path
-        self.conn = sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
+        self._connect()
+
+    def _connect(self) -> None:
+        self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
         self.conn.execute("PRAGMA busy_timeout=30000")
-        with self.transaction() as s:
+        # A replacing build, import or rollback renames another file over the registry: this connection would
+        # then edit the file that was replaced. The file's identity is checked before every edit.
+        self._file = _identity(self.path)
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
             for statement in _SETUP:
-                s.run(statement.format(columns=_CHANGES_COLUMNS.format(int="INTEGER", text="TEXT"),
-                                       requests=_REQUESTS_COLUMNS.format(int="INTEGER", text="TEXT")))
+                self.conn.execute(statement.format(columns=_CHANGES_COLUMNS.format(int="INTEGER", text="TEXT"),
+                                                   requests=_REQUESTS_COLUMNS.format(int="INTEGER", text="TEXT")))
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[EditSession]:
         """``BEGIN IMMEDIATE``: the write lock from the start, so two allocations never read the same serials."""
+        if _identity(self.path) != self._file:
+            self.conn.close()
+            self._connect()
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield _SqliteSession(self.conn)
@@ -106,6 +121,11 @@ class SqliteEditStore:
     def close(self) -> None:
         """Release the connection."""
         self.conn.close()
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
 
 
 class _PgSession:
@@ -140,16 +160,19 @@ class PostgresEditStore:
             self.conn.close()
             raise RegistryNotFoundError(f"no registry in schema {self.loc.schema!r} at {self.loc.redacted}")
         self.conn.commit()
-        with self.transaction() as s:
-            for statement in _SETUP:
-                s.run(statement.format(columns=_CHANGES_COLUMNS.format(int="BIGINT", text='TEXT COLLATE "C"'),
-                                       requests=_REQUESTS_COLUMNS.format(int="BIGINT", text='TEXT COLLATE "C"')))
 
     @contextmanager
     def transaction(self) -> Iterator[EditSession]:
         """One transaction holding the registry's edit lock until it commits."""
         with self.conn.transaction():
             self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"jinef:edit:{self.loc.schema}",))
+            # The schema may be new since the last edit (a replacing build swaps schemas under the same name).
+            row = self.conn.execute("SELECT to_regclass('building_requests')").fetchone()
+            if row is None or row[0] is None:
+                for statement in _SETUP:
+                    self.conn.execute(statement.format(
+                        columns=_CHANGES_COLUMNS.format(int="BIGINT", text='TEXT COLLATE "C"'),
+                        requests=_REQUESTS_COLUMNS.format(int="BIGINT", text='TEXT COLLATE "C"')))
             yield _PgSession(self.conn)
 
     def close(self) -> None:

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jinef.common.csv_safety import neutralise_cell
-from jinef.model.address import EXPORT_COLUMNS, admin_line, fa_digits, floor_text
+from jinef.model.address import EXPORT_COLUMNS, admin_line, building_part, fa_digits, floor_text, neighbourhood_part
 from jinef.write.store.base import RegistryReader
 from jinef.write.store.query import EXPORT_FIELDS, thoroughfare_text
 
@@ -128,7 +128,7 @@ class _Lookups:
 
         hoods = reader.columns("neighbourhoods", ["id", "name"])
         self.hood = _IdTexts(hoods["id"], [n or "" for n in hoods["name"].tolist()], "neighbourhood", f,
-                             lambda v: _ADDRESS_SEP + "محله " + fa_digits(v))
+                             lambda v: _ADDRESS_SEP + neighbourhood_part(v))
         tf = reader.columns("thoroughfares", ["id", "type", "name"])
         texts = [thoroughfare_text(k, n) for k, n in zip(tf["type"].tolist(), tf["name"].tolist(), strict=True)]
         self.prev = _IdTexts(tf["id"], texts, "prev_thoroughfare", f, lambda v: _ADDRESS_SEP + fa_digits(v))
@@ -210,7 +210,8 @@ def format_chunk(rows: list[tuple[Any, ...]], look: _Lookups, f: _Format) -> pa.
     last, last_part, last_plain = look.last.take(cols[_F["last_thoroughfare_id"]])
     plate, plate_part, plate_plain = _by_value(cols[_F["plate"]], "plate", f, _text_or_empty, _prefixed("پلاک"))
     ent, ent_part, ent_plain = _by_value(cols[_F["entrance"]], "entrance", f, _text_or_empty, _prefixed("ورودی"))
-    bld, bld_part, bld_plain = _by_value(cols[_F["name"]], "building", f, _text_or_empty, _prefixed("ساختمان"))
+    bld, bld_part, bld_plain = _by_value(cols[_F["name"]], "building", f, _text_or_empty,
+                                           lambda v: _ADDRESS_SEP + building_part(v) if v else None)
     floor, floor_part, floor_plain = _by_value(cols[_F["floor"]], "floor", f,
                                                lambda v: "" if v is None else str(v), _floor_part, pa.int64())
     unit, unit_part, unit_plain = _by_value(cols[_F["unit"]], "unit", f, _text_or_empty, _prefixed("واحد"))

@@ -22,10 +22,11 @@ import pyarrow.compute as pc
 import shapely
 
 from jinef.model import postcode as pc_rules
-from jinef.model.address import LocalityType, ThoroughfareType, Usage
+from jinef.model.address import USAGE_LABELS_FA, LocalityType, ThoroughfareType, Usage
 from jinef.model.postcode_column import validate_column
 from jinef.text.letters import name_key
-from jinef.write.ingest.import_reader import Batch
+from jinef.text.lexicon import locality_type_word, usage_code
+from jinef.write.ingest.import_reader import FIELDS, Batch
 from jinef.write.ingest.key_ids import SortedRuns, first_seen
 from jinef.write.refdata.boundaries import Boundaries
 from jinef.write.refdata.divisions import COUNTY_WORD, Divisions
@@ -35,6 +36,8 @@ REQUIRED = ("postcode", "province", "county", "locality_type", "locality", "last
 _TYPE_WORDS = sorted((t.value for t in ThoroughfareType), key=len, reverse=True)
 _LOCALITY_TYPES = {t.value for t in LocalityType}
 _USAGES = {u.value for u in Usage}
+# No field of a real address is this long; a longer one is a broken file (a runaway quote, a pasted document).
+MAX_FIELD_CHARS = 1000
 # Decimal degrees as exports write them: parsed alike by pyarrow and float(), and already rounded to 1 cm.
 _PLAIN_COORD = r"^-?[0-9]{1,3}(\.[0-9]{1,7})?$"
 
@@ -95,7 +98,7 @@ MALFORMED = 1
 REQUIRED_FIRST = 2  # one kind per REQUIRED field
 POSTCODE = REQUIRED_FIRST + len(REQUIRED)
 DUPLICATE, NOT_A_NUMBER, OUT_OF_RANGE, PROVINCE, COUNTY, DISTRICT, RURAL, LOCALITY_TYPE, LAST, PREV, FLOOR, USAGE, \
-    OUTSIDE, REGISTERED = range(POSTCODE + 1, POSTCODE + 15)
+    OUTSIDE, REGISTERED, TOO_LONG = range(POSTCODE + 1, POSTCODE + 16)
 
 
 @dataclass
@@ -183,6 +186,7 @@ class Checker:
 
         if batch.malformed:
             fail(MALFORMED, np.isin(np.arange(n), list(batch.malformed)))
+        fail(TOO_LONG, _too_long(cols))
         code, odd = validate_column(cols["postcode"])
         lat_raw, lat, lat_bad = _coords(cols["lat"])
         lon_raw, lon, lon_bad = _coords(cols["lon"])
@@ -216,7 +220,7 @@ class Checker:
             -1 if c < 0 else _code(dv, self.m.rural.get((dv.values[c], name_key(v))))))
         fail(RURAL, rural == -1)
         tx, tf = self.texts, self.thoroughfares
-        ltype = self._per_value("ltype", cols["locality_type"], lambda v: tx(v) if v in _LOCALITY_TYPES else -1)
+        ltype = self._per_value("ltype", cols["locality_type"], lambda v: _label(tx, locality_type_word(v)))
         fail(LOCALITY_TYPE, ltype < 0)
         last = self._per_value("tf", cols["last_thoroughfare"], lambda v: _tf(tf, v))
         fail(LAST, last < 0)
@@ -224,9 +228,9 @@ class Checker:
         fail(PREV, prev == -1)
         floor_kind = self._per_value("floor_kind", cols["floor"], _floor_kind, np.int8)
         fail(FLOOR, floor_kind == _FLOOR_BAD)
+        # Stored as the English code whichever way the file writes it (code, Persian label); empty = residential.
         usage = self._per_value("usage", cols["usage"],
-                                lambda v: tx(v.strip() or Usage.RESIDENTIAL.value)
-                                if (v.strip() or Usage.RESIDENTIAL.value) in _USAGES else -1)
+                                lambda v: _label(tx, usage_code(v) if v.strip() else Usage.RESIDENTIAL.value))
         fail(USAGE, usage < 0)
         fail(OUTSIDE, self._outside(prov, lat_raw, lon_raw, err == 0))
         if self.writer is not None:
@@ -296,6 +300,10 @@ class Checker:
         r: dict[str, str] = {} if kind == MALFORMED else {c: a[i].as_py() for c, a in batch.columns.items()}
         if kind == MALFORMED:
             return RowError(row, "*", "malformed_row", f"the row {batch.malformed[i]}")
+        if kind == TOO_LONG:
+            f, text = next((c, v) for c, v in r.items() if c in FIELDS and len(v) > MAX_FIELD_CHARS)
+            return RowError(row, f, "too_long", f"{f} is {len(text):,} characters long; a field holds at most "
+                                                f"{MAX_FIELD_CHARS:,}")
         if REQUIRED_FIRST <= kind < POSTCODE:
             f = REQUIRED[kind - REQUIRED_FIRST]
             return RowError(row, f, "required", f"{f} is required")
@@ -318,15 +326,30 @@ class Checker:
             RURAL: ("rural_district", "unknown_division",
                     f"no rural district «{r.get('rural_district')}» in this county"),
             LOCALITY_TYPE: ("locality_type", "unknown_value",
-                            f"locality type must be one of {sorted(_LOCALITY_TYPES)}"),
+                            f"locality type must be one of {sorted(_LOCALITY_TYPES)} (or city, village, hamlet)"),
             LAST: ("last_thoroughfare", "no_type_word", "a thoroughfare starts with its type word"),
             PREV: ("prev_thoroughfare", "no_type_word", "a thoroughfare starts with its type word"),
             FLOOR: ("floor", "not_an_integer", "floor is a whole number (0 = همکف)"),
-            USAGE: ("usage", "unknown_value", f"usage must be one of {sorted(_USAGES)}"),
+            USAGE: ("usage", "unknown_value", f"usage must be one of {sorted(_USAGES)} or its Persian label "
+                                              f"({'، '.join(USAGE_LABELS_FA.values())})"),
             OUTSIDE: ("lat/lon", "outside_province", f"the point is outside the province «{r.get('province')}»"),
         }
         f, rule, message = simple[kind]
         return RowError(row, f, rule, message)
+
+
+def _label(vocab: Vocab, canonical: str | None) -> int:
+    return -1 if canonical is None else vocab(canonical)
+
+
+def _too_long(cols: dict[str, pa.Array]) -> np.ndarray:
+    """Rows with a field longer than MAX_FIELD_CHARS (the derived address column is not read)."""
+    out = np.zeros(len(cols["postcode"]), dtype=bool)
+    for name in FIELDS:
+        a = cols[name]
+        if len(a) and pc.max(pc.binary_length(a)).as_py() > MAX_FIELD_CHARS:  # bytes bound characters: cheap test
+            out |= pc.greater(pc.utf8_length(a), MAX_FIELD_CHARS).to_numpy(zero_copy_only=False)
+    return out
 
 
 def _code(vocab: Vocab, value: str | None) -> int:

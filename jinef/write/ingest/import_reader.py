@@ -7,10 +7,16 @@ fields, an empty line, a quote left inside a value, text that is not UTF-8) the 
 from the first row not yet handed out, is read by the csv module itself, as the importer always did.
 JSON Lines are parsed line by line (orjson, and json for what orjson refuses, so that the messages
 stay json's).
+
+The file's encoding is detected (:mod:`jinef.common.input_encoding`: UTF-8 with or without a BOM, UTF-16,
+Windows-1256) or given; text of a Windows-1256 file has its Arabic yeh and kaf made Persian, as the code
+page has no Persian yeh and Windows writes the Arabic one in its place. What the file itself gets wrong (no
+header, a wrong one, text that stops decoding, a field the csv module will not read) is a :class:`FileError`.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from collections.abc import Iterator
@@ -25,7 +31,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from jinef.common.csv_safety import QUOTE, restore_row
+from jinef.common.input_encoding import detect_encoding
 from jinef.model.address import EXPORT_COLUMNS
+from jinef.text.letters import ARABIC_TO_PERSIAN
 
 # Columns the checks read; the address is derived, so it is only kept to write rejected rows back.
 FIELDS = tuple(c for c in EXPORT_COLUMNS if c != "address")
@@ -34,14 +42,30 @@ FIELDS = tuple(c for c in EXPORT_COLUMNS if c != "address")
 _BLOCK_BYTES = 4 << 20
 _BATCH_ROWS = 65_536
 _PY_BATCH_ROWS = 50_000
+# The csv module refuses a field over 128 KB with an error that ends the file; a longer field is read so that
+# the checks refuse its row (a field this long is no address: see import_checks.MAX_FIELD_CHARS).
+_CSV_FIELD_LIMIT = 64 << 20
+_UTF8 = ("utf-8", "utf-8-sig")
+# Letters Windows-1256 writes for Persian ones it lacks (or that old tools chose): made Persian when read.
+_CP1256_FOLD = {c: ARABIC_TO_PERSIAN[c] for c in ("ي", "ك")}
 
 
-class HeaderError(ValueError):
+class FileError(ValueError):
+    """What is wrong with the file as a whole (not one row): no header, a wrong one, text that will not decode."""
+
+    def __init__(self, rule: str, message: str, row: int = 0) -> None:
+        self.rule = rule
+        self.row = row  # the data row where reading stopped; 0 for the header or the file as a whole
+        super().__init__(message)
+
+
+class HeaderError(FileError):
     """The file's header is missing or is not the export's."""
 
-    def __init__(self, rule: str, message: str) -> None:
-        self.rule = rule
-        super().__init__(message)
+
+def guess_format(path: Path) -> Literal["csv", "jsonl"]:
+    """``jsonl`` for a ``.jsonl`` or ``.ndjson`` file, else ``csv`` (the export's default)."""
+    return "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv"
 
 
 @dataclass
@@ -62,29 +86,54 @@ class Batch:
         return {c: a[i].as_py() for c, a in self.columns.items()}
 
 
-def read_batches(path: Path, fmt: Literal["csv", "jsonl"], with_address: bool = False) -> Iterator[Batch]:
-    """The data rows of ``path`` in batches, in file order; the header is checked first."""
-    if fmt == "csv":
-        yield from _csv_batches(path, with_address)
-    elif fmt == "jsonl":
-        yield from _jsonl_batches(path, with_address)
-    else:
+def read_batches(path: Path, fmt: Literal["csv", "jsonl"], with_address: bool = False,
+                 encoding: str | None = None) -> Iterator[Batch]:
+    """The data rows of ``path`` in batches, in file order; the header is checked first.
+
+    ``encoding`` is a Python codec name; None detects it from the file's bytes.
+    """
+    if fmt not in ("csv", "jsonl"):
         raise ValueError(f"unknown format {fmt!r} (csv or jsonl)")
+    enc = encoding or detect_encoding(path)
+    batches = _csv_batches(path, with_address, enc) if fmt == "csv" else _jsonl_batches(path, with_address, enc)
+    fold = codecs.lookup(enc).name == "cp1256"
+    try:
+        for batch in batches:
+            yield _folded(batch) if fold else batch
+    except UnicodeDecodeError as exc:
+        raise FileError("not_text", f"the file is not valid {enc} text ({exc.reason} at byte {exc.start} of a "
+                        "block); give its encoding with --encoding (utf-8, utf-16 or cp1256)") from None
 
 
-def _check_header(path: Path) -> None:
-    with path.open(encoding="utf-8", newline="") as fh:
-        header = next(csv.reader(fh), None)
+def _folded(batch: Batch) -> Batch:
+    for name, a in batch.columns.items():
+        for arabic, persian in _CP1256_FOLD.items():
+            a = pc.replace_substring(a, arabic, persian)
+        batch.columns[name] = a
+    return batch
+
+
+def _check_header(path: Path, encoding: str) -> None:
+    with path.open(encoding=encoding, newline="") as fh:
+        try:
+            header = next(csv.reader(fh), None)
+        except csv.Error as exc:
+            raise HeaderError("wrong_header", f"the first line is not a CSV header ({exc})") from None
     if header is None:
         raise HeaderError("empty_file", "the file is empty")
     if tuple(header) != EXPORT_COLUMNS:
         missing = [c for c in EXPORT_COLUMNS if c not in header]
         extra = [c for c in header if c not in EXPORT_COLUMNS]
-        raise HeaderError("wrong_header", f"expected the export header; missing {missing}, unexpected {extra}")
+        if not missing and not extra:
+            raise HeaderError("wrong_header", f"expected the export header; the columns are in another order "
+                                              f"(expected {list(EXPORT_COLUMNS)})")
+        shown = [c if len(c) <= 40 else c[:40] + "…" for c in extra[:10]]  # a binary file's "header" is long
+        raise HeaderError("wrong_header", f"expected the export header; missing {missing}, unexpected {shown}"
+                                          + (f" and {len(extra) - 10} more" if len(extra) > 10 else ""))
 
 
-def _csv_batches(path: Path, with_address: bool) -> Iterator[Batch]:
-    _check_header(path)
+def _csv_batches(path: Path, with_address: bool, encoding: str) -> Iterator[Batch]:
+    _check_header(path, encoding)
     names = [*FIELDS, "address"] if with_address else list(FIELDS)
     row = 1  # the first row not yet handed out
     pending: list[dict[str, pa.Array]] = []
@@ -98,7 +147,8 @@ def _csv_batches(path: Path, with_address: bool) -> Iterator[Batch]:
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES, skip_rows=1, column_names=list(EXPORT_COLUMNS)),
+            read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES, skip_rows=1, column_names=list(EXPORT_COLUMNS),
+                                           encoding="utf8" if encoding in _UTF8 else encoding),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(EXPORT_COLUMNS, pa.string()),
                                                  include_columns=names, strings_can_be_null=False,
@@ -122,7 +172,7 @@ def _csv_batches(path: Path, with_address: bool) -> Iterator[Batch]:
         batch = joined()
         yield batch
         row += len(batch)
-    yield from _python_csv_batches(path, row, with_address)
+    yield from _python_csv_batches(path, row, with_address, encoding)
 
 
 def _restored(a: pa.Array) -> pa.Array:
@@ -149,14 +199,20 @@ def _odd(columns: dict[str, pa.Array]) -> bool:
     return bool(pc.any(empty).as_py())
 
 
-def _python_csv_batches(path: Path, first_row: int, with_address: bool) -> Iterator[Batch]:
+def _python_csv_batches(path: Path, first_row: int, with_address: bool, encoding: str) -> Iterator[Batch]:
     """Rows from ``first_row`` on, read by the csv module (the reference reading)."""
-    with path.open(encoding="utf-8", newline="") as fh:
+    if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+        csv.field_size_limit(_CSV_FIELD_LIMIT)
+    with path.open(encoding=encoding, newline="") as fh:
         reader = csv.reader(fh)
-        next(reader, None)  # the header, checked already
-        for _ in islice(reader, first_row - 1):
-            pass
-        yield from _batched_rows(_csv_values(reader), first_row, with_address)
+        try:
+            next(reader, None)  # the header, checked already
+            for _ in islice(reader, first_row - 1):
+                pass
+            yield from _batched_rows(_csv_values(reader), first_row, with_address)
+        except csv.Error as exc:  # the csv module stops at such a row: the rest of the file cannot be read
+            raise FileError("malformed_file", f"the file cannot be read as CSV from line {reader.line_num} "
+                                              f"({exc})", row=max(reader.line_num - 1, 1)) from None
 
 
 def _csv_values(reader: Any) -> Iterator[list[str] | str]:
@@ -166,8 +222,8 @@ def _csv_values(reader: Any) -> Iterator[list[str] | str]:
         yield restore_row(values) if len(values) == width else f"has {len(values)} fields, expected {width}"
 
 
-def _jsonl_batches(path: Path, with_address: bool) -> Iterator[Batch]:
-    with path.open(encoding="utf-8") as fh:
+def _jsonl_batches(path: Path, with_address: bool, encoding: str) -> Iterator[Batch]:
+    with path.open(encoding=encoding) as fh:
         yield from _batched_rows((_json_values(line) for line in fh), 1, with_address)
 
 
@@ -180,8 +236,13 @@ def _json_values(line: str) -> list[str] | str:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             return f"is not valid JSON ({exc.msg})"
+        except RecursionError:  # what orjson refuses as nested too deeply, json recurses into until it fails
+            return "is not valid JSON (nested too deeply)"
     if not isinstance(obj, dict) or set(obj) != set(EXPORT_COLUMNS):
         return "is not an object with exactly the export's fields"
+    nested = [k for k in EXPORT_COLUMNS if isinstance(obj[k], (dict, list, bool))]
+    if nested:
+        return f"has a field that is not text or a number ({nested[0]!r})"
     return ["" if obj[k] is None else str(obj[k]) for k in EXPORT_COLUMNS]
 
 

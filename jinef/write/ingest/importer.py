@@ -26,13 +26,15 @@ from jinef.common.csv_safety import neutralise_row
 from jinef.model.address import EXPORT_COLUMNS
 from jinef.write.ingest.import_checks import Checker, RowError, split_thoroughfare
 from jinef.write.ingest.import_loader import Loader
-from jinef.write.ingest.import_reader import HeaderError, read_batches
+from jinef.write.ingest.import_reader import FileError, HeaderError, guess_format, read_batches
 from jinef.write.ingest.import_sink import DirectSink, open_sink
 from jinef.write.refdata.boundaries import Boundaries
 from jinef.write.refdata.divisions import Divisions
 from jinef.write.store.base import RegistryWriter
+from jinef.write.store.replace_guard import ReplaceRefused, ShrinkGuard
 
-__all__ = ["ImportError_", "ImportSummary", "RowError", "import_file", "split_thoroughfare", "write_rejects"]
+__all__ = ["ImportError_", "ImportRefused", "ImportSummary", "RowError", "import_file", "split_thoroughfare",
+           "write_rejects"]
 
 
 class ImportError_(ValueError):
@@ -53,17 +55,32 @@ class ImportSummary:
     rejects: list[tuple[dict[str, str], RowError]] = field(default_factory=list)
 
 
+class ImportRefused(ReplaceRefused):
+    """A replacing import its guard refused (it would load nothing, or shrink the registry too much)."""
+
+    def __init__(self, message: str, summary: ImportSummary) -> None:
+        self.summary = summary  # the rows read and rejected, for the rejects file
+        super().__init__(message)
+
+
 def import_file(
     path: Path,
     writer: RegistryWriter,
     divisions: Divisions,
     boundaries: Boundaries,
-    fmt: Literal["csv", "jsonl"] = "csv",
+    fmt: Literal["csv", "jsonl"] | None = None,
     append: bool = False,
     skip_bad: bool = False,
     progress: Callable[[int], None] | None = None,
+    encoding: str | None = None,
+    guard: ShrinkGuard | None = None,
 ) -> ImportSummary:
-    """Check and load every row of ``path`` into ``writer`` (the caller commits or aborts)."""
+    """Check and load every row of ``path`` into ``writer`` (the caller commits or aborts).
+
+    ``fmt`` None guesses the format from the file's extension, ``encoding`` None detects it; ``guard`` (for a
+    replacing import) refuses a registry that would come out empty or too much smaller than the current one.
+    """
+    fmt = fmt or guess_format(path)
     if fmt not in ("csv", "jsonl"):
         raise ValueError(f"unknown format {fmt!r} (csv or jsonl)")
     checker = Checker(divisions, boundaries, writer if append else None)
@@ -74,7 +91,8 @@ def import_file(
     summary = ImportSummary()
     done = False
     try:
-        for batch in prefetched(read_batches(path, fmt, with_address=skip_bad), name="import-read"):
+        for batch in prefetched(read_batches(path, fmt, with_address=skip_bad, encoding=encoding),
+                                name="import-read"):
             checked = checker.check(batch)
             bad = np.flatnonzero(checked.err)
             if len(bad) and not skip_bad:
@@ -91,9 +109,16 @@ def import_file(
         done = True
     except HeaderError as exc:
         raise ImportError_(path, RowError(0, "header", exc.rule, str(exc))) from None
+    except FileError as exc:
+        raise ImportError_(path, RowError(exc.row, "*", exc.rule, str(exc))) from None
     finally:
         if not done:
             sink.abort()
+    if guard is not None and not append:
+        try:
+            guard.check(summary.loaded)
+        except ReplaceRefused as exc:
+            raise ImportRefused(str(exc), summary) from None
     writer.add("meta", [("source", "imported"), ("imported_from", path.name)])
     return summary
 

@@ -99,6 +99,10 @@ class RegistryReader(Protocol):
         """Per-province counts."""
         ...
 
+    def active_units(self) -> int:
+        """How many units are active (what an export of the registry holds)."""
+        ...
+
     def meta(self) -> dict[str, str]:
         """Build metadata (seed, unit count, source, build time)."""
         ...

@@ -126,6 +126,9 @@ def columns_from_cursor(cursor: Any, names: Sequence[str]) -> dict[str, np.ndarr
     return {n: np.concatenate([p[n] for p in parts]) for n in names}
 
 
+# Units that are not retired: what an export writes and an import of it loads (the replace guard compares them).
+ACTIVE_UNITS_SQL = "SELECT COUNT(*) FROM units WHERE status = 'active'"
+
 # Per-province counts, in SQL both engines run (CASE sums rather than SQLite's boolean SUM or
 # PostgreSQL's FILTER), so the statistics are computed one way only.
 STATS_SQL = """

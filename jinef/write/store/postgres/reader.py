@@ -20,6 +20,7 @@ from jinef.write.store.base import ProvinceStats, RegistryNotFoundError
 from jinef.write.store.postgres.location import parse_location
 from jinef.write.store.postgres.writer import connect, schema_exists
 from jinef.write.store.query import (
+    ACTIVE_UNITS_SQL,
     ADDRESS_SELECT,
     BOUND_SQL,
     EXPORT_SELECT,
@@ -142,6 +143,11 @@ class PostgresReader:
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts, computed with aggregate queries."""
         return [ProvinceStats(*row) for row in self.conn.execute(STATS_SQL)]
+
+    def active_units(self) -> int:
+        """How many units are active (one count, no joins)."""
+        row = self.conn.execute(ACTIVE_UNITS_SQL).fetchone()
+        return int(row[0]) if row else 0
 
     def meta(self) -> dict[str, str]:
         """Build metadata."""

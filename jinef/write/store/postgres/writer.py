@@ -1,7 +1,8 @@
 """Bulk loading into a PostgreSQL registry with ``COPY``, atomically.
 
 ``replace`` loads a private build schema (``<schema>_build_<pid>_<tag>``), indexes it, then in one
-short transaction drops the live schema and renames the build schema in its place: readers see
+short transaction renames the live schema to ``<schema>_previous`` (dropping an older one; ``jinef
+rollback`` swaps it back) and renames the build schema in its place: readers see
 the old registry until that commit, and a killed build leaves only its build schema, which the
 next build drops. The load commits in steps so a long build does not hold back VACUUM elsewhere.
 ``append`` adds rows in one transaction of the live schema.
@@ -45,6 +46,37 @@ def schema_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
     """Whether the schema holds a registry (its units table exists)."""
     row = conn.execute("SELECT to_regclass(%s)", (f'"{schema}".units',)).fetchone()
     return row is not None and row[0] is not None
+
+
+def previous_schema(schema: str) -> str:
+    """Where the registry a replace took the place of is kept: ``<schema>_previous``."""
+    return f"{schema}_previous"
+
+
+def _namespace_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
+    return conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() is not None
+
+
+def swap_previous(location: str) -> None:
+    """Make ``<schema>_previous`` the live registry again and keep the replaced one as the previous (rollback),
+    in one transaction: readers see one registry or the other."""
+    loc = parse_location(location)
+    live, previous = loc.schema, previous_schema(loc.schema)
+    with connect(loc) as conn:
+        conn.execute("SET LOCAL synchronous_commit = on")
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_lock_key(live),))  # not during a swap
+        if not schema_exists(conn, previous):
+            raise RegistryNotFoundError(
+                f"no previous registry to roll back to in schema {previous!r} at {loc.redacted} (one is kept by "
+                "each `jinef build` or replacing `jinef import`)")
+        staged = f"{live}_rollback_{os.getpid()}"
+        ids = {k: sql.Identifier(v) for k, v in (("live", live), ("previous", previous), ("staged", staged))}
+        if _namespace_exists(conn, live):
+            conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(ids["live"], ids["staged"]))
+        conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(ids["previous"], ids["live"]))
+        if _namespace_exists(conn, staged):
+            conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(ids["staged"], ids["previous"]))
+        conn.commit()
 
 
 def drop_abandoned_builds(conn: psycopg.Connection[Any], schema: str) -> list[str]:
@@ -225,11 +257,14 @@ class PostgresWriter:
             reader.close()
 
     def _swap(self) -> None:
-        """Replace the live schema by the build schema in one transaction."""
+        """Replace the live schema by the build schema in one transaction, keeping the old one as the previous."""
         live, work = sql.Identifier(self.live), sql.Identifier(self.work)
+        previous = sql.Identifier(previous_schema(self.live))
         self.conn.execute("SET LOCAL synchronous_commit = on")  # publishing must be durable
         self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_lock_key(self.live),))
-        self.conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(live))
+        if _namespace_exists(self.conn, self.live):
+            self.conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(previous))
+            self.conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(live, previous))
         self.conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(work, live))
         self.conn.commit()
 

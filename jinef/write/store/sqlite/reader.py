@@ -13,8 +13,8 @@ import pyarrow as pa
 
 from jinef.model.address import Address
 from jinef.write.store.base import ProvinceStats, RegistryNotFoundError
-from jinef.write.store.query import ADDRESS_SELECT as _SELECT
 from jinef.write.store.query import (
+    ACTIVE_UNITS_SQL,
     BOUND_SQL,
     EXPORT_SELECT,
     STATS_SQL,
@@ -23,6 +23,7 @@ from jinef.write.store.query import (
     export_where,
     row_to_address,
 )
+from jinef.write.store.query import ADDRESS_SELECT as _SELECT
 from jinef.write.store.sqlite.schema import column_type
 from jinef.write.store.tables import TABLES
 
@@ -142,6 +143,11 @@ class SqliteReader:
     def stats(self) -> list[ProvinceStats]:
         """Per-province counts, computed with aggregate queries."""
         return [ProvinceStats(*row) for row in self.conn.execute(STATS_SQL)]
+
+    def active_units(self) -> int:
+        """How many units are active (one count, no joins)."""
+        row = self.conn.execute(ACTIVE_UNITS_SQL).fetchone()
+        return int(row[0]) if row else 0
 
     def meta(self) -> dict[str, str]:
         """Build metadata."""

@@ -2,7 +2,8 @@
 
 ``replace`` builds a complete new file beside the target and renames it over the target only
 when it is complete, so readers (and a killed build) always see the old registry or the new one,
-never half of one. ``append`` adds rows in one transaction of the existing file.
+never half of one. The replaced file is kept as ``<name>.previous`` for ``jinef rollback``.
+``append`` adds rows in one transaction of the existing file.
 
 A parallel build may hand ``replace`` its rows as shards: each worker process fills private SQLite
 files (no journal, no sync) and the writer appends them in order with ``INSERT INTO … SELECT *``,
@@ -179,16 +180,18 @@ class SqliteWriter:
         _add_columns(self.conn, table, columns)
 
     def _remove_abandoned(self) -> None:
-        """Remove the build files and shard folders that killed builds of this registry left behind."""
-        prefix = f".{self.path.name}.building-"
-        for leftover in self.path.parent.glob(glob.escape(prefix) + "*"):
-            pid = leftover.name[len(prefix):].split(".", 1)[0].split("-", 1)[0]
-            if not pid.isdigit() or process_alive(int(pid)):
-                continue  # a build under way (or a name that is not ours): leave it
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
-            else:
-                leftover.unlink(missing_ok=True)
+        """Remove the build files and shard folders that killed builds of this registry left behind (and the
+        second names a killed replace or rollback staged)."""
+        for kind in ("building", "previous", "rollback"):
+            prefix = f".{self.path.name}.{kind}-"
+            for leftover in self.path.parent.glob(glob.escape(prefix) + "*"):
+                pid = leftover.name[len(prefix):].split(".", 1)[0].split("-", 1)[0]
+                if not pid.isdigit() or process_alive(int(pid)):
+                    continue  # a build under way (or a name that is not ours): leave it
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
 
     def shards(self) -> SqliteShardSet | None:
         """A folder beside the new file for a parallel build's shards (None in append mode)."""
@@ -297,6 +300,7 @@ class SqliteWriter:
                 except BaseException:
                     self.work_path.unlink(missing_ok=True)
                     raise
+            keep_previous(self.path)
             os.replace(self.work_path, self.path)
             dfd = os.open(self.path.parent, os.O_RDONLY)
             try:
@@ -334,6 +338,48 @@ class SqliteWriter:
             self.commit()
 
 
+
+
+def previous_path(path: Path) -> Path:
+    """Where the registry a replace took the place of is kept: ``<name>.previous`` beside it."""
+    return path.with_name(f"{path.name}.previous")
+
+
+def keep_previous(path: Path) -> None:
+    """Keep the registry file about to be replaced as ``<name>.previous`` (replacing an older one).
+
+    A second name for the same file (a hard link), so the registry never disappears from its own name, even
+    for a moment: readers opening it meanwhile find the old one, then the new one.
+    """
+    if not path.is_file():
+        return
+    previous = previous_path(path)
+    staged = path.with_name(f".{path.name}.previous-{os.getpid()}")
+    staged.unlink(missing_ok=True)
+    os.link(path, staged)
+    os.chmod(staged, 0o600)  # like every registry file Jinef makes
+    os.replace(staged, previous)
+
+
+def swap_previous(path: Path) -> None:
+    """Make ``<name>.previous`` the registry again and keep the replaced one as ``<name>.previous`` (rollback)."""
+    previous = previous_path(path)
+    if not previous.is_file():
+        raise FileNotFoundError(f"no previous registry to roll back to at {previous} (one is kept by each "
+                                "`jinef build` or replacing `jinef import`)")
+    SqliteReader(previous).close()  # a Jinef registry, or RegistryNotFoundError saying what it is not
+    staged = path.with_name(f".{path.name}.rollback-{os.getpid()}")
+    staged.unlink(missing_ok=True)
+    if path.is_file():
+        os.link(path, staged)
+    os.replace(previous, path)  # the one step readers see: the name now holds the previous registry
+    if staged.is_file():
+        os.replace(staged, previous)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
 
 
 def _private_file(conn: sqlite3.Connection) -> None:

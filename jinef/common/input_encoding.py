@@ -5,8 +5,9 @@ as often as UTF-8. Reading one as the wrong encoding does not fail: every byte t
 character, and the geocoder then finds no Persian text in any row. So the encoding is decided
 before reading, from the bytes: a byte order mark names it; NUL bytes at every other place mean
 UTF-16 without a mark; a file that decodes as UTF-8 from start to end is UTF-8 (text in any
-other 8-bit encoding almost never does); anything else is taken as Windows-1256, the 8-bit
-encoding Persian text is written in. ``--encoding`` overrides the guess.
+other 8-bit encoding almost never does), and so is one whose Persian letters decode as UTF-8
+before a broken byte; anything else is taken as Windows-1256, the 8-bit encoding Persian text is
+written in. ``--encoding`` overrides the guess.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 DEFAULT_8BIT = "cp1256"  # Windows-1256: what Excel on a Persian Windows saves as "CSV"
 _SAMPLE = 1 << 16
 _CHUNK = 1 << 20
+_UTF8_EVIDENCE = 8  # Persian letters decoded as UTF-8 before a bad byte that make the file UTF-8 with an error
 # Arabic-script letters (Persian is written in them), including the presentation forms some old files use.
 PERSIAN_TEXT = re.compile("[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
 
@@ -43,12 +45,19 @@ def detect_encoding(path: str | Path) -> str:
             return utf16
         fh.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
+        persian = 0  # Arabic-script letters decoded so far (counted until there are enough)
         try:
             while chunk := fh.read(_CHUNK):
-                decoder.decode(chunk)
+                text = decoder.decode(chunk)
+                if persian < _UTF8_EVIDENCE:
+                    persian += len(PERSIAN_TEXT.findall(text))
             decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return DEFAULT_8BIT
+        except UnicodeDecodeError as exc:
+            if persian < _UTF8_EVIDENCE:
+                persian += len(PERSIAN_TEXT.findall(chunk[:exc.start].decode("utf-8", "ignore")))
+            # Persian letters already read as UTF-8 (which Windows-1256 text almost never decodes to): a UTF-8
+            # file with a broken byte, better refused as such than read whole as Windows-1256 gibberish.
+            return "utf-8" if persian >= _UTF8_EVIDENCE else DEFAULT_8BIT
     return "utf-8"
 
 

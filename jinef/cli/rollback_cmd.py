@@ -1,0 +1,32 @@
+"""`jinef rollback`: make the registry the last build or replacing import replaced live again."""
+
+from __future__ import annotations
+
+import typer
+
+from jinef.cli.options import DbOption, JsonOption
+from jinef.cli.output import console, fail, print_json
+from jinef.common.config import RegistryLocation
+from jinef.write.compile.rollback import rollback
+from jinef.write.refdata.paths import DataMissingError
+
+
+def rollback_(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Restore the registry the last build or replacing import replaced (and its read image); run again to undo."""
+    location = RegistryLocation.of(db)
+    try:
+        done = rollback(location)
+    except (FileNotFoundError, DataMissingError) as exc:  # no previous registry, no server, no reference data
+        fail(str(exc))
+    if json_out:
+        print_json({"db": location.describe(), "registry_generation": done.registry_generation,
+                    "image": str(done.image), "recompiled": done.recompiled})
+    else:
+        console.print(f"rolled {location.describe()} back to registry generation {done.registry_generation} "
+                      f"(the replaced one is kept: `jinef rollback` again undoes this); read image "
+                      f"{'compiled' if done.recompiled else 'restored'}: {done.image}")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `jinef rollback`."""
+    app.command("rollback")(rollback_)
