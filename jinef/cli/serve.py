@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -55,6 +59,12 @@ def serve(
         help="Open connections one client address may hold per worker (one more: 429 and close; 0: no cap). "
              "Behind a reverse proxy every client has the proxy's address: cap there, and use 0 here.",
     )] = DEFAULT_MAX_CONNS_PER_CLIENT,
+    fold_every: Annotated[float, typer.Option(
+        "--fold-every", envvar="JINEF_FOLD_EVERY", min=0,
+        help="Seconds between folding the registry's edits into a new read image (`jinef index --if-stale`, in a "
+             "process of its own) when there are any; workers switch to it between requests (0: never — run "
+             "`jinef index` yourself).",
+    )] = 0,
     max_connections: Annotated[int | None, typer.Option(
         "--max-connections", envvar="JINEF_MAX_CONNECTIONS", min=1,
         help="Connections and requests a worker serves at once (uvicorn's limit_concurrency; beyond: 503).",
@@ -98,12 +108,28 @@ def serve(
         load_ring(None, db_path=hub_db)
     except VerifyError as exc:
         fail(exc.message)
+    if fold_every > 0:
+        threading.Thread(target=_fold_periodically, args=(location, fold_every), name="jinef-fold",
+                         daemon=True).start()
     uvicorn.run("jinef.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, access_log=False, timeout_graceful_shutdown=30,
                 # Clients keep connections for batches of calls; 5 s (the default) races with busy clients.
                 timeout_keep_alive=30,
                 # uvicorn's httptools protocol with deadlines for slow headers and bodies and a cap per client.
                 http="jinef.api.slow_clients:GuardedHttpToolsProtocol", limit_concurrency=max_connections)
+
+
+def _fold_periodically(location: RegistryLocation, every: float) -> None:
+    """Every ``every`` seconds, compile a new image when edits were made since the current one."""
+    while True:
+        time.sleep(every)
+        try:
+            if image_is_current(location):
+                continue
+        except Exception:  # the registry being replaced: try again next time
+            continue
+        subprocess.run([sys.executable, "-m", "jinef.cli.main", "index", "--db", location.target, "--if-stale"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 
 def register(app: typer.Typer) -> None:

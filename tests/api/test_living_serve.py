@@ -14,6 +14,7 @@ import pytest
 
 from jinef.api.servicedb import open_store
 from jinef.model.postcode import is_valid
+from jinef.read.registry.registry import Registry
 from tests.api.conftest import running_serve
 from tests.living.conftest import city_building, parts_beside
 
@@ -125,3 +126,28 @@ def test_a_retired_postcode_keeps_its_history_and_is_never_reissued(
     error = bad.json()["error"]
     assert error["code"] == "unknown_value" and error["field"] == "locality"
     assert "ناکجاآباد" in error["message_fa"]
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_serve_folds_the_edits_into_a_new_image(editable: Path | str, tmp_path: Path) -> None:
+    """`jinef serve --fold-every` compiles a new image once edits were made; the workers switch to it and still
+    answer the new postcode, now from the image itself."""
+    store = open_store(tmp_path / "svc.sqlite")
+    key = store.create_key("post-office", ["registry_write", "lookup"], None)[1]
+    store.close()
+    a = city_building(editable)
+    with running_serve("--db", str(editable), "--service-db", str(tmp_path / "svc.sqlite"), "--verify-db",
+                       str(tmp_path / "hub.sqlite"), "--fold-every", "1") as url:
+        before = httpx.get(f"{url}/healthz").json()["generation"]
+        r = httpx.post(f"{url}/v1/buildings", headers={"X-API-Key": key},
+                       json={**parts_beside(a), "units": [{"unit": "1"}]})
+        assert r.status_code == 201, r.text
+        deadline = time.monotonic() + 60
+        while (health := httpx.get(f"{url}/healthz").json())["generation"] == before:
+            assert time.monotonic() < deadline, "no new image within 60 s"
+            time.sleep(0.5)
+        assert health["change_seq"] == r.json()["change_seq"]
+        got = httpx.get(f"{url}/v1/postcodes/{r.json()['postcodes'][0]}", headers={"X-API-Key": key})
+        assert got.status_code == 200
+    with Registry.open(editable) as reg:  # the image alone answers it now
+        assert reg.overlay.seq == r.json()["change_seq"] and reg.lookup(r.json()["postcodes"][0]) is not None

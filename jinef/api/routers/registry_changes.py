@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from jinef.api.deps import ServiceState, context, require_scope, service
+from jinef.api.deps import ServiceState, charge_items, context, require_scope, service
 from jinef.api.edits import Edits
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import ErrorResponse
@@ -122,11 +122,13 @@ def edits(state: ServiceState) -> Edits:
     return state.edits
 
 
-async def _write(request: Request, endpoint: str, items: int, fn: Any, status: int = 200) -> JSONResponse:
+async def _write(request: Request, principal: Principal, endpoint: str, items: int, fn: Any,
+                 status: int = 200) -> JSONResponse:
     state = service(request)
     ctx = context(request)
     ctx.endpoint = endpoint
     ctx.items = items
+    charge_items(state, principal, items)  # a call for 40 units costs 40, as 40 calls would
     result: EditResult = await edits(state).run(fn)
     state.registry.catch_up()  # this worker answers the change from the next request on
     ctx.outcome = "ok"
@@ -148,7 +150,7 @@ async def create_building(body: BuildingIn, request: Request,
     """A new building and its units' postcodes, by the national rules, next to its neighbours'."""
     parts = body.model_dump(exclude={"units", "reason", "note"})
     actor, reason, units = _actor(request, principal), _reason(body, "new_building"), _units(body.units)
-    return await _write(request, "/v1/buildings", len(units),
+    return await _write(request, principal, "/v1/buildings", len(units),
                         lambda e: e.create_building(parts, units, actor, reason), 201)
 
 
@@ -158,7 +160,7 @@ async def add_units(building_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: Un
                     principal: Principal = require_scope("registry_write")) -> Any:
     """New units numbered after the building's own."""
     actor, reason, units = _actor(request, principal), _reason(body, "new_unit"), _units(body.units)
-    return await _write(request, "/v1/buildings/{id}/units", len(units),
+    return await _write(request, principal, "/v1/buildings/{id}/units", len(units),
                         lambda e: e.add_units(building_id, units, actor, reason), 201)
 
 
@@ -168,7 +170,8 @@ async def patch_unit(postcode: str, body: PatchIn, request: Request,
     """Change usage, floor, unit, building name, plate, entrance or location."""
     fields = body.model_dump(exclude={"reason", "note"}, exclude_unset=True)
     actor, reason = _actor(request, principal), _reason(body, "correction")
-    return await _write(request, "/v1/postcodes/{postcode}", 1, lambda e: e.update(postcode, fields, actor, reason))
+    return await _write(request, principal, "/v1/postcodes/{postcode}", 1,
+                        lambda e: e.update(postcode, fields, actor, reason))
 
 
 @router.post("/postcodes/{postcode}/retire", responses=_ERRORS,
@@ -177,7 +180,8 @@ async def retire(postcode: str, body: ReasonIn, request: Request,
                  principal: Principal = require_scope("registry_write")) -> Any:
     """Retire one postcode."""
     actor, reason = _actor(request, principal), _reason(body, "other")
-    return await _write(request, "/v1/postcodes/{postcode}/retire", 1, lambda e: e.retire(postcode, actor, reason))
+    return await _write(request, principal, "/v1/postcodes/{postcode}/retire", 1,
+                        lambda e: e.retire(postcode, actor, reason))
 
 
 @router.post("/postcodes/{postcode}/split", status_code=201, responses=_ERRORS,
@@ -186,7 +190,7 @@ async def split(postcode: str, body: SplitIn, request: Request,
                 principal: Principal = require_scope("registry_write")) -> Any:
     """Split one unit into several."""
     actor, reason, parts = _actor(request, principal), _reason(body, "split"), _units(body.parts)
-    return await _write(request, "/v1/postcodes/{postcode}/split", len(parts),
+    return await _write(request, principal, "/v1/postcodes/{postcode}/split", len(parts),
                         lambda e: e.split(postcode, parts, actor, reason), 201)
 
 
@@ -196,7 +200,8 @@ async def merge(body: MergeIn, request: Request, principal: Principal = require_
     """Merge several units into one."""
     fields = body.model_dump(include={"floor", "unit", "usage"}, exclude_unset=True)
     actor, reason, codes = _actor(request, principal), _reason(body, "merge"), list(body.postcodes)
-    return await _write(request, "/v1/postcodes/merge", len(codes), lambda e: e.merge(codes, fields, actor, reason))
+    return await _write(request, principal, "/v1/postcodes/merge", len(codes),
+                        lambda e: e.merge(codes, fields, actor, reason))
 
 
 @router.post("/postcodes/{postcode}/move", responses=_ERRORS, summary="Move a unit to another building")
@@ -204,7 +209,7 @@ async def move(postcode: str, body: MoveIn, request: Request,
                principal: Principal = require_scope("registry_write")) -> Any:
     """The unit belongs to another building now; its postcode stays."""
     actor, reason = _actor(request, principal), _reason(body, "correction")
-    return await _write(request, "/v1/postcodes/{postcode}/move", 1,
+    return await _write(request, principal, "/v1/postcodes/{postcode}/move", 1,
                         lambda e: e.move(postcode, body.building_id, actor, reason))
 
 
