@@ -182,6 +182,8 @@ def main() -> None:
         subprocess.run([*JINEF, "build", "--units", str(args.units), "--db", str(db)], cwd=ROOT, check=True,
                        capture_output=True)
         print(f"built {args.units:,} units in {time.perf_counter() - t:.0f} s", flush=True)
+    else:  # a registry built earlier: its image may be from older code or text rules
+        subprocess.run([*JINEF, "index", "--db", str(db), "--if-stale"], cwd=ROOT, check=True, capture_output=True)
     lib = library(db, args.library_n)
     print(f"library ({args.units:,} units, one editor): {lib['buildings_per_s']:,.0f} new buildings/s "
           f"({lib['postcodes_per_s']:,.0f} postcodes/s, 2 units each), {lib['edits_per_s']:,.0f} edits/s", flush=True)
