@@ -25,10 +25,9 @@ from jinef.write.edit.units import (
     BUILDING_FIELDS,
     UNIT_FIELDS,
     coordinate,
-    floor_number,
     short_text,
+    unit_changes,
     unit_list,
-    usage_code,
 )
 
 CLI_ACTOR = Actor(CLI_ORG)  # changes made on the registry's own machine, by `jinef units …`
@@ -165,13 +164,7 @@ class RegistryEditor:
             what = unknown[0] if unknown else "fields"
             raise EditError("unknown_field", what, f"can change only {', '.join(UNIT_FIELDS + BUILDING_FIELDS)}",
                             f"فقط این فیلدها تغییرپذیرند: {'، '.join(UNIT_FIELDS + BUILDING_FIELDS)}")
-        unit_set: dict[str, Any] = {}
-        if "floor" in fields:
-            unit_set["floor"] = floor_number(fields["floor"])
-        if "unit" in fields:
-            unit_set["unit"] = short_text(fields["unit"], "unit")
-        if "usage" in fields:
-            unit_set["usage"] = usage_code(fields["usage"])
+        unit_set = unit_changes(fields)
         building_set: dict[str, Any] = {}
         for f in ("plate", "entrance"):
             if f in fields:
@@ -259,13 +252,7 @@ class RegistryEditor:
                                 "فقط واحدهای یک ساختمان تجمیع می‌شوند", status=409)
             at = changelog.now()
             keep, *gone = codes
-            sets: dict[str, Any] = {"valid_from": _today(at)}
-            if "floor" in fields:
-                sets["floor"] = floor_number(fields["floor"])
-            if "unit" in fields:
-                sets["unit"] = short_text(fields["unit"], "unit")
-            if "usage" in fields:
-                sets["usage"] = usage_code(fields["usage"])
+            sets = {"valid_from": _today(at), **unit_changes(fields)}
             s.run(f"UPDATE units SET {', '.join(f'{k} = ?' for k in sets)} WHERE postcode = ?", [*sets.values(), keep])
             changelog.record(s, ChangeKind.MERGE, keep, befores[0], actor, reason, at)
             note = Reason(reason.code, f"merged into {from_int(keep)}" + (f" — {reason.note}" if reason.note else ""))

@@ -65,6 +65,18 @@ def coordinate(value: Any, field: str) -> float:
     return x
 
 
+def unit_changes(fields: dict[str, Any]) -> dict[str, Any]:
+    """The unit columns an edit sets (floor, unit, usage), each checked, of those ``fields`` names."""
+    out: dict[str, Any] = {}
+    if "floor" in fields:
+        out["floor"] = floor_number(fields["floor"])
+    if "unit" in fields:
+        out["unit"] = short_text(fields["unit"], "unit")
+    if "usage" in fields:
+        out["usage"] = usage_code(fields["usage"])
+    return out
+
+
 def unit_values(spec: dict[str, Any], where: str) -> tuple[int | None, str, str]:
     """(floor, unit, usage) of one new unit; ``where`` names it in errors (``units[2]``)."""
     if not isinstance(spec, dict):
