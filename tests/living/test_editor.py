@@ -19,6 +19,7 @@ from jinef.write.refdata.boundaries import Boundaries
 from jinef.write.refdata.divisions import Divisions
 from tests.conftest import build_registry
 from tests.living.conftest import city_building, parts_beside
+from tests.test_import import export, load, rows_of, write_rows
 
 BANK = Actor("bank", 7, "req-1")
 
@@ -188,3 +189,28 @@ def test_an_open_editor_edits_the_registry_that_replaced_the_one_it_opened(
     with RegistryEditor.open(editable) as fresh:
         assert [v["kind"] for v in fresh.history(r.postcodes[0])] == ["create"]
         assert fresh.last_seq() == 1  # the new registry's log starts afresh
+
+
+def test_a_postcode_retired_before_a_replacing_import_is_never_issued_again(
+        editable: Path | str, tmp_path: Path, divisions: Divisions, boundaries: Boundaries) -> None:
+    a = city_building(editable)
+    with RegistryEditor.open(editable) as e:
+        r = e.create_building(parts_beside(a), [{"unit": str(i)} for i in range(3)])
+        for p in r.postcodes:
+            e.retire(p, reason=Reason.of("demolished"))
+    # The export holds active units only: the import that replaces the registry does not list them.
+    text = export(editable)
+    assert not set(r.postcodes) & {row["postcode"] for row in rows_of(text)}
+    load(write_rows(tmp_path / "again.csv", rows_of(text)), editable, divisions, boundaries)
+    with RegistryEditor.open(editable) as e:
+        assert e.last_seq() == 0  # a new registry
+        again = e.add_units(_building_of(editable, a.postcode), [{"unit": str(i)} for i in range(60)])
+    assert not set(again.postcodes) & set(r.postcodes)
+    assert {p[:6] for p in again.postcodes} & {p[:6] for p in r.postcodes}  # the same block was searched
+
+
+def _building_of(location: Path | str, postcode: str) -> int:
+    with Registry.open(location) as reg:
+        found = reg.lookup(postcode)
+    assert found is not None and found.building_id is not None
+    return found.building_id

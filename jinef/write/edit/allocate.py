@@ -5,8 +5,9 @@ A postcode is route (5 digits) + delivery point (5). In a city the delivery poin
 A new unit takes the route and block (or village) of its neighbour — the unit's own building, else the
 nearest building on the same street, else the nearest in the same locality — and the first free serials
 after the neighbour's, which the generator and the postal company leave gaps for. Every postcode ever
-issued stays in ``units`` (a retired one with status ``retired``), so "free" means never issued: a retired
-postcode is never given again. The caller holds the edit lock (:mod:`jinef.write.edit.session`).
+issued stays in ``units`` (a retired one with status ``retired``) or, after a replacing build or import, in
+``retired_postcodes`` (:mod:`jinef.write.store.retired`), so "free" means never issued: a retired postcode is
+never given again. The caller holds the edit lock (:mod:`jinef.write.edit.session`).
 """
 
 from __future__ import annotations
@@ -67,8 +68,10 @@ def allocate(s: EditSession, near: Neighbour, n: int) -> list[int]:
         prefixes += [route * 10 + b for b in sorted(range(10), key=lambda b: (abs(b - block), b)) if b != block]
     for prefix in prefixes:
         lo = prefix * point
-        issued = {int(r[0]) - lo for r in s.rows("SELECT postcode FROM units WHERE postcode BETWEEN ? AND ?",
-                                                  [lo, lo + point - 1])}
+        issued = {int(r[0]) - lo for r in s.rows(
+            "SELECT postcode FROM units WHERE postcode BETWEEN ? AND ? "
+            "UNION ALL SELECT postcode FROM retired_postcodes WHERE postcode BETWEEN ? AND ?",
+            [lo, lo + point - 1, lo, lo + point - 1])}
         start = anchor - lo + 1 if prefix == anchor // point else 1
         # The first free serials after the anchor, then from the start of the block; only the few taken are
         # checked against the rules (the route part is the neighbour's, so only «one digit ten times» can fail).

@@ -31,6 +31,8 @@ _SETUP = (
     "CREATE TABLE IF NOT EXISTS changes ({columns})",
     "CREATE TABLE IF NOT EXISTS building_requests ({requests})",
     "CREATE INDEX IF NOT EXISTS building_requests_queue ON building_requests(province_code, status)",
+    # Postcodes a replaced registry had retired (jinef.write.store.retired): allocation never gives them again.
+    "CREATE TABLE IF NOT EXISTS retired_postcodes (postcode {int} PRIMARY KEY, retired TEXT)",
     "CREATE INDEX IF NOT EXISTS changes_postcode ON changes(postcode)",
     # Allocation looks for the neighbours of a new building on its street.
     "CREATE INDEX IF NOT EXISTS buildings_last_thoroughfare ON buildings(last_thoroughfare_id)",
@@ -98,7 +100,8 @@ class SqliteEditStore:
         try:
             for statement in _SETUP:
                 self.conn.execute(statement.format(columns=_CHANGES_COLUMNS.format(int="INTEGER", text="TEXT"),
-                                                   requests=_REQUESTS_COLUMNS.format(int="INTEGER", text="TEXT")))
+                                                   requests=_REQUESTS_COLUMNS.format(int="INTEGER", text="TEXT"),
+                                                   int="INTEGER"))
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
@@ -172,7 +175,7 @@ class PostgresEditStore:
                 for statement in _SETUP:
                     self.conn.execute(statement.format(
                         columns=_CHANGES_COLUMNS.format(int="BIGINT", text='TEXT COLLATE "C"'),
-                        requests=_REQUESTS_COLUMNS.format(int="BIGINT", text='TEXT COLLATE "C"')))
+                        requests=_REQUESTS_COLUMNS.format(int="BIGINT", text='TEXT COLLATE "C"'), int="BIGINT"))
             yield _PgSession(self.conn)
 
     def close(self) -> None:

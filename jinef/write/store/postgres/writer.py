@@ -22,6 +22,7 @@ from jinef.image.folder import new_generation
 from jinef.write.store.base import RegistryNotFoundError, RegistryReader
 from jinef.write.store.postgres.location import PgLocation, parse_location
 from jinef.write.store.postgres.schema import SCHEMA_VERSION, create_table, index_statements
+from jinef.write.store.retired import carry_retired
 from jinef.write.store.tables import TABLES
 
 # Rows held in memory before one COPY per table, and rows between commits of the build schema
@@ -262,6 +263,11 @@ class PostgresWriter:
         previous = sql.Identifier(previous_schema(self.live))
         self.conn.execute("SET LOCAL synchronous_commit = on")  # publishing must be durable
         self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_lock_key(self.live),))
+        # No edit between carrying the retired postcodes over and the swap (jinef.write.edit.session's lock).
+        self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"jinef:edit:{self.live}",))
+        if schema_exists(self.conn, self.live):
+            has = self.conn.execute("SELECT to_regclass(%s)", (f'"{self.live}".retired_postcodes',)).fetchone()
+            carry_retired(self.conn.execute, f'"{self.work}"', f'"{self.live}"', bool(has and has[0]), postgres=True)
         if _namespace_exists(self.conn, self.live):
             self.conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(previous))
             self.conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(live, previous))

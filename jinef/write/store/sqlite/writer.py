@@ -28,6 +28,7 @@ from jinef.common.fileperm import create_private
 from jinef.common.processes import process_alive
 from jinef.image.folder import new_generation
 from jinef.write.store.base import RegistryReader
+from jinef.write.store.retired import carry_retired
 from jinef.write.store.sqlite.reader import SqliteReader
 from jinef.write.store.sqlite.schema import INDEXES, SCHEMA_VERSION, create_table_sql, insert_sql
 from jinef.write.store.tables import TABLES
@@ -280,6 +281,7 @@ class SqliteWriter:
         self.conn.execute("COMMIT")
         self._open = False
         if self.mode == "replace":
+            self._carry_retired()
             self.conn.execute("PRAGMA journal_mode=DELETE")
             # Sampled statistics: enough for the planner, seconds cheaper than a full ANALYZE at national scale.
             self.conn.execute("PRAGMA analysis_limit=1000")
@@ -312,6 +314,22 @@ class SqliteWriter:
             if prepare is not None:  # the rows are in; the service reads the old image until the new is published
                 with SqliteReader(self.path) as reader:
                     prepare(reader)
+
+    def _carry_retired(self) -> None:
+        """The replaced registry's retired postcodes into the new file (see :mod:`jinef.write.store.retired`)."""
+        if not self.path.is_file():
+            return
+        self.conn.execute("ATTACH DATABASE ? AS live", (f"file:{self.path.resolve()}?mode=ro",))
+        try:
+            tables = {r[0] for r in self.conn.execute("SELECT name FROM live.sqlite_master WHERE type = 'table'")}
+            if "units" in tables:
+                self.conn.execute("BEGIN")
+                carry_retired(self.conn.execute, "main", "live", "retired_postcodes" in tables, postgres=False)
+                self.conn.execute("COMMIT")
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            self.conn.execute("DETACH DATABASE live")
 
     def abort(self) -> None:
         """Drop everything added; the registry stays as it was."""
