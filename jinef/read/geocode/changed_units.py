@@ -8,6 +8,7 @@ unit changed since is replaced by the unit as it is now (or dropped once retired
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from typing import Any
 
@@ -78,15 +79,53 @@ def _building_score(q: Query, a: Address, matched: dict[str, Any], conflicts: li
     return s
 
 
+class _Named:
+    """Changed buildings by their last street's name key and by locality key, remade when the overlay grew: a
+    query then scores only the changed buildings it could name, however many changes the day brought."""
+
+    def __init__(self, overlay: Overlay) -> None:
+        self.seq = overlay.seq
+        self.by_street: dict[str, set[int]] = defaultdict(set)
+        self.by_locality: dict[str, set[int]] = defaultdict(set)
+        for building_id, units in list(overlay.buildings.items()):
+            for a in list(units.values()):
+                self.by_street[match_key(split_thoroughfare(a.last_thoroughfare).name)].add(building_id)
+                self.by_locality[match_key(a.locality)].add(building_id)
+
+
+_NAMED: weakref.WeakKeyDictionary[Overlay, _Named] = weakref.WeakKeyDictionary()
+
+
+def _named(overlay: Overlay) -> _Named:
+    named = _NAMED.get(overlay)
+    if named is None or named.seq != overlay.seq:
+        named = _NAMED[overlay] = _Named(overlay)
+    return named
+
+
+def _buildings_named(q: Query, overlay: Overlay) -> set[int]:
+    """The changed buildings a query can match: on a street it names, of a postcode it gives, in its locality."""
+    named = _named(overlay)
+    if q.thoroughfares:
+        found = set().union(*(named.by_street.get(match_key(name), set()) for _, name in q.thoroughfares))
+    elif q.locality:
+        found = set(named.by_locality.get(match_key(q.locality), set()))
+    else:
+        found = set(overlay.buildings)
+    if q.postcode and q.postcode.isdigit() and (a := overlay.units.get(int(q.postcode))) is not None \
+            and a.building_id is not None:
+        found.add(a.building_id)
+    return found
+
+
 def changed_candidates(q: Query, overlay: Overlay) -> list[Candidate]:
     """Candidates among the changed units' buildings, scored as the image search scores its own."""
-    by_building: dict[int, list[Address]] = defaultdict(list)
-    for a in overlay.changed():
-        if a.status == "active" and a.building_id is not None:
-            by_building[a.building_id].append(a)
     out = []
-    for building_id, units in by_building.items():
-        units.sort(key=lambda a: a.postcode)
+    for building_id in _buildings_named(q, overlay):
+        units = sorted((a for a in list(overlay.buildings.get(building_id, {}).values()) if a.status == "active"),
+                       key=lambda a: a.postcode)
+        if not units:
+            continue
         matched: dict[str, Any] = {}
         conflicts: list[str] = []
         base = _building_score(q, units[0], matched, conflicts)
