@@ -7,6 +7,7 @@ import typer
 from jinef.cli import (
     audit,
     audit_log,
+    certificate,
     data_cmds,
     geocode,
     import_cmd,
@@ -29,7 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for module in (postcodes, registry_cmds, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
-               audit_log, audit, verify, units, rollback_cmd):
+               audit_log, audit, verify, units, rollback_cmd, certificate):
     module.register(app)
 
 
