@@ -7,6 +7,7 @@ import typer
 from jinef.cli import (
     audit,
     audit_log,
+    batch,
     certificate,
     data_cmds,
     geocode,
@@ -30,7 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for module in (postcodes, registry_cmds, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
-               audit_log, audit, verify, units, rollback_cmd, certificate):
+               audit_log, audit, verify, units, rollback_cmd, certificate, batch):
     module.register(app)
 
 
