@@ -1,0 +1,21 @@
+"""The provinces' dashboard: measures computed from the registry (and the hub and service databases beside it),
+operational plans with Solar Hijri deadlines, and dated snapshots of the figures (see ``measures.py``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jinef.common.config import RegistryLocation
+from jinef.write.stats.compute import Area, Dashboard, compute
+from jinef.write.stats.source import StatsSource, open_source
+
+__all__ = ["Area", "Dashboard", "StatsSource", "compute", "compute_dashboard", "open_source"]
+
+
+def compute_dashboard(location: RegistryLocation | str | os.PathLike[str] | None = None, *,
+                      hub_db: Path | None = None, service_db: Path | None = None) -> Dashboard:
+    """Every measure of the registry at ``location``, with the hub and service databases beside it by default."""
+    loc = RegistryLocation.of(location)
+    with open_source(loc) as src:
+        return compute(src, hub_db or loc.verify_db, service_db or loc.service_db)
