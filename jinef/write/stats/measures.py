@@ -135,11 +135,11 @@ RETIRED = Measure(
 SERVED = Measure(
     "served", "استعلام‌ها و تطبیق‌های پاسخ‌داده‌شده",
     "Per organisation: lookup rows and match rows answered (items of calls with status 200 in the service's "
-    "call audit), national.", "service", "per_org", sql=f"""
+    "call audit), national; every organisation that called at all has a row.", "service", "per_org", sql=f"""
 SELECT org,
-       SUM(CASE WHEN endpoint IN ({_quoted(LOOKUP_ENDPOINTS)}) THEN items ELSE 0 END),
-       SUM(CASE WHEN endpoint IN ({_quoted(MATCH_ENDPOINTS)}) THEN items ELSE 0 END)
-FROM audit WHERE status = 200
+       SUM(CASE WHEN status = 200 AND endpoint IN ({_quoted(LOOKUP_ENDPOINTS)}) THEN items ELSE 0 END),
+       SUM(CASE WHEN status = 200 AND endpoint IN ({_quoted(MATCH_ENDPOINTS)}) THEN items ELSE 0 END)
+FROM audit
 GROUP BY org ORDER BY org
 """)
 
