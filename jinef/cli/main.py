@@ -7,6 +7,7 @@ import typer
 from jinef.cli import (
     audit,
     audit_log,
+    dashboard,
     data_cmds,
     geocode,
     import_cmd,
@@ -31,6 +32,7 @@ app = typer.Typer(
 for module in (postcodes, registry_cmds, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
                audit_log, audit, verify, units, rollback_cmd):
     module.register(app)
+dashboard.register(app)
 
 
 if __name__ == "__main__":
