@@ -55,8 +55,14 @@ CREATE INDEX IF NOT EXISTS snapshot_values_trajectory ON snapshot_values (level,
 
 def dashboard_db_path(location: RegistryLocation | str | os.PathLike[str] | None = None) -> Path:
     """Where the plans and snapshots of the registry at ``location`` live: beside its service database."""
-    svc = RegistryLocation.of(location).service_db
-    return svc.with_name(svc.name.removesuffix(".service.sqlite") + ".dashboard.sqlite")
+    return dashboard_db_beside(RegistryLocation.of(location).service_db)
+
+
+def dashboard_db_beside(service_db: str | os.PathLike[str]) -> Path:
+    """The plans' and snapshots' database beside a service database (``x.service.sqlite`` → ``x.dashboard.sqlite``)."""
+    svc = Path(service_db)
+    stem = svc.name.removesuffix(".sqlite").removesuffix(".service")
+    return svc.with_name(f"{stem}.dashboard.sqlite")
 
 
 @dataclass(frozen=True, slots=True)
