@@ -57,7 +57,10 @@
     const body = el("tbody");
     for (const r of rows) {
       const tr = el("tr", { "data-code": r.code || "" });
-      for (const c of columns) tr.append(el("td", {}, c.measure ? format(c.measure, r[c.key]) : fa(r[c.key] ?? "")));
+      for (const c of columns) {
+        const text = c.fmt ? c.fmt(r) : c.measure ? format(c.measure, r[c.key]) : fa(r[c.key] ?? "");
+        tr.append(el("td", {}, text));
+      }
       if (onRow) tr.addEventListener("click", () => onRow(r));
       body.append(tr);
     }
@@ -164,7 +167,8 @@
     ps.replaceChildren(el("option", { value: "" }, "— یک استان را انتخاب کنید —"),
       ...state.data.provinces.map((p) => el("option", { value: p.code }, p.name)));
     ps.value = state.province;
-    $("computed").textContent = "محاسبه‌شده در " + fa(state.data.computed_at.replace("T", " ").slice(0, 16)) + " (UTC)";
+    $("computed").textContent = "محاسبه‌شده در " + new Date(state.data.computed_at).toLocaleString(
+      "fa-IR-u-ca-persian", { timeZone: "Asia/Tehran", dateStyle: "medium", timeStyle: "short" }) + " (وقت تهران)";
     fillTable("served", [{ key: "org", title: "سازمان" }, { key: "lookups", title: "استعلام", measure: "served" },
       { key: "matches", title: "تطبیق", measure: "served" }], state.data.served || []);
     rank();
@@ -172,9 +176,12 @@
   }
 
   // -- one province: figures, plans with charts, monthly series, counties ---------------------------------
-  const PLAN_COLUMNS = [{ key: "measure_fa", title: "شاخص" }, { key: "target", title: "هدف" },
-    { key: "deadline_jalali", title: "مهلت" }, { key: "latest", title: "آخرین مقدار" },
-    { key: "reached_pct", title: "درصد تحقق" }, { key: "days_left", title: "روز مانده" }];
+  // Downloads keep the raw values; the table shows them formatted for the plan's measure.
+  const PLAN_COLUMNS = [{ key: "measure_fa", title: "شاخص" },
+    { key: "target", title: "هدف", fmt: (r) => format(r.measure, r.target) },
+    { key: "deadline_jalali", title: "مهلت" }, { key: "latest", title: "آخرین مقدار", fmt: (r) => format(r.measure, r.latest) },
+    { key: "reached_pct", title: "درصد تحقق", fmt: (r) => (r.reached_pct === "" ? "—" : fa(r.reached_pct) + "٪") },
+    { key: "days_left", title: "روز مانده", fmt: (r) => (r.days_left < 0 ? "گذشته" : fa(r.days_left)) }];
 
   function drawChart(plan) {
     const m = state.measures[plan.measure];
