@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= $(or $(JINEF_DB),var/registry.sqlite)
 
-.PHONY: install run test lint typecheck pytest pg bench clean browser vendor-leaflet vendor-chartjs
+.PHONY: install run test lint typecheck pytest pg bench clean browser pdftools vendor-leaflet vendor-vazirmatn vendor-chartjs
 
 install: $(STAMP)
 
@@ -50,13 +50,30 @@ pytest: install
 pg:
 	@scripts/pg-up.sh
 
-test: lint typecheck browser pytest
+test: lint typecheck browser pdftools pytest
 
 # The browser test drives headless Chromium: install Debian's build once when missing (CI is a clean
 # machine, run as root); a machine that has it skips this at no cost.
 browser:
 	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+
+# The certificate tests render PDFs to images with poppler's pdftoppm: install Debian's package once when missing.
+pdftools:
+	@test -x /usr/bin/pdftoppm || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q poppler-utils; }
+
+VAZIRMATN_VERSION := 33.0.3
+VAZIRMATN_DIR := jinef/read/certificates/fonts
+
+# Refresh the certificate's vendored Persian font (Vazirmatn, SIL OFL) from the npm registry; the copied files are
+# committed, so a clean clone needs no npm.
+vendor-vazirmatn:
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent vazirmatn@$(VAZIRMATN_VERSION) >/dev/null && \
+		tar xzf vazirmatn-$(VAZIRMATN_VERSION).tgz) && mkdir -p $(VAZIRMATN_DIR) && \
+		cp $$tmp/package/fonts/ttf/Vazirmatn-Regular.ttf $$tmp/package/fonts/ttf/Vazirmatn-Bold.ttf \
+			$$tmp/package/OFL.txt $(VAZIRMATN_DIR)/ && \
+		echo "vazirmatn $(VAZIRMATN_VERSION) from npm (npm pack vazirmatn@$(VAZIRMATN_VERSION)): fonts/ttf/Vazirmatn-Regular.ttf, Vazirmatn-Bold.ttf and OFL.txt" \
+			> $(VAZIRMATN_DIR)/VERSION && rm -rf $$tmp && ls $(VAZIRMATN_DIR)
 
 LEAFLET_VERSION := 1.9.4
 LEAFLET_DIR := jinef/api/static/vendor/leaflet

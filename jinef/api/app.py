@@ -32,6 +32,7 @@ from jinef.api.responses import JSONResponse
 from jinef.api.routers import (
     autocomplete,
     building_requests,
+    certificates,
     geocode,
     postcodes,
     registry_changes,
@@ -53,7 +54,8 @@ log = logging.getLogger("jinef.api")
 DEFAULT_MAX_BODY = 256 * 1024  # bytes: a 1,000-row GNAF batch is about 50 KB
 DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_router.router, reverse.router,
                                           autocomplete.router, geocode.router, web.router, gnaf_router.match_router,
-                                          verify_router.router, registry_changes.router, building_requests.router)
+                                          verify_router.router, registry_changes.router, building_requests.router,
+                                          certificates.router)
 DEFAULT_ROUTERS += (dashboard_router.router, dashboard_router.page_router)  # the provinces' dashboard
 
 _OUTCOMES = {200: "ok", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",

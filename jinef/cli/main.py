@@ -7,6 +7,8 @@ import typer
 from jinef.cli import (
     audit,
     audit_log,
+    batch,
+    certificate,
     dashboard,
     data_cmds,
     geocode,
@@ -30,7 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for module in (postcodes, registry_cmds, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
-               audit_log, audit, verify, units, rollback_cmd):
+               audit_log, audit, verify, units, rollback_cmd, certificate, batch):
     module.register(app)
 dashboard.register(app)
 

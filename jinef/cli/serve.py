@@ -21,6 +21,7 @@ from jinef.common.config import (
     DEFAULT_MAX_CONNS_PER_CLIENT,
     RegistryLocation,
 )
+from jinef.read.certificates.keys import CertificateKeys
 from jinef.read.verify import SqliteVerifyStore, VerifyError, load_ring
 from jinef.write.store.base import RegistryNotFoundError
 
@@ -106,6 +107,7 @@ def serve(
         # generate a different key.
         SqliteVerifyStore(hub_db).close()
         load_ring(None, db_path=hub_db)
+        CertificateKeys.open(location.certificate_keys, create=True)  # likewise the certificate signing key
     except VerifyError as exc:
         fail(exc.message)
     if fold_every > 0:

@@ -122,6 +122,15 @@ class RegistryLocation:
         return reg.with_name(f"{reg.stem}.{suffix}.sqlite")
 
     @property
+    def certificate_keys(self) -> Path:
+        """The certificate signing keys' folder: ``JINEF_CERTIFICATE_KEYS``, else beside the registry
+        (``var/registry.certificate-keys``)."""
+        env = os.environ.get("JINEF_CERTIFICATE_KEYS")
+        if env:
+            return Path(env)
+        return self._beside("certificate-keys").with_suffix("")
+
+    @property
     def service_db(self) -> Path:
         """The service database (keys, organisations, quotas, audit) beside the registry.
 

@@ -1,0 +1,219 @@
+"""`jinef batch geocode|reverse INPUT -o OUTPUT`: whole files on a Dask cluster, checkpointed by partition.
+
+The input (CSV in any encoding the single-process commands read, or Parquet) is cut into partitions of
+``--partition-rows`` rows, written as UTF-8 CSV parts in ``<output>.batch/`` beside the output (a folder every
+worker must see: one machine, or a shared file system). Each partition is one Dask task: the worker opens the
+compiled read image once (memory-mapped, from ``--db``'s image folder) and runs the very function the
+single-process command runs (:func:`jinef.cli.geocode.geocode_file`, :func:`jinef.cli.reverse.reverse_csv`), so
+the output is the same bytes. A finished partition is renamed into place; a re-run after a crash, a killed
+worker or Ctrl-C skips it, and a killed worker costs only its own partitions, which Dask runs again elsewhere.
+The parts are joined in input order at the end: every input row appears exactly once.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from jinef.cli.options import DbOption
+from jinef.cli.output import console, fail
+from jinef.common.config import RegistryLocation
+from jinef.common.input_encoding import check_encoding, detect_encoding
+
+KINDS = ("geocode", "reverse")
+_REGISTRIES: dict[str, Any] = {}  # per worker process: image folder → Registry, opened once
+
+
+def _registry(image: str) -> Any:
+    from jinef.read.registry.registry import Registry
+
+    if image not in _REGISTRIES:
+        _REGISTRIES[image] = Registry.open(Path(image))
+    return _REGISTRIES[image]
+
+
+def run_partition(kind: str, image: str, src: str, dst: str, options: dict[str, Any]) -> int:
+    """One partition on a worker: ``src`` (a CSV part with header) → ``dst``, renamed into place when done."""
+    tmp = f"{dst}.{os.getpid()}.tmp"
+    reg = _registry(image)
+    if kind == "geocode":
+        from jinef.cli.geocode import geocode_file
+
+        n = geocode_file(reg.geocoder, src, tmp, column=options["column"], workers=1, progress=False,
+                         encoding="utf-8").rows
+    else:
+        from jinef.cli.reverse import reverse_csv
+
+        with open(src, newline="", encoding="utf-8") as fin, open(tmp, "w", newline="", encoding="utf-8") as fout:
+            n = sum(reverse_csv(reg.reverse, fin, fout, options["lat_column"], options["lon_column"],
+                                options["radius_m"]).values())
+    os.replace(tmp, dst)
+    return n
+
+
+def _rows(path: Path, encoding: str | None) -> Iterator[list[str]]:
+    """The input's rows, header first (CSV read as the single-process commands read it, or Parquet)."""
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        f = pq.ParquetFile(path)
+        yield list(f.schema_arrow.names)
+        for batch in f.iter_batches(batch_size=65_536):
+            columns = [["" if v is None else str(v) for v in c.to_pylist()] for c in batch.columns]
+            yield from (list(r) for r in zip(*columns, strict=True))
+        return
+    enc = check_encoding(encoding) if encoding else detect_encoding(path)
+    csv.field_size_limit(sys.maxsize)
+    with open(path, newline="", encoding=enc) as fh:
+        yield from csv.reader(line.replace("\x00", "") for line in fh)
+
+
+def split(path: Path, work: Path, rows_per_part: int, encoding: str | None) -> int:
+    """Cut the input into CSV parts with its header; the number of parts."""
+    rows = _rows(path, encoding)
+    header = next(rows, None)
+    if header is None:
+        raise ValueError(f"{path} is empty")
+    n, fh, writer = 0, None, None
+    for i, row in enumerate(rows):
+        if i % rows_per_part == 0:
+            if fh is not None:
+                fh.close()
+            fh = open(work / f"in-{n:05d}.csv", "w", newline="", encoding="utf-8")
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            n += 1
+        assert writer is not None
+        writer.writerow(row)
+    if fh is not None:
+        fh.close()
+    if n == 0:  # a header alone: one empty part, so the output still has its header
+        with open(work / "in-00000.csv", "w", newline="", encoding="utf-8") as empty:
+            csv.writer(empty).writerow(header)
+        n = 1
+    return n
+
+
+def join(work: Path, parts: int, output: Path) -> None:
+    """The parts in input order into the output (the header once); Parquet by the output's extension."""
+    target = output if output.suffix.lower() != ".parquet" else work / "joined.csv"
+    with open(target, "wb") as out:
+        for i in range(parts):
+            with open(work / f"out-{i:05d}.csv", "rb") as part:
+                if i:
+                    part.readline()  # the header, written once
+                shutil.copyfileobj(part, out)
+    if target != output:
+        import pyarrow.csv as pcsv
+        import pyarrow.parquet as pq
+
+        with open(target, "rb") as fh:
+            names = next(csv.reader([fh.readline().decode("utf-8")]))
+        table = pcsv.read_csv(target, convert_options=pcsv.ConvertOptions(
+            column_types=dict.fromkeys(names, "string"), strings_can_be_null=False))
+        pq.write_table(table.rename_columns(unique_names(names)), output)
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Column names made unique for Parquet: a result column named like an input one («lat») gets «_result»."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        while name in seen:
+            name = f"{name}_result"
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def batch(
+    kind: Annotated[str, typer.Argument(help="geocode or reverse.")],
+    input_file: Annotated[Path, typer.Argument(help="CSV or Parquet input.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="CSV or Parquet output (by its extension).")],
+    db: DbOption = None,
+    column: Annotated[str, typer.Option("--column", help="geocode: the address column.")] = "address",
+    lat_column: Annotated[str, typer.Option("--lat-column", help="reverse: the latitude column.")] = "lat",
+    lon_column: Annotated[str, typer.Option("--lon-column", help="reverse: the longitude column.")] = "lon",
+    radius_m: Annotated[float, typer.Option("--radius", min=0, help="reverse: search radius in metres.")] = 100.0,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="An existing Dask scheduler's address "
+                                                                      "(default: a local cluster).")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Local cluster: worker processes.")] = 2,
+    partition_rows: Annotated[int, typer.Option("--partition-rows", min=1, help="Rows per partition.")] = 50_000,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="CSV input's encoding (default: detected).")]
+    = None,
+) -> None:
+    """Geocode or reverse-geocode a whole file on Dask workers; a re-run resumes where the last one stopped."""
+    if kind not in KINDS:
+        fail(f"unknown batch kind {kind!r}: use {' or '.join(KINDS)}", code=2)
+    if not input_file.is_file():
+        fail(f"no such file: {input_file}", code=2)
+    image = RegistryLocation.of(db).image_root
+    if not (image / "current").exists():
+        fail(f"no read image at {image}: run `jinef index --db …` first")
+    image_dir = str((image / "current").resolve())
+    work = output.with_name(output.name + ".batch")
+    stat = input_file.stat()
+    plan = {"kind": kind, "input": str(input_file.resolve()), "size": stat.st_size, "mtime": stat.st_mtime_ns,
+            "partition_rows": partition_rows, "column": column, "lat_column": lat_column, "lon_column": lon_column,
+            "radius_m": radius_m, "image": image_dir}
+    manifest = work / "manifest.json"
+    try:
+        kept = json.loads(manifest.read_text()) if manifest.is_file() else None
+    except ValueError:
+        kept = None
+    if kept is None or {k: v for k, v in kept.items() if k != "parts"} != plan:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        try:
+            parts = split(input_file, work, partition_rows, encoding)
+        except (ValueError, UnicodeDecodeError, OSError) as exc:
+            shutil.rmtree(work, ignore_errors=True)
+            fail(f"{input_file}: {exc}")
+        manifest.write_text(json.dumps({**plan, "parts": parts}))
+    else:
+        parts = int(kept["parts"])
+    todo = [i for i in range(parts) if not (work / f"out-{i:05d}.csv").is_file()]
+    console.print(f"{parts} partitions, {parts - len(todo)} already done", highlight=False)
+    t0 = time.perf_counter()
+    if todo:
+        _run(kind, image_dir, work, todo, plan, scheduler, workers)
+    join(work, parts, output)
+    shutil.rmtree(work, ignore_errors=True)
+    console.print(f"{kind}: {parts} partitions into {output} in {time.perf_counter() - t0:.1f} s", highlight=False)
+
+
+def _run(kind: str, image: str, work: Path, todo: list[int], options: dict[str, Any], scheduler: str | None,
+         workers: int) -> None:
+    from distributed import Client, LocalCluster, as_completed
+    from rich.progress import Progress
+
+    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                  dashboard_address=None)
+    client = Client(scheduler or cluster)
+    try:
+        futures = [client.submit(run_partition, kind, image, str(work / f"in-{i:05d}.csv"),
+                                 str(work / f"out-{i:05d}.csv"), options, key=f"jinef-{kind}-{i}-{os.getpid()}",
+                                 retries=2) for i in todo]
+        with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("partitions", total=len(futures))
+            for future in as_completed(futures):
+                future.result()  # a partition that failed on every retry stops the run (the rest stay done)
+                bar.advance(task)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `jinef batch`."""
+    app.command()(batch)

@@ -1,0 +1,118 @@
+"""`jinef certificate issue|verify|keys`: postcode certificates from the command line.
+
+``verify`` works offline: the signature, key and dates are checked with the public keys alone (the ring
+folder, or a file exported with ``keys --export``); given ``--db`` it also asks the registry whether the
+unit was retired or its address changed since issue.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jinef.cli.options import DbOption, JsonOption
+from jinef.cli.output import console, fail, print_json
+from jinef.common.config import RegistryLocation, RegistryNotFoundError
+from jinef.model.postcode import PostcodeError
+from jinef.read.certificates.issue import (
+    DEFAULT_DAYS,
+    MESSAGES,
+    check_offline,
+    check_with_registry,
+    issue_certificate,
+    payload_of,
+)
+from jinef.read.certificates.keys import CertificateKeys, KeyRingError, export_public, keys_from_pem_file
+from jinef.read.registry.registry import Registry
+
+certificate_app = typer.Typer(help="Signed postcode certificates (گواهی کد پستی).", no_args_is_help=True)
+KeysOption = Annotated[Path | None, typer.Option("--keys", help="The signing keys' folder (default: beside the "
+                                                                "registry, or JINEF_CERTIFICATE_KEYS).")]
+
+
+def _ring(keys: Path | None, db: str | None, create: bool) -> CertificateKeys:
+    try:
+        return CertificateKeys.open(keys or RegistryLocation.of(db).certificate_keys, create=create)
+    except (KeyRingError, OSError) as exc:
+        fail(str(exc))
+
+
+@certificate_app.command("issue")
+def issue(postcode: Annotated[str, typer.Argument(help="The postcode (any digit form).")],
+          out: Annotated[Path, typer.Option("-o", "--output", help="The PDF to write.")],
+          days: Annotated[int, typer.Option("--days", min=1, max=3650, help="Validity in days.")] = DEFAULT_DAYS,
+          keys: KeysOption = None, db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Issue a certificate of an active postcode as a PDF (A4, Persian) with its signed QR code."""
+    try:
+        registry = Registry.open(RegistryLocation.of(db))
+        issued = issue_certificate(registry, postcode, _ring(keys, db, create=True), days=days)
+    except PostcodeError as exc:
+        fail(str(exc), code=1)
+    except RegistryNotFoundError as exc:
+        fail(str(exc))
+    if issued is None:
+        fail(f"no active unit has postcode {postcode}: no certificate is issued — کد پستی فعال نیست")
+    out.write_bytes(issued.pdf)
+    if json_out:
+        print_json({"file": str(out), "serial": issued.serial, "issued": issued.issued.isoformat(),
+                    "expires": issued.expires.isoformat(), "payload": issued.payload})
+    else:
+        console.print(f"certificate {issued.serial} of {postcode} written to {out} (valid until "
+                      f"{issued.expires.isoformat()})", highlight=False)
+
+
+@certificate_app.command("verify")
+def verify(certificate: Annotated[str, typer.Argument(help="A certificate PDF, or its payload (the QR text).")],
+           public_keys: Annotated[Path | None, typer.Option("--public-keys", help="Public keys exported with "
+                                                                                  "`keys --export`.")] = None,
+           keys: KeysOption = None,
+           db: Annotated[str | None, typer.Option("--db", help="Also ask this registry whether the unit was retired "
+                                                               "or changed since issue.")] = None,
+           json_out: JsonOption = False) -> None:
+    """Check a certificate: exit 0 when valid, 1 when not (saying why)."""
+    path = Path(certificate)
+    text = payload_of(path.read_bytes()) if path.is_file() else payload_of(certificate)
+    try:
+        ring = keys_from_pem_file(public_keys) if public_keys else _ring(keys, db, create=False).public_keys()
+    except (KeyRingError, OSError) as exc:
+        fail(str(exc), code=2)
+    if db is not None:
+        try:
+            verdict = check_with_registry(text, ring, Registry.open(RegistryLocation.of(db)))
+        except RegistryNotFoundError as exc:
+            fail(str(exc))
+    else:
+        verdict = check_offline(text, ring)
+    if json_out:
+        print_json(verdict.as_dict())
+    else:
+        en, fa = MESSAGES[verdict.status]
+        sys.stdout.write(f"{verdict.status}: {en} — {fa}\n")
+        if verdict.postcode:
+            sys.stdout.write(f"postcode {verdict.postcode}, serial {verdict.serial}, issued {verdict.issued}, "
+                             f"valid until {verdict.expires}, key {verdict.kid}\n")
+    if not verdict.valid:
+        raise typer.Exit(1)
+
+
+@certificate_app.command("keys")
+def keys_cmd(rotate: Annotated[bool, typer.Option("--rotate", help="Make a new signing key current.")] = False,
+             export: Annotated[Path | None, typer.Option("--export", help="Write the public keys here.")] = None,
+             keys: KeysOption = None, db: DbOption = None) -> None:
+    """List, rotate or export the certificate signing keys (old public keys stay: old certificates verify)."""
+    ring = _ring(keys, db, create=True)
+    if rotate:
+        console.print(f"new signing key {ring.rotate()}", highlight=False)
+    public = ring.public_keys()
+    if export is not None:
+        export.write_text(export_public(public))
+    for kid in public:
+        sys.stdout.write(f"{kid}{'  (current)' if kid == ring.current else ''}\n")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `jinef certificate`."""
+    app.add_typer(certificate_app, name="certificate")
