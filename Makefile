@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= $(or $(JINEF_DB),var/registry.sqlite)
 
-.PHONY: install run test lint typecheck pytest pg bench clean browser pdftools vendor-leaflet vendor-vazirmatn
+.PHONY: install run test lint typecheck pytest pg bench clean browser pdftools vendor-leaflet vendor-vazirmatn vendor-chartjs
 
 install: $(STAMP)
 
@@ -87,6 +87,19 @@ vendor-leaflet:
 			$$tmp/package/LICENSE $(LEAFLET_DIR)/ && \
 		echo "leaflet $(LEAFLET_VERSION) from npm (npm pack leaflet@$(LEAFLET_VERSION)): dist/ and LICENSE" \
 			> $(LEAFLET_DIR)/VERSION && rm -rf $$tmp && ls $(LEAFLET_DIR)
+
+CHARTJS_VERSION := 4.6.1
+CHARTJS_DIR := jinef/api/static/vendor/chartjs
+
+# Refresh the vendored Chart.js (the provinces' dashboard's progress charts) from the npm registry, as for Leaflet:
+# the copied files are committed, so a clean clone needs no npm.
+vendor-chartjs:
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent chart.js@$(CHARTJS_VERSION) >/dev/null && \
+		tar xzf chart.js-$(CHARTJS_VERSION).tgz) && rm -rf $(CHARTJS_DIR) && mkdir -p $(CHARTJS_DIR) && \
+		cp $$tmp/package/dist/chart.umd.min.js $(CHARTJS_DIR)/chart.umd.min.js && \
+		cp $$tmp/package/LICENSE.md $(CHARTJS_DIR)/LICENSE && \
+		echo "chart.js $(CHARTJS_VERSION) from npm (npm pack chart.js@$(CHARTJS_VERSION)): dist/chart.umd.min.js and LICENSE.md" \
+			> $(CHARTJS_DIR)/VERSION && rm -rf $$tmp && ls $(CHARTJS_DIR)
 
 bench: install
 	$(BIN)/python bench/run_all.py

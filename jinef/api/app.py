@@ -40,6 +40,7 @@ from jinef.api.routers import (
     system,
     web,
 )
+from jinef.api.routers import dashboard as dashboard_router
 from jinef.api.routers import gnaf as gnaf_router
 from jinef.api.routers import verify as verify_router
 from jinef.api.schemas import MAX_BATCH
@@ -55,6 +56,7 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_
                                           autocomplete.router, geocode.router, web.router, gnaf_router.match_router,
                                           verify_router.router, registry_changes.router, building_requests.router,
                                           certificates.router)
+DEFAULT_ROUTERS += (dashboard_router.router, dashboard_router.page_router)  # the provinces' dashboard
 
 _OUTCOMES = {200: "ok", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "bad_method", 409: "conflict", 410: "gone", 413: "too_large", 422: "invalid",
@@ -365,6 +367,7 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
     app.state.service = ServiceState(
         registry=registry, store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
         audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, hub=hub, hot_paths=hot)
+    app.state.dashboard_sources = (hub_path, svc_path)  # the dashboard reads the hub's and service's figures
     for r in routers:
         app.include_router(r)
     app.mount("/static", web.Static(directory=web.STATIC_DIR), name="static")

@@ -28,9 +28,10 @@ KEY_PREFIX = "jnf_"
 # verify_request, field_agent and citizen are the verification workflow's (see jinef/api/routers/verify.py).
 # registry_write and registry_read are the living registry's (jinef/api/routers/registry_changes.py);
 # building_request, registry_survey and registry_approve its office workflow (jinef/api/routers/building_requests.py).
+# stats reads the provinces' dashboard and plans sets its targets and takes snapshots (jinef/api/routers/dashboard.py).
 KNOWN_SCOPES = ("lookup", "geocode", "reverse", "match", "verify_request", "field_agent", "citizen", "metrics",
                 "admin", "registry_write", "registry_read", "building_request", "registry_survey", "registry_approve",
-                "certificate")
+                "certificate", "stats", "plans")
 # Prometheus histogram buckets for request latency, in seconds.
 LATENCY_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 

@@ -9,6 +9,7 @@ from jinef.cli import (
     audit_log,
     batch,
     certificate,
+    dashboard,
     data_cmds,
     geocode,
     import_cmd,
@@ -33,6 +34,7 @@ app = typer.Typer(
 for module in (postcodes, registry_cmds, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
                audit_log, audit, verify, units, rollback_cmd, certificate, batch):
     module.register(app)
+dashboard.register(app)
 
 
 if __name__ == "__main__":

@@ -149,5 +149,5 @@ def stats(db: DbOption = None, json_out: JsonOption = False) -> None:
 
 def register(app: typer.Typer) -> None:
     """Attach the registry commands."""
-    for fn in (build, lookup, export, stats):
+    for fn in (build, lookup, export):  # `jinef stats` is a group of its own: jinef/cli/dashboard.py
         app.command()(fn)
