@@ -32,6 +32,8 @@ KEY_PREFIX = "jnf_"
 KNOWN_SCOPES = ("lookup", "geocode", "reverse", "match", "verify_request", "field_agent", "citizen", "metrics",
                 "admin", "registry_write", "registry_read", "building_request", "registry_survey", "registry_approve",
                 "certificate", "stats", "plans")
+# What an organisation is: the dashboard counts the lookups and matches served per type.
+ORG_TYPES = ("bank", "operator", "insurer", "shop", "government", "postal", "other")
 # Prometheus histogram buckets for request latency, in seconds.
 LATENCY_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -112,8 +114,9 @@ class ServiceStore(Protocol):
     """What the HTTP service needs from its state store."""
 
     def create_key(self, org: str, scopes: Sequence[str], rate: float | None,
-                   province: str | None = None) -> tuple[KeyInfo, str]:
-        """Create a key (and the organisation if new; ``province`` binds it to one); return it, shown once."""
+                   province: str | None = None, org_type: str | None = None) -> tuple[KeyInfo, str]:
+        """Create a key (and the organisation if new; ``province`` binds it to one, ``org_type`` says what the
+        organisation is); return it, shown once."""
         ...
 
     def list_keys(self) -> list[KeyInfo]:
@@ -229,6 +232,9 @@ class SqliteServiceStore:
             columns = {r[1] for r in self._conn().execute("PRAGMA table_info(api_keys)")}
             if "province" not in columns:
                 self._conn().execute("ALTER TABLE api_keys ADD COLUMN province TEXT")
+            # Organisations made before they had a type (service databases from earlier versions).
+            if "kind" not in {r[1] for r in self._conn().execute("PRAGMA table_info(orgs)")}:
+                self._conn().execute("ALTER TABLE orgs ADD COLUMN kind TEXT")
 
     def _conn(self) -> sqlite3.Connection:
         # One connection per thread: the event loop (auth, quota) and the audit writer never share one.
@@ -249,11 +255,14 @@ class SqliteServiceStore:
 
     # -- keys ---------------------------------------------------------------------------------
     def create_key(self, org: str, scopes: Sequence[str], rate: float | None,
-                   province: str | None = None) -> tuple[KeyInfo, str]:
-        """Create a key (and the organisation if new; ``province`` binds it to one); return it, shown once."""
+                   province: str | None = None, org_type: str | None = None) -> tuple[KeyInfo, str]:
+        """Create a key (and the organisation if new; ``province`` binds it to one, ``org_type`` says what the
+        organisation is); return it, shown once."""
         org = org.strip()
         if not org:
             raise ValueError("an organisation name is required")
+        if org_type is not None and org_type not in ORG_TYPES:
+            raise ValueError(f"unknown organisation type {org_type!r}: choose from {', '.join(ORG_TYPES)}")
         bad = sorted(set(scopes) - set(KNOWN_SCOPES))
         if bad or not scopes:
             raise ValueError(f"unknown scopes {bad}: choose from {', '.join(KNOWN_SCOPES)}")
@@ -261,13 +270,15 @@ class SqliteServiceStore:
         now = time.time()
         c = self._conn()
         with self._writes.held():
-            return self._create_key(c, org, scopes, rate, key, now, province)
+            return self._create_key(c, org, scopes, rate, key, now, province, org_type)
 
     def _create_key(self, c: sqlite3.Connection, org: str, scopes: Sequence[str], rate: float | None, key: str,
-                    now: float, province: str | None = None) -> tuple[KeyInfo, str]:
+                    now: float, province: str | None = None, org_type: str | None = None) -> tuple[KeyInfo, str]:
         c.execute("BEGIN IMMEDIATE")
         try:
             c.execute("INSERT OR IGNORE INTO orgs (name, created) VALUES (?, ?)", (org, now))
+            if org_type is not None:
+                c.execute("UPDATE orgs SET kind = ? WHERE name = ?", (org_type, org))
             if rate is not None:
                 # A full bucket of one second's worth of requests (at least 1).
                 burst = max(1.0, rate)

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jinef.api.servicedb import KNOWN_SCOPES, ServiceStore, open_store, parse_rate
+from jinef.api.servicedb import KNOWN_SCOPES, ORG_TYPES, ServiceStore, open_store, parse_rate
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import fail, print_json
 from jinef.common.config import service_db_path
@@ -37,6 +37,9 @@ def create(
     province: Annotated[str | None, typer.Option("--province", help="Bind the key to one province (its code, e.g. "
                                                                     "23 for Tehran): a provincial office's staff act "
                                                                     "only there.")] = None,
+    org_type: Annotated[str | None, typer.Option("--org-type", help=f"What the organisation is: "
+                                                                    f"{', '.join(ORG_TYPES)} (the dashboard counts "
+                                                                    "what is served per type).")] = None,
     db: DbOption = None,
     service_db: ServiceDbOption = None,
     json_out: JsonOption = False,
@@ -46,7 +49,7 @@ def create(
         per_second = parse_rate(rate) if rate else None
         store = _store(db, service_db)
         info, key = store.create_key(org, [s.strip() for s in scopes.split(",") if s.strip()], per_second,
-                                     province.strip() if province else None)
+                                     province.strip() if province else None, org_type)
     except ValueError as exc:
         fail(str(exc), code=2)
     store.close()

@@ -66,6 +66,11 @@ def serve(
              "process of its own) when there are any; workers switch to it between requests (0: never — run "
              "`jinef index` yourself).",
     )] = 0,
+    snapshot_every: Annotated[float, typer.Option(
+        "--snapshot-every", envvar="JINEF_SNAPSHOT_EVERY", min=0,
+        help="Seconds between dated snapshots of the dashboard's measures (`jinef stats snapshot`, in a process of "
+             "its own), the points of the provinces' plans' trajectories (0: never — take them yourself).",
+    )] = 0,
     max_connections: Annotated[int | None, typer.Option(
         "--max-connections", envvar="JINEF_MAX_CONNECTIONS", min=1,
         help="Connections and requests a worker serves at once (uvicorn's limit_concurrency; beyond: 503).",
@@ -113,6 +118,9 @@ def serve(
     if fold_every > 0:
         threading.Thread(target=_fold_periodically, args=(location, fold_every), name="jinef-fold",
                          daemon=True).start()
+    if snapshot_every > 0:
+        threading.Thread(target=_snapshot_periodically, args=(location, snapshot_every), name="jinef-snapshot",
+                         daemon=True).start()
     uvicorn.run("jinef.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, access_log=False, timeout_graceful_shutdown=30,
                 # Clients keep connections for batches of calls; 5 s (the default) races with busy clients.
@@ -131,6 +139,14 @@ def _fold_periodically(location: RegistryLocation, every: float) -> None:
         except Exception:  # the registry being replaced: try again next time
             continue
         subprocess.run([sys.executable, "-m", "jinef.cli.main", "index", "--db", location.target, "--if-stale"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def _snapshot_periodically(location: RegistryLocation, every: float) -> None:
+    """Every ``every`` seconds, keep a dated snapshot of the dashboard's measures."""
+    while True:
+        time.sleep(every)
+        subprocess.run([sys.executable, "-m", "jinef.cli.main", "stats", "snapshot", "--db", location.target],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 

@@ -74,8 +74,9 @@ def test_provinces_page_map_province_plan_chart(dashboard_site: tuple[str, str],
     wait.until(lambda d: d.find_element(By.ID, "no-plans").is_displayed())
     assert not browser.find_elements(By.CSS_SELECTOR, "#charts canvas")
 
-    # Every table downloads (CSV and JSON buttons beside it).
-    assert len(browser.find_elements(By.CSS_SELECTOR, ".downloads button[data-format='csv']")) == 5
+    # Every table downloads (CSV and JSON buttons beside it), the lookups per organisation type's too.
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".downloads button[data-format='csv']")) == 6
+    assert browser.find_elements(By.CSS_SELECTOR, ".downloads[data-table='served_by_type'] button")
     _screenshot(browser, tmp_path, "provinces-page")
     errors = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
     assert not errors, errors

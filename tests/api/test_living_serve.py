@@ -15,6 +15,8 @@ import pytest
 from jinef.api.servicedb import open_store
 from jinef.model.postcode import is_valid
 from jinef.read.registry.registry import Registry
+from jinef.write.stats import provinces
+from jinef.write.stats.plans import PlanStore, dashboard_db_path
 from tests.api.conftest import running_serve
 from tests.living.conftest import city_building, parts_beside
 
@@ -151,3 +153,21 @@ def test_serve_folds_the_edits_into_a_new_image(editable: Path | str, tmp_path: 
         assert got.status_code == 200
     with Registry.open(editable) as reg:  # the image alone answers it now
         assert reg.overlay.seq == r.json()["change_seq"] and reg.lookup(r.json()["postcodes"][0]) is not None
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_serve_takes_dashboard_snapshots_on_a_schedule(editable: Path | str, tmp_path: Path) -> None:
+    """`jinef serve --snapshot-every` keeps dated snapshots of the measures: a plan's trajectory grows."""
+    code = next(iter(provinces(editable)))
+    with PlanStore(dashboard_db_path(editable)) as plans:
+        plans.set_plan(code, "units", 10_000, "1406-12-29")
+    with running_serve("--db", str(editable), "--service-db", str(tmp_path / "svc.sqlite"), "--verify-db",
+                       str(tmp_path / "hub.sqlite"), "--snapshot-every", "1"):
+        deadline = time.monotonic() + 60
+        while True:
+            with PlanStore(dashboard_db_path(editable)) as plans:
+                points = plans.trajectory("province", code, "units")
+            if len(points) >= 2:
+                break
+            assert time.monotonic() < deadline, f"{len(points)} snapshots in 60 s"
+            time.sleep(0.5)

@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from jinef.api.servicedb import open_store
 from jinef.model.postcode import from_int
 from jinef.read.registry.registry import Registry
 from jinef.read.verify.store import OPEN_STATES
 from jinef.write.edit.editor import RegistryEditor
 from jinef.write.stats import compute, compute_dashboard, open_source
 from jinef.write.stats import measures as M
+from jinef.write.stats.compute import served_by_type
 from jinef.write.stats.jalali import jalali, tehran_day
 from tests.conftest import EngineRegistries
 from tests.living.conftest import city_building, parts_beside
@@ -121,16 +124,25 @@ def test_served_per_organisation_counts_answered_rows(small_registry: Path, tmp_
              ("telecom", "/v1/geocode", 1, 200), ("insurer", "/v1/postcodes/{postcode}", 1, 404)]
     svc = tmp_path / "svc.sqlite"
     make_service(svc, calls)
+    kinds = {"bank": "bank", "telecom": "operator", "insurer": ""}
+    store = open_store(svc)
+    store.create_key("bank", ["lookup"], None, org_type="bank")
+    store.create_key("telecom", ["match"], None, org_type="operator")
+    store.close()
     with open_source(small_registry) as src:
         board = compute(src, service_db=svc)
-    expected: dict[str, dict[str, int]] = {}
+    expected: dict[str, dict[str, object]] = {}
     for org, endpoint, items, status in calls:
-        row = expected.setdefault(org, {"org": org, "lookups": 0, "matches": 0})
+        row: dict[str, Any] = expected.setdefault(org, {"org": org, "org_type": kinds[org], "lookups": 0,
+                                                         "matches": 0})
         if status == 200 and "match" in endpoint:
             row["matches"] += items
         elif status == 200 and ("postcode" in endpoint):
             row["lookups"] += items
-    assert board.served == sorted(expected.values(), key=lambda r: r["org"])
+    assert board.served == sorted(expected.values(), key=lambda r: str(r["org"]))
+    assert served_by_type(board.served) == [
+        {"org_type": "", "lookups": 0, "matches": 0}, {"org_type": "bank", "lookups": 41, "matches": 1},
+        {"org_type": "operator", "lookups": 5, "matches": 12}]
 
 
 def test_open_states_are_the_hubs() -> None:

@@ -24,6 +24,7 @@ from jinef.api.routers.web import CSP, STATIC_DIR
 from jinef.api.schemas import ErrorResponse
 from jinef.api.servicedb import Principal
 from jinef.write.stats import Dashboard, compute_dashboard
+from jinef.write.stats.compute import served_by_type
 from jinef.write.stats.measures import MEASURES, PLANNABLE_KEYS
 from jinef.write.stats.plans import PlanStore, dashboard_db_beside
 
@@ -71,7 +72,8 @@ async def provinces(request: Request, principal: Principal = require_scope("stat
     b = await _board(request)
     return JSONResponse({"computed_at": b.computed_at, "generation": b.generation, "change_seq": b.change_seq,
                          "measures": _measures(), "provinces": [p.as_dict() for p in b.provinces],
-                         "monthly": [r for r in b.monthly if r["level"] != "county"], "served": b.served})
+                         "monthly": [r for r in b.monthly if r["level"] != "county"], "served": b.served,
+                         "served_by_type": None if b.served is None else served_by_type(b.served)})
 
 
 @router.get("/stats/provinces/{code}", responses=_ERRORS, summary="One province: its figures, counties and plans")

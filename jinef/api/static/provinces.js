@@ -169,8 +169,12 @@
     ps.value = state.province;
     $("computed").textContent = "محاسبه‌شده در " + new Date(state.data.computed_at).toLocaleString(
       "fa-IR-u-ca-persian", { timeZone: "Asia/Tehran", dateStyle: "medium", timeStyle: "short" }) + " (وقت تهران)";
-    fillTable("served", [{ key: "org", title: "سازمان" }, { key: "lookups", title: "استعلام", measure: "served" },
+    fillTable("served", [{ key: "org", title: "سازمان" }, { key: "org_type", title: "نوع" },
+      { key: "lookups", title: "استعلام", measure: "served" },
       { key: "matches", title: "تطبیق", measure: "served" }], state.data.served || []);
+    fillTable("served_by_type", [{ key: "org_type", title: "نوع سازمان" },
+      { key: "lookups", title: "استعلام", measure: "served" },
+      { key: "matches", title: "تطبیق", measure: "served" }], state.data.served_by_type || []);
     rank();
     paint();
   }

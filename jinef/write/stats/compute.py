@@ -51,7 +51,7 @@ class Dashboard:
     provinces: list[Area]
     counties: list[Area]
     monthly: list[dict[str, Any]]  # {level, code, month, issued, retired}
-    served: list[dict[str, Any]] | None  # {org, lookups, matches}; None without a service database
+    served: list[dict[str, Any]] | None  # {org, org_type, lookups, matches}; None without a service database
     hub: bool  # whether the verification hub's database was there
 
     def province(self, code: str) -> Area | None:
@@ -121,8 +121,26 @@ def _monthly(src: StatsSource, counties: dict[str, tuple[str, str]]) -> list[dic
 
 
 def _served(service: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [{"org": org, "lookups": int(lk or 0), "matches": int(mt or 0)}
-            for org, lk, mt in service.execute(M.SERVED.sql)]
+    if "kind" not in {r[1] for r in service.execute("PRAGMA table_info(orgs)")}:
+        service = _with_kinds(service)
+    return [{"org": org, "org_type": kind or "", "lookups": int(lk or 0), "matches": int(mt or 0)}
+            for org, kind, lk, mt in service.execute(M.SERVED.sql)]
+
+
+def _with_kinds(service: sqlite3.Connection) -> sqlite3.Connection:
+    """A service database of an earlier version (orgs without a type): read through a view that adds it."""
+    service.execute("CREATE TEMP VIEW IF NOT EXISTS orgs AS SELECT *, NULL AS kind FROM main.orgs")
+    return service
+
+
+def served_by_type(served: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-organisation rows summed per organisation type ('' for organisations without one)."""
+    totals: dict[str, dict[str, Any]] = {}
+    for row in served:
+        t = totals.setdefault(row["org_type"], {"org_type": row["org_type"], "lookups": 0, "matches": 0})
+        t["lookups"] += row["lookups"]
+        t["matches"] += row["matches"]
+    return sorted(totals.values(), key=lambda r: r["org_type"])
 
 
 def compute(src: StatsSource, hub_db: Path | None = None, service_db: Path | None = None,

@@ -134,13 +134,14 @@ RETIRED = Measure(
 
 SERVED = Measure(
     "served", "استعلام‌ها و تطبیق‌های پاسخ‌داده‌شده",
-    "Per organisation: lookup rows and match rows answered (items of calls with status 200 in the service's "
-    "call audit), national; every organisation that called at all has a row.", "service", "per_org", sql=f"""
-SELECT org,
-       SUM(CASE WHEN status = 200 AND endpoint IN ({_quoted(LOOKUP_ENDPOINTS)}) THEN items ELSE 0 END),
-       SUM(CASE WHEN status = 200 AND endpoint IN ({_quoted(MATCH_ENDPOINTS)}) THEN items ELSE 0 END)
-FROM audit
-GROUP BY org ORDER BY org
+    "Per organisation, with its type (bank, operator, …; `jinef keys create --org-type`): lookup rows and match "
+    "rows answered (items of calls with status 200 in the service's call audit), national; every organisation "
+    "that called at all has a row, and the types are summed from them.", "service", "per_org", sql=f"""
+SELECT a.org, COALESCE(o.kind, ''),
+       SUM(CASE WHEN a.status = 200 AND a.endpoint IN ({_quoted(LOOKUP_ENDPOINTS)}) THEN a.items ELSE 0 END),
+       SUM(CASE WHEN a.status = 200 AND a.endpoint IN ({_quoted(MATCH_ENDPOINTS)}) THEN a.items ELSE 0 END)
+FROM audit a LEFT JOIN orgs o ON o.name = a.org
+GROUP BY a.org, o.kind ORDER BY a.org
 """)
 
 MEASURES: tuple[Measure, ...] = (UNITS, BUILDINGS, GEOCODED, VERIFIED, OPEN_REQUESTS, OPEN_REQUEST_AGE, ISSUED,
