@@ -91,6 +91,8 @@ def test_verify_offline_accepts_it_and_refuses_altered_or_expired_ones(small_reg
     old = issue_certificate(reg, postcode, ring, today=date.today() - timedelta(days=40), days=30)
     assert old is not None
     assert check_offline(old.payload, ring.public_keys()).status == "expired"
+    expired = run("certificate", "verify", old.payload, "--public-keys", str(exported))
+    assert expired.returncode == 1 and expired.stdout.startswith("expired"), expired.stdout
     ring.rotate()  # a new signing key: certificates of the old one still verify
     assert check_offline(payload, ring.public_keys()).status == "valid"
     assert check_offline(payload, {}).status == "unknown_key"
