@@ -3,8 +3,7 @@
 "use strict";
 
 (function () {
-  const KEY_STORE = "jinef.apiKey";
-  const IRAN = [[24.8, 43.9], [39.9, 63.4]];
+  const { KEY_STORE, IRAN, FA_DIGITS, fa, $, el } = window.Jinef;
   const LEVEL_FA = { locality: "آبادی", neighbourhood: "محله", thoroughfare: "معبر" };
   const STATUS_FA = {
     ok: "",
@@ -15,23 +14,12 @@
     residential: "مسکونی", commercial: "تجاری", workshop: "کارگاهی", administrative: "اداری",
     educational: "آموزشی", health: "درمانی", religious: "مذهبی", agricultural: "کشاورزی",
   };
-  const $ = (id) => document.getElementById(id);
 
   // -- small helpers ------------------------------------------------------------------------------
-  const FA_DIGITS = "۰۱۲۳۴۵۶۷۸۹";
-  const fa = (s) => String(s).replace(/[0-9]/g, (d) => FA_DIGITS[d]);
   const latin = (s) => String(s).replace(/[۰-۹]/g, (d) => FA_DIGITS.indexOf(d)).replace(/[٠-٩]/g, (d) => d.charCodeAt(0) - 0x660);
   const postcodeText = (p) => fa(p.slice(0, 5) + "-" + p.slice(5));
   const coordText = (lat, lon) => lat.toFixed(5) + ", " + lon.toFixed(5);
 
-  function el(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "class") e.className = v; else e.setAttribute(k, v);
-    }
-    for (const c of children) if (c !== null && c !== undefined) e.append(c);
-    return e;
-  }
 
   function apiKey() { return localStorage.getItem(KEY_STORE) || ""; }
 

@@ -4,23 +4,11 @@
 "use strict";
 
 (function () {
-  const KEY_STORE = "jinef.apiKey";
-  const IRAN = [[24.8, 43.9], [39.9, 63.4]];
+  const { KEY_STORE, IRAN, fa, $, el } = window.Jinef;
   const DEF = "/v1/stats/definitions#";
   const COLORS = ["#edf8e9", "#c7e9c0", "#a1d99b", "#74c476", "#31a354", "#006d2c"];
-  const $ = (id) => document.getElementById(id);
-  const FA_DIGITS = "۰۱۲۳۴۵۶۷۸۹";
-  const fa = (s) => String(s).replace(/[0-9]/g, (d) => FA_DIGITS[d]);
   const state = { data: null, measures: {}, layer: null, province: "", charts: [], tables: {} };
 
-  function el(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "class") e.className = v; else e.setAttribute(k, v);
-    }
-    for (const c of children) if (c !== null && c !== undefined) e.append(c);
-    return e;
-  }
   const apiKey = () => localStorage.getItem(KEY_STORE) || "";
 
   async function api(path, opts) {
