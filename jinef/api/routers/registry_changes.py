@@ -1,7 +1,7 @@
 """REST API v1 for the living registry: new buildings and units with new postcodes, edits, retirements, a
 postcode's history and the change feed; a thin adapter on :class:`jinef.write.edit.editor.RegistryEditor`.
 
-Writes need the ``registry_write`` scope; history and the feed ``registry_read`` (history also ``lookup``).
+Writes need the ``registry_write`` scope; history and the feed ``registry_read`` or ``lookup``.
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ async def history(postcode: str, request: Request) -> Any:
 
 @router.get("/changes", responses=_ERRORS,
             summary="The change feed: every change after `since`, in order, with no gap; resume from `next`",
-            dependencies=[require_scope("registry_read")])
+            dependencies=[require_scope("registry_read", "lookup")])
 async def changes(request: Request, since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                   limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> Any:
     """Changes numbered after ``since``; ``next`` is the number to ask from next time."""
