@@ -11,7 +11,6 @@ import pytest
 from jinef.image.folder import current_generation
 from jinef.model.address import EXPORT_COLUMNS
 from jinef.read.registry.registry import Registry
-from jinef.write.compile import image_step
 from jinef.write.compile.rollback import rollback
 from jinef.write.ingest.importer import ImportRefused, import_file
 from jinef.write.refdata.boundaries import Boundaries
@@ -155,18 +154,6 @@ def test_build_refuses_an_imported_registry(rows: list[dict[str, str]], tmp_path
     assert cli("build", "--units", "300", "--seed", "3", "--db", str(db)).returncode == 0  # generated: replaced
 
 
-def _import(path: Path, db: Location, divisions: Divisions, boundaries: Boundaries) -> None:
-    w = open_writer(db)
-    try:
-        import_file(path, w, divisions, boundaries, guard=ShrinkGuard.of(db, force=True))
-    except BaseException:
-        w.abort()
-        raise
-    step = image_step(db)
-    w.commit(prepare=step)
-    step.publish()
-
-
 def _answers(db: Location, postcodes: list[str]) -> list[bool]:
     with Registry.open(db) as reg:
         return [reg.lookup(p) is not None for p in postcodes]
@@ -181,7 +168,8 @@ def test_rollback_restores_the_replaced_registry(rows: list[dict[str, str]], new
     a_codes = [r["postcode"] for r in rows_of(a_export)[:50]]
     b_rows = [r for r in rows if r["postcode"] not in set(a_codes)][:200]
     b_codes = [r["postcode"] for r in b_rows]
-    _import(write_rows(tmp_path / "b.csv", b_rows), db, divisions, boundaries)  # B replaces A
+    load(write_rows(tmp_path / "b.csv", b_rows), db, divisions, boundaries,
+         guard=ShrinkGuard.of(db, force=True))  # B replaces A
     assert _answers(db, a_codes[:5] + b_codes[:5]) == [False] * 5 + [True] * 5
     if isinstance(db, Path):
         previous = db.with_name(db.name + ".previous")

@@ -40,6 +40,18 @@ def _street(q: Query, stored: str, weight: float, matched: dict[str, Any], level
     return 0.0
 
 
+def _label(written: str | None, stored: str, name: str, agree: float, disagree: float, matched: dict[str, Any],
+           conflicts: list[str]) -> float:
+    """A written plate or entrance: worth ``agree`` when it is the building's, costs ``disagree`` when not."""
+    if not written:
+        return 0.0
+    if unit_key(written) == unit_key(stored):
+        matched[name] = stored
+        return agree
+    conflicts.append(name)
+    return -disagree
+
+
 def _building_score(q: Query, a: Address, matched: dict[str, Any], conflicts: list[str]) -> float | None:
     """A changed building's score against the query, None when it is not a candidate at all."""
     if q.locality and not _same(q.locality, a.locality):
@@ -59,20 +71,8 @@ def _building_score(q: Query, a: Address, matched: dict[str, Any], conflicts: li
     if q.thoroughfares and not last and not (q.postcode and q.postcode == a.postcode):
         return None  # the street written is not this building's
     s += last + _street(q, a.prev_thoroughfare, W.PREV, matched, "prev")
-    if q.plate:
-        if unit_key(q.plate) == unit_key(a.plate):
-            s += W.PLATE
-            matched["plate"] = a.plate
-        else:
-            s -= W.CONFLICT
-            conflicts.append("plate")
-    if q.entrance:
-        if unit_key(q.entrance) == unit_key(a.entrance):
-            s += W.ENTRANCE
-            matched["entrance"] = a.entrance
-        else:
-            s -= W.ENTRANCE
-            conflicts.append("entrance")
+    s += _label(q.plate, a.plate, "plate", W.PLATE, W.CONFLICT, matched, conflicts)
+    s += _label(q.entrance, a.entrance, "entrance", W.ENTRANCE, W.ENTRANCE, matched, conflicts)
     if q.building and a.building and _same(q.building, a.building):
         s += W.BUILDING_NAME
         matched["building"] = a.building
