@@ -127,3 +127,29 @@ def _wait_for(condition: object, proc: subprocess.Popen[str], seconds: float = 1
         assert time.monotonic() < deadline, "the batch made no progress"
         time.sleep(0.05)
 
+
+
+def test_batch_lookup_equals_the_single_process_lookup_of_a_file(small_registry: Path, tmp_path: Path) -> None:
+    with Registry.open(small_registry) as reg:
+        units = [a for _, a in zip(range(900), reg.addresses(), strict=False)]
+    src = tmp_path / "codes.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["customer", "postcode"])
+        for i, a in enumerate(units):
+            w.writerow([f"c{i}", a.postcode if i % 3 else a.postcode.translate(str.maketrans("0123456789",
+                                                                                               "۰۱۲۳۴۵۶۷۸۹"))])
+        w.writerow(["unknown", "1111111112"])
+        w.writerow(["invalid", "12345"])
+    db = str(small_registry)
+    single = run("lookup", "--file", str(src), "-o", str(tmp_path / "single.csv"), "--db", db)
+    assert single.returncode == 0, single.stderr
+    done = run("batch", "lookup", str(src), "-o", str(tmp_path / "dask.csv"), "--db", db, "--partition-rows", "250")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "single.csv").read_bytes()
+    with (tmp_path / "dask.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(units) + 2
+    assert all(r["postcode_found"] == a.postcode and r["standard_address"] == a.standard_address
+               for r, a in zip(rows, units, strict=False))
+    assert rows[-2]["reason"] == "not_found" and rows[-1]["reason"].startswith("invalid: wrong_length")

@@ -1,10 +1,11 @@
-"""`jinef batch geocode|reverse INPUT -o OUTPUT`: whole files on a Dask cluster, checkpointed by partition.
+"""`jinef batch geocode|reverse|lookup INPUT -o OUTPUT`: whole files on a Dask cluster, checkpointed by partition.
 
 The input (CSV in any encoding the single-process commands read, or Parquet) is cut into partitions of
 ``--partition-rows`` rows, written as UTF-8 CSV parts in ``<output>.batch/`` beside the output (a folder every
 worker must see: one machine, or a shared file system). Each partition is one Dask task: the worker opens the
 compiled read image once (memory-mapped, from ``--db``'s image folder) and runs the very function the
-single-process command runs (:func:`jinef.cli.geocode.geocode_file`, :func:`jinef.cli.reverse.reverse_csv`), so
+single-process command runs (:func:`jinef.cli.geocode.geocode_file`, :func:`jinef.cli.reverse.reverse_csv`,
+:func:`jinef.cli.lookup_file.lookup_csv`), so
 the output is the same bytes. A finished partition is renamed into place; a re-run after a crash, a killed
 worker or Ctrl-C skips it, and a killed worker costs only its own partitions, which Dask runs again elsewhere.
 The parts are joined in input order at the end: every input row appears exactly once.
@@ -29,7 +30,7 @@ from jinef.cli.output import console, fail
 from jinef.common.config import RegistryLocation
 from jinef.common.input_encoding import check_encoding, detect_encoding
 
-KINDS = ("geocode", "reverse")
+KINDS = ("geocode", "reverse", "lookup")
 _REGISTRIES: dict[str, Any] = {}  # per worker process: image folder → Registry, opened once
 
 
@@ -50,6 +51,11 @@ def run_partition(kind: str, image: str, src: str, dst: str, options: dict[str, 
 
         n = geocode_file(reg.geocoder, src, tmp, column=options["column"], workers=1, progress=False,
                          encoding="utf-8").rows
+    elif kind == "lookup":
+        from jinef.cli.lookup_file import lookup_csv
+
+        with open(src, newline="", encoding="utf-8") as fin, open(tmp, "w", newline="", encoding="utf-8") as fout:
+            n = sum(lookup_csv(reg, fin, fout, options["column"]).values())
     else:
         from jinef.cli.reverse import reverse_csv
 
@@ -136,11 +142,13 @@ def unique_names(names: list[str]) -> list[str]:
 
 
 def batch(
-    kind: Annotated[str, typer.Argument(help="geocode or reverse.")],
+    kind: Annotated[str, typer.Argument(help="geocode, reverse or lookup.")],
     input_file: Annotated[Path, typer.Argument(help="CSV or Parquet input.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV or Parquet output (by its extension).")],
     db: DbOption = None,
-    column: Annotated[str, typer.Option("--column", help="geocode: the address column.")] = "address",
+    column: Annotated[str | None, typer.Option("--column", help="geocode: the address column (default address); "
+                                                                "lookup: the postcode column (default postcode).")]
+    = None,
     lat_column: Annotated[str, typer.Option("--lat-column", help="reverse: the latitude column.")] = "lat",
     lon_column: Annotated[str, typer.Option("--lon-column", help="reverse: the longitude column.")] = "lon",
     radius_m: Annotated[float, typer.Option("--radius", min=0, help="reverse: search radius in metres.")] = 100.0,
@@ -153,7 +161,8 @@ def batch(
 ) -> None:
     """Geocode or reverse-geocode a whole file on Dask workers; a re-run resumes where the last one stopped."""
     if kind not in KINDS:
-        fail(f"unknown batch kind {kind!r}: use {' or '.join(KINDS)}", code=2)
+        fail(f"unknown batch kind {kind!r}: use {', '.join(KINDS)}", code=2)
+    column = column or ("postcode" if kind == "lookup" else "address")
     if not input_file.is_file():
         fail(f"no such file: {input_file}", code=2)
     image = RegistryLocation.of(db).image_root

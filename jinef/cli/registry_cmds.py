@@ -86,11 +86,21 @@ def build(
 
 
 def lookup(
-    postcodes: Annotated[list[str], typer.Argument(help="Postcodes in any digit form.")],
+    postcodes: Annotated[list[str] | None, typer.Argument(help="Postcodes in any digit form.")] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
+    file: Annotated[Path | None, typer.Option("--file", help="A CSV with a postcode column: each row looked up "
+                                                             "into -o (its columns kept, the answer appended).")]
+    = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="With --file: the output CSV.")] = None,
+    column: Annotated[str, typer.Option("--column", help="With --file: the postcode column.")] = "postcode",
 ) -> None:
-    """Look postcodes up: the structured and the standard address of each."""
+    """Look postcodes up: the structured and the standard address of each (or every row of a CSV file)."""
+    if file is not None:
+        _lookup_file(file, output, column, db)
+        return
+    if not postcodes:
+        fail("give postcodes, or --file IN.csv -o OUT.csv", code=2)
     bad = [v for v in (pc.validate(p) for p in postcodes) if not v.valid]
     if bad:
         fail("; ".join(f"{v.input!r}: {', '.join(v.messages())}" for v in bad), code=2)
@@ -104,6 +114,23 @@ def lookup(
         out.print(f"{p}: {a.standard_address if a else 'not found'}")
     if not all(found):
         raise typer.Exit(1)
+
+
+def _lookup_file(file: Path, output: Path | None, column: str, db: str | None) -> None:
+    from jinef.cli.lookup_file import lookup_csv
+    from jinef.common.input_encoding import detect_encoding
+
+    if output is None:
+        fail("--file needs -o OUT.csv", code=2)
+    with open_registry(db) as reg:
+        try:
+            with open(file, newline="", encoding=detect_encoding(file)) as src, \
+                    open(output, "w", newline="", encoding="utf-8") as dst:
+                counts = lookup_csv(reg, src, dst, column)
+        except (ValueError, OSError, UnicodeDecodeError) as exc:
+            fail(f"{file}: {exc}")
+    console.print(f"looked up {sum(counts.values()):,} rows into {output}: {counts['found']:,} found, "
+                  f"{counts['not_found']:,} not found, {counts['invalid']:,} invalid", highlight=False)
 
 
 def export(
