@@ -6,26 +6,15 @@ What `jinef lookup --file` writes and each partition of `jinef batch lookup` run
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from typing import Any, TextIO
 
+from jinef.cli.csv_rows import row_chunks
 from jinef.common.csv_safety import neutralise_row
 from jinef.model import postcode as pc
 from jinef.model.address import format_coord
 
 LOOKUP_COLUMNS = ("postcode_found", "status", "standard_address", "lat", "lon", "usage", "reason")
 CHUNK_ROWS = 10_000
-
-
-def _chunks(reader: Iterator[list[str]]) -> Iterator[list[list[str]]]:
-    chunk: list[list[str]] = []
-    for row in reader:
-        chunk.append(row)
-        if len(chunk) >= CHUNK_ROWS:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def lookup_csv(registry: Any, src: TextIO, dst: TextIO, column: str = "postcode") -> dict[str, int]:
@@ -40,7 +29,7 @@ def lookup_csv(registry: Any, src: TextIO, dst: TextIO, column: str = "postcode"
     writer = csv.writer(dst, lineterminator="\n")
     writer.writerow(neutralise_row([*header, *LOOKUP_COLUMNS]))
     counts = {"found": 0, "not_found": 0, "invalid": 0}
-    for chunk in _chunks(reader):
+    for chunk in row_chunks(reader, CHUNK_ROWS):
         checks = [pc.validate(row[col] if col < len(row) else "") for row in chunk]
         codes = [v.postcode for v in checks if v.postcode is not None]
         found = iter(registry.lookup_many(codes))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import math
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, TextIO
 
 import numpy as np
 import typer
 
+from jinef.cli.csv_rows import row_chunks
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
 from jinef.cli.registry_cmds import open_registry, progress_bar
@@ -36,17 +36,6 @@ def parse_point(text: str) -> tuple[float, float]:
     return lat, lon
 
 
-def _chunks(reader: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
-    chunk: list[list[str]] = []
-    for row in reader:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def reverse_csv(geocoder: ReverseGeocoder, src: TextIO, dst: TextIO, lat_column: str, lon_column: str,
                 radius_m: float, on_rows: object = None) -> dict[str, int]:
     """Stream a CSV through reverse_many in chunks, keeping every input column; counts per status."""
@@ -61,7 +50,7 @@ def reverse_csv(geocoder: ReverseGeocoder, src: TextIO, dst: TextIO, lat_column:
     writer = csv.writer(dst, lineterminator="\n")
     writer.writerow(neutralise_row([*header, *OUTPUT_COLUMNS]))
     counts = dict.fromkeys((*STATUSES, "unparseable"), 0)
-    for chunk in _chunks(reader, CHUNK_ROWS):
+    for chunk in row_chunks(reader, CHUNK_ROWS):
         lats = np.empty(len(chunk))
         lons = np.empty(len(chunk))
         unparseable: dict[int, str] = {}

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -116,11 +117,13 @@ def serve(
     except VerifyError as exc:
         fail(exc.message)
     if fold_every > 0:
-        threading.Thread(target=_fold_periodically, args=(location, fold_every), name="jinef-fold",
-                         daemon=True).start()
+        # Edits folded into a new image only when there are any since the current one.
+        threading.Thread(target=_every, args=(fold_every, ["index", "--db", location.target, "--if-stale"],
+                                              lambda: not image_is_current(location)),
+                         name="jinef-fold", daemon=True).start()
     if snapshot_every > 0:
-        threading.Thread(target=_snapshot_periodically, args=(location, snapshot_every), name="jinef-snapshot",
-                         daemon=True).start()
+        threading.Thread(target=_every, args=(snapshot_every, ["stats", "snapshot", "--db", location.target]),
+                         name="jinef-snapshot", daemon=True).start()
     uvicorn.run("jinef.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, access_log=False, timeout_graceful_shutdown=30,
                 # Clients keep connections for batches of calls; 5 s (the default) races with busy clients.
@@ -129,25 +132,17 @@ def serve(
                 http="jinef.api.slow_clients:GuardedHttpToolsProtocol", limit_concurrency=max_connections)
 
 
-def _fold_periodically(location: RegistryLocation, every: float) -> None:
-    """Every ``every`` seconds, compile a new image when edits were made since the current one."""
+def _every(seconds: float, command: list[str], when: Callable[[], bool] = lambda: True) -> None:
+    """Run ``jinef COMMAND`` in a process of its own every ``seconds`` (when ``when()`` says so), forever."""
     while True:
-        time.sleep(every)
+        time.sleep(seconds)
         try:
-            if image_is_current(location):
+            if not when():
                 continue
         except Exception:  # the registry being replaced: try again next time
             continue
-        subprocess.run([sys.executable, "-m", "jinef.cli.main", "index", "--db", location.target, "--if-stale"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-
-
-def _snapshot_periodically(location: RegistryLocation, every: float) -> None:
-    """Every ``every`` seconds, keep a dated snapshot of the dashboard's measures."""
-    while True:
-        time.sleep(every)
-        subprocess.run([sys.executable, "-m", "jinef.cli.main", "stats", "snapshot", "--db", location.target],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run([sys.executable, "-m", "jinef.cli.main", *command], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
 
 
 def register(app: typer.Typer) -> None:

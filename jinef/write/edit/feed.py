@@ -12,24 +12,7 @@ from typing import Any
 
 from jinef.common.config import RegistryLocation
 from jinef.write.edit import changelog
-
-
-class _ReadSession:
-    """The :class:`jinef.write.edit.session.EditSession` reads over any DB-API connection."""
-
-    def __init__(self, conn: Any, param: str) -> None:
-        self.conn = conn
-        self.param = param
-
-    def rows(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
-        cur = self.conn.execute(sql.replace("?", self.param), tuple(params))
-        return cur.fetchall() if cur.description else []
-
-    def run(self, sql: str, params: Any = ()) -> None:
-        raise PermissionError("the change feed reader never writes")
-
-    def many(self, sql: str, params: Any) -> None:
-        raise PermissionError("the change feed reader never writes")
+from jinef.write.edit.session import DbSession
 
 
 class ChangeFeed:
@@ -39,7 +22,7 @@ class ChangeFeed:
         self.location = RegistryLocation.of(location)
         self._pg: Any = None
 
-    def _pg_session(self) -> _ReadSession:
+    def _pg_session(self) -> DbSession:
         if self._pg is None or self._pg.closed:
             from psycopg import sql
 
@@ -49,7 +32,7 @@ class ChangeFeed:
             loc = parse_location(self.location.target)
             self._pg = connect(loc, autocommit=True)
             self._pg.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(loc.schema)))
-        return _ReadSession(self._pg, "%s")
+        return DbSession(self._pg, "%s")
 
     def read(self, since: int, limit: int = 1000) -> tuple[str | None, list[dict[str, Any]]]:
         """The registry's generation and its changes after ``since`` (none when it was never edited)."""
@@ -59,13 +42,13 @@ class ChangeFeed:
         # A new connection each time: cheap, and a registry replaced by a rename is seen at once.
         conn = sqlite3.connect(f"file:{self.location.path.resolve()}?mode=ro", uri=True, timeout=5.0)
         try:
-            return self._read(_ReadSession(conn, "?"), since, limit,
+            return self._read(DbSession(conn), since, limit,
                               "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'changes'")
         finally:
             conn.close()
 
     @staticmethod
-    def _read(s: _ReadSession, since: int, limit: int, has_log: str) -> tuple[str | None, list[dict[str, Any]]]:
+    def _read(s: DbSession, since: int, limit: int, has_log: str) -> tuple[str | None, list[dict[str, Any]]]:
         rows = s.rows("SELECT value FROM meta WHERE key = 'generation'")
         generation = str(rows[0][0]) if rows else None
         if not s.rows(has_log)[0][0]:

@@ -67,18 +67,28 @@ class EditStore(Protocol):
         ...
 
 
-class _SqliteSession:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+class DbSession:
+    """An :class:`EditSession` over any DB-API connection: ``?`` placeholders become the engine's own."""
+
+    def __init__(self, conn: Any, param: str = "?") -> None:
         self.conn = conn
+        self.param = param
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.param == "?" else sql.replace("?", self.param)
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.conn.execute(sql, tuple(params)).fetchall()
+        """Run one statement and return its rows (none for a statement that returns none)."""
+        cur = self.conn.execute(self._sql(sql), tuple(params))
+        return cur.fetchall() if cur.description else []
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.conn.execute(sql, tuple(params))
+        """Run one statement."""
+        self.conn.execute(self._sql(sql), tuple(params))
 
     def many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
-        self.conn.executemany(sql, [tuple(p) for p in params])
+        """Run one statement for each parameter row."""
+        self.conn.cursor().executemany(self._sql(sql), [tuple(p) for p in params])
 
 
 class SqliteEditStore:
@@ -115,7 +125,7 @@ class SqliteEditStore:
             self._connect()
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            yield _SqliteSession(self.conn)
+            yield DbSession(self.conn)
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
@@ -129,22 +139,6 @@ class SqliteEditStore:
 def _identity(path: Path) -> tuple[int, int]:
     st = os.stat(path)
     return st.st_dev, st.st_ino
-
-
-class _PgSession:
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self.conn.execute(sql.replace("?", "%s"), tuple(params))
-        return cur.fetchall() if cur.description else []
-
-    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.conn.execute(sql.replace("?", "%s"), tuple(params))
-
-    def many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
-        with self.conn.cursor() as cur:
-            cur.executemany(sql.replace("?", "%s"), [tuple(p) for p in params])
 
 
 class PostgresEditStore:
@@ -176,7 +170,7 @@ class PostgresEditStore:
                     self.conn.execute(statement.format(
                         columns=_CHANGES_COLUMNS.format(int="BIGINT", text='TEXT COLLATE "C"'),
                         requests=_REQUESTS_COLUMNS.format(int="BIGINT", text='TEXT COLLATE "C"'), int="BIGINT"))
-            yield _PgSession(self.conn)
+            yield DbSession(self.conn, "%s")
 
     def close(self) -> None:
         """Release the connection."""
