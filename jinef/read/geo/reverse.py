@@ -21,7 +21,7 @@ from jinef.image.folder import ReadImage
 from jinef.model.postcode import from_int
 from jinef.read.geo.admin import NO_AREA, AdminIndex, Area, admin_from_image
 from jinef.read.geo.building_index import BuildingIndex
-from jinef.read.geo.changed_buildings import first_postcode, merged_codes, nearest_changed
+from jinef.read.geo.changed_buildings import changed_within, first_postcode, merged_codes, nearest_changed
 from jinef.read.geo.plus_codes import encode, encode_many_bytes
 from jinef.read.registry.overlay import Overlay
 
@@ -186,10 +186,11 @@ class ReverseGeocoder:
             codes = merged_codes(overlay, m.building_id, m.postcodes)
             if codes:
                 out[m.building_id] = BuildingMatch(m.building_id, m.lat, m.lon, m.distance_m, codes)
-        for d, building_id, units in overlay.near(lat, lon, radius_m):
+        for d, building_id in changed_within(overlay, lat, lon, radius_m):
             old = out.get(building_id)
             codes = merged_codes(overlay, building_id, old.postcodes if old else ())
-            out[building_id] = BuildingMatch(building_id, units[0].lat or lat, units[0].lon or lon, d, codes)
+            a = next(u for u in overlay.buildings[building_id].values() if u.status == "active")
+            out[building_id] = BuildingMatch(building_id, a.lat or lat, a.lon or lon, d, codes)
         return sorted((m for m in out.values() if m.postcodes), key=lambda m: m.distance_m)[:limit]
 
     def reverse_many(self, lats: np.ndarray, lons: np.ndarray, radius_m: float = DEFAULT_RADIUS_M) -> ReverseBatch:

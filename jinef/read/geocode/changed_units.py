@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
+from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from jinef.model.address import Address
@@ -20,6 +22,8 @@ from jinef.read.registry.overlay import Overlay
 from jinef.text.keys import match_key
 from jinef.text.parser import split_thoroughfare
 
+_split = lru_cache(maxsize=1 << 16)(split_thoroughfare)  # the same stored street text comes with many queries
+
 
 def _same(written: str | None, stored: str) -> bool:
     return bool(written) and bool(stored) and match_key(written or "") == match_key(stored)
@@ -29,7 +33,7 @@ def _street(q: Query, stored: str, weight: float, matched: dict[str, Any], level
     """Score of one stored thoroughfare against the written ones (name, then its type word)."""
     if not stored:
         return 0.0
-    t = split_thoroughfare(stored)
+    t = _split(stored)
     for i, (type_word, name) in enumerate(q.thoroughfares):
         if _same(name, t.name):
             s = weight + (W.TYPE if type_word and _same(type_word, t.type_word) else 0.0)
@@ -89,7 +93,7 @@ class _Named:
         self.by_locality: dict[str, set[int]] = defaultdict(set)
         for building_id, units in list(overlay.buildings.items()):
             for a in list(units.values()):
-                self.by_street[match_key(split_thoroughfare(a.last_thoroughfare).name)].add(building_id)
+                self.by_street[match_key(_split(a.last_thoroughfare).name)].add(building_id)
                 self.by_locality[match_key(a.locality)].add(building_id)
 
 
@@ -103,13 +107,18 @@ def _named(overlay: Overlay) -> _Named:
     return named
 
 
-def _buildings_named(q: Query, overlay: Overlay) -> set[int]:
-    """The changed buildings a query can match: on a street it names, of a postcode it gives, in its locality."""
+def _buildings_named(q: Query, overlay: Overlay, localities: Sequence[str]) -> set[int]:
+    """The changed buildings a query can match: on a street it names, of a postcode it gives, in its locality
+    (``localities``: the names of those the search resolved the query to, however the query wrote them)."""
     named = _named(overlay)
+    keys = {match_key(n) for n in localities} | ({match_key(q.locality)} if q.locality else set())
+    in_named = set().union(*(named.by_locality.get(k, set()) for k in keys)) if keys else set()
     if q.thoroughfares:
         found = set().union(*(named.by_street.get(match_key(name), set()) for _, name in q.thoroughfares))
-    elif q.locality:
-        found = set(named.by_locality.get(match_key(q.locality), set()))
+        if keys:  # a common street name is in many places: only those in the named localities
+            found &= in_named
+    elif keys:
+        found = in_named
     else:
         found = set(overlay.buildings)
     if q.postcode and q.postcode.isdigit() and (a := overlay.units.get(int(q.postcode))) is not None \
@@ -118,10 +127,10 @@ def _buildings_named(q: Query, overlay: Overlay) -> set[int]:
     return found
 
 
-def changed_candidates(q: Query, overlay: Overlay) -> list[Candidate]:
+def changed_candidates(q: Query, overlay: Overlay, localities: Sequence[str] = ()) -> list[Candidate]:
     """Candidates among the changed units' buildings, scored as the image search scores its own."""
     out = []
-    for building_id in _buildings_named(q, overlay):
+    for building_id in _buildings_named(q, overlay, localities):
         units = sorted((a for a in list(overlay.buildings.get(building_id, {}).values()) if a.status == "active"),
                        key=lambda a: a.postcode)
         if not units:
@@ -175,10 +184,10 @@ def _building_text(a: Address) -> str:
     return replace(a, floor=None, unit="").standard_address
 
 
-def merge_changed(image: list[Candidate], q: Query, overlay: Overlay) -> list[Candidate]:
+def merge_changed(image: list[Candidate], q: Query, overlay: Overlay, localities: Sequence[str]) -> list[Candidate]:
     """The image's candidates with changed units replaced or dropped, and the changed units' own, by score."""
     units = overlay.units
-    changed = changed_candidates(q, overlay)
+    changed = changed_candidates(q, overlay, localities)
     by_building = {c.building_id: c for c in changed if c.level == "building"}
     kept = []
     for c in image:

@@ -93,7 +93,8 @@ class Geocoder:
         s = _Search(self.index, q, limit, province, county, locality, near)
         cands = s.run()
         if self.overlay is not None and len(self.overlay):
-            cands = s.finish(merge_changed(cands, s.q, self.overlay))
+            named = [self.index.loc_name[loc] for loc in s.named]  # the localities the query was read to name
+            cands = s.finish(merge_changed(cands, s.q, self.overlay, named))
         reason = "" if cands else "nothing in the registry matches"
         return GeocodeResult(text, cands, corrections=s.corrections, ignored=s.ignored, reason=reason)
 

@@ -12,7 +12,6 @@ record replaces the previous one of its postcode, and readers see either the old
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -70,26 +69,6 @@ class Overlay:
     def changed(self) -> list[Address]:
         """Every changed unit (a snapshot: safe while changes keep coming)."""
         return list(self.units.values())
-
-    def near(self, lat: float, lon: float, radius_m: float) -> list[tuple[float, int, list[Address]]]:
-        """Changed buildings within ``radius_m`` of a point: (distance, building id, its active changed units)."""
-        out = []
-        for building_id, units in list(self.buildings.items()):
-            active = [a for a in units.values() if a.status == "active" and a.lat is not None and a.lon is not None]
-            if not active:
-                continue
-            d = metres(lat, lon, active[0].lat or 0.0, active[0].lon or 0.0)
-            if d <= radius_m:
-                out.append((d, building_id, sorted(active, key=lambda a: a.postcode)))
-        out.sort(key=lambda x: x[0])
-        return out
-
-
-def metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Distance between two nearby points (equirectangular: exact enough within a few kilometres)."""
-    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
-    y = math.radians(lat2 - lat1)
-    return 6_371_000.0 * math.hypot(x, y)
 
 
 class OverlaidSource:
