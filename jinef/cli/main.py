@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
 from jinef.cli import (
@@ -15,6 +18,7 @@ from jinef.cli import (
     import_cmd,
     index_cmd,
     keys,
+    lookup,
     parse,
     postcodes,
     registry_cmds,
@@ -31,10 +35,24 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (postcodes, registry_cmds, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
+for module in (postcodes, registry_cmds, lookup, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
                audit_log, audit, verify, units, rollback_cmd, certificate, batch):
     module.register(app)
 dashboard.register(app)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"jinef {version('jinef')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    _version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                           help="Print the installed version and exit.")] = False,
+) -> None:
+    """Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub."""
 
 
 if __name__ == "__main__":

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from jinef.cli.output import print_json
+from jinef.cli.output import print_json, stdout_console
 from jinef.model import postcode as pc
 
 
@@ -24,7 +23,7 @@ def validate(
         table = Table("input", "postcode", "valid", "reasons")
         for r in results:
             table.add_row(r.input, r.postcode or "", "yes" if r.valid else "no", "; ".join(r.messages()))
-        Console().print(table)
+        stdout_console().print(table)
     if not all(r.valid for r in results):
         raise typer.Exit(1)
 
