@@ -27,6 +27,7 @@ from jinef.cli import (
     serve,
     units,
     verify,
+    verify_flow,
 )
 
 app = typer.Typer(
@@ -36,7 +37,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for module in (postcodes, registry_cmds, lookup, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
-               audit_log, audit, verify, units, rollback_cmd, certificate, batch):
+               audit_log, audit, verify, verify_flow, units, rollback_cmd, certificate, batch):
     module.register(app)
 dashboard.register(app)
 

@@ -186,10 +186,10 @@ def outbox(
     if json_out:
         print_json(rows)
         return
-    table = Table("id", "time", "to", "kind", "ref", "text")
+    # Not a table: a table cuts ids to fit the window, and a Persian text is read best alone on its line.
     for r in rows:
-        table.add_row(*(str(r[k]) for k in ("id", "time", "to", "kind", "ref", "body")))
-    stdout_console().print(table)
+        typer.echo(f"#{r['id']}  {r['time']}  to {r['to']}  {r['kind']}  {r['ref']}")
+        typer.echo(f"    {r['body']}")
 
 
 def register(app: typer.Typer) -> None:
