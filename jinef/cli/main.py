@@ -14,6 +14,7 @@ from jinef.cli import (
     certificate,
     dashboard,
     data_cmds,
+    example,
     geocode,
     import_cmd,
     index_cmd,
@@ -36,8 +37,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (postcodes, registry_cmds, lookup, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
-               audit_log, audit, verify, verify_flow, units, rollback_cmd, certificate, batch):
+for module in (postcodes, registry_cmds, lookup, example, import_cmd, index_cmd, data_cmds, parse, geocode, reverse,
+               serve, keys, audit_log, audit, verify, verify_flow, units, rollback_cmd, certificate, batch):
     module.register(app)
 dashboard.register(app)
 
