@@ -20,6 +20,7 @@ from jinef.cli import (
     index_cmd,
     keys,
     lookup,
+    match_file,
     parse,
     postcodes,
     registry_cmds,
@@ -38,7 +39,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for module in (postcodes, registry_cmds, lookup, example, import_cmd, index_cmd, data_cmds, parse, geocode, reverse,
-               serve, keys, audit_log, audit, verify, verify_flow, units, rollback_cmd, certificate, batch):
+               serve, keys, audit_log, audit, verify, verify_flow, units, rollback_cmd, certificate, batch, match_file):
     module.register(app)
 dashboard.register(app)
 
