@@ -127,6 +127,15 @@ def test_keys_create_help_lists_every_scope() -> None:
     assert all(re.search(rf"\b{scope}[,;]", text) for scope in KNOWN_SCOPES), text
 
 
+def test_development_key_with_every_scope(tmp_path: Path) -> None:
+    from jinef.api.servicedb import KNOWN_SCOPES
+
+    r = jinef("keys", "create", "--org", "development", "--scopes", "all", "--service-db",
+              str(tmp_path / "service.sqlite"), "--json")
+    assert r.exit_code == 0, r.output
+    assert sorted(json.loads(r.stdout)["scopes"]) == sorted(KNOWN_SCOPES)
+
+
 def test_stats_json(small_registry: Path) -> None:
     out = json.loads(jinef("stats", "--json", "--db", str(small_registry)).stdout)
     assert len(out) == 31
