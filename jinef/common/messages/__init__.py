@@ -5,7 +5,7 @@ catalogue and are chosen when the message is shown (:meth:`Message.text`), in th
 for (:mod:`jinef.common.messages.language`).
 """
 
-from jinef.common.messages.catalogue import Catalogue, Message, catalogue, message
+from jinef.common.messages.catalogue import Catalogue, Message, MessageError, catalogue, message
 from jinef.common.messages.language import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -14,5 +14,5 @@ from jinef.common.messages.language import (
     negotiate,
 )
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "Catalogue", "Language", "Message", "catalogue",
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "Catalogue", "Language", "Message", "MessageError", "catalogue",
            "language_from_environment", "message", "negotiate"]

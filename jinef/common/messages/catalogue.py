@@ -4,8 +4,8 @@
 is one message, its id the dotted path (``postcode.rule.wrong_length``). Templates use ``str.format`` fields.
 In Persian, numbers in field values are written with Persian digits (a reader of Persian reads ۱۲ not 12); a
 field formatted ``{name:latin}`` keeps its text as it is (request ids, field paths: things to copy, not read).
-Lists are joined with the language's comma (lists of messages with its semicolon); a field whose value is itself a :class:`Message` is shown in the
-same language.
+Lists are joined with the language's comma (lists of messages with its semicolon); a field whose value is
+itself a :class:`Message` is shown in the same language.
 """
 
 from __future__ import annotations
@@ -25,6 +25,15 @@ LATIN = "latin"  # the format spec that keeps a field's digits as written
 _PERSIAN_DIGITS = str.maketrans("0123456789٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹" * 2)
 _COMMA: dict[Language, str] = {"en": ", ", "fa": "، "}
 _SEMICOLON: dict[Language, str] = {"en": "; ", "fa": "؛ "}  # between messages: clauses, not words
+
+
+class MessageError(ValueError):
+    """Bad input refused with a catalogue message (``str()`` is the English text; adapters show ``text`` in
+    their caller's language)."""
+
+    def __init__(self, text: Message) -> None:
+        super().__init__(text.text(DEFAULT_LANGUAGE))
+        self.text = text
 
 
 class CatalogueError(ValueError):
