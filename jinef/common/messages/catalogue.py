@@ -52,14 +52,13 @@ class _Formatter(string.Formatter):
         self.language = language
 
     def format_field(self, value: Any, format_spec: str) -> str:
-        if isinstance(value, Message):
-            text = value.text(self.language)
-        elif isinstance(value, list | tuple | set | frozenset):
+        if isinstance(value, Message):  # shown by its own template, its own fields' digits already chosen
+            return value.text(self.language)
+        if isinstance(value, list | tuple | set | frozenset):
             items = sorted(value) if isinstance(value, set | frozenset) else value
             joiner = _SEMICOLON if items and all(isinstance(v, Message) for v in items) else _COMMA
-            text = joiner[self.language].join(self.format_field(v, "") for v in items)
-        else:
-            text = super().format_field(value, "" if format_spec == LATIN else format_spec)
+            return joiner[self.language].join(self.format_field(v, format_spec) for v in items)
+        text = super().format_field(value, "" if format_spec == LATIN else format_spec)
         if self.language == "fa" and format_spec != LATIN:
             text = text.translate(_PERSIAN_DIGITS)
         return text
