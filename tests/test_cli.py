@@ -9,6 +9,7 @@ import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -81,7 +82,7 @@ def test_lookup_json_in_order_with_null_typed_as_http(small_registry: Path, firs
     StructuredAddress.model_validate({k: out[0][k] for k in StructuredAddress.model_fields}, strict=True)
     Location.model_validate({"lat": out[0]["lat"], "lon": out[0]["lon"], "source": "", "quality": 3}, strict=True)
     assert out[0]["lat"] == first.lat and out[0]["floor"] == first.floor
-    assert f"not found: {UNKNOWN}" in r.stderr and "invalid: '12' (a postcode has exactly 10 digits" in r.stderr
+    assert f"not found: {UNKNOWN}" in r.stderr and "invalid postcode '12': a postcode has exactly 10 digits" in r.stderr
 
 
 def test_lookup_json_floor_is_a_number(small_registry: Path) -> None:
@@ -146,3 +147,26 @@ def test_stats_json(small_registry: Path) -> None:
 def test_missing_registry_message(tmp_path: Path) -> None:
     r = jinef("stats", "--db", str(tmp_path / "nope.sqlite"))
     assert r.exit_code == 2 and "jinef build" in r.stderr
+
+
+def test_messages_follow_lang_option_then_locale(small_registry: Path) -> None:
+    """`--lang fa` or a Persian locale (LC_ALL over LC_MESSAGES over LANG) gives Persian errors and rule texts."""
+    from typer.testing import CliRunner
+
+    from jinef.cli.main import app
+
+    def run_in(env: dict[str, str | None], *args: str) -> Any:
+        # In process (the command's own code, no interpreter start); the locale variables set or unset as given.
+        return CliRunner().invoke(app, list(args), env={"LC_ALL": None, "LC_MESSAGES": None, "LANG": None, **env})
+
+    by_option = run_in({"LANG": "en_US.UTF-8"}, "--lang", "fa", "lookup", "10", "--db", str(small_registry))
+    assert by_option.exit_code == 1  # an invalid input is answered (with its rules), not a usage error
+    assert by_option.stdout.startswith("10: نادرست: کد پستی باید دقیقاً ۱۰ رقم باشد"), by_option.stdout
+    missing = run_in({"LANG": "en_US.UTF-8"}, "--lang", "fa", "stats", "--db", str(small_registry) + ".nope")
+    assert missing.exit_code == 2 and missing.stderr.startswith("خطا:"), missing.stderr
+    by_locale = run_in({"LANG": "fa_IR.UTF-8"}, "validate", "13457")
+    assert by_locale.exit_code == 1 and "خیر" in by_locale.stdout and "۱۰ رقم" in by_locale.stdout, by_locale.stdout
+    overridden = run_in({"LANG": "fa_IR.UTF-8", "LC_ALL": "C.UTF-8"}, "validate", "13457")
+    assert "10 digits" in overridden.stdout and "رقم" not in overridden.stdout, overridden.stdout
+    unknown = run_in({}, "--lang", "de", "validate", "13457")
+    assert unknown.exit_code == 2 and "--lang" in unknown.stderr

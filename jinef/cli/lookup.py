@@ -8,9 +8,11 @@ from typing import Annotated
 
 import typer
 
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json, stdout_console
 from jinef.cli.registry_cmds import open_registry
+from jinef.common.messages import message
 from jinef.model import postcode as pc
 from jinef.model.address import Address
 
@@ -51,18 +53,22 @@ def lookup(
     with open_registry(db) as reg:
         answers = iter(reg.lookup_many(valid))
     found = [next(answers) if v.postcode is not None else None for v in checks]
-    invalid = [f"{v.input!r} ({'; '.join(v.messages())})" for v in checks if v.postcode is None]
+    invalid = [v for v in checks if v.postcode is None]
     missing = [v.input for v, a in zip(checks, found, strict=True) if v.postcode is not None and a is None]
     if json_out:
         print_json([address_json(a) if a else None for a in found])
         # The array keeps one entry per input (null when unanswered); why an entry is null goes to stderr.
-        for label, items in (("not found", missing), ("invalid", invalid)):
-            if items:
-                console.print(f"{label}: {', '.join(items)}", highlight=False, markup=False)
+        if missing:
+            console.print(f"{shown(message('cli.lookup.not_found'))}: {', '.join(missing)}", highlight=False,
+                          markup=False)
+        for v in invalid:
+            console.print(shown(v.error()), highlight=False, markup=False)
     else:
         out = stdout_console()
         for v, a in zip(checks, found, strict=True):
-            answer = a.standard_address if a else "not found" if v.postcode else f"invalid: {'; '.join(v.messages())}"
+            answer = a.standard_address if a else shown(
+                message("cli.lookup.not_found") if v.postcode else
+                message("cli.lookup.invalid", reasons=[pc.rule_message(r) for r in v.reasons]))
             out.print(f"{v.input}: {answer}", highlight=False, markup=False)
     if missing or invalid:
         raise typer.Exit(1)

@@ -31,6 +31,7 @@ from jinef.cli import (
     verify,
     verify_flow,
 )
+from jinef.cli.language import LangOption
 
 app = typer.Typer(
     help="Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub.",
@@ -52,6 +53,7 @@ def _print_version(wanted: bool) -> None:
 
 @app.callback()
 def main(
+    lang: LangOption = None,
     _version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                            help="Print the installed version and exit.")] = False,
 ) -> None:
