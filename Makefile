@@ -19,15 +19,19 @@ $(STAMP): pyproject.toml
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
-DEVKEY := $(dir $(DB))dev-key.txt
+DEVKEY := $(dir $(DB))development-key.txt
 SERVICE_DB := $(basename $(DB)).service.sqlite
 
-# Build the default registry if missing, make a development key once (printed each time), then serve (texts go
-# to the sealed development outbox: `jinef outbox` shows them).
+# Build the default registry if missing, make the development organisation's key once (every scope, so that the
+# verification hub, the registry edits and the dashboard can be tried too; for this machine only, never a shared
+# server), print it with a postcode of the registry and ready curl lines, then serve (texts go to the sealed
+# development outbox: `jinef outbox` shows them).
 run: install
 	@test -f $(DB) || $(BIN)/jinef build --db $(DB)
-	@(test -s $(DEVKEY) && test -f $(SERVICE_DB)) || (umask 077 && $(BIN)/jinef keys create --db $(DB) --org development --scopes lookup,geocode,reverse,match,metrics > $(DEVKEY))
-	@echo "development key (X-API-Key): $$(cat $(DEVKEY))  — kept in $(DEVKEY)"
+	@(test -s $(DEVKEY) && test -f $(SERVICE_DB)) || (umask 077 && $(BIN)/jinef keys create --db $(DB) --org development --scopes all > $(DEVKEY))
+	@echo "development key, every scope, for this machine only (X-API-Key): $$(cat $(DEVKEY))  — kept in $(DEVKEY)"
+	@echo "try it: a postcode of this registry, its address and point, then a lookup, a geocode and a reverse:"
+	@$(BIN)/jinef example --db $(DB) --url http://$(HOST):$(PORT) --key-file $(DEVKEY)
 	@echo "serving on http://$(HOST):$(PORT)  (search page: /, API docs: /docs)"
 	$(BIN)/jinef serve --db $(DB) --host $(HOST) --port $(PORT) --workers $(WORKERS) --warm --dev-sms-outbox
 
@@ -55,12 +59,15 @@ test: lint typecheck browser pdftools pytest
 # The browser test drives headless Chromium: install Debian's build once when missing (CI is a clean
 # machine, run as root); a machine that has it skips this at no cost.
 browser:
-	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+	@if test -x /usr/bin/chromium -a -x /usr/bin/chromedriver; then echo "browser: chromium already installed"; else \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver && \
+		echo "browser: installed chromium and chromium-driver (apt-get)"; fi
 
 # The certificate tests render PDFs to images with poppler's pdftoppm: install Debian's package once when missing.
 pdftools:
-	@test -x /usr/bin/pdftoppm || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q poppler-utils; }
+	@if test -x /usr/bin/pdftoppm; then echo "pdftools: poppler-utils already installed"; else \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q poppler-utils && \
+		echo "pdftools: installed poppler-utils (apt-get)"; fi
 
 VAZIRMATN_VERSION := 33.0.3
 VAZIRMATN_DIR := jinef/read/certificates/fonts

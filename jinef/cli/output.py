@@ -1,4 +1,5 @@
-"""Shared CLI output helpers: JSON to stdout, errors to stderr with a non-zero exit."""
+"""Shared CLI output helpers: JSON to stdout, errors to stderr with a non-zero exit, consoles that wrap only on a
+terminal."""
 
 from __future__ import annotations
 
@@ -7,13 +8,37 @@ import sys
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
 from jinef.cli.language import shown
 from jinef.common.messages import Message, MessageError, message
 
-console = Console(stderr=True)
+# Wide enough that Rich never breaks a line or squeezes a table written to a pipe or a file: «آذربایجان شرقی»
+# split over two lines is a wrong province name to the program reading it.
+PIPED_WIDTH = 100_000
+
+
+class WholeLineConsole(Console):
+    """A Rich console that fits text to the window on a terminal and writes whole lines anywhere else."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        """The terminal's size; on a pipe or a file, a width no line reaches."""
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        return size if self.is_terminal else ConsoleDimensions(PIPED_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = WholeLineConsole(stderr=True)
+
+
+def stdout_console() -> Console:
+    """A console on stdout (tables, text) that wraps only on a terminal."""
+    return WholeLineConsole()
 
 
 def print_json(value: Any) -> None:

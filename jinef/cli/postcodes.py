@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from jinef.cli.language import current
-from jinef.cli.output import print_json
+from jinef.cli.output import print_json, stdout_console
 from jinef.common.messages import message
 from jinef.model import postcode as pc
 
@@ -29,7 +28,7 @@ def validate(
             valid = message("cli.validate.yes" if r.valid else "cli.validate.no").text(language)
             reasons = message("cli.list", items=[pc.rule_message(x) for x in r.reasons]).text(language)
             table.add_row(r.input, r.postcode or "", valid, reasons)
-        Console().print(table)
+        stdout_console().print(table)
     if not all(r.valid for r in results):
         raise typer.Exit(1)
 

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json
+from jinef.cli.output import console, fail, print_json, stdout_console
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
 from jinef.common.messages import message
 from jinef.model.change import CLI_ORG, REASON_CODES, Actor, Reason
@@ -135,7 +134,7 @@ def history(postcode: Annotated[str, typer.Argument(help="A postcode.")], db: Db
         table.add_row(str(v["version"]), v["kind"], str(v["valid_from"] or ""), str(v["valid_to"] or ""),
                       v["org"] or "", " ".join(x for x in (v["reason"] or "", v["note"]) if x), a.get("address", ""),
                       a.get("usage", ""), a.get("status", ""))
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def changes(since: Annotated[int, typer.Option("--since", min=0, help="After this change number.")] = 0,
@@ -149,7 +148,7 @@ def changes(since: Annotated[int, typer.Option("--since", min=0, help="After thi
     table = Table("seq", "at", "kind", "postcode", "by", "reason")
     for c in found:
         table.add_row(str(c["seq"]), c["at"], c["kind"], c["postcode"], c["org"] or "", c["reason"] or "")
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def register(app: typer.Typer) -> None:
