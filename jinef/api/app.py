@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import jinef
-from jinef.api import gnaf, hot_paths, strict_input
+from jinef.api import gnaf, hot_paths, openapi_document, strict_input
 from jinef.api.audit import AuditWriter
 from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState, warm_registry
 from jinef.api.responses import JSONResponse
@@ -33,6 +33,7 @@ from jinef.api.routers import (
     autocomplete,
     building_requests,
     certificates,
+    docs,
     geocode,
     postcodes,
     registry_changes,
@@ -57,6 +58,7 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_
                                           verify_router.router, registry_changes.router, building_requests.router,
                                           certificates.router)
 DEFAULT_ROUTERS += (dashboard_router.router, dashboard_router.page_router)  # the provinces' dashboard
+DEFAULT_ROUTERS += (docs.router,)  # /docs and /redoc from vendored assets (FastAPI's own load them from a CDN)
 
 _OUTCOMES = {200: "ok", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "bad_method", 409: "conflict", 410: "gone", 413: "too_large", 422: "invalid",
@@ -354,7 +356,7 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
         state.registry.close()
 
     app = FastAPI(title="Jinef national address service", version=jinef.__version__, lifespan=lifespan,
-                  default_response_class=JSONResponse,
+                  default_response_class=JSONResponse, docs_url=None, redoc_url=None,
                   description="Postcode lookup and validation over Iran's national geocoded address file, "
                               "with GNAF-compatible batch endpoints, reverse geocoding and autocomplete. Every "
                               "endpoint except /healthz, the search page (/) and the basemap needs an organisation "
@@ -371,6 +373,7 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
     for r in routers:
         app.include_router(r)
     app.mount("/static", web.Static(directory=web.STATIC_DIR), name="static")
+    openapi_document.install(app)
     _install_handlers(app)
     app.add_middleware(ServiceMiddleware, fastapi_app=app)
     return app
