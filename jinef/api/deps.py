@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
+from jinef.api.access_log import AccessLog
 from jinef.api.audit import AuditWriter
 from jinef.api.servicedb import Principal, ServiceStore, hash_key
 from jinef.common.config import RegistryLocation
@@ -245,6 +246,7 @@ class ServiceState:
     hub: VerifyHub | None = None  # the verification hub: one per worker, opened at startup
     edits: Edits | None = None  # the worker's registry editor, opened on first use
     hot_paths: bool = True  # postcode lookups answered by jinef.api.hot_paths rather than their FastAPI routes
+    access_log: AccessLog | None = None  # one JSON line per request, when the operator asks for it
     worker: int = field(default_factory=os.getpid)
     reverse: PerRegistry[ReverseGeocoder] = field(default_factory=lambda: PerRegistry("reverse"))
     autocomplete: PerRegistry[Autocompleter] = field(default_factory=lambda: PerRegistry("autocomplete"))

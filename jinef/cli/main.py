@@ -21,6 +21,7 @@ from jinef.cli import (
     reverse,
     rollback_cmd,
     serve,
+    settings_cmd,
     units,
     verify,
 )
@@ -35,6 +36,7 @@ for module in (postcodes, registry_cmds, import_cmd, index_cmd, data_cmds, parse
                audit_log, audit, verify, units, rollback_cmd, certificate, batch):
     module.register(app)
 dashboard.register(app)
+settings_cmd.register(app)  # `jinef --config FILE` and `jinef settings`
 
 
 if __name__ == "__main__":
