@@ -49,13 +49,13 @@ from jinef.api.routers import verify as verify_router
 from jinef.api.schemas import MAX_BATCH
 from jinef.api.servicedb import AuditRecord, open_store
 from jinef.common.config import RegistryLocation
-from jinef.common.settings import Settings, settings
+from jinef.common.settings import DEFAULTS, settings
 from jinef.read.verify import DEFAULT_PURPOSES, SmsGateway, VerifyConfig, VerifyHub
 from jinef.read.verify.sms import HttpSmsGateway
 
 log = logging.getLogger("jinef.api")
 
-DEFAULT_MAX_BODY: int = Settings.model_fields["max_body"].default  # bytes: a 1,000-row GNAF batch is ~50 KB
+DEFAULT_MAX_BODY = DEFAULTS.max_body  # bytes: a 1,000-row GNAF batch is about 50 KB
 DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_router.router, reverse.router,
                                           autocomplete.router, geocode.router, web.router, gnaf_router.match_router,
                                           verify_router.router, registry_changes.router, building_requests.router,
@@ -406,7 +406,7 @@ def app_from_env() -> FastAPI:
     ``JINEF_SERVICE_DB``, ``JINEF_VERIFY_DB``; warm-up from ``JINEF_WARM``; SMS from ``JINEF_SMS_GATEWAY_URL``
     (+ ``JINEF_SMS_GATEWAY_TOKEN``) or, for development only, ``JINEF_DEV_SMS_OUTBOX=1``."""
     s = settings()
-    token = s.sms_gateway_token.get_secret_value() if s.sms_gateway_token else None
+    token = s.sms_gateway_token.reveal() if s.sms_gateway_token else None
     gateway = HttpSmsGateway(s.sms_gateway_url, token) if s.sms_gateway_url else None
     return create_app(s.db, s.service_db, max_body=s.max_body, warm=s.warm, verify_db=s.verify_db,
                       verify_key=s.verify_key_file, sms_gateway=gateway, dev_sms_outbox=s.dev_sms_outbox,

@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
 from jinef.cli.output import fail, print_json
 from jinef.common.settings import (
     CONFIG_VARIABLE,
-    Settings,
+    FIELDS,
+    Secret,
     SettingsError,
     config_path,
     export_file_settings,
@@ -53,10 +53,12 @@ def _source(name: str, from_file: set[str]) -> str:
 
 
 def _shown(value: Any) -> Any:
-    if isinstance(value, SecretStr):
+    if isinstance(value, Secret):
         return "***"  # set, never shown
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, tuple):
+        return list(value)
     return value
 
 
@@ -73,7 +75,7 @@ def show(
     path = config_path()
     from_file = set(read_config_file(path)) if path is not None else set()
     rows = [{"name": name, "variable": variable(name), "value": _shown(getattr(current, name)),
-             "source": _source(name, from_file)} for name in Settings.model_fields]
+             "source": _source(name, from_file)} for name in FIELDS]
     if json_out:
         print_json(rows)
         return

@@ -93,7 +93,7 @@ def rotate_key_cmd(
 def new_key() -> None:
     """Print the ring from $JINEF_VERIFY_KEY with one new key appended (install it, then rotate-key)."""
     configured = settings().verify_key
-    current = configured.get_secret_value() if configured is not None else None
+    current = configured.reveal() if configured is not None else None
     try:
         ring = parse_ring(current) if current else KeyRing(())
     except VerifyError as exc:

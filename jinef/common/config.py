@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from jinef.common.settings import Settings, settings
+from jinef.common.settings import DEFAULTS, settings
 
-_DEFAULTS = Settings.model_fields  # the defaults live with the settings (docs/configuration.md)
-DEFAULT_DB = Path(_DEFAULTS["db"].default)
+# The defaults live with the settings (docs/configuration.md).
+DEFAULT_DB = Path(DEFAULTS.db)
 # The HTTP service's guards against slow and greedy clients (jinef.api.slow_clients; `jinef serve` options).
-DEFAULT_HEADER_TIMEOUT: float = _DEFAULTS["header_timeout"].default  # seconds for a request's line and headers
-DEFAULT_BODY_TIMEOUT: float = _DEFAULTS["body_timeout"].default  # seconds for its body (at most 256 KB)
-DEFAULT_MAX_CONNS_PER_CLIENT: int = _DEFAULTS["max_conns_per_client"].default  # per client address, per worker
+DEFAULT_HEADER_TIMEOUT = DEFAULTS.header_timeout  # seconds for a request's line and headers
+DEFAULT_BODY_TIMEOUT = DEFAULTS.body_timeout  # seconds for its body (at most 256 KB)
+DEFAULT_MAX_CONNS_PER_CLIENT = DEFAULTS.max_conns_per_client  # per client address, per worker
 # A replacing import may leave the registry at most this share smaller (`--max-shrink`, JINEF_MAX_SHRINK).
-DEFAULT_MAX_SHRINK: float = _DEFAULTS["max_shrink"].default
+DEFAULT_MAX_SHRINK = DEFAULTS.max_shrink
 
 
 def state_dir() -> Path:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import SecretStr
-
-from jinef.common.settings import CONFIG_VARIABLE, SECRETS, Settings, variable
+from jinef.common.settings import CONFIG_VARIABLE, DEFAULTS, FIELDS, SECRETS, TYPES, Secret, variable
 
 _HEAD = f"""# Configuration
 
@@ -34,34 +32,35 @@ key and the rule it broke.
 
 
 def _default(name: str) -> str:
-    value: Any = Settings.model_fields[name].default
+    value: Any = getattr(DEFAULTS, name)
     if value is None:
         return "unset"
     if isinstance(value, bool):
         return "`1`" if value else "`0`"
-    if isinstance(value, SecretStr):
+    if isinstance(value, Secret):
         return "(secret)"
-    if isinstance(value, list):
+    if isinstance(value, tuple):
         return "empty" if not value else "`" + ",".join(map(str, value)) + "`"
     return "empty" if value == "" else f"`{value}`"
 
 
 def _kind(name: str) -> str:
-    annotation = str(Settings.model_fields[name].annotation)
-    for word, shown in (("SecretStr", "secret text"), ("bool", "`1`/`0`"), ("list", "list of text"),
-                        ("float", "number"), ("int", "whole number"), ("Path", "path")):
-        if word in annotation:
-            return shown
-    return "text"
+    annotation = str(TYPES[name])
+    kind = next((shown for word, shown in (("Secret", "secret text"), ("bool", "`1`/`0`"), ("tuple", "list of text"),
+                                          ("float", "number"), ("int", "whole number"), ("Path", "path"))
+                 if word in annotation), "text")
+    low, high = FIELDS[name].metadata["minimum"], FIELDS[name].metadata["maximum"]
+    if low is not None:
+        kind += f", {low} to {high}" if high is not None else f", at least {low}"
+    return kind
 
 
 def reference_markdown() -> str:
     """The configuration reference: every setting by group, with its variable, file key, default and meaning."""
     groups: dict[str, list[str]] = {}
-    for name, field in Settings.model_fields.items():
-        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        group = str(extra.get("group", "Other"))
-        meaning = (field.description or "").replace("|", "\\|")
+    for name, field in FIELDS.items():
+        group = str(field.metadata["group"])
+        meaning = str(field.metadata["meaning"]).replace("|", "\\|")
         groups.setdefault(group, []).append(
             f"| `{variable(name)}` | `{name}` | {_kind(name)} | {_default(name)} | {meaning} |")
     parts = [_HEAD]

@@ -98,7 +98,7 @@ def test_cors_answers_the_named_origins_only(configured: tuple[TestClient, Path,
 
 
 def test_cors_is_off_by_default(client: TestClient, make_key: KeyMaker, sample_postcodes: list[str]) -> None:
-    assert settings().cors_origins == [] and settings().access_log == ""
+    assert settings().cors_origins == () and settings().access_log == ""
     r = client.get(f"/v1/postcodes/{sample_postcodes[0]}", headers={"Origin": PORTAL, "X-API-Key": make_key()})
     assert r.status_code == 200
     assert not [h for h in r.headers if h.lower().startswith("access-control-")]

@@ -154,7 +154,7 @@ def load_ring(
     """Find the ring: explicit path, else ``$JINEF_VERIFY_KEY``, else ``verify.key`` by the database."""
     if environ is None:
         configured = settings().verify_key
-        ring_text = configured.get_secret_value() if configured is not None else None
+        ring_text = configured.reveal() if configured is not None else None
     else:
         ring_text = environ.get(ENV_VAR)
     if key_path is None and ring_text:

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinef.common.settings import Settings, settings
+from jinef.common.settings import DEFAULTS, settings
 
-DEFAULT_BASE: str = Settings.model_fields["fetch_base"].default  # JINEF_FETCH_BASE overrides it
+DEFAULT_BASE = DEFAULTS.fetch_base  # JINEF_FETCH_BASE overrides it
 TIMEOUT_S = 30
 
 
