@@ -108,6 +108,9 @@ class Settings:
     sms_gateway_url: str | None = field(default=None, metadata=_about(
         "The operator's SMS endpoint (JSON POST) for one-time codes. Unset and no `dev_sms_outbox`: verification "
         "requests are refused (503 sms_unavailable).", HUB))
+    api_key: Secret | None = field(default=None, metadata=_about(
+        "An organisation's API key for `jinef match` and `jinef batch match` (never on the command line; "
+        "`--key-file` overrides it).", HUB))
     sms_gateway_token: Secret | None = field(default=None, metadata=_about(
         "The bearer token sent to the SMS gateway.", HUB))
     dev_sms_outbox: bool = field(default=False, metadata=_about(
