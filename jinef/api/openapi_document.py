@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from jinef.api.deps import API_KEY
-from jinef.api.openapi_examples import BODIES, PARAMETERS, PARAMETERS_AT
+from jinef.api.openapi_examples import BODIES, BODIES_AT, PARAMETERS, PARAMETERS_AT
 
 # Operations anyone may call (public reference data and the service's own health).
 PUBLIC: frozenset[tuple[str, str]] = frozenset({
@@ -81,7 +81,8 @@ def _add_examples(document: dict[str, Any]) -> None:
                 example = PARAMETERS_AT.get((path, name), PARAMETERS.get(name))
                 if example is not None and "example" not in param:
                     param["example"] = example
-            for media in op.get("requestBody", {}).get("content", {}).values():
+            for media_type, media in op.get("requestBody", {}).get("content", {}).items():
                 name = str(media.get("schema", {}).get("$ref", "")).rsplit("/", 1)[-1]
-                if name in BODIES and "example" not in media:
-                    media["example"] = BODIES[name]
+                example = BODIES_AT.get((method, path, media_type), BODIES.get(name))
+                if example is not None and "example" not in media:
+                    media["example"] = example

@@ -57,7 +57,8 @@ _NEW_BUILDING = {"province": "تهران", "county": "تهران", "locality_typ
                  "lat": 35.68871, "lon": 51.40852, "units": _UNITS, "reason": "new_building",
                  "note": "پروانه ساخت ۱۴۰۳/۴۵۶"}
 
-# By the request body's schema name (components/schemas).
+# By the request body's schema name (components/schemas); BODIES_AT by (method, path, media type), for a body that
+# has no schema of its own (a CSV upload, say).
 BODIES: dict[str, Any] = {
     "LookupRequest": {"postcodes": [POSTCODE, "۶۶۷۹۳-۰۰۰۱۰", "1234567890"]},  # the last breaks a rule: said per item
     "GnafRequest": {"ClientBatchID": 1001, "Signature": SIGNATURE,
@@ -95,3 +96,4 @@ BODIES: dict[str, Any] = {
     "PlanIn": {"province": "23", "measure": "geocoded_share", "target": 0.95, "deadline": "1405-06-31",
                "note": "هدف برنامه هفتم"},
 }
+BODIES_AT: dict[tuple[str, str, str], Any] = {}
