@@ -26,6 +26,8 @@ from jinef.cli import (
     units,
     verify,
 )
+from jinef.cli.language import LangOption
+from jinef.cli.settings_cmd import ConfigOption, use_config
 
 app = typer.Typer(
     help="Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub.",
@@ -33,11 +35,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def main(lang: LangOption = None, config: ConfigOption = None) -> None:
+    """Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub."""
+    use_config(config)
+
+
 for module in (postcodes, registry_cmds, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
                audit_log, audit, verify, units, rollback_cmd, certificate, batch, match_file):
     module.register(app)
 dashboard.register(app)
-settings_cmd.register(app)  # `jinef --config FILE` and `jinef settings`
+settings_cmd.register(app)  # `jinef settings`
 
 
 if __name__ == "__main__":

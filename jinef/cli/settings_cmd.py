@@ -27,12 +27,14 @@ from jinef.common.settings_reference import reference_markdown
 _FROM_FILE: set[str] = set()  # settings this process took from the file (then put in its environment)
 
 
-def global_options(
-    config: Annotated[Path | None, typer.Option(
-        "--config", help=f"A TOML file of settings (as ${CONFIG_VARIABLE}); the environment overrides it. See "
-                         "docs/configuration.md.")] = None,
-) -> None:
-    """Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub."""
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", help=f"A TOML file of settings (as ${CONFIG_VARIABLE}); the environment overrides it. See "
+                     "docs/configuration.md.")]
+
+
+def use_config(config: Path | None) -> None:
+    """Before any command: take ``--config`` (else ``$JINEF_CONFIG``), check every setting, and put the file's
+    values in the environment (exit 2 naming a bad one)."""
     if config is not None:
         os.environ[CONFIG_VARIABLE] = str(config.resolve())
     try:
@@ -87,6 +89,5 @@ def show(
 
 
 def register(app: typer.Typer) -> None:
-    """Attach `--config` to `jinef` and the `jinef settings` command."""
-    app.callback()(global_options)
+    """Attach `jinef settings` (``--config`` is one of the main callback's options: :func:`use_config`)."""
     app.command("settings")(show)
