@@ -13,7 +13,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -25,8 +25,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import jinef
-from jinef.api import gnaf, hot_paths, strict_input, validation_errors
+from jinef.api import gnaf, hot_paths, openapi_document, strict_input, validation_errors
+from jinef.api.access_log import open_access_log
 from jinef.api.audit import AuditWriter
+from jinef.api.cross_origin import CORSMiddleware, cors_options
 from jinef.api.deps import (
     ApiError,
     KeyCache,
@@ -42,6 +44,7 @@ from jinef.api.routers import (
     autocomplete,
     building_requests,
     certificates,
+    docs,
     geocode,
     postcodes,
     registry_changes,
@@ -57,17 +60,19 @@ from jinef.api.servicedb import AuditRecord, open_store
 from jinef.common import messages
 from jinef.common.config import RegistryLocation
 from jinef.common.messages import DEFAULT_LANGUAGE, Language, negotiate
+from jinef.common.settings import DEFAULTS, settings
 from jinef.read.verify import DEFAULT_PURPOSES, SmsGateway, VerifyConfig, VerifyHub
 from jinef.read.verify.sms import HttpSmsGateway
 
 log = logging.getLogger("jinef.api")
 
-DEFAULT_MAX_BODY = 256 * 1024  # bytes: a 1,000-row GNAF batch is about 50 KB
+DEFAULT_MAX_BODY = DEFAULTS.max_body  # bytes: a 1,000-row GNAF batch is about 50 KB
 DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_router.router, reverse.router,
                                           autocomplete.router, geocode.router, web.router, gnaf_router.match_router,
                                           verify_router.router, registry_changes.router, building_requests.router,
                                           certificates.router)
 DEFAULT_ROUTERS += (dashboard_router.router, dashboard_router.page_router)  # the provinces' dashboard
+DEFAULT_ROUTERS += (docs.router,)  # /docs and /redoc from vendored assets (FastAPI's own load them from a CDN)
 
 _OUTCOMES = {200: "ok", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "bad_method", 409: "conflict", 410: "gone", 413: "too_large", 422: "invalid",
@@ -244,10 +249,13 @@ class ServiceMiddleware:
     async def _audit(self, scope: Scope, ctx: RequestContext, status: int, state: ServiceState) -> None:
         endpoint = ctx.endpoint or self._route_path(scope)
         outcome = ctx.outcome if status < 400 and ctx.outcome else _OUTCOMES.get(status, "error")
-        await state.audit.record(AuditRecord(
+        record = AuditRecord(
             ts=time.time(), request_id=ctx.request_id, worker=state.worker, org=ctx.org or "-",
             key_id=ctx.key_id, method=str(scope.get("method", "")), endpoint=endpoint, items=ctx.items,
-            status=status, outcome=outcome, latency_ms=round((time.perf_counter() - ctx.start) * 1000.0, 3)))
+            status=status, outcome=outcome, latency_ms=round((time.perf_counter() - ctx.start) * 1000.0, 3))
+        if state.access_log is not None:
+            state.access_log.write(record)
+        await state.audit.record(record)
 
     @staticmethod
     def _route_path(scope: Scope) -> str:
@@ -343,12 +351,15 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
                verify_db: str | os.PathLike[str] | None = None, verify_key: str | os.PathLike[str] | None = None,
                verify_config: VerifyConfig | None = None, sms_gateway: SmsGateway | None = None,
                verify_clock: Callable[[], datetime] | None = None, hot: bool = True,
-               dev_sms_outbox: bool = False) -> FastAPI:
+               dev_sms_outbox: bool = False, access_log: str | None = None,
+               cors_origins: Sequence[str] = ()) -> FastAPI:
     """Build the HTTP service over the registry at ``registry_path``, with the service and hub DBs beside it.
 
     The in-memory indexes (reverse geocoder, autocompleter, geocoder, basemap) are built on first use; with
     ``warm`` a background thread builds them at startup instead, so no first caller waits seconds. ``hot``
     answers the postcode lookups from :mod:`jinef.api.hot_paths` (off: through their FastAPI routes).
+    ``access_log``: ``-`` or a file for one JSON line per request; ``cors_origins``: web origins whose pages may
+    call the API (none by default).
     """
     location = RegistryLocation.of(registry_path)
     svc_path = Path(service_db) if service_db else location.service_db
@@ -362,6 +373,8 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
         # Graceful stop: every audit record queued by this worker is written before exit.
         state: ServiceState = app.state.service
         state.audit.close()
+        if state.access_log is not None:
+            state.access_log.close()
         if state.hub is not None:
             state.hub.close()
         state.store.close()
@@ -370,7 +383,7 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
         state.registry.close()
 
     app = FastAPI(title="Jinef national address service", version=jinef.__version__, lifespan=lifespan,
-                  default_response_class=JSONResponse,
+                  default_response_class=JSONResponse, docs_url=None, redoc_url=None,
                   description="Postcode lookup and validation over Iran's national geocoded address file, "
                               "with GNAF-compatible batch endpoints, reverse geocoding and autocomplete. Every "
                               "endpoint except /healthz, the search page (/) and the basemap needs an organisation "
@@ -382,13 +395,17 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
                    clock=verify_clock, dev_sms_outbox=dev_sms_outbox)
     app.state.service = ServiceState(
         registry=registry, store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
-        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, hub=hub, hot_paths=hot)
+        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, hub=hub, hot_paths=hot,
+        access_log=open_access_log(access_log))
     app.state.dashboard_sources = (hub_path, svc_path)  # the dashboard reads the hub's and service's figures
     for r in routers:
         app.include_router(r)
     app.mount("/static", web.Static(directory=web.STATIC_DIR), name="static")
+    openapi_document.install(app)
     _install_handlers(app)
     app.add_middleware(ServiceMiddleware, fastapi_app=app)
+    if cors_origins:  # outermost, so that every answer (the service's own errors too) carries the CORS headers
+        app.add_middleware(CORSMiddleware, **cors_options(cors_origins))
     return app
 
 
@@ -401,15 +418,12 @@ def warm_up(state: ServiceState) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for uvicorn workers: paths from ``JINEF_DB``, ``JINEF_SERVICE_DB``, ``JINEF_VERIFY_DB``; warm-up from
-    ``JINEF_WARM``; SMS from ``JINEF_SMS_GATEWAY_URL`` (+ ``JINEF_SMS_GATEWAY_TOKEN``) or, for development only,
-    ``JINEF_DEV_SMS_OUTBOX=1``."""
-    url = os.environ.get("JINEF_SMS_GATEWAY_URL") or None
-    gateway = HttpSmsGateway(url, os.environ.get("JINEF_SMS_GATEWAY_TOKEN") or None) if url else None
-    return create_app(os.environ.get("JINEF_DB"), os.environ.get("JINEF_SERVICE_DB"),
-                      max_body=int(os.environ.get("JINEF_MAX_BODY", DEFAULT_MAX_BODY)),
-                      warm=os.environ.get("JINEF_WARM", "") == "1",
-                      verify_db=os.environ.get("JINEF_VERIFY_DB") or None,
-                      verify_key=os.environ.get("JINEF_VERIFY_KEY_FILE") or None,
-                      sms_gateway=gateway, dev_sms_outbox=os.environ.get("JINEF_DEV_SMS_OUTBOX", "") == "1")
-
+    """Factory for uvicorn workers, from the settings (:mod:`jinef.common.settings`): paths from ``JINEF_DB``,
+    ``JINEF_SERVICE_DB``, ``JINEF_VERIFY_DB``; warm-up from ``JINEF_WARM``; SMS from ``JINEF_SMS_GATEWAY_URL``
+    (+ ``JINEF_SMS_GATEWAY_TOKEN``) or, for development only, ``JINEF_DEV_SMS_OUTBOX=1``."""
+    s = settings()
+    token = s.sms_gateway_token.reveal() if s.sms_gateway_token else None
+    gateway = HttpSmsGateway(s.sms_gateway_url, token) if s.sms_gateway_url else None
+    return create_app(s.db, s.service_db, max_body=s.max_body, warm=s.warm, verify_db=s.verify_db,
+                      verify_key=s.verify_key_file, sms_gateway=gateway, dev_sms_outbox=s.dev_sms_outbox,
+                      access_log=s.access_log, cors_origins=s.cors_origins)

@@ -14,10 +14,12 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 
+from jinef.api.access_log import AccessLog
 from jinef.api.audit import AuditWriter
 from jinef.api.servicedb import Principal, ServiceStore, hash_key
 from jinef.common.config import RegistryLocation
@@ -255,6 +257,7 @@ class ServiceState:
     hub: VerifyHub | None = None  # the verification hub: one per worker, opened at startup
     edits: Edits | None = None  # the worker's registry editor, opened on first use
     hot_paths: bool = True  # postcode lookups answered by jinef.api.hot_paths rather than their FastAPI routes
+    access_log: AccessLog | None = None  # one JSON line per request, when the operator asks for it
     worker: int = field(default_factory=os.getpid)
     reverse: PerRegistry[ReverseGeocoder] = field(default_factory=lambda: PerRegistry("reverse"))
     autocomplete: PerRegistry[Autocompleter] = field(default_factory=lambda: PerRegistry("autocomplete"))
@@ -328,13 +331,18 @@ def _charge(state: ServiceState, principal: Principal, cost: int, credit: int = 
         raise ApiError(429, "rate_limited", text, headers={"Retry-After": str(retry)})
 
 
+# The key as an OpenAPI security scheme (Swagger's "Authorize" button), declared here where keys are checked, so
+# every route that asks for a scope declares it. auto_error off: a missing key is our own 401 with its code.
+API_KEY = APIKeyHeader(name="X-API-Key", scheme_name="ApiKey", auto_error=False,
+                       description="An organisation's API key (`jinef keys create --org NAME --scopes lookup,…`); "
+                                   "each operation says which scope it needs.")
+
+
 def require_scope(*scopes: str) -> Any:
     """A dependency that admits only keys holding one of ``scopes`` and within their quota."""
 
-    async def dependency(
-        request: Request,
-        x_api_key: Annotated[str | None, Header(alias="X-API-Key", description="Organisation API key")] = None,
-    ) -> Principal:
+    # The scopes ride on the security requirement, so the OpenAPI document can say which admit a key.
+    async def dependency(request: Request, x_api_key: str | None = Security(API_KEY, scopes=list(scopes))) -> Principal:
         return authorize(request, x_api_key, scopes)
 
     return Depends(dependency)

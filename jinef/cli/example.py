@@ -21,7 +21,7 @@ from jinef.model.address import Address, format_coord
 
 # A flat in the capital reads like a real address (street, plate, floor, unit); any geocoded unit will do otherwise.
 CAPITAL = "تهران"
-KEY_VARIABLE = "$JINEF_KEY"
+KEY_VARIABLE = "$JINEF_API_KEY"
 
 
 def pick_example(addresses: Iterable[Address]) -> Address | None:
@@ -52,7 +52,7 @@ def example(
     url: Annotated[str | None, typer.Option("--url", help="Also print curl lines for the service at this URL "
                                                           "(e.g. http://127.0.0.1:8000).")] = None,
     key_file: Annotated[Path | None, typer.Option("--key-file", help="With --url: put the key in this file in the "
-                                                                     "curl lines (default: $JINEF_KEY).")] = None,
+                                                                     "curl lines (default: $JINEF_API_KEY).")] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Print one real postcode of the registry, its standard address and its point (to try lookups with)."""

@@ -27,11 +27,13 @@ from jinef.cli import (
     reverse,
     rollback_cmd,
     serve,
+    settings_cmd,
     units,
     verify,
     verify_flow,
 )
 from jinef.cli.language import LangOption
+from jinef.cli.settings_cmd import ConfigOption, use_config
 
 app = typer.Typer(
     help="Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub.",
@@ -43,6 +45,7 @@ for module in (postcodes, registry_cmds, lookup, example, import_cmd, index_cmd,
                serve, keys, audit_log, audit, verify, verify_flow, units, rollback_cmd, certificate, batch, match_file):
     module.register(app)
 dashboard.register(app)
+settings_cmd.register(app)  # `jinef settings`
 
 
 def _print_version(wanted: bool) -> None:
@@ -54,10 +57,12 @@ def _print_version(wanted: bool) -> None:
 @app.callback()
 def main(
     lang: LangOption = None,
+    config: ConfigOption = None,
     _version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                            help="Print the installed version and exit.")] = False,
 ) -> None:
     """Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub."""
+    use_config(config)
 
 
 if __name__ == "__main__":

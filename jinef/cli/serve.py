@@ -22,6 +22,7 @@ from jinef.common.config import (
     DEFAULT_MAX_CONNS_PER_CLIENT,
     RegistryLocation,
 )
+from jinef.common.settings import settings
 from jinef.read.certificates.keys import CertificateKeys
 from jinef.read.verify import SqliteVerifyStore, VerifyError, load_ring
 from jinef.write.store.base import RegistryNotFoundError
@@ -35,9 +36,9 @@ def serve(
     service_db: Annotated[str | None, typer.Option("--service-db", help="Service database (default: beside the "
                                                                          "registry, <stem>.service.sqlite).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "warning",
-    warm: Annotated[bool, typer.Option(
+    warm: Annotated[bool | None, typer.Option(
         "--warm/--lazy", help="Make every answering structure and read the image into the page cache at startup, "
-        "in the background (default: on first use).")] = False,
+        "in the background (default: the warm setting, else on first use).")] = None,
     verify_db: Annotated[str | None, typer.Option(
         "--verify-db", help="Verification hub database (default: beside the registry, <stem>.verify.sqlite).")] = None,
     sms_gateway: Annotated[str | None, typer.Option(
@@ -96,8 +97,10 @@ def serve(
         location = RegistryLocation(str(location.path.resolve()))
     os.environ["JINEF_DB"] = location.target
     os.environ["JINEF_IMAGE_DIR"] = str(location.image_root.resolve())
+    configured = settings()  # options win over the settings (environment, then the --config file)
+    service_db, verify_db = service_db or configured.service_db, verify_db or configured.verify_db
     os.environ["JINEF_SERVICE_DB"] = str((service_db and os.path.abspath(service_db)) or location.service_db.resolve())
-    os.environ["JINEF_WARM"] = "1" if warm else "0"
+    os.environ["JINEF_WARM"] = "1" if (configured.warm if warm is None else warm) else "0"
     hub_db = Path(verify_db).resolve() if verify_db else location.verify_db.resolve()
     os.environ["JINEF_VERIFY_DB"] = str(hub_db)
     if sms_gateway and dev_sms_outbox:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,7 @@ from rich.table import Table
 
 from jinef.cli.output import fail, print_json, stdout_console
 from jinef.common.config import verify_db_path
+from jinef.common.settings import settings
 from jinef.read.verify import national_code as ncode
 from jinef.read.verify.errors import VerifyError
 from jinef.read.verify.keys import ENV_VAR, KeyRing, load_ring, parse_ring
@@ -91,7 +91,8 @@ def rotate_key_cmd(
 @verify_app.command("new-key")
 def new_key() -> None:
     """Print the ring from $JINEF_VERIFY_KEY with one new key appended (install it, then rotate-key)."""
-    current = os.environ.get(ENV_VAR)
+    configured = settings().verify_key
+    current = configured.reveal() if configured is not None else None
     try:
         ring = parse_ring(current) if current else KeyRing(())
     except VerifyError as exc:

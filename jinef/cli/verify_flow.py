@@ -7,7 +7,6 @@ not given as options, so that they stay out of the shell's history and the proce
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import fail, print_json
 from jinef.cli.verify import KeyOption, VerifyDbOption, verify_app
 from jinef.common.config import RegistryLocation
+from jinef.common.settings import settings
 from jinef.read.verify import VerifyError, VerifyHub
 from jinef.read.verify.config import VerifyConfig
 from jinef.read.verify.service import RequestInfo
@@ -99,8 +99,8 @@ def request(
         fail("the one-time code must go somewhere: give --sms-gateway URL, or --dev-sms-outbox for development",
              code=2)
     try:
-        gateway = HttpSmsGateway(sms_gateway, os.environ.get("JINEF_SMS_GATEWAY_TOKEN") or None) \
-            if sms_gateway else None
+        token = settings().sms_gateway_token
+        gateway = HttpSmsGateway(sms_gateway, token.reveal() if token else None) if sms_gateway else None
     except ValueError as exc:
         fail(str(exc), code=2)
     national_code = _secret(national_code, "national code")

@@ -77,7 +77,7 @@ def test_readme_examples_run(small_registry: Path, tmp_path: Path) -> None:
     with running_serve("--db", str(small_registry), "--service-db", str(service_db), "--workers", "1") as url:
         for command in curl_lines:
             done = subprocess.run(["bash", "-c", command.replace(README_URL, url) + " -sS -w '\\n%{http_code}'"],
-                                  capture_output=True, text=True, timeout=60, env={**os.environ, "JINEF_KEY": key})
+                                  capture_output=True, text=True, timeout=60, env={**os.environ, "JINEF_API_KEY": key})
             body, status = done.stdout.rsplit("\n", 1)
             assert done.returncode == 0 and status == "200", (command, done.stdout, done.stderr)
             answers.append(json.loads(body))
