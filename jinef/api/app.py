@@ -33,6 +33,7 @@ from jinef.api.routers import (
     autocomplete,
     building_requests,
     certificates,
+    csv_files,
     geocode,
     postcodes,
     registry_changes,
@@ -57,6 +58,10 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_
                                           verify_router.router, registry_changes.router, building_requests.router,
                                           certificates.router)
 DEFAULT_ROUTERS += (dashboard_router.router, dashboard_router.page_router)  # the provinces' dashboard
+DEFAULT_ROUTERS += (csv_files.router,)  # CSV files geocoded over HTTP
+# A CSV upload's limit: 8 MiB is about 50,000 addresses, which one worker geocodes in a minute or two while it
+# answers others between chunks; bigger files belong to `jinef batch` (all cores, resumable).
+DEFAULT_MAX_UPLOAD = 8 * 1024 * 1024
 
 _OUTCOMES = {200: "ok", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "bad_method", 409: "conflict", 410: "gone", 413: "too_large", 422: "invalid",
@@ -154,7 +159,8 @@ class ServiceMiddleware:
                 await send(start)
             await send(message)
 
-        limit = state.max_body
+        upload = scope.get("path") in csv_files.UPLOAD_PATHS
+        limit = state.max_upload if upload else state.max_body
         received = 0
         whole = False  # the body has been handed over in one piece
         json_body = strict_input.is_json(_header_value(scope, b"content-type"))
@@ -165,6 +171,12 @@ class ServiceMiddleware:
             nonlocal received, whole
             if whole:
                 return await receive()
+            if upload:  # a file: passed on piece by piece (the form parser spools it to disk), only counted
+                message = await receive()
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+                return message
             chunks: list[bytes] = []
             while True:
                 message = await receive()
@@ -322,7 +334,7 @@ def open_hub(reg: RegistryHandle, path: Path, *, key_path: str | os.PathLike[str
 
 def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None = None,
                service_db: str | os.PathLike[str] | None = None, *,
-               max_body: int = DEFAULT_MAX_BODY, key_cache_ttl: float = 2.0,
+               max_body: int = DEFAULT_MAX_BODY, max_upload: int = DEFAULT_MAX_UPLOAD, key_cache_ttl: float = 2.0,
                routers: Iterable[APIRouter] = DEFAULT_ROUTERS, warm: bool = False,
                verify_db: str | os.PathLike[str] | None = None, verify_key: str | os.PathLike[str] | None = None,
                verify_config: VerifyConfig | None = None, sms_gateway: SmsGateway | None = None,
@@ -366,7 +378,8 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
                    clock=verify_clock, dev_sms_outbox=dev_sms_outbox)
     app.state.service = ServiceState(
         registry=registry, store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
-        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, hub=hub, hot_paths=hot)
+        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, max_upload=max_upload, hub=hub,
+        hot_paths=hot)
     app.state.dashboard_sources = (hub_path, svc_path)  # the dashboard reads the hub's and service's figures
     for r in routers:
         app.include_router(r)
@@ -392,6 +405,7 @@ def app_from_env() -> FastAPI:
     gateway = HttpSmsGateway(url, os.environ.get("JINEF_SMS_GATEWAY_TOKEN") or None) if url else None
     return create_app(os.environ.get("JINEF_DB"), os.environ.get("JINEF_SERVICE_DB"),
                       max_body=int(os.environ.get("JINEF_MAX_BODY", DEFAULT_MAX_BODY)),
+                      max_upload=int(os.environ.get("JINEF_MAX_UPLOAD", DEFAULT_MAX_UPLOAD)),
                       warm=os.environ.get("JINEF_WARM", "") == "1",
                       verify_db=os.environ.get("JINEF_VERIFY_DB") or None,
                       verify_key=os.environ.get("JINEF_VERIFY_KEY_FILE") or None,
