@@ -137,8 +137,8 @@ def check_upload(file: UploadFile, params: dict[str, list[str]], columns: list[s
         missing = [c for c in columns if c not in header]
         if missing:
             raise upload_error(
-                "missing_column", f"no column {', '.join(map(repr, missing))} in the header "
-                f"({', '.join(header)}), read with the delimiter {upload.delimiter!r}: name the column(s) to read",
+                "missing_column", f"the header ({', '.join(header)}), read with the delimiter {upload.delimiter!r}, "
+                f"has no column {' and no column '.join(map(repr, missing))}: name the column(s) to read",
                 columns=missing, header=header)
         upload.header = header
         indexes = [header.index(c) for c in columns]
