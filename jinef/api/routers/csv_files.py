@@ -38,7 +38,12 @@ UPLOAD_PATHS = frozenset({GEOCODE_PATH, REVERSE_PATH})  # bodies bounded by the 
 GEOCODE_CHUNK = 256  # rows geocoded between two writes: about a second's work at most
 REVERSE_CHUNK = 5000  # reverse geocoding is vectorised: larger chunks cost no latency
 COLUMN_JOIN = "، "  # several address columns are read as one address, parts separated as Persians write them
-_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 429)}
+# Errors are JSON, whatever the answer's own type (FastAPI would document them as the route's, text/csv).
+_ERRORS = {str(code): {"description": what, "content": {"application/json": {
+    "schema": {"$ref": f"#/components/schemas/{ErrorResponse.__name__}"}}}}
+    for code, what in ((400, "The file cannot be read: what is wrong and where (byte, line, column)"),
+                       (401, "No key, or not a valid one"), (403, "The key lacks the scope"),
+                       (413, "The upload is over JINEF_MAX_UPLOAD bytes"), (429, "Over the organisation's quota"))}
 
 
 class CsvResponse(StreamingResponse):
@@ -63,7 +68,8 @@ def _openapi(fields: dict[str, Any], example: str, answer: str) -> dict[str, Any
             "example": {DATA_FIELD: example}}}},
         "responses": {"200": {"description": "The file with the result columns, streamed as rows are done "
                                              "(header x-jinef-rows: the number of data rows)",
-                              "content": {"text/csv": {"schema": {"type": "string"}, "example": answer}}}},
+                              "content": {"text/csv": {"schema": {"type": "string"}, "example": answer}}},
+                      **_ERRORS},
     }
 
 
@@ -72,7 +78,7 @@ _GEOCODE_DOC = _openapi(
                  "description": "The address column; repeat the field to read several columns as one address"}},
     "id,address\n1,تهران، خیابان آزادی، پلاک ۱۲\n",
     "id,address,postcode,match_level,confidence,lat,lon,matched_address,reason\n"
-    "1,تهران، خیابان آزادی، پلاک ۱۲,,thoroughfare,0.6120,35.700000,51.390000,تهران، خیابان آزادی,\n")
+    "1,تهران، خیابان آزادی، پلاک ۱۲,,thoroughfare,0.6120,35.7000000,51.3900000,تهران، خیابان آزادی,\n")
 _REVERSE_DOC = _openapi(
     {"lat_column": {"type": "string", "default": "lat"}, "lon_column": {"type": "string", "default": "lon"},
      "radius_m": {"type": "number", "default": DEFAULT_RADIUS_M, "exclusiveMinimum": 0, "maximum": MAX_RADIUS_M,
@@ -82,7 +88,7 @@ _REVERSE_DOC = _openapi(
     "1,35.7,51.4,1345678901,12.5,تهران,تهران,8GQGP9C2+22,\n2,۳۵٫۷,abc,,,,,,unparseable_lon\n")
 
 
-@router.post(GEOCODE_PATH, tags=["geocode"], response_class=CsvResponse, responses=_ERRORS,
+@router.post(GEOCODE_PATH, tags=["geocode"], response_class=CsvResponse,
              openapi_extra=_GEOCODE_DOC,
              summary="A CSV of typed addresses → the same CSV with postcode, match level, confidence and location "
                      "(each row counts against the quota)")
@@ -115,7 +121,7 @@ async def geocode_csv(request: Request, principal: Principal = require_scope("ge
     return _stream(upload, ctx, GEOCODE_COLUMNS, GEOCODE_CHUNK, answer, ".geocoded.csv")
 
 
-@router.post(REVERSE_PATH, tags=["reverse"], response_class=CsvResponse, responses=_ERRORS,
+@router.post(REVERSE_PATH, tags=["reverse"], response_class=CsvResponse,
              openapi_extra=_REVERSE_DOC,
              summary="A CSV of points → the same CSV with the nearest building's postcode, distance, province, "
                      "county and Plus Code (each row counts against the quota)")
@@ -168,7 +174,6 @@ def _charge(state: Any, principal: Principal, ctx: RequestContext, upload: CsvUp
     except BaseException:
         upload.close()
         raise
-    ctx.extra["rows"] = upload.rows
 
 
 def _stream(upload: CsvUpload, ctx: RequestContext, columns: tuple[str, ...], size: int,
