@@ -187,7 +187,7 @@ def _delimiter(value: str | None) -> str:
 def _encoding(name: str) -> str:
     try:
         codec = codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
         codec = ""
     if codec not in ENCODINGS:
         raise upload_error("unknown_encoding", f"encoding {name!r} is not one Jinef reads: {ENCODING_HINT}",

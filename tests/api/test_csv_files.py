@@ -185,6 +185,7 @@ def test_quota_is_charged_per_row(api: Api, addresses: list[Address]) -> None:
     ({"encoding": "utf-8"}, _csv([["address"], ["تهران"], ["خيابان آزادي"]], "cp1256"), "undecodable_file",
      ["utf-8", "byte 9", "line 2", "encoding"]),
     ({"encoding": "unicode_escape"}, _csv([["address"], ["تهران"]]), "unknown_encoding", ["unicode_escape"]),
+    ({"encoding": "utf\x008"}, _csv([["address"], ["تهران"]]), "unknown_encoding", ["encoding"]),
     ({"delimiter": "x"}, _csv([["address"], ["تهران"]]), "invalid_delimiter", ["'x'"]),
     ({"encoding": "latin-1"}, _csv([["address"], ["تهران"]]), "unreadable_column", ["Persian", "iso8859-1"]),
 ])

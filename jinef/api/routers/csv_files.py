@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import StreamingResponse
 
 from jinef.api.csv_upload import DATA_FIELD, CsvUpload, check_upload, read_upload, upload_error
-from jinef.api.deps import RequestContext, charge_items, context, require_scope, service
+from jinef.api.deps import ApiError, RequestContext, ServiceState, charge_items, context, require_scope, service
 from jinef.api.schemas import MAX_RADIUS_M, ErrorResponse
 from jinef.api.servicedb import Principal
 from jinef.common.input_encoding import PERSIAN_TEXT
@@ -109,7 +109,7 @@ async def geocode_csv(request: Request, principal: Principal = require_scope("ge
         raise upload_error("unreadable_column", f"no row has Persian text in column(s) {', '.join(columns)} when "
                            f"read as {upload.encoding}: give the file's encoding in the encoding field (utf-8, "
                            f"utf-16 or cp1256), or name the address column(s) with columns", columns=columns)
-    _charge(state, principal, ctx, upload)
+    _charge(state, principal, upload)
     geocoder = await state.geocoder.aget(state.registry.get())
     indexes = [upload.header.index(c) for c in columns]
 
@@ -133,7 +133,11 @@ async def reverse_csv(request: Request, principal: Principal = require_scope("re
     file, params = await read_upload(request)
     lat_column = (params.get("lat_column") or ["lat"])[-1]
     lon_column = (params.get("lon_column") or ["lon"])[-1]
-    radius_m = _radius((params.get("radius_m") or [""])[-1])
+    try:
+        radius_m = _radius((params.get("radius_m") or [""])[-1])
+    except ApiError:
+        await file.close()
+        raise
 
     def readable(cells: list[str]) -> bool:
         return parse_coordinate(cells[0]) is not None and parse_coordinate(cells[1]) is not None
@@ -145,7 +149,7 @@ async def reverse_csv(request: Request, principal: Principal = require_scope("re
                            f"{lon_column!r} when read as {upload.encoding}: name the columns with lat_column and "
                            f"lon_column, or give the file's encoding in the encoding field",
                            columns=[lat_column, lon_column])
-    _charge(state, principal, ctx, upload)
+    _charge(state, principal, upload)
     geocoder = await state.reverse.aget(state.registry.get())
     ilat, ilon = upload.header.index(lat_column), upload.header.index(lon_column)
 
@@ -167,7 +171,7 @@ async def _checked(file: UploadFile, params: dict[str, list[str]], columns: list
     return upload
 
 
-def _charge(state: Any, principal: Principal, ctx: RequestContext, upload: CsvUpload) -> None:
+def _charge(state: ServiceState, principal: Principal, upload: CsvUpload) -> None:
     """One quota item per data row (the key check took one), as a batch is charged; refused whole when over."""
     try:
         charge_items(state, principal, upload.rows)
