@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from jinef.model.address import EXPORT_COLUMNS
 from jinef.read.registry.registry import Registry
@@ -51,3 +52,25 @@ def test_stats_json(small_registry: Path) -> None:
 def test_missing_registry_message(tmp_path: Path) -> None:
     r = run("stats", "--db", str(tmp_path / "nope.sqlite"))
     assert r.returncode == 1 and "jinef build" in r.stderr
+
+
+
+def test_messages_follow_lang_option_then_locale(small_registry: Path) -> None:
+    """`--lang fa` or a Persian locale (LC_ALL over LC_MESSAGES over LANG) gives Persian errors and rule texts."""
+    from typer.testing import CliRunner
+
+    from jinef.cli.main import app
+
+    def run_in(env: dict[str, str | None], *args: str) -> Any:
+        # In process (the command's own code, no interpreter start); the locale variables set or unset as given.
+        return CliRunner().invoke(app, list(args), env={"LC_ALL": None, "LC_MESSAGES": None, "LANG": None, **env})
+
+    by_option = run_in({"LANG": "en_US.UTF-8"}, "--lang", "fa", "lookup", "10", "--db", str(small_registry))
+    assert by_option.exit_code == 2
+    assert by_option.stderr.startswith("خطا: کد پستی «۱۰» نادرست است: کد پستی باید دقیقاً ۱۰ رقم باشد"), by_option.stderr
+    by_locale = run_in({"LANG": "fa_IR.UTF-8"}, "validate", "13457")
+    assert by_locale.exit_code == 1 and "خیر" in by_locale.stdout and "۱۰ رقم" in by_locale.stdout, by_locale.stdout
+    overridden = run_in({"LANG": "fa_IR.UTF-8", "LC_ALL": "C.UTF-8"}, "validate", "13457")
+    assert "10 digits" in overridden.stdout and "رقم" not in overridden.stdout, overridden.stdout
+    unknown = run_in({}, "--lang", "de", "validate", "13457")
+    assert unknown.exit_code == 2 and "--lang" in unknown.stderr

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -25,9 +25,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import jinef
-from jinef.api import gnaf, hot_paths, strict_input
+from jinef.api import gnaf, hot_paths, strict_input, validation_errors
 from jinef.api.audit import AuditWriter
-from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState, warm_registry
+from jinef.api.deps import (
+    ApiError,
+    KeyCache,
+    QuotaLeases,
+    RegistryHandle,
+    RequestContext,
+    ServiceState,
+    context,
+    warm_registry,
+)
 from jinef.api.responses import JSONResponse
 from jinef.api.routers import (
     autocomplete,
@@ -46,7 +55,9 @@ from jinef.api.routers import gnaf as gnaf_router
 from jinef.api.routers import verify as verify_router
 from jinef.api.schemas import MAX_BATCH
 from jinef.api.servicedb import AuditRecord, open_store
+from jinef.common import messages
 from jinef.common.config import RegistryLocation
+from jinef.common.messages import DEFAULT_LANGUAGE, Language, negotiate
 from jinef.read.verify import DEFAULT_PURPOSES, SmsGateway, VerifyConfig, VerifyHub
 from jinef.read.verify.sms import HttpSmsGateway
 
@@ -83,7 +94,8 @@ class BodyTooLargeError(HTTPException):
     """The request body is over the limit (an HTTPException so FastAPI's body reader lets it through)."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body is larger than {limit} bytes")
+        super().__init__(413, messages.message("api.body_too_large", limit=limit).text("en"))
+        self.limit = limit
 
 
 def _worker_id() -> bytes:
@@ -99,14 +111,26 @@ def _is_gnaf(scope: Scope) -> bool:
 
 
 def error_payload(scope: Scope, exc: ApiError) -> dict[str, Any]:
-    """The error body: the v1 shape, or a failed GNAF envelope under ``/gnaf/``."""
-    if _is_gnaf(scope):
-        return gnaf.envelope_error(gnaf.RES_BY_STATUS.get(exc.status, gnaf.RES_BAD_REQUEST), exc.message)
+    """The error body in the client's language: the v1 shape, or a failed GNAF envelope under ``/gnaf/``."""
     ctx: RequestContext | None = scope.get("jinef")
-    body: dict[str, Any] = {"status": exc.status, "code": exc.code, "message": exc.message,
+    language = ctx.language if ctx else DEFAULT_LANGUAGE
+    if _is_gnaf(scope):
+        return gnaf.envelope_error(gnaf.RES_BY_STATUS.get(exc.status, gnaf.RES_BAD_REQUEST), exc.text.text(language))
+    body: dict[str, Any] = {"status": exc.status, "code": exc.code, "message": exc.text.text(language),
                             "request_id": ctx.request_id if ctx else None}
-    body.update(exc.details)
+    body.update(_in_language(exc.details, language))
     return {"error": body}
+
+
+def _in_language(value: Any, language: Language) -> Any:
+    """``value`` with every message in it (in lists and objects too) shown in ``language``."""
+    if isinstance(value, messages.Message):
+        return value.text(language)
+    if isinstance(value, list):
+        return [_in_language(v, language) for v in value]
+    if isinstance(value, dict):
+        return {k: _in_language(v, language) for k, v in value.items()}
+    return value
 
 
 def error_response(scope: Scope, exc: ApiError) -> JSONResponse:
@@ -126,7 +150,8 @@ class ServiceMiddleware:
             await self.app(scope, receive, send)
             return
         state: ServiceState = self.fastapi_app.state.service
-        ctx = RequestContext(request_id=next_request_id(), start=time.perf_counter())
+        ctx = RequestContext(request_id=next_request_id(), start=time.perf_counter(),
+                             language=negotiate(_header_value(scope, b"accept-language")))
         scope["jinef"] = ctx
         status = 500
         started = False  # the response start has gone to the client
@@ -153,8 +178,7 @@ class ServiceMiddleware:
                         log.exception("the call audit could not be written (request %s)", ctx.request_id)
                         status = 503
                         refused = ApiError(503, "audit_unavailable",
-                                           f"the call could not be recorded, so it is not answered "
-                                           f"(request id {ctx.request_id})")
+                                           messages.message("api.audit_unavailable", request_id=ctx.request_id))
                         start, message = _response_messages(error_response(scope, refused), rid)
                 started = True
                 await send(start)
@@ -201,7 +225,7 @@ class ServiceMiddleware:
         try:
             length = _content_length(scope)
             if length is not None and length > limit:
-                too_large = ApiError(413, "body_too_large", f"request body is larger than {limit} bytes")
+                too_large = ApiError(413, "body_too_large", messages.message("api.body_too_large", limit=limit))
                 await error_response(scope, too_large)(scope, receive, send_wrapper)
             elif state.hot_paths and hot_paths.takes(scope):
                 await hot_paths.answer(state, ctx, scope, receive_limited, send_wrapper,
@@ -215,10 +239,10 @@ class ServiceMiddleware:
             elif isinstance(exc, strict_input.InvalidTextError):
                 err = exc.error
             elif isinstance(exc, BodyTooLargeError):
-                err = ApiError(413, "body_too_large", str(exc.detail))
+                err = ApiError(413, "body_too_large", messages.message("api.body_too_large", limit=exc.limit))
             else:
                 log.exception("unhandled error in request %s", ctx.request_id)
-                err = ApiError(500, "internal_error", f"internal error (request id {ctx.request_id})")
+                err = ApiError(500, "internal_error", messages.message("api.internal_error", request_id=ctx.request_id))
             if not started:
                 held = None
                 await error_response(scope, err)(scope, receive, send_wrapper)
@@ -268,10 +292,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _clean_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """Validation errors without the echoed input (can be large or personal)."""
-    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-            for e in errors]
+_HTTP_CODES = {404: "no_such_endpoint", 405: "method_not_allowed", 413: "body_too_large"}
+_HTTP_MESSAGES = {404: messages.message("api.no_such_endpoint"), 405: messages.message("api.method_not_allowed")}
 
 
 def _install_handlers(app: FastAPI) -> None:
@@ -281,31 +303,25 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _clean_errors(exc.errors())
-        if any(e["type"] == "json_invalid" for e in errors):
-            err = ApiError(400, "malformed_json", "the request body is not valid JSON", details={"details": errors})
-        elif any(e["type"] == "too_long" for e in errors):
-            limit = gnaf.MAX_ROWS if _is_gnaf(request.scope) else MAX_BATCH
-            err = ApiError(422, "batch_too_long", f"a batch has at most {limit} items", details={"details": errors})
-            if _is_gnaf(request.scope):
-                return JSONResponse(gnaf.envelope_error(gnaf.RES_TOO_MANY_ROWS, err.message), status_code=422)
-        elif errors and errors[0]["loc"] == ["body"] and "json" not in request.headers.get("content-type", ""):
-            err = ApiError(422, "invalid_request", "the body must be a JSON object sent as application/json",
-                           details={"details": errors})
-        else:
-            msg = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
-            err = ApiError(422, "invalid_request", f"the request does not match the schema: {msg}",
-                           details={"details": errors})
+        gnaf_call = _is_gnaf(request.scope)
+        err = validation_errors.api_error(exc.errors(), gnaf.MAX_ROWS if gnaf_call else MAX_BATCH,
+                                          "json" in request.headers.get("content-type", ""))
+        if gnaf_call and err.code == "batch_too_long":
+            text = err.text.text(context(request).language)
+            return JSONResponse(gnaf.envelope_error(gnaf.RES_TOO_MANY_ROWS, text), status_code=422)
         return error_response(request.scope, err)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc, strict_input.InvalidTextError):
             return error_response(request.scope, exc.error)
-        codes = {404: "no_such_endpoint", 405: "method_not_allowed", 413: "body_too_large"}
-        code = codes.get(exc.status_code, "http_error")
-        return error_response(request.scope, ApiError(exc.status_code, code, str(exc.detail),
-                                                      headers=dict(exc.headers or {})))
+        if isinstance(exc, BodyTooLargeError):
+            text = messages.message("api.body_too_large", limit=exc.limit)
+        else:
+            text = _HTTP_MESSAGES.get(exc.status_code) or messages.message("api.http_error", status=exc.status_code)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(request.scope, ApiError(exc.status_code, code, text, headers=dict(exc.headers or {})))
+
 
 
 def default_verify_config() -> VerifyConfig:

@@ -21,6 +21,7 @@ from fastapi import Depends, Header, Request
 from jinef.api.audit import AuditWriter
 from jinef.api.servicedb import Principal, ServiceStore, hash_key
 from jinef.common.config import RegistryLocation
+from jinef.common.messages import DEFAULT_LANGUAGE, Language, Message, message
 from jinef.image.folder import current_generation
 from jinef.read.geo.reverse import ReverseGeocoder
 from jinef.read.geocode.autocomplete import Autocompleter
@@ -39,16 +40,25 @@ log = logging.getLogger("jinef.api")
 
 
 class ApiError(Exception):
-    """An error answered to the client: status, a stable code, a message and optional details."""
+    """An error answered to the client: status, a stable code, a catalogue message and optional details.
 
-    def __init__(self, status: int, code: str, message: str, *, details: dict[str, Any] | None = None,
+    The message is shown in the language the client asked for when the answer is written; so are messages among
+    the details (a list of them too).
+    """
+
+    def __init__(self, status: int, code: str, text: Message, *, details: dict[str, Any] | None = None,
                  headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
+        super().__init__(text.text("en"))
         self.status = status
         self.code = code
-        self.message = message
+        self.text = text
         self.details = details or {}
         self.headers = headers or {}
+
+    @property
+    def message(self) -> str:
+        """The message in English."""
+        return self.text.text("en")
 
 
 @dataclass(slots=True)
@@ -62,6 +72,7 @@ class RequestContext:
     key_id: int | None = None
     items: int = 0
     outcome: str | None = None
+    language: Language = DEFAULT_LANGUAGE  # of the answer's messages, from Accept-Language
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -281,16 +292,16 @@ def check_key(state: ServiceState, ctx: RequestContext, key: str | None, scope: 
               cost: int = 1) -> Principal:
     """:func:`authorize` for callers that hold the state and context rather than a Starlette request."""
     if not key:
-        raise ApiError(401, "missing_key", "an API key is required (X-API-Key header)",
+        raise ApiError(401, "missing_key", message("api.missing_key"),
                        headers={"WWW-Authenticate": "ApiKey"})
     principal = state.keys.principal(key)
     if principal is None:
-        raise ApiError(401, "invalid_key", "the API key is not valid or has been revoked",
+        raise ApiError(401, "invalid_key", message("api.invalid_key"),
                        headers={"WWW-Authenticate": "ApiKey"})
     ctx.org, ctx.key_id = principal.org, principal.key_id
     wanted = (scope,) if isinstance(scope, str) else scope
     if principal.scopes.isdisjoint(wanted):
-        raise ApiError(403, "scope_denied", f"this key does not have the {' or '.join(map(repr, wanted))} scope")
+        raise ApiError(403, "scope_denied", message("api.scope_denied", scopes=list(wanted)))
     if principal.rate is not None:
         _charge(state, principal, cost)
     return principal
@@ -313,10 +324,9 @@ def _charge(state: ServiceState, principal: Principal, cost: int, credit: int = 
     wait = state.quota.take(principal.org_id, principal.rate, float(cost), float(credit))
     if wait > 0:
         retry = max(1, math.ceil(wait))
-        what = "" if cost + credit <= 1 else f" ({cost + credit} items)"
-        raise ApiError(429, "rate_limited",
-                       f"quota exceeded for organisation {principal.org!r}{what}: retry in {retry} s",
-                       headers={"Retry-After": str(retry)})
+        text = (message("api.rate_limited", org=principal.org, retry=retry) if cost + credit <= 1 else
+                message("api.rate_limited_items", org=principal.org, items=cost + credit, retry=retry))
+        raise ApiError(429, "rate_limited", text, headers={"Retry-After": str(retry)})
 
 
 def require_scope(*scopes: str) -> Any:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import fail, print_json
+from jinef.cli.output import fail, print_json, reason
 from jinef.cli.registry_cmds import stats as counts
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
 from jinef.write.stats import compute_dashboard, province_code, provinces
@@ -76,7 +76,7 @@ def stats_counties(province: Annotated[str | None, typer.Option(help="One provin
         try:
             code = province_code(province, {p.code: p.name for p in board.provinces})
         except ValueError as exc:
-            fail(str(exc))
+            fail(reason(exc))
         rows = [c for c in rows if c.province_code == code]
     if json_out:
         print_json([c.as_dict() for c in rows])
@@ -118,7 +118,7 @@ def plans_set(province: Annotated[str, typer.Argument(help="Province code or Per
         with _plans(db, dashboard_db) as store:
             plan = store.set_plan(code, measure, target, deadline, note, "cli", set(known))
     except (ValueError, RegistryNotFoundError) as exc:
-        fail(str(exc))
+        fail(reason(exc))
     if json_out:
         print_json(plan.as_dict())
         return
@@ -134,7 +134,7 @@ def plans_list(province: Annotated[str | None, typer.Option(help="One province (
         try:
             code = province_code(province, provinces(RegistryLocation.of(db)))
         except (ValueError, RegistryNotFoundError) as exc:
-            fail(str(exc))
+            fail(reason(exc))
     with _plans(db, dashboard_db) as store:
         rows = [store.progress(p) for p in store.plans(code)]
     if json_out:

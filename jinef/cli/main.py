@@ -25,6 +25,7 @@ from jinef.cli import (
     units,
     verify,
 )
+from jinef.cli.language import LangOption
 
 app = typer.Typer(
     help="Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub.",
@@ -32,6 +33,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def main(lang: LangOption = None) -> None:
+    """Jinef: Iran's national geocoded address file (GNAF) — registry, geocoder, verification hub."""
+
+
 for module in (postcodes, registry_cmds, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
                audit_log, audit, verify, units, rollback_cmd, certificate, batch, match_file):
     module.register(app)

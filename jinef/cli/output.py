@@ -10,6 +10,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from jinef.cli.language import shown
+from jinef.common.messages import Message, MessageError, message
+
 console = Console(stderr=True)
 
 
@@ -18,8 +21,15 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Say what was wrong on stderr and exit with ``code``."""
+def reason(exc: Exception) -> str | Message:
+    """What an exception says: its catalogue message when it carries one, else its text."""
+    return exc.text if isinstance(exc, MessageError) else str(exc)
+
+
+def fail(text: str | Message, code: int = 1) -> NoReturn:
+    """Say what was wrong on stderr, in the command's language when ``text`` is a catalogue message, and exit
+    with ``code``."""
     # Escaped: messages name rules in brackets («[too_long]»), which Rich would take for markup and drop.
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    label = escape(shown(message("cli.error")))
+    console.print(f"[bold red]{label}[/] {escape(shown(text))}", highlight=False)
     raise typer.Exit(code)

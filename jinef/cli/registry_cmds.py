@@ -14,6 +14,7 @@ from rich.table import Table
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
 from jinef.common.config import registry_location
+from jinef.common.messages import message
 from jinef.model import postcode as pc
 from jinef.read.registry.registry import Registry
 from jinef.write.compile import image_step
@@ -103,7 +104,7 @@ def lookup(
         fail("give postcodes, or --file IN.csv -o OUT.csv", code=2)
     bad = [v for v in (pc.validate(p) for p in postcodes) if not v.valid]
     if bad:
-        fail("; ".join(f"{v.input!r}: {', '.join(v.messages())}" for v in bad), code=2)
+        fail(message("cli.list", items=[v.error() for v in bad]), code=2)
     with open_registry(db) as reg:
         found = reg.lookup_many(postcodes)
     if json_out:

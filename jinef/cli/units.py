@@ -18,6 +18,7 @@ from rich.table import Table
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
+from jinef.common.messages import message
 from jinef.model.change import CLI_ORG, REASON_CODES, Actor, Reason
 from jinef.write.edit.editor import EditResult, RegistryEditor
 from jinef.write.edit.errors import EditError
@@ -43,7 +44,7 @@ def _run(db: str | None, json_out: bool, fn: Any) -> Any:
     try:
         result = fn(editor)
     except EditError as exc:
-        fail(f"{exc.field}: {exc.message} — {exc.message_fa} ({exc.code}); nothing was changed")
+        fail(message("edit.registry_unchanged", field=exc.field, problem=exc.text, code=exc.code))
     finally:
         editor.close()
     if isinstance(result, EditResult):

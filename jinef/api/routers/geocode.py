@@ -19,6 +19,7 @@ from jinef.api.schemas import (
     StructuredGeocodeRequest,
 )
 from jinef.api.servicedb import Principal
+from jinef.common.messages import message
 from jinef.read.geocode.geocoder import Geocoder, GeocodeResult
 
 router = APIRouter(prefix="/v1/geocode", tags=["geocode"])
@@ -31,7 +32,7 @@ def _near(lat: float | None, lon: float | None) -> tuple[float, float] | None:
     if lat is None and lon is None:
         return None
     if lat is None or lon is None:
-        raise ApiError(422, "invalid_request", "near_lat and near_lon go together")
+        raise ApiError(422, "invalid_request", message("geocode.near_pair"))
     return (lat, lon)
 
 

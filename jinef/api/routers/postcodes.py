@@ -19,12 +19,16 @@ from jinef.api.schemas import (
     postcode_result,
 )
 from jinef.api.servicedb import Principal
+from jinef.common.messages import LANGUAGES, message
 from jinef.model import postcode as pc
 
 router = APIRouter(prefix="/v1/postcodes", tags=["postcodes"])
 
+_RULE_SEPARATOR = {"en": "; ", "fa": "؛ "}
 _FOUND_ITEM = b'{"input":%s,"result":%s,"error":null}'
-_NOT_FOUND = {"code": "not_found", "message": "no unit has this postcode", "reasons": None}
+# The batch's not-found item, written once per language.
+_NOT_FOUND = {language: {"code": "not_found", "message": message("postcode.not_found_item").text(language),
+                         "reasons": None} for language in LANGUAGES}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 422, 429)
 }
@@ -32,8 +36,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 def invalid_postcode(v: pc.Validation) -> ApiError:
     """The 422 for an input that breaks the postcode rules, naming each rule."""
-    return ApiError(422, "invalid_postcode", f"invalid postcode {v.input!r}: " + "; ".join(v.messages()),
-                    details={"reasons": list(v.reasons), "messages": v.messages()})
+    return ApiError(422, "invalid_postcode", v.error(),
+                    details={"reasons": list(v.reasons), "messages": [pc.rule_message(r) for r in v.reasons]})
 
 
 def answer_lookup_many(state: ServiceState, ctx: RequestContext, principal: Principal, postcodes: list[str]) -> bytes:
@@ -57,12 +61,13 @@ def answer_lookup_many(state: ServiceState, ctx: RequestContext, principal: Prin
             assert isinstance(check, pc.Validation)
             n_invalid += 1
             items.append(orjson.dumps({"input": text, "result": None, "error": {
-                "code": "invalid_postcode", "message": "; ".join(check.messages()), "reasons": list(check.reasons)}}))
+                "code": "invalid_postcode", "message": _RULE_SEPARATOR[ctx.language].join(check.messages(ctx.language)),
+                "reasons": list(check.reasons)}}))
             continue
         unit = next(found)
         if unit is None:
             n_missing += 1
-            items.append(orjson.dumps({"input": text, "result": None, "error": _NOT_FOUND}))
+            items.append(orjson.dumps({"input": text, "result": None, "error": _NOT_FOUND[ctx.language]}))
         else:
             n_found += 1
             items.append(_FOUND_ITEM % (orjson.dumps(text), unit))
@@ -80,7 +85,7 @@ def answer_lookup_one(state: ServiceState, ctx: RequestContext, postcode: str) -
         raise invalid_postcode(v)
     a = state.address_source().get(int(v.postcode))
     if a is None:
-        raise ApiError(404, "not_found", f"no unit has postcode {v.postcode}")
+        raise ApiError(404, "not_found", message("postcode.not_found", postcode=v.postcode))
     return postcode_result(a)
 
 
@@ -126,4 +131,4 @@ async def validate(postcode: str, request: Request) -> Any:
     ctx.items = 1
     v = pc.validate(postcode)
     ctx.outcome = "ok" if v.valid else "invalid"
-    return JSONResponse({**v.as_dict(), "messages": v.messages()})
+    return JSONResponse({**v.as_dict(), "messages": v.messages(ctx.language)})

@@ -22,6 +22,7 @@ from jinef.api.schemas import (
     ReverseResult,
 )
 from jinef.api.servicedb import Principal
+from jinef.common.messages import message
 from jinef.read.geo.coords import parse_coordinate
 from jinef.read.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, INVALID, OK, REASONS, STATUSES
 
@@ -29,12 +30,6 @@ router = APIRouter(prefix="/v1/reverse", tags=["reverse"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 422, 429)
-}
-_MESSAGES = {
-    "lat_not_a_number": "lat is not a number",
-    "lon_not_a_number": "lon is not a number",
-    "lat_out_of_range": "lat must be between -90 and 90",
-    "lon_out_of_range": "lon must be between -180 and 180",
 }
 
 
@@ -77,8 +72,8 @@ async def reverse_one(
     res = geocoder.reverse(la, lo, radius_m=radius_m, limit=limit)
     if res.status == INVALID:
         reason = res.reason or "invalid"
-        raise ApiError(422, "invalid_coordinates", f"invalid point: {_MESSAGES.get(reason, reason)}",
-                       details={"reasons": [reason]})
+        text = message("reverse.invalid", reason=message(f"reverse.reason.{reason}"))
+        raise ApiError(422, "invalid_coordinates", text, details={"reasons": [reason]})
     body = res.as_dict()
     address = registry.lookup(res.postcode) if res.postcode else None
     body["standard_address"] = address.standard_address if address else None
