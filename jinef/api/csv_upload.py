@@ -27,11 +27,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from jinef.api.deps import ApiError
 from jinef.common.csv_safety import neutralise_row
 from jinef.common.input_encoding import detect_stream_encoding
+from jinef.common.messages import Message, message
 
 DATA_FIELD = "data"  # Addok's name for the file field
+ENCODING_CHOICES = ["utf-8", "utf-16", "cp1256"]  # what refusals suggest: the encodings Persian files come in
 # Delimiters a spreadsheet writes (``tab`` spelled out: a tab is awkward to type in a form field).
 DELIMITERS = {",": ",", ";": ";", "|": "|", "\t": "\t", "tab": "\t"}
-ENCODING_HINT = "give the file's encoding in the encoding field (utf-8, utf-16 or cp1256)"
 _READ = 1 << 20
 # Text encodings an address file comes in. Not any Python codec: some decode to text that is not Unicode
 # (``unicode_escape`` gives lone surrogates) or fail part way in ways a strict text decoder does not.
@@ -40,9 +41,9 @@ ENCODINGS = frozenset(codecs.lookup(n).name for n in (
     "mac-farsi", "ascii", "latin-1", "cp1252"))
 
 
-def upload_error(code: str, message: str, **details: Any) -> ApiError:
+def upload_error(code: str, text: Message, **details: Any) -> ApiError:
     """A 400 about the uploaded file (what is wrong and where: byte, line, column)."""
-    return ApiError(400, code, message, details=details or None)
+    return ApiError(400, code, text, details=details or None)
 
 
 @dataclass
@@ -100,12 +101,11 @@ async def read_upload(request: Request) -> tuple[UploadFile, dict[str, list[str]
     except StarletteHTTPException as exc:
         if exc.status_code != 400:
             raise  # the upload is over the size limit: the middleware's 413
-        raise upload_error("invalid_upload", f"the multipart form could not be read: {exc.detail}") from None
+        raise upload_error("invalid_upload", message("upload.invalid_form", detail=str(exc.detail))) from None
     file = form.get(DATA_FIELD)
     if not isinstance(file, UploadFile):
         await form.close()
-        raise upload_error("missing_file", f"send the CSV as multipart/form-data, the file in a field named "
-                                           f"{DATA_FIELD!r}", field=DATA_FIELD)
+        raise upload_error("missing_file", message("upload.missing_file", field=DATA_FIELD), field=DATA_FIELD)
     params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         params.setdefault(key, []).append(value)
@@ -133,13 +133,13 @@ def check_upload(file: UploadFile, params: dict[str, list[str]], columns: list[s
     try:
         header = next(reader, None)
         if not header:
-            raise upload_error("empty_file", "the uploaded file is empty: its first line must be the header")
+            raise upload_error("empty_file", message("upload.empty_file"))
         missing = [c for c in columns if c not in header]
         if missing:
-            raise upload_error(
-                "missing_column", f"the header ({', '.join(header)}), read with the delimiter {upload.delimiter!r}, "
-                f"has no column {' and no column '.join(map(repr, missing))}: name the column(s) to read",
-                columns=missing, header=header)
+            shown = "tab" if upload.delimiter == "\t" else upload.delimiter
+            raise upload_error("missing_column", message("upload.missing_column", header=header, delimiter=shown,
+                                                         columns=[f"'{c}'" for c in missing]),
+                               columns=missing, header=header)
         upload.header = header
         indexes = [header.index(c) for c in columns]
         for row in reader:
@@ -147,7 +147,7 @@ def check_upload(file: UploadFile, params: dict[str, list[str]], columns: list[s
             if probe([row[i] if i < len(row) else "" for i in indexes]):
                 upload.readable += 1
     except csv.Error as exc:
-        raise upload_error("invalid_csv", f"line {reader.line_num} of the file is not CSV: {exc}",
+        raise upload_error("invalid_csv", message("upload.invalid_csv", line=reader.line_num, reason=str(exc)),
                            line=reader.line_num) from None
     return upload
 
@@ -180,7 +180,7 @@ def _delimiter(value: str | None) -> str:
     if value is None or value == "":
         return ","
     if value not in DELIMITERS:
-        raise upload_error("invalid_delimiter", f"delimiter {value!r} is not one of , ; | tab", field="delimiter")
+        raise upload_error("invalid_delimiter", message("upload.invalid_delimiter", value=value), field="delimiter")
     return DELIMITERS[value]
 
 
@@ -190,7 +190,7 @@ def _encoding(name: str) -> str:
     except (LookupError, ValueError):  # ValueError: a name with a NUL in it
         codec = ""
     if codec not in ENCODINGS:
-        raise upload_error("unknown_encoding", f"encoding {name!r} is not one Jinef reads: {ENCODING_HINT}",
+        raise upload_error("unknown_encoding", message("upload.unknown_encoding", name=name, choices=ENCODING_CHOICES),
                            field="encoding")
     return codec
 
@@ -208,8 +208,9 @@ def _check_decodes(raw: IO[bytes], encoding: str) -> None:
         except UnicodeDecodeError as exc:
             at = max(offset + exc.start, 0)
             lines += chunk[:max(exc.start, 0)].decode(encoding, "ignore").count("\n")
-            raise upload_error("undecodable_file", f"the file is not valid {encoding} at byte {at} (line {lines}): "
-                               f"{ENCODING_HINT}", encoding=encoding, byte=at, line=lines) from None
+            raise upload_error("undecodable_file", message("upload.undecodable", encoding=encoding, byte=at,
+                                                           line=lines, choices=ENCODING_CHOICES),
+                               encoding=encoding, byte=at, line=lines) from None
         lines += text.count("\n")
         offset += len(chunk)
         if not chunk:

@@ -208,6 +208,11 @@ def test_refusals_before_the_file_is_read(api: Api) -> None:
     assert r.status_code == 400 and r.json()["error"]["code"] == "missing_file" and "'data'" in r.text
     r = _post(c, "/v1/reverse/csv", _csv([["lat", "lon"], ["35.7", "51.4"]]), keys["geocode"], radius_m="-5")
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_radius"
+    # Asked in Persian, the refusal is in Persian; the names to copy (columns, encoding) stay as written.
+    r = c.post("/v1/reverse/csv", files={"data": ("p.csv", _csv([["y", "x"], ["35.7", "51.4"]]), "text/csv")},
+               headers={"X-API-Key": keys["geocode"], "Accept-Language": "fa"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "missing_column"
+    assert r.json()["error"]["message"].startswith("سرستون‌ها (y، x)") and "'lat'" in r.text
 
 
 def test_an_upload_over_the_limit_is_a_413(small_registry: Path, tmp_path: Path) -> None:

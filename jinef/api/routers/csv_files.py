@@ -18,11 +18,12 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import StreamingResponse
 
-from jinef.api.csv_upload import DATA_FIELD, CsvUpload, check_upload, read_upload, upload_error
+from jinef.api.csv_upload import DATA_FIELD, ENCODING_CHOICES, CsvUpload, check_upload, read_upload, upload_error
 from jinef.api.deps import ApiError, RequestContext, ServiceState, charge_items, context, require_scope, service
 from jinef.api.schemas import MAX_RADIUS_M, ErrorResponse
 from jinef.api.servicedb import Principal
 from jinef.common.input_encoding import PERSIAN_TEXT
+from jinef.common.messages import message
 from jinef.read.geo.coords import parse_coordinate
 from jinef.read.geo.point_rows import RESULT_COLUMNS as REVERSE_COLUMNS
 from jinef.read.geo.point_rows import reverse_cells
@@ -106,9 +107,9 @@ async def geocode_csv(request: Request, principal: Principal = require_scope("ge
     upload = await _checked(file, params, columns, readable)
     if upload.rows and not upload.readable:
         upload.close()
-        raise upload_error("unreadable_column", f"no row has Persian text in column(s) {', '.join(columns)} when "
-                           f"read as {upload.encoding}: give the file's encoding in the encoding field (utf-8, "
-                           f"utf-16 or cp1256), or name the address column(s) with columns", columns=columns)
+        raise upload_error("unreadable_column", message("upload.no_persian_text", columns=columns,
+                                                        encoding=upload.encoding, choices=ENCODING_CHOICES),
+                           columns=columns)
     _charge(state, principal, upload)
     geocoder = await state.geocoder.aget(state.registry.get())
     indexes = [upload.header.index(c) for c in columns]
@@ -145,9 +146,8 @@ async def reverse_csv(request: Request, principal: Principal = require_scope("re
     upload = await _checked(file, params, [lat_column, lon_column], readable)
     if upload.rows and not upload.readable:
         upload.close()
-        raise upload_error("unreadable_column", f"no row has a point that is a number in columns {lat_column!r}, "
-                           f"{lon_column!r} when read as {upload.encoding}: name the columns with lat_column and "
-                           f"lon_column, or give the file's encoding in the encoding field",
+        raise upload_error("unreadable_column", message("upload.no_point", lat_column=lat_column,
+                                                        lon_column=lon_column, encoding=upload.encoding),
                            columns=[lat_column, lon_column])
     _charge(state, principal, upload)
     geocoder = await state.reverse.aget(state.registry.get())
@@ -219,6 +219,6 @@ def _radius(text: str) -> float:
         return DEFAULT_RADIUS_M
     value = parse_coordinate(text)  # any digit form, as the coordinates
     if value is None or not math.isfinite(value) or not 0 < value <= MAX_RADIUS_M:
-        raise upload_error("invalid_radius", f"radius_m must be a number of metres above 0 and at most "
-                           f"{MAX_RADIUS_M:g}, got {text!r}", field="radius_m")
+        raise upload_error("invalid_radius", message("upload.invalid_radius", limit=f"{MAX_RADIUS_M:g}", value=text),
+                           field="radius_m")
     return value
