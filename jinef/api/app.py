@@ -44,6 +44,7 @@ from jinef.api.routers import (
     autocomplete,
     building_requests,
     certificates,
+    csv_files,
     docs,
     geocode,
     postcodes,
@@ -73,6 +74,8 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_
                                           certificates.router)
 DEFAULT_ROUTERS += (dashboard_router.router, dashboard_router.page_router)  # the provinces' dashboard
 DEFAULT_ROUTERS += (docs.router,)  # /docs and /redoc from vendored assets (FastAPI's own load them from a CDN)
+DEFAULT_ROUTERS += (csv_files.router,)  # CSV files geocoded over HTTP
+DEFAULT_MAX_UPLOAD = DEFAULTS.max_upload  # bytes: see the setting's meaning (jinef.common.settings)
 
 _OUTCOMES = {200: "ok", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "bad_method", 409: "conflict", 410: "gone", 413: "too_large", 422: "invalid",
@@ -183,7 +186,8 @@ class ServiceMiddleware:
                 await send(start)
             await send(message)
 
-        limit = state.max_body
+        upload = scope.get("path") in csv_files.UPLOAD_PATHS
+        limit = state.max_upload if upload else state.max_body
         received = 0
         whole = False  # the body has been handed over in one piece
         json_body = strict_input.is_json(_header_value(scope, b"content-type"))
@@ -194,6 +198,12 @@ class ServiceMiddleware:
             nonlocal received, whole
             if whole:
                 return await receive()
+            if upload:  # a file: passed on piece by piece (the form parser spools it to disk), only counted
+                message = await receive()
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+                return message
             chunks: list[bytes] = []
             while True:
                 message = await receive()
@@ -346,7 +356,7 @@ def open_hub(reg: RegistryHandle, path: Path, *, key_path: str | os.PathLike[str
 
 def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None = None,
                service_db: str | os.PathLike[str] | None = None, *,
-               max_body: int = DEFAULT_MAX_BODY, key_cache_ttl: float = 2.0,
+               max_body: int = DEFAULT_MAX_BODY, max_upload: int = DEFAULT_MAX_UPLOAD, key_cache_ttl: float = 2.0,
                routers: Iterable[APIRouter] = DEFAULT_ROUTERS, warm: bool = False,
                verify_db: str | os.PathLike[str] | None = None, verify_key: str | os.PathLike[str] | None = None,
                verify_config: VerifyConfig | None = None, sms_gateway: SmsGateway | None = None,
@@ -395,8 +405,8 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
                    clock=verify_clock, dev_sms_outbox=dev_sms_outbox)
     app.state.service = ServiceState(
         registry=registry, store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
-        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, hub=hub, hot_paths=hot,
-        access_log=open_access_log(access_log))
+        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, max_upload=max_upload, hub=hub,
+        hot_paths=hot, access_log=open_access_log(access_log))
     app.state.dashboard_sources = (hub_path, svc_path)  # the dashboard reads the hub's and service's figures
     for r in routers:
         app.include_router(r)
@@ -424,6 +434,6 @@ def app_from_env() -> FastAPI:
     s = settings()
     token = s.sms_gateway_token.reveal() if s.sms_gateway_token else None
     gateway = HttpSmsGateway(s.sms_gateway_url, token) if s.sms_gateway_url else None
-    return create_app(s.db, s.service_db, max_body=s.max_body, warm=s.warm, verify_db=s.verify_db,
-                      verify_key=s.verify_key_file, sms_gateway=gateway, dev_sms_outbox=s.dev_sms_outbox,
-                      access_log=s.access_log, cors_origins=s.cors_origins)
+    return create_app(s.db, s.service_db, max_body=s.max_body, max_upload=s.max_upload, warm=s.warm,
+                      verify_db=s.verify_db, verify_key=s.verify_key_file, sms_gateway=gateway,
+                      dev_sms_outbox=s.dev_sms_outbox, access_log=s.access_log, cors_origins=s.cors_origins)

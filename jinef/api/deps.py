@@ -254,6 +254,7 @@ class ServiceState:
     audit: AuditWriter
     max_body: int
     max_batch: int
+    max_upload: int  # bytes of a CSV file sent to be geocoded (jinef.api.routers.csv_files)
     hub: VerifyHub | None = None  # the verification hub: one per worker, opened at startup
     edits: Edits | None = None  # the worker's registry editor, opened on first use
     hot_paths: bool = True  # postcode lookups answered by jinef.api.hot_paths rather than their FastAPI routes

@@ -28,6 +28,7 @@ PARAMETERS: dict[str, Any] = {
     "lon": str(LON),
     "radius_m": 100,
     "limit": 5,
+    "format": "geojson",  # or json, the default
     "q": ADDRESS,
     "province": "تهران",
     "county": "تهران",

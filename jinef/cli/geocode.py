@@ -21,38 +21,19 @@ from jinef.cli.output import console, fail, print_json
 from jinef.common.config import RegistryNotFoundError
 from jinef.common.csv_safety import neutralise_row
 from jinef.common.input_encoding import PERSIAN_TEXT, check_encoding, detect_encoding, reading_error
-from jinef.model.address import format_coord
-from jinef.read.geocode.geocoder import Geocoder, GeocodeResult
+from jinef.read.geocode.address_rows import RESULT_COLUMNS, geocode_cells
+from jinef.read.geocode.geocoder import Geocoder
 from jinef.read.registry.registry import Registry
 
-OUT_COLUMNS = ("postcode", "match_level", "confidence", "lat", "lon", "matched_address", "reason")
+OUT_COLUMNS = RESULT_COLUMNS
 CHUNK = 256
 _GEOCODER: Geocoder | None = None  # set before forking; workers inherit it
-
-
-def result_row(res: GeocodeResult) -> list[str]:
-    """The appended output columns for one result."""
-    best = res.best
-    if best is None:
-        return ["", "none", "0", "", "", "", res.reason or "no match"]
-    reason = "; ".join(
-        [f"conflict: {', '.join(best.conflicts)}"] if best.conflicts else []
-    ) or ("units: " + " ".join(best.unit_postcodes[:20]) if best.level == "building" else "")
-    return [best.postcode or "", best.level, f"{best.confidence:.4f}",
-            format_coord(best.lat if best.lat == best.lat else None),
-            format_coord(best.lon if best.lon == best.lon else None), best.address, reason]
 
 
 def _geocode_chunk(texts: list[str]) -> list[list[str]]:
     gc = _GEOCODER
     assert gc is not None
-    out = []
-    for t in texts:
-        try:
-            out.append(result_row(gc.geocode(t, limit=1)))
-        except Exception as exc:  # one bad row must not stop a batch
-            out.append(["", "none", "0", "", "", "", f"error: {type(exc).__name__}"])
-    return out
+    return geocode_cells(gc, texts)
 
 
 def _chunks(reader: Iterator[list[str]], col: int) -> Iterator[tuple[list[list[str]], list[str]]]:

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TextIO
 
-import numpy as np
 import typer
 
 from jinef.cli.csv_rows import row_chunks
@@ -19,12 +18,13 @@ from jinef.common.csv_safety import neutralise_row
 from jinef.common.input_encoding import check_encoding, detect_encoding, reading_error
 from jinef.model.digits import to_latin_digits
 from jinef.read.geo.coords import parse_coordinate
-from jinef.read.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, INVALID, OK, REASONS, STATUSES
+from jinef.read.geo.point_rows import RESULT_COLUMNS, UNPARSEABLE, reverse_cells
+from jinef.read.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, INVALID, OK, STATUSES
 
 if TYPE_CHECKING:
     from jinef.read.registry.registry import Registry
 
-OUTPUT_COLUMNS = ("postcode", "standard_address", "distance_m", "province", "county", "plus_code", "reason")
+OUTPUT_COLUMNS = RESULT_COLUMNS
 CHUNK_ROWS = 50_000
 # Why a point is unusable, as the HTTP API says it.
 POINT_RULES = {
@@ -60,39 +60,16 @@ def reverse_csv(registry: Registry, src: TextIO, dst: TextIO, lat_column: str, l
     ilat, ilon = header.index(lat_column), header.index(lon_column)
     writer = csv.writer(dst, lineterminator="\n")
     writer.writerow(neutralise_row([*header, *OUTPUT_COLUMNS]))
-    counts = dict.fromkeys((*STATUSES, "unparseable"), 0)
+    counts = dict.fromkeys((*STATUSES, UNPARSEABLE), 0)
     for chunk in row_chunks(reader, CHUNK_ROWS):
-        lats = np.empty(len(chunk))
-        lons = np.empty(len(chunk))
-        unparseable: dict[int, str] = {}
-        for i, row in enumerate(chunk):
-            la = parse_coordinate(row[ilat]) if ilat < len(row) else None
-            lo = parse_coordinate(row[ilon]) if ilon < len(row) else None
-            if la is None or lo is None:
-                unparseable[i] = "unparseable_lat" if la is None else "unparseable_lon"
-            lats[i] = math.nan if la is None else la
-            lons[i] = math.nan if lo is None else lo
-        batch = geocoder.reverse_many(lats, lons, radius_m=radius_m)
-        postcodes, provinces, counties = batch.postcode_text(), batch.province_names(), batch.county_names()
-        addresses = _standard_addresses(registry, batch.postcode)
-        for i, row in enumerate(chunk):
-            status = STATUSES[batch.status[i]]
-            reason = unparseable.get(i) or REASONS[batch.reason[i]] or ("" if status == "ok" else status)
-            dist = batch.distance_m[i]
+        cells, statuses = reverse_cells(geocoder, registry.source.get_many, chunk, ilat, ilon, radius_m)
+        for row, out, status in zip(chunk, cells, statuses, strict=True):
             # Input cells are echoed: neutralised so that a spreadsheet never runs one as a formula.
-            writer.writerow(neutralise_row([*row, postcodes[i], addresses.get(int(batch.postcode[i]), ""),
-                                            "" if np.isnan(dist) else f"{dist:.1f}",
-                                            provinces[i], counties[i], batch.plus_code[i].decode(), reason]))
-            counts["unparseable" if i in unparseable else status] += 1
+            writer.writerow(neutralise_row([*row, *out]))
+            counts[status] += 1
         if callable(on_rows):
             on_rows(len(chunk))
     return counts
-
-
-def _standard_addresses(registry: Registry, postcodes: np.ndarray) -> dict[int, str]:
-    """The standard address of each distinct found postcode of a chunk (0 = none found)."""
-    distinct = [int(p) for p in np.unique(postcodes) if p]
-    return {p: a.standard_address for p, a in zip(distinct, registry.source.get_many(distinct), strict=True) if a}
 
 
 def _count_rows(path: Path) -> int:

@@ -79,6 +79,10 @@ class Settings:
 
     max_body: int = field(default=256 * 1024, metadata=_about(
         "Largest request body in bytes (413 beyond; a 1,000-row GNAF batch is about 50 KB).", SERVICE, 1))
+    max_upload: int = field(default=8 * 1024 * 1024, metadata=_about(
+        "Largest CSV upload in bytes on /v1/geocode/csv and /v1/reverse/csv (413 beyond). A request holds one "
+        "worker's thread for its whole file: 8 MiB is about 40,000 typed addresses, half a minute on one core; "
+        "bigger files belong to `jinef batch` (every core, resumable).", SERVICE, 1))
     warm: bool = field(default=False, metadata=_about(
         "Make every answering structure at start-up, in the background, rather than on first use (`jinef "
         "serve --warm/--lazy` overrides it).", SERVICE))

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from jinef.api import geojson
 from jinef.api.deps import ApiError, RequestContext, ServiceState, charge_items, context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import (
@@ -88,21 +89,36 @@ def answer_lookup_one(state: ServiceState, ctx: RequestContext, postcode: str) -
     return postcode_result(a)
 
 
-@router.post("/lookup", response_model=LookupResponse, responses=_ERRORS,
+_UNIT_FEATURE = geojson.feature(geojson.point(35.7, 51.39), {
+    "postcode": "1345678901", "status": "active", "standard_address": "استان تهران، شهرستان تهران، …",
+    "location": {"lat": 35.7, "lon": 51.39, "source": "generated", "quality": 3}})
+
+
+@router.post("/lookup", response_model=LookupResponse, responses={**_ERRORS, **geojson.openapi_response(
+                 geojson.collection([_UNIT_FEATURE], {"found": 1, "not_found": 0, "invalid": 0}))},
              summary="Look many postcodes up (at most 1,000; each counts against the quota), answered item by "
                      "item in order")
-async def lookup_many(body: LookupRequest, request: Request, principal: Principal = require_scope("lookup")) -> Any:
-    """Batch lookup: each item has a result or an error, in input order."""
-    return Response(answer_lookup_many(service(request), context(request), principal, body.postcodes),
-                    media_type="application/json")
+async def lookup_many(body: LookupRequest, request: Request, principal: Principal = require_scope("lookup"),
+                      answer_format: geojson.FormatQuery = "json") -> Any:
+    """Batch lookup: each item has a result or an error, in input order (GeoJSON: a Feature per item, the
+    record's fields beside ``input`` and ``error``)."""
+    answer = answer_lookup_many(service(request), context(request), principal, body.postcodes)
+    if answer_format == "geojson":
+        return geojson.GeoJSONResponse(geojson.lookup_batch_collection(orjson.loads(answer)))
+    return Response(answer, media_type="application/json")
 
 
-@router.get("/{postcode}", response_model=PostcodeResult, responses={**_ERRORS, 404: {"model": ErrorResponse}},
+@router.get("/{postcode}", response_model=PostcodeResult, responses={
+                **_ERRORS, 404: {"model": ErrorResponse},
+                **geojson.openapi_response(geojson.collection([_UNIT_FEATURE], {}))},
             summary="The structured and standard address and location of one postcode (any digit form)",
             dependencies=[require_scope("lookup")])
-async def lookup_one(postcode: str, request: Request) -> Any:
-    """One postcode → its unit; 404 unknown, 422 invalid with the failed rules."""
-    return JSONResponse(answer_lookup_one(service(request), context(request), postcode))
+async def lookup_one(postcode: str, request: Request, answer_format: geojson.FormatQuery = "json") -> Any:
+    """One postcode → its unit; 404 unknown, 422 invalid with the failed rules (GeoJSON: its one Feature)."""
+    result = answer_lookup_one(service(request), context(request), postcode)
+    if answer_format == "geojson":
+        return geojson.GeoJSONResponse(geojson.lookup_collection(result))
+    return JSONResponse(result)
 
 
 @router.get("/{postcode}/validate", response_model=ValidationResult, responses=_ERRORS,
