@@ -13,6 +13,7 @@ from jinef.model.digits import to_persian_digits
 from jinef.read.geocode.geocoder import Geocoder
 from jinef.read.registry.registry import Registry
 from jinef.text.keys import match_key
+from jinef.write.compile.geocoder import place_keys
 
 
 def _unit_line(a: Address) -> str:
@@ -155,3 +156,13 @@ def test_a_main_street_with_no_buildings_of_its_own_is_placed_and_written(geocod
         if checked >= 10:
             break
     assert checked >= 3
+
+
+def test_a_place_joined_by_a_dash_is_found_by_either_side() -> None:
+    # Tehran's neighbourhoods list two joined areas as one («الهیه – فرشته»); people type either, and a typed dash
+    # separates an address's parts, so each side is a key of the place (as a name in brackets is).
+    keys = place_keys("الهیه – فرشته")
+    assert keys[0] == match_key("الهیه – فرشته")
+    assert {match_key("الهیه"), match_key("فرشته")} <= set(keys)
+    assert place_keys("خداجو(خراجو)") == [match_key("خداجو(خراجو)"), match_key("خداجو"), match_key("خراجو")]
+    assert place_keys("شهرک غرب") == [match_key("شهرک غرب")]

@@ -21,6 +21,9 @@ from jinef.write.compile.tables import Tables
 
 _TITLE_KEYS = tuple(match_key(t) for t in DROPPABLE_TITLES)
 _BRACKETS = re.compile(r"[()]")
+# A dash between two names joins two areas in one («الهیه – فرشته»): people write either, and a typed dash
+# separates parts of an address, so each side is a key of the place too.
+_JOINED = re.compile(r"\s[-–—‒−]\s|[–—‒−]")
 
 
 def name_keys(name: str) -> list[str]:
@@ -45,10 +48,13 @@ def postings(key_ids: np.ndarray, rows: np.ndarray, n_keys: int, *within: np.nda
 
 def place_keys(name: str) -> list[str]:
     """A place name's keys: the whole name's, and each of its parts for names given with another in brackets
-    («خداجو(خراجو)» is also «خداجو» and «خراجو», as the divisions list writes some)."""
+    («خداجو(خراجو)» is also «خداجو» and «خراجو», as the divisions list writes some) or joined by a dash
+    («الهیه – فرشته» is also «الهیه» and «فرشته»)."""
     keys = [match_key(name)]
     if "(" in name:
         keys += [match_key(part) for part in _BRACKETS.split(name)]
+    if _JOINED.search(name):
+        keys += [match_key(part) for part in _JOINED.split(name)]
     return list(dict.fromkeys(k for k in keys if k))
 
 
