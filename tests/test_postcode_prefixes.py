@@ -85,7 +85,7 @@ def test_a_province_that_outgrows_its_prefixes_is_refused() -> None:
                                     if pc.FORBIDDEN_ROUTE_DIGITS.isdisjoint(f"{i:03d}") and i != 999))
     assert alloc.take("0101") == 99111  # its own stem first
     got = [99111, *alloc.take_many("0102", len(alloc._slices["0102"]))]
-    with pytest.raises(RouteSpaceExhausted, match="province 01 .* 99"):
+    with pytest.raises(RouteSpaceExhausted, match=r"province 01 .* 99"):
         while True:  # the large county's share, then the province's reserve, then a refusal
             got.append(alloc.take("0101"))
     assert sorted(got) == sorted(own)
