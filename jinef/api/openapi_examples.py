@@ -1,7 +1,7 @@
 """An example for every parameter and request body of the API, as Swagger's "Try it out" fills them in.
 
 The postcodes, the building and the points are real in the default registry (`make run`: 200,000 units, the
-fixed seed): 6679300009 is «تهران، خیابان ارغوان، خیابان شهید مطهری، پلاک ۴، طبقه ۲، واحد ۴». The national code
+fixed seed): 1139500009 is «تهران، خیابان ارغوان، خیابان شهید مطهری، پلاک ۴، طبقه ۲، واحد ۴». The national code
 passes the checksum but is a run of one pattern («4242424248»); the mobile is the operators' sample number. A key is
 never an example: Swagger sends the one given under "Authorize", and a GNAF envelope's ``Signature`` says where to
 put it.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-POSTCODE = "6679300009"
-NEIGHBOUR = "6679300010"  # the next unit of the same building
+POSTCODE = "1139500009"
+NEIGHBOUR = "1139500010"  # the next unit of the same building
 BUILDING_ID = 566000000002
 LAT, LON = 35.688627, 51.407870
 ADDRESS = "تهران، خیابان ارغوان، خیابان شهید مطهری، پلاک ۴، طبقه ۲، واحد ۴"
@@ -61,7 +61,7 @@ _NEW_BUILDING = {"province": "تهران", "county": "تهران", "locality_typ
 # By the request body's schema name (components/schemas); BODIES_AT by (method, path, media type), for a body that
 # has no schema of its own (a CSV upload, say).
 BODIES: dict[str, Any] = {
-    "LookupRequest": {"postcodes": [POSTCODE, "۶۶۷۹۳-۰۰۰۱۰", "1234567890"]},  # the last breaks a rule: said per item
+    "LookupRequest": {"postcodes": [POSTCODE, "۱۱۳۹۵-۰۰۰۱۰", "1234567890"]},  # the last breaks a rule: said per item
     "GnafRequest": {"ClientBatchID": 1001, "Signature": SIGNATURE,
                     "Postcodes": [{"ClientRowID": 1, "PostCode": POSTCODE}, {"ClientRowID": 2, "PostCode": NEIGHBOUR}]},
     "GnafMatchRequest": {"ClientBatchID": 1002, "Signature": SIGNATURE, "Purpose": "banking_kyc",
@@ -93,7 +93,7 @@ BODIES: dict[str, Any] = {
     "SurveyIn": {"lat": 35.68871, "lon": 51.40852, "plate": "۱۸", "photo_ref": "IMG-1403-0457",
                  "note": "ساختمان چهار طبقه", "units": _UNITS},
     "DecisionIn": {"reason": "مدارک کامل است"},
-    "VerifyIn": {"payload": "JNF1.6679300009.3f2a9c1d.20250301.20250531.000123.k1.T3Vyc2lnbmF0dXJl"},
+    "VerifyIn": {"payload": "JNF1.1139500009.3f2a9c1d.20250301.20250531.000123.k1.T3Vyc2lnbmF0dXJl"},
     "PlanIn": {"province": "23", "measure": "geocoded_share", "target": 0.95, "deadline": "1405-06-31",
                "note": "هدف برنامه هفتم"},
 }

@@ -84,9 +84,9 @@ def test_swagger_ui_renders_every_operation_offline_and_authorizes(
                                                    ".live-responses-table tbody .response-col_status"))
     assert status[0].text.strip().startswith(("200", "404")), status[0].text
     assert f"X-API-Key: {key}" in op.find_element(By.CSS_SELECTOR, ".curl").text
-    assert "/v1/postcodes/6679300009" in op.find_element(By.CSS_SELECTOR, ".request-url").text
+    assert "/v1/postcodes/1139500009" in op.find_element(By.CSS_SELECTOR, ".request-url").text
     _screenshot(browser, tmp_path, "swagger-ui")
-    _only_this_origin(browser, url, answered="/v1/postcodes/6679300009")
+    _only_this_origin(browser, url, answered="/v1/postcodes/1139500009")
 
 
 def test_redoc_renders_every_operation_offline(docs_site: Site, browser: Any,  # noqa: F811

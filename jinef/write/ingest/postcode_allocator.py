@@ -1,8 +1,15 @@
 """Postcode allocation: routes per area, urban block + serial, rural village + serial.
 
 Route space: the 5-digit routes whose digits avoid 0 and 2 (8^5, less the 8 of one repeated digit).
-Each province gets a contiguous slice in proportion to its units, each county a slice of its
-province's; a reserve at the end serves counties that outgrow their slice and future growth.
+Each province owns the routes that start with its prefixes (*stems*, from
+:mod:`jinef.write.refdata.postcode_prefixes`: Tehran city's counties ``1``, Tabriz ``51``, the rest of East
+Azarbaijan ``53``-``55`` …). Inside a province, routes where the dispatch code is followed by a 1 (the
+postal company's rule: the digits left of the first 1 are the dispatch code) come first, ascending; routes
+with no such 1 only after them. Each county gets a share of its province's routes in proportion to its
+units: a county with stems of its own (a large city) takes them first, the others a contiguous slice of the
+rest. What no county was given (at least 20 %) is the province's reserve, for counties that outgrow their
+share and for growth. A province that has spent its reserve too is refused (:class:`RouteSpaceExhausted`):
+routes never cross into another province's prefixes.
 Serials leave gaps between buildings so that new units can get codes near their neighbours.
 """
 
@@ -14,11 +21,16 @@ from itertools import product
 
 from jinef.model.postcode import ROUTE_DIGITS
 from jinef.write.ingest.apportion import apportion
+from jinef.write.refdata.postcode_prefixes import Prefixes, load_prefixes
 
 RESERVE_SHARE = 0.2
 URBAN_SERIALS = 9999  # serial 0001-9999 inside a block
 RURAL_SERIALS = 999  # serial 001-999 inside a village
 VILLAGES_PER_ROUTE = 100
+
+
+class RouteSpaceExhausted(RuntimeError):
+    """A province needs more routes than its prefixes hold (its share and its reserve are spent)."""
 
 
 def all_routes() -> list[int]:
@@ -27,48 +39,80 @@ def all_routes() -> list[int]:
     return [int("".join(p)) for p in product(digits, repeat=5) if len(set(p)) > 1]
 
 
-class RouteAllocator:
-    """Hands out routes county by county, never the same route twice."""
+def has_separator(route: int) -> bool:
+    """Whether the route reads as dispatch code, 1, distribution code (Tehran's start with the 1 itself)."""
+    return "1" in f"{route:05d}"
 
-    def __init__(self, county_units: Mapping[str, int], county_province: Mapping[str, str]) -> None:
+
+def routes_of(stems: tuple[str, ...], routes: list[int]) -> list[int]:
+    """The routes that start with one of ``stems``: those with a separating 1 first, each part ascending."""
+    mine = [r for r in routes if f"{r:05d}".startswith(stems)]
+    return [r for r in mine if has_separator(r)] + [r for r in mine if not has_separator(r)]
+
+
+class RouteAllocator:
+    """Hands out routes county by county, inside each province's prefixes, never the same route twice."""
+
+    def __init__(self, county_units: Mapping[str, int], county_province: Mapping[str, str],
+                 prefixes: Prefixes | None = None) -> None:
+        table = prefixes or load_prefixes()
         routes = all_routes()
-        usable = int(len(routes) * (1 - RESERVE_SHARE))
-        self._reserve = routes[usable:]
-        self._reserve_pos = 0
-        provinces = sorted(set(county_province.values()))
-        prov_units = [sum(u for c, u in county_units.items() if county_province[c] == p) for p in provinces]
-        # +1 so that every province and county gets at least a route.
-        prov_sizes = apportion(usable - len(provinces), prov_units)
+        self._province = dict(county_province)
         self._slices: dict[str, list[int]] = {}
-        start = 0
-        for p, size in zip(provinces, prov_sizes, strict=True):
-            size += 1
-            counties = sorted(c for c in county_units if county_province[c] == p)
-            sizes = apportion(max(size - len(counties), 0), [county_units[c] for c in counties])
-            cstart = start
-            for c, cs in zip(counties, sizes, strict=True):
-                cs += 1 if size >= len(counties) else 0
-                self._slices[c] = routes[cstart : cstart + cs]
-                cstart += cs
-            start += size
+        self._reserve: dict[str, list[int]] = {}
+        self._reserve_pos: dict[str, int] = {}
+        self._stems: dict[str, tuple[str, ...]] = {}
+        for prov in sorted(set(county_province.values())):
+            if prov not in table.provinces:
+                raise ValueError(f"province {prov} has no postcode prefixes in the table")
+            self._stems[prov] = table.provinces[prov]
+            self._plan_province(prov, routes, table, county_units)
         self._pos: dict[str, int] = dict.fromkeys(self._slices, 0)
+
+    def _plan_province(self, prov: str, routes: list[int], table: Prefixes, county_units: Mapping[str, int]) -> None:
+        pool = routes_of(table.provinces[prov], routes)
+        counties = sorted(c for c in county_units if self._province[c] == prov)
+        usable = int(len(pool) * (1 - RESERVE_SHARE))
+        # +1 so that every county gets at least a route.
+        shares = [s + 1 for s in apportion(max(usable - len(counties), 0), [county_units[c] for c in counties])]
+        own = {c: routes_of(table.counties[c], routes) for c in counties if c in table.counties}
+        owned = {r for rs in own.values() for r in rs}
+        # Large cities take their own stems first (counties sharing a stem, as Tehran, Rey and Shemiranat share
+        # 1, split it in code order); the others, and a large city beyond its stems, a slice of the rest.
+        mine: dict[str, list[int]] = {}
+        claimed: set[int] = set()
+        for c, share in zip(counties, shares, strict=True):
+            mine[c] = [r for r in own.get(c, []) if r not in claimed][:share]
+            claimed.update(mine[c])
+        # The rest of the province, then what large cities' own stems hold beyond their share.
+        rest = [r for r in pool if r not in owned] + [r for r in pool if r in owned and r not in claimed]
+        at = 0
+        for c, share in zip(counties, shares, strict=True):
+            extra = share - len(mine[c])
+            self._slices[c] = mine[c] + rest[at : at + extra]
+            at += extra
+        self._reserve[prov] = rest[at:]
+        self._reserve_pos[prov] = 0
 
     def take_many(self, county: str, n: int) -> list[int]:
         """The next ``n`` unused routes of this county."""
         return [self.take(county) for _ in range(n)]
 
     def take(self, county: str) -> int:
-        """The next unused route of this county (from the reserve once its slice is spent)."""
+        """The next unused route of this county (from its province's reserve once its share is spent)."""
         pos = self._pos[county]
         sl = self._slices[county]
         if pos < len(sl):
             self._pos[county] = pos + 1
             return sl[pos]
-        if self._reserve_pos >= len(self._reserve):
-            raise RuntimeError("route space exhausted: too many units for 5-digit routes")
-        r = self._reserve[self._reserve_pos]
-        self._reserve_pos += 1
-        return r
+        prov = self._province[county]
+        reserve, at = self._reserve[prov], self._reserve_pos[prov]
+        if at >= len(reserve):
+            raise RouteSpaceExhausted(
+                f"province {prov} has used every route of its prefixes {', '.join(self._stems[prov])}: "
+                "too many areas for its share of the 5-digit routes")
+        self._reserve_pos[prov] = at + 1
+        return reserve[at]
 
 
 def urban_routes_needed(units: int) -> int:
