@@ -197,3 +197,17 @@ def service_db_path(registry_path: str | os.PathLike[str] | RegistryLocation | N
 def verify_db_path(registry_path: str | os.PathLike[str] | RegistryLocation | None = None) -> Path:
     """The verification hub's database beside the registry (see :attr:`RegistryLocation.verify_db`)."""
     return RegistryLocation.of(registry_path).verify_db
+
+
+def service_target(registry: str | os.PathLike[str] | RegistryLocation | None = None,
+                   explicit: str | os.PathLike[str] | None = None) -> str | Path:
+    """The service store: ``--service-db`` (a file or a URL), else the registry's default
+    (:attr:`RegistryLocation.service_target`)."""
+    return store_target(explicit, RegistryLocation.of(registry).service_target)
+
+
+def verify_target(registry: str | os.PathLike[str] | RegistryLocation | None = None,
+                  explicit: str | os.PathLike[str] | None = None) -> str | Path:
+    """The verification hub's store: ``--verify-db`` (a file or a URL), else the registry's default
+    (:attr:`RegistryLocation.verify_target`)."""
+    return store_target(explicit, RegistryLocation.of(registry).verify_target)
