@@ -23,8 +23,12 @@ from jinef.cli.main import app as cli_app
 from jinef.common.config import RegistryLocation
 from jinef.read.registry.registry import Registry
 from jinef.read.verify import national_code as ncode
+from jinef.read.verify import open_verify_store
+from jinef.write.ingest.generate import generate
 from jinef.write.refdata.boundaries import Boundaries
 from jinef.write.refdata.divisions import Divisions
+from jinef.write.store.open import open_writer
+from jinef.write.store.postgres.writer import swap_previous
 from tests.api.conftest import running_serve
 from tests.conftest import LIVING_SEED, build_registry, pg_location
 from tests.living.conftest import city_building, parts_beside
@@ -146,3 +150,31 @@ def test_both_replicas_audit_into_the_one_service_store(replicas: Replicas) -> N
     assert code == 0 and all(i in out for i in ids)
     code, out = cli("audit", "verify", "--db", replicas.registry, "--json")
     assert code == 0 and '"ok": true' in out
+
+
+def test_a_replace_and_a_rollback_leave_the_shared_state_alone(pg_dsn: str, divisions: Divisions,
+                                                               boundaries: Boundaries) -> None:
+    """The service and hub schemas sit beside the registry's: a replacing build (live → _previous) and a rollback
+    (swapping them back) never rename or drop them."""
+    location = pg_location(pg_dsn, "swaps")
+    writer = open_writer(location)
+    generate(writer, n_units=30, seed=1, divisions=divisions, boundaries=boundaries)
+    writer.commit()
+    where = RegistryLocation.of(location)
+    store = open_store(where.service_target)
+    key = store.create_key("bank", ["lookup"], None)[1]
+    store.close()
+    hub = open_verify_store(where.verify_target)
+    hub.init_keys(1, {1: "check"})
+    hub.close()
+    writer = open_writer(location)
+    generate(writer, n_units=30, seed=2, divisions=divisions, boundaries=boundaries)
+    writer.commit()
+    swap_previous(location)
+    store = open_store(where.service_target)
+    hub = open_verify_store(where.verify_target)
+    try:
+        assert store.find_principal(key) is not None and hub.key_state() == (1, {1: "check"})
+    finally:
+        store.close()
+        hub.close()
