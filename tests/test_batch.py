@@ -16,9 +16,14 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 from distributed import Client, LocalCluster
 
+from jinef.api.servicedb import open_store
 from jinef.cli.batch import unique_names
+from jinef.common.config import RegistryLocation
 from jinef.read.registry.registry import Registry
+from jinef.read.verify import VerifyConfig, VerifyHub
+from jinef.read.verify import national_code as nc
 from tests.test_cli import JINEF, run
+from tests.verify.verify_helpers import MOBILES, PEOPLE, verify_link
 
 ROWS = 8_000
 
@@ -153,3 +158,61 @@ def test_batch_lookup_equals_the_single_process_lookup_of_a_file(small_registry:
     assert all(r["postcode_found"] == a.postcode and r["standard_address"] == a.standard_address
                for r, a in zip(rows, units, strict=False))
     assert rows[-2]["reason"] == "not_found" and rows[-1]["reason"].startswith("invalid: wrong_length")
+
+
+def _matched_rows(path: Path) -> list[list[str]]:
+    """The rows of a match output without each answer's own audit trace id (new on every asking)."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    trace = rows[0].index("trace_id")
+    return [r[:trace] + r[trace + 1:] for r in rows]
+
+
+def test_batch_match_answers_like_jinef_match_and_sets_unreadable_rows_aside(small_registry: Path,
+                                                                            tmp_path: Path) -> None:
+    # A registry location of its own (its service and hub databases beside it), answering from the shared image.
+    db = tmp_path / "registry.sqlite"
+    (tmp_path / "registry.image").symlink_to(small_registry.with_name("registry.image"))
+    store = open_store(RegistryLocation.of(db).service_db)
+    info, key = store.create_key("bank", ["match"], None)
+    store.close()
+    (tmp_path / "key").write_text(key)
+    with Registry.open(small_registry) as reg:
+        postcodes = [a.postcode for _, a in zip(range(300), reg.addresses(), strict=False)]
+        with VerifyHub.open(RegistryLocation.of(db).verify_db, reg.status,
+                            config=VerifyConfig(dev_sms_outbox=True)) as hub:
+            for person, mobile, postcode in zip(PEOPLE[:3], MOBILES, postcodes, strict=False):
+                verify_link(hub, person, mobile, postcode)
+    people = PEOPLE[:3] + [nc.complete(f"{n:09d}") for n in range(100_000_000, 100_000_297)]
+    lines = ["national_code,postcode,customer"]
+    lines += [f"{person},{postcode},c{i}" for i, (person, postcode) in enumerate(zip(people, postcodes, strict=True))]
+    lines[5] = "0000000001,1234,bad-code"  # an invalid national code and postcode: refused, the rest carry on
+    clean = tmp_path / "customers.csv"
+    clean.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    single = run("match", str(clean), "-o", str(tmp_path / "single.csv"), "--db", str(db), "--purpose",
+                 "banking_kyc", "--key-file", str(tmp_path / "key"))
+    assert single.returncode == 1, single.stderr  # one row refused
+    rows = _matched_rows(tmp_path / "single.csv")
+    assert rows[0] == ["national_code", "postcode", "customer", "matched", "role", "verified_since", "error"]
+    assert [r[3] for r in rows[1:4]] == ["true"] * 3 and rows[1][4] == "resident"
+    assert {r[3] for r in rows[6:]} == {"false"}
+    assert rows[5][3] == "" and rows[5][6].startswith("invalid_national_code")
+    assert (tmp_path / "single.csv").stat().st_mode & 0o777 == 0o600  # it echoes national codes
+    # The same rows with one undecodable line in the middle, on 2 Dask workers.
+    dirty = tmp_path / "dirty.csv"
+    raw = clean.read_bytes().split(b"\n")
+    dirty.write_bytes(b"\n".join([*raw[:100], b"\xff\xfe broken,1234567890,c-x", *raw[100:]]))
+    done = run("batch", "match", str(dirty), "-o", str(tmp_path / "dask.csv"), "--db", str(db), "--purpose",
+               "banking_kyc", "--key-file", str(tmp_path / "key"), "--partition-rows", "90", "--encoding", "utf-8")
+    assert done.returncode == 0, done.stderr
+    assert _matched_rows(tmp_path / "dask.csv") == rows
+    assert (tmp_path / "dask.csv").stat().st_mode & 0o777 == 0o600
+    with (tmp_path / "dask.csv.rejects.csv").open(newline="", encoding="utf-8") as fh:
+        assert list(csv.reader(fh))[1][:3] == ["100", "national_code", "encoding"]
+    assert "1 rows could not be read" in " ".join(done.stdout.split() + done.stderr.split())
+    # Every asking audited: the service's call log counts both runs' rows, under the key's organisation.
+    store = open_store(RegistryLocation.of(db).service_db)
+    records = list(store.iter_audit())
+    store.close()
+    assert {r.org for r in records} == {"bank"} and {r.key_id for r in records} == {info.id}
+    assert sum(r.items for r in records) == 2 * 300

@@ -91,12 +91,14 @@ class PostgresServiceStore:
         self._conns: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
         c = self._conn(search_path=False)
+        made = c.execute("SELECT to_regclass(%s)", (f'"{self.loc.schema}".metric_latency',)).fetchone()
         with c.transaction():
             # Replicas and workers starting together: one creates, the others wait and find the tables.
             c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"jinef:service-ddl:{self.loc.schema}",))
-            c.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.loc.schema)))
-            c.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.loc.schema)))
-            c.execute(_SCHEMA)
+            if made is None or made[0] is None:  # made already: no DDL (a role without CREATE may use it then)
+                c.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.loc.schema)))
+                c.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.loc.schema)))
+                c.execute(_SCHEMA)
         c.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.loc.schema)))
 
     def _conn(self, search_path: bool = True) -> psycopg.Connection[Any]:

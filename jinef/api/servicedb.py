@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import secrets
 import sqlite3
 import threading
@@ -38,6 +39,22 @@ KNOWN_SCOPES = ("lookup", "geocode", "reverse", "match", "verify_request", "fiel
 ORG_TYPES = ("bank", "operator", "insurer", "shop", "government", "postal", "other")
 # Prometheus histogram buckets for request latency, in seconds.
 LATENCY_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+# An organisation name shown inside the hub's label when it is a plain lower-case one (no ':' — that
+# separates the organisation from the agent in an agent's label).
+_LABEL_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,39}$")
+
+
+def hub_label(org_id: int, org: str) -> str:
+    """The organisation as the verification hub knows it: ``o<id>.<name>``, or ``o<id>`` when the name is not a
+    plain label.
+
+    Built on the organisation's unique id, so two organisations never share a label (and with it enumeration
+    counters, blocks and an audit identity), whatever their names: "Bank Melli" (id 14) is ``o14`` and an
+    organisation named ``org14`` is ``o15.org14``. The name is only there for people reading alerts and audit.
+    """
+    return f"o{org_id}.{org}" if _LABEL_NAME.match(org) else f"o{org_id}"
 
 
 def hash_key(key: str) -> str:

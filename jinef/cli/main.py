@@ -15,6 +15,7 @@ from jinef.cli import (
     import_cmd,
     index_cmd,
     keys,
+    match_file,
     parse,
     postcodes,
     registry_cmds,
@@ -32,7 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for module in (postcodes, registry_cmds, import_cmd, index_cmd, data_cmds, parse, geocode, reverse, serve, keys,
-               audit_log, audit, verify, units, rollback_cmd, certificate, batch):
+               audit_log, audit, verify, units, rollback_cmd, certificate, batch, match_file):
     module.register(app)
 dashboard.register(app)
 

@@ -13,7 +13,6 @@ organisation visits) and ``citizen`` (the citizen portal, for the own-addresses 
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -23,7 +22,7 @@ from pydantic import Field
 from jinef.api.deps import ApiError, RequestContext, ServiceState, charge_items, context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import MAX_BATCH, ErrorResponse, Strict
-from jinef.api.servicedb import Principal
+from jinef.api.servicedb import Principal, hub_label
 from jinef.read.verify import MatchQuery, MatchRefused, MatchResult, VerifyError, VerifyHub
 
 router = APIRouter(tags=["verification"])
@@ -31,11 +30,6 @@ router = APIRouter(tags=["verification"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 410, 413, 422, 429, 503)
 }
-# An organisation name shown inside the hub's label when it is a plain lower-case one (no ':' — that
-# separates the organisation from the agent in an agent's label).
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,39}$")
-
-
 # --- request and answer shapes -----------------------------------------------------------------
 
 
@@ -135,13 +129,8 @@ def api_error(exc: VerifyError) -> ApiError:
 
 
 def org_label(p: Principal) -> str:
-    """The organisation as the hub knows it: ``o<id>.<name>``, or ``o<id>`` when the name is not a plain label.
-
-    Built on the organisation's unique id, so two organisations never share a label (and with it enumeration
-    counters, blocks and an audit identity), whatever their names: "Bank Melli" (id 14) is ``o14`` and an
-    organisation named ``org14`` is ``o15.org14``. The name is only there for people reading alerts and audit.
-    """
-    return f"o{p.org_id}.{p.org}" if _NAME_RE.match(p.org) else f"o{p.org_id}"
+    """The organisation as the hub knows it (see :func:`jinef.api.servicedb.hub_label`)."""
+    return hub_label(p.org_id, p.org)
 
 
 def match_json(r: MatchResult) -> dict[str, Any]:

@@ -335,11 +335,14 @@ class PostgresVerifyStore:
         self._writes = threading.Lock()
         self._writing_thread: int | None = None
         self._writer = self._connect(search_path=False)
-        with self._writer.transaction():
-            self._writer.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._lock_key,))
-            self._writer.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.loc.schema)))
-            self._set_path(self._writer)
-            self._writer.execute(SCHEMA)
+        made = self._writer.execute("SELECT to_regclass(%s)", (f'"{self.loc.schema}".verify_alert',)).fetchone()
+        if made is None or made[0] is None:  # made already: no DDL (a role without CREATE may use it then)
+            with self._writer.transaction():
+                self._writer.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._lock_key,))
+                self._writer.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.loc.schema)))
+                self._set_path(self._writer)
+                self._writer.execute(SCHEMA)
+        self._set_path(self._writer)
 
     def _set_path(self, conn: psycopg.Connection[Any]) -> None:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.loc.schema)))
