@@ -109,6 +109,9 @@ class PostgresServiceStore:
                 conn = psycopg.connect(self.loc.dsn, autocommit=True)
             except psycopg.OperationalError as exc:
                 raise OSError(f"cannot connect to the service database at {self.loc.redacted}: {exc}") from exc
+            # As the SQLite store's synchronous=NORMAL: a commit survives a killed worker (the server has it), not a
+            # crash of the server within the WAL writer's delay; answers do not wait for a WAL flush each.
+            conn.execute("SET synchronous_commit = off")
             if search_path:
                 conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.loc.schema)))
             self._local.conn = conn
