@@ -10,3 +10,4 @@ if [ "$(id -u)" -eq 0 ]; then as_root() { "$@"; }; else as_root() { sudo -n "$@"
 echo "pg-down: stopping cluster $ver/$name (started for the tests)" >&2
 as_root pg_ctlcluster "$ver" "$name" stop >&2
 rm -f "$MARKER"
+echo "pg-down: stopped PostgreSQL $ver/$name" >&2

@@ -25,6 +25,7 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1; then
     say "installing postgresql (apt-get)"
     as_root apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >&2
+    say "installed postgresql (apt-get)"
 fi
 
 cluster="$(pg_lsclusters -h | head -n 1)"
@@ -38,10 +39,13 @@ read -r ver name port status _ <<<"$cluster"
 if [[ "$status" != online* ]]; then
     say "starting cluster $ver/$name on port $port"
     as_root pg_ctlcluster "$ver" "$name" start >&2
+    say "started PostgreSQL $ver/$name (scripts/pg-down.sh stops it again)"
     # Remember that this run started it, so scripts/pg-down.sh stops it again (a server that was already
     # running is left alone).
     mkdir -p "$(dirname "$MARKER")"
     echo "$ver $name" >"$MARKER"
+else
+    say "PostgreSQL $ver/$name was already running: left as it is"
 fi
 
 sock=/var/run/postgresql

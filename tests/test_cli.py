@@ -1,53 +1,172 @@
-"""The CLI's JSON interfaces that outside checks rely on."""
+"""The CLI's convention (exit 0 all answered, 1 some not found or invalid, 2 usage errors), its JSON interfaces that
+outside checks rely on, and output that stays whole when piped."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
-from jinef.model.address import EXPORT_COLUMNS
+import pytest
+from typer.testing import CliRunner, Result
+
+from jinef.api.schemas import Location, StructuredAddress
+from jinef.cli.main import app
+from jinef.model.address import EXPORT_COLUMNS, Address
 from jinef.read.registry.registry import Registry
 
+UNKNOWN = "1341799999"  # follows every rule, and no registry built by the tests holds it
 JINEF = [sys.executable, "-m", "jinef.cli.main"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in its own process (for tests that need one: signals, forked workers, real pipes)."""
     return subprocess.run([*JINEF, *args], capture_output=True, text=True, timeout=120)
 
 
+def jinef(*args: str) -> Result:
+    """Run the CLI in-process; stdout and stderr apart, as a pipe sees them (not a terminal)."""
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture(scope="module")
+def first(small_registry: Path) -> Address:
+    """A unit of the small registry."""
+    with Registry.open(small_registry) as reg:
+        return next(reg.addresses())
+
+
+def test_version() -> None:
+    r = jinef("--version")
+    assert r.exit_code == 0 and r.stdout.strip() == f"jinef {version('jinef')}"
+
+
 def test_validate_json() -> None:
-    r = run("validate", "۱۳۴۵۶-۷۸۹۰۱", "12345", "--json")
+    r = jinef("validate", "۱۳۴۵۶-۷۸۹۰۱", "12345", "--json")
     out = json.loads(r.stdout)
     assert out[0] == {"input": "۱۳۴۵۶-۷۸۹۰۱", "postcode": "1345678901", "valid": True, "reasons": []}
     assert out[1]["valid"] is False and out[1]["postcode"] is None
     assert set(out[1]["reasons"]) == {"wrong_length", "zero_or_two_in_first_five"}
-    assert r.returncode == 1
+    assert r.exit_code == 1
 
 
-def test_lookup_json_in_order_with_null(small_registry: Path) -> None:
-    with Registry.open(small_registry) as reg:
-        a = next(reg.addresses())
-    r = run("lookup", a.postcode, "1345678912", "--json", "--db", str(small_registry))
+def test_lookup_answers_every_input_and_exits_1(small_registry: Path, first: Address) -> None:
+    r = jinef("lookup", first.postcode, UNKNOWN, "9999999999", "1234", "--db", str(small_registry))
+    assert r.exit_code == 1, r.output
+    assert r.stdout.splitlines() == [
+        f"{first.postcode}: {first.standard_address}",
+        f"{UNKNOWN}: not found",
+        "9999999999: invalid: a postcode is never one digit repeated ten times",
+        "1234: invalid: a postcode has exactly 10 digits; the first five digits never contain 0 or 2",
+    ]
+
+
+def test_lookup_exit_codes_agree_with_and_without_json(small_registry: Path, first: Address) -> None:
+    for extra in ((), ("--json",)):
+        assert jinef("lookup", UNKNOWN, *extra, "--db", str(small_registry)).exit_code == 1, extra
+        assert jinef("lookup", first.postcode, *extra, "--db", str(small_registry)).exit_code == 0, extra
+
+
+def test_lookup_json_in_order_with_null_typed_as_http(small_registry: Path, first: Address) -> None:
+    r = jinef("lookup", first.postcode, UNKNOWN, "12", "--json", "--db", str(small_registry))
+    assert r.exit_code == 1
     out = json.loads(r.stdout)
-    assert out[1] is None
+    assert out[1] is None and out[2] is None
     assert list(out[0]) == list(EXPORT_COLUMNS)
-    assert out[0]["postcode"] == a.postcode and out[0]["address"] == a.standard_address
+    assert out[0]["postcode"] == first.postcode and out[0]["address"] == first.standard_address
+    # Typed as the HTTP lookup's structured address and location (floor a number or null, lat/lon numbers).
+    StructuredAddress.model_validate({k: out[0][k] for k in StructuredAddress.model_fields}, strict=True)
+    Location.model_validate({"lat": out[0]["lat"], "lon": out[0]["lon"], "source": "", "quality": 3}, strict=True)
+    assert out[0]["lat"] == first.lat and out[0]["floor"] == first.floor
+    assert f"not found: {UNKNOWN}" in r.stderr and "invalid postcode '12': a postcode has exactly 10 digits" in r.stderr
 
 
-def test_lookup_invalid_argument_names_the_rule(small_registry: Path) -> None:
-    r = run("lookup", "10", "--db", str(small_registry))
-    assert r.returncode == 2 and "10 digits" in r.stderr
+def test_lookup_json_floor_is_a_number(small_registry: Path) -> None:
+    with Registry.open(small_registry) as reg:
+        flat = next(a for a in reg.addresses() if a.floor)
+    out = json.loads(jinef("lookup", flat.postcode, "--json", "--db", str(small_registry)).stdout)
+    assert out[0]["floor"] == flat.floor and isinstance(out[0]["floor"], int)
+
+
+def test_usage_errors_exit_2(small_registry: Path, tmp_path: Path) -> None:
+    db = ("--db", str(small_registry))
+    missing = str(tmp_path / "missing.csv")
+    for args in (("lookup", *db), ("lookup", "--file", missing, *db), ("lookup", "--no-such-option"),
+                 ("geocode", missing, *db), ("geocode", *db), ("reverse", missing, *db),
+                 ("reverse", "--point", "1,2,3", *db), ("import", missing), ("export", "--format", "xml")):
+        r = jinef(*args)
+        assert r.exit_code == 2, (args, r.output)
+
+
+def test_import_format_from_the_extension_or_a_usage_error(tmp_path: Path) -> None:
+    unknown = tmp_path / "records.txt"
+    unknown.write_text('{"postcode": "1345678901"}\n', encoding="utf-8")
+    r = jinef("import", str(unknown), "--db", str(tmp_path / "r.sqlite"))
+    assert r.exit_code == 2
+    assert "cannot tell the format" in r.stderr and "--format csv or --format jsonl" in r.stderr
+    assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_piped_output_is_never_wrapped(small_registry: Path, first: Address) -> None:
+    stats = jinef("stats", "--db", str(small_registry)).stdout
+    assert any("آذربایجان شرقی" in line for line in stats.splitlines())
+    assert not any(line.rstrip(" │").endswith("آذربایجان") for line in stats.splitlines())
+    # A line longer than any terminal stays one line.
+    r = jinef("lookup", first.postcode, first.postcode, "--db", str(small_registry))
+    assert r.stdout.splitlines() == [f"{first.postcode}: {first.standard_address}"] * 2
+
+
+def test_keys_create_help_lists_every_scope() -> None:
+    from jinef.api.servicedb import KNOWN_SCOPES
+
+    text = " ".join(jinef("keys", "create", "--help").stdout.replace("│", " ").split())
+    assert "…" not in text
+    assert all(re.search(rf"\b{scope}[,;]", text) for scope in KNOWN_SCOPES), text
+
+
+def test_development_key_with_every_scope(tmp_path: Path) -> None:
+    from jinef.api.servicedb import KNOWN_SCOPES
+
+    r = jinef("keys", "create", "--org", "development", "--scopes", "all", "--service-db",
+              str(tmp_path / "service.sqlite"), "--json")
+    assert r.exit_code == 0, r.output
+    assert sorted(json.loads(r.stdout)["scopes"]) == sorted(KNOWN_SCOPES)
 
 
 def test_stats_json(small_registry: Path) -> None:
-    out = json.loads(run("stats", "--json", "--db", str(small_registry)).stdout)
+    out = json.loads(jinef("stats", "--json", "--db", str(small_registry)).stdout)
     assert len(out) == 31
     assert {"province", "units", "buildings", "thoroughfares", "localities", "geocoded_share"} <= set(out[0])
     assert sum(p["units"] for p in out) == 20000
 
 
 def test_missing_registry_message(tmp_path: Path) -> None:
-    r = run("stats", "--db", str(tmp_path / "nope.sqlite"))
-    assert r.returncode == 1 and "jinef build" in r.stderr
+    r = jinef("stats", "--db", str(tmp_path / "nope.sqlite"))
+    assert r.exit_code == 2 and "jinef build" in r.stderr
+
+
+def test_messages_follow_lang_option_then_locale(small_registry: Path) -> None:
+    """`--lang fa` or a Persian locale (LC_ALL over LC_MESSAGES over LANG) gives Persian errors and rule texts."""
+    from typer.testing import CliRunner
+
+    from jinef.cli.main import app
+
+    def run_in(env: dict[str, str | None], *args: str) -> Any:
+        # In process (the command's own code, no interpreter start); the locale variables set or unset as given.
+        return CliRunner().invoke(app, list(args), env={"LC_ALL": None, "LC_MESSAGES": None, "LANG": None, **env})
+
+    by_option = run_in({"LANG": "en_US.UTF-8"}, "--lang", "fa", "lookup", "10", "--db", str(small_registry))
+    assert by_option.exit_code == 1  # an invalid input is answered (with its rules), not a usage error
+    assert by_option.stdout.startswith("10: نادرست: کد پستی باید دقیقاً ۱۰ رقم باشد"), by_option.stdout
+    missing = run_in({"LANG": "en_US.UTF-8"}, "--lang", "fa", "stats", "--db", str(small_registry) + ".nope")
+    assert missing.exit_code == 2 and missing.stderr.startswith("خطا:"), missing.stderr
+    by_locale = run_in({"LANG": "fa_IR.UTF-8"}, "validate", "13457")
+    assert by_locale.exit_code == 1 and "خیر" in by_locale.stdout and "۱۰ رقم" in by_locale.stdout, by_locale.stdout
+    overridden = run_in({"LANG": "fa_IR.UTF-8", "LC_ALL": "C.UTF-8"}, "validate", "13457")
+    assert "10 digits" in overridden.stdout and "رقم" not in overridden.stdout, overridden.stdout
+    unknown = run_in({}, "--lang", "de", "validate", "13457")
+    assert unknown.exit_code == 2 and "--lang" in unknown.stderr

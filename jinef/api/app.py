@@ -25,14 +25,27 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import jinef
-from jinef.api import gnaf, hot_paths, strict_input
+from jinef.api import gnaf, hot_paths, openapi_document, strict_input, validation_errors
+from jinef.api.access_log import open_access_log
 from jinef.api.audit import AuditWriter
-from jinef.api.deps import ApiError, KeyCache, QuotaLeases, RegistryHandle, RequestContext, ServiceState, warm_registry
+from jinef.api.cross_origin import CORSMiddleware, cors_options
+from jinef.api.deps import (
+    ApiError,
+    KeyCache,
+    QuotaLeases,
+    RegistryHandle,
+    RequestContext,
+    ServiceState,
+    context,
+    warm_registry,
+)
 from jinef.api.responses import JSONResponse
 from jinef.api.routers import (
     autocomplete,
     building_requests,
     certificates,
+    csv_files,
+    docs,
     geocode,
     postcodes,
     registry_changes,
@@ -45,18 +58,24 @@ from jinef.api.routers import gnaf as gnaf_router
 from jinef.api.routers import verify as verify_router
 from jinef.api.schemas import MAX_BATCH
 from jinef.api.servicedb import AuditRecord, open_store
+from jinef.common import messages
 from jinef.common.config import RegistryLocation, store_target
+from jinef.common.messages import DEFAULT_LANGUAGE, Language, negotiate
+from jinef.common.settings import DEFAULTS, settings
 from jinef.read.verify import DEFAULT_PURPOSES, SmsGateway, VerifyConfig, VerifyHub
 from jinef.read.verify.sms import HttpSmsGateway
 
 log = logging.getLogger("jinef.api")
 
-DEFAULT_MAX_BODY = 256 * 1024  # bytes: a 1,000-row GNAF batch is about 50 KB
+DEFAULT_MAX_BODY = DEFAULTS.max_body  # bytes: a 1,000-row GNAF batch is about 50 KB
 DEFAULT_ROUTERS: tuple[APIRouter, ...] = (system.router, postcodes.router, gnaf_router.router, reverse.router,
                                           autocomplete.router, geocode.router, web.router, gnaf_router.match_router,
                                           verify_router.router, registry_changes.router, building_requests.router,
                                           certificates.router)
 DEFAULT_ROUTERS += (dashboard_router.router, dashboard_router.page_router)  # the provinces' dashboard
+DEFAULT_ROUTERS += (docs.router,)  # /docs and /redoc from vendored assets (FastAPI's own load them from a CDN)
+DEFAULT_ROUTERS += (csv_files.router,)  # CSV files geocoded over HTTP
+DEFAULT_MAX_UPLOAD = DEFAULTS.max_upload  # bytes: see the setting's meaning (jinef.common.settings)
 
 _OUTCOMES = {200: "ok", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "bad_method", 409: "conflict", 410: "gone", 413: "too_large", 422: "invalid",
@@ -77,7 +96,8 @@ class BodyTooLargeError(HTTPException):
     """The request body is over the limit (an HTTPException so FastAPI's body reader lets it through)."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body is larger than {limit} bytes")
+        super().__init__(413, messages.message("api.body_too_large", limit=limit).text("en"))
+        self.limit = limit
 
 
 def _worker_id() -> bytes:
@@ -93,14 +113,26 @@ def _is_gnaf(scope: Scope) -> bool:
 
 
 def error_payload(scope: Scope, exc: ApiError) -> dict[str, Any]:
-    """The error body: the v1 shape, or a failed GNAF envelope under ``/gnaf/``."""
-    if _is_gnaf(scope):
-        return gnaf.envelope_error(gnaf.RES_BY_STATUS.get(exc.status, gnaf.RES_BAD_REQUEST), exc.message)
+    """The error body in the client's language: the v1 shape, or a failed GNAF envelope under ``/gnaf/``."""
     ctx: RequestContext | None = scope.get("jinef")
-    body: dict[str, Any] = {"status": exc.status, "code": exc.code, "message": exc.message,
+    language = ctx.language if ctx else DEFAULT_LANGUAGE
+    if _is_gnaf(scope):
+        return gnaf.envelope_error(gnaf.RES_BY_STATUS.get(exc.status, gnaf.RES_BAD_REQUEST), exc.text.text(language))
+    body: dict[str, Any] = {"status": exc.status, "code": exc.code, "message": exc.text.text(language),
                             "request_id": ctx.request_id if ctx else None}
-    body.update(exc.details)
+    body.update(_in_language(exc.details, language))
     return {"error": body}
+
+
+def _in_language(value: Any, language: Language) -> Any:
+    """``value`` with every message in it (in lists and objects too) shown in ``language``."""
+    if isinstance(value, messages.Message):
+        return value.text(language)
+    if isinstance(value, list):
+        return [_in_language(v, language) for v in value]
+    if isinstance(value, dict):
+        return {k: _in_language(v, language) for k, v in value.items()}
+    return value
 
 
 def error_response(scope: Scope, exc: ApiError) -> JSONResponse:
@@ -120,7 +152,8 @@ class ServiceMiddleware:
             await self.app(scope, receive, send)
             return
         state: ServiceState = self.fastapi_app.state.service
-        ctx = RequestContext(request_id=next_request_id(), start=time.perf_counter())
+        ctx = RequestContext(request_id=next_request_id(), start=time.perf_counter(),
+                             language=negotiate(_header_value(scope, b"accept-language")))
         scope["jinef"] = ctx
         status = 500
         started = False  # the response start has gone to the client
@@ -147,14 +180,14 @@ class ServiceMiddleware:
                         log.exception("the call audit could not be written (request %s)", ctx.request_id)
                         status = 503
                         refused = ApiError(503, "audit_unavailable",
-                                           f"the call could not be recorded, so it is not answered "
-                                           f"(request id {ctx.request_id})")
+                                           messages.message("api.audit_unavailable", request_id=ctx.request_id))
                         start, message = _response_messages(error_response(scope, refused), rid)
                 started = True
                 await send(start)
             await send(message)
 
-        limit = state.max_body
+        upload = scope.get("path") in csv_files.UPLOAD_PATHS
+        limit = state.max_upload if upload else state.max_body
         received = 0
         whole = False  # the body has been handed over in one piece
         json_body = strict_input.is_json(_header_value(scope, b"content-type"))
@@ -165,6 +198,12 @@ class ServiceMiddleware:
             nonlocal received, whole
             if whole:
                 return await receive()
+            if upload:  # a file: passed on piece by piece (the form parser spools it to disk), only counted
+                message = await receive()
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+                return message
             chunks: list[bytes] = []
             while True:
                 message = await receive()
@@ -188,7 +227,7 @@ class ServiceMiddleware:
         try:
             length = _content_length(scope)
             if length is not None and length > limit:
-                too_large = ApiError(413, "body_too_large", f"request body is larger than {limit} bytes")
+                too_large = ApiError(413, "body_too_large", messages.message("api.body_too_large", limit=limit))
                 await error_response(scope, too_large)(scope, receive, send_wrapper)
             elif state.hot_paths and hot_paths.takes(scope):
                 await hot_paths.answer(state, ctx, scope, receive_limited, send_wrapper,
@@ -202,10 +241,10 @@ class ServiceMiddleware:
             elif isinstance(exc, strict_input.InvalidTextError):
                 err = exc.error
             elif isinstance(exc, BodyTooLargeError):
-                err = ApiError(413, "body_too_large", str(exc.detail))
+                err = ApiError(413, "body_too_large", messages.message("api.body_too_large", limit=exc.limit))
             else:
                 log.exception("unhandled error in request %s", ctx.request_id)
-                err = ApiError(500, "internal_error", f"internal error (request id {ctx.request_id})")
+                err = ApiError(500, "internal_error", messages.message("api.internal_error", request_id=ctx.request_id))
             if not started:
                 held = None
                 await error_response(scope, err)(scope, receive, send_wrapper)
@@ -220,10 +259,13 @@ class ServiceMiddleware:
     async def _audit(self, scope: Scope, ctx: RequestContext, status: int, state: ServiceState) -> None:
         endpoint = ctx.endpoint or self._route_path(scope)
         outcome = ctx.outcome if status < 400 and ctx.outcome else _OUTCOMES.get(status, "error")
-        await state.audit.record(AuditRecord(
+        record = AuditRecord(
             ts=time.time(), request_id=ctx.request_id, worker=state.worker, org=ctx.org or "-",
             key_id=ctx.key_id, method=str(scope.get("method", "")), endpoint=endpoint, items=ctx.items,
-            status=status, outcome=outcome, latency_ms=round((time.perf_counter() - ctx.start) * 1000.0, 3)))
+            status=status, outcome=outcome, latency_ms=round((time.perf_counter() - ctx.start) * 1000.0, 3))
+        if state.access_log is not None:
+            state.access_log.write(record)
+        await state.audit.record(record)
 
     @staticmethod
     def _route_path(scope: Scope) -> str:
@@ -255,10 +297,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _clean_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """Validation errors without the echoed input (can be large or personal)."""
-    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-            for e in errors]
+_HTTP_CODES = {404: "no_such_endpoint", 405: "method_not_allowed", 413: "body_too_large"}
+_HTTP_MESSAGES = {404: messages.message("api.no_such_endpoint"), 405: messages.message("api.method_not_allowed")}
 
 
 def _install_handlers(app: FastAPI) -> None:
@@ -268,31 +308,25 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _clean_errors(exc.errors())
-        if any(e["type"] == "json_invalid" for e in errors):
-            err = ApiError(400, "malformed_json", "the request body is not valid JSON", details={"details": errors})
-        elif any(e["type"] == "too_long" for e in errors):
-            limit = gnaf.MAX_ROWS if _is_gnaf(request.scope) else MAX_BATCH
-            err = ApiError(422, "batch_too_long", f"a batch has at most {limit} items", details={"details": errors})
-            if _is_gnaf(request.scope):
-                return JSONResponse(gnaf.envelope_error(gnaf.RES_TOO_MANY_ROWS, err.message), status_code=422)
-        elif errors and errors[0]["loc"] == ["body"] and "json" not in request.headers.get("content-type", ""):
-            err = ApiError(422, "invalid_request", "the body must be a JSON object sent as application/json",
-                           details={"details": errors})
-        else:
-            msg = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
-            err = ApiError(422, "invalid_request", f"the request does not match the schema: {msg}",
-                           details={"details": errors})
+        gnaf_call = _is_gnaf(request.scope)
+        err = validation_errors.api_error(exc.errors(), gnaf.MAX_ROWS if gnaf_call else MAX_BATCH,
+                                          "json" in request.headers.get("content-type", ""))
+        if gnaf_call and err.code == "batch_too_long":
+            text = err.text.text(context(request).language)
+            return JSONResponse(gnaf.envelope_error(gnaf.RES_TOO_MANY_ROWS, text), status_code=422)
         return error_response(request.scope, err)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc, strict_input.InvalidTextError):
             return error_response(request.scope, exc.error)
-        codes = {404: "no_such_endpoint", 405: "method_not_allowed", 413: "body_too_large"}
-        code = codes.get(exc.status_code, "http_error")
-        return error_response(request.scope, ApiError(exc.status_code, code, str(exc.detail),
-                                                      headers=dict(exc.headers or {})))
+        if isinstance(exc, BodyTooLargeError):
+            text = messages.message("api.body_too_large", limit=exc.limit)
+        else:
+            text = _HTTP_MESSAGES.get(exc.status_code) or messages.message("api.http_error", status=exc.status_code)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(request.scope, ApiError(exc.status_code, code, text, headers=dict(exc.headers or {})))
+
 
 
 def default_verify_config() -> VerifyConfig:
@@ -322,17 +356,20 @@ def open_hub(reg: RegistryHandle, path: str | Path, *, key_path: str | os.PathLi
 
 def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None = None,
                service_db: str | os.PathLike[str] | None = None, *,
-               max_body: int = DEFAULT_MAX_BODY, key_cache_ttl: float = 2.0,
+               max_body: int = DEFAULT_MAX_BODY, max_upload: int = DEFAULT_MAX_UPLOAD, key_cache_ttl: float = 2.0,
                routers: Iterable[APIRouter] = DEFAULT_ROUTERS, warm: bool = False,
                verify_db: str | os.PathLike[str] | None = None, verify_key: str | os.PathLike[str] | None = None,
                verify_config: VerifyConfig | None = None, sms_gateway: SmsGateway | None = None,
                verify_clock: Callable[[], datetime] | None = None, hot: bool = True,
-               dev_sms_outbox: bool = False) -> FastAPI:
+               dev_sms_outbox: bool = False, access_log: str | None = None,
+               cors_origins: Sequence[str] = ()) -> FastAPI:
     """Build the HTTP service over the registry at ``registry_path``, with the service and hub DBs beside it.
 
     The in-memory indexes (reverse geocoder, autocompleter, geocoder, basemap) are built on first use; with
     ``warm`` a background thread builds them at startup instead, so no first caller waits seconds. ``hot``
     answers the postcode lookups from :mod:`jinef.api.hot_paths` (off: through their FastAPI routes).
+    ``access_log``: ``-`` or a file for one JSON line per request; ``cors_origins``: web origins whose pages may
+    call the API (none by default).
     """
     location = RegistryLocation.of(registry_path)
     # A file each beside a file registry; schemas of the registry's database for PostgreSQL (shared by replicas).
@@ -347,6 +384,8 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
         # Graceful stop: every audit record queued by this worker is written before exit.
         state: ServiceState = app.state.service
         state.audit.close()
+        if state.access_log is not None:
+            state.access_log.close()
         if state.hub is not None:
             state.hub.close()
         state.store.close()
@@ -355,7 +394,7 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
         state.registry.close()
 
     app = FastAPI(title="Jinef national address service", version=jinef.__version__, lifespan=lifespan,
-                  default_response_class=JSONResponse,
+                  default_response_class=JSONResponse, docs_url=None, redoc_url=None,
                   description="Postcode lookup and validation over Iran's national geocoded address file, "
                               "with GNAF-compatible batch endpoints, reverse geocoding and autocomplete. Every "
                               "endpoint except /healthz, the search page (/) and the basemap needs an organisation "
@@ -367,7 +406,8 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
                    clock=verify_clock, dev_sms_outbox=dev_sms_outbox)
     app.state.service = ServiceState(
         registry=registry, store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
-        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, hub=hub, hot_paths=hot)
+        audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, max_upload=max_upload, hub=hub,
+        hot_paths=hot, access_log=open_access_log(access_log))
     # The dashboard reads the hub's and service's figures from their SQLite files (not yet from PostgreSQL: there
     # it reads files that are not there, and shows those figures as absent).
     app.state.dashboard_sources = tuple(t if isinstance(t, Path) else d for t, d in
@@ -375,8 +415,11 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
     for r in routers:
         app.include_router(r)
     app.mount("/static", web.Static(directory=web.STATIC_DIR), name="static")
+    openapi_document.install(app)
     _install_handlers(app)
     app.add_middleware(ServiceMiddleware, fastapi_app=app)
+    if cors_origins:  # outermost, so that every answer (the service's own errors too) carries the CORS headers
+        app.add_middleware(CORSMiddleware, **cors_options(cors_origins))
     return app
 
 
@@ -389,15 +432,12 @@ def warm_up(state: ServiceState) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for uvicorn workers: paths from ``JINEF_DB``, ``JINEF_SERVICE_DB``, ``JINEF_VERIFY_DB``; warm-up from
-    ``JINEF_WARM``; SMS from ``JINEF_SMS_GATEWAY_URL`` (+ ``JINEF_SMS_GATEWAY_TOKEN``) or, for development only,
-    ``JINEF_DEV_SMS_OUTBOX=1``."""
-    url = os.environ.get("JINEF_SMS_GATEWAY_URL") or None
-    gateway = HttpSmsGateway(url, os.environ.get("JINEF_SMS_GATEWAY_TOKEN") or None) if url else None
-    return create_app(os.environ.get("JINEF_DB"), os.environ.get("JINEF_SERVICE_DB"),
-                      max_body=int(os.environ.get("JINEF_MAX_BODY", DEFAULT_MAX_BODY)),
-                      warm=os.environ.get("JINEF_WARM", "") == "1",
-                      verify_db=os.environ.get("JINEF_VERIFY_DB") or None,
-                      verify_key=os.environ.get("JINEF_VERIFY_KEY_FILE") or None,
-                      sms_gateway=gateway, dev_sms_outbox=os.environ.get("JINEF_DEV_SMS_OUTBOX", "") == "1")
-
+    """Factory for uvicorn workers, from the settings (:mod:`jinef.common.settings`): paths from ``JINEF_DB``,
+    ``JINEF_SERVICE_DB``, ``JINEF_VERIFY_DB``; warm-up from ``JINEF_WARM``; SMS from ``JINEF_SMS_GATEWAY_URL``
+    (+ ``JINEF_SMS_GATEWAY_TOKEN``) or, for development only, ``JINEF_DEV_SMS_OUTBOX=1``."""
+    s = settings()
+    token = s.sms_gateway_token.reveal() if s.sms_gateway_token else None
+    gateway = HttpSmsGateway(s.sms_gateway_url, token) if s.sms_gateway_url else None
+    return create_app(s.db, s.service_db, max_body=s.max_body, max_upload=s.max_upload, warm=s.warm,
+                      verify_db=s.verify_db, verify_key=s.verify_key_file, sms_gateway=gateway,
+                      dev_sms_outbox=s.dev_sms_outbox, access_log=s.access_log, cors_origins=s.cors_origins)

@@ -14,13 +14,16 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 
+from jinef.api.access_log import AccessLog
 from jinef.api.audit import AuditWriter
 from jinef.api.servicedb import Principal, ServiceStore, hash_key
 from jinef.common.config import RegistryLocation
+from jinef.common.messages import DEFAULT_LANGUAGE, Language, Message, message
 from jinef.image.folder import current_generation
 from jinef.read.geo.reverse import ReverseGeocoder
 from jinef.read.geocode.autocomplete import Autocompleter
@@ -39,16 +42,25 @@ log = logging.getLogger("jinef.api")
 
 
 class ApiError(Exception):
-    """An error answered to the client: status, a stable code, a message and optional details."""
+    """An error answered to the client: status, a stable code, a catalogue message and optional details.
 
-    def __init__(self, status: int, code: str, message: str, *, details: dict[str, Any] | None = None,
+    The message is shown in the language the client asked for when the answer is written; so are messages among
+    the details (a list of them too).
+    """
+
+    def __init__(self, status: int, code: str, text: Message, *, details: dict[str, Any] | None = None,
                  headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
+        super().__init__(text.text("en"))
         self.status = status
         self.code = code
-        self.message = message
+        self.text = text
         self.details = details or {}
         self.headers = headers or {}
+
+    @property
+    def message(self) -> str:
+        """The message in English."""
+        return self.text.text("en")
 
 
 @dataclass(slots=True)
@@ -62,6 +74,7 @@ class RequestContext:
     key_id: int | None = None
     items: int = 0
     outcome: str | None = None
+    language: Language = DEFAULT_LANGUAGE  # of the answer's messages, from Accept-Language
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -241,9 +254,11 @@ class ServiceState:
     audit: AuditWriter
     max_body: int
     max_batch: int
+    max_upload: int  # bytes of a CSV file sent to be geocoded (jinef.api.routers.csv_files)
     hub: VerifyHub | None = None  # the verification hub: one per worker, opened at startup
     edits: Edits | None = None  # the worker's registry editor, opened on first use
     hot_paths: bool = True  # postcode lookups answered by jinef.api.hot_paths rather than their FastAPI routes
+    access_log: AccessLog | None = None  # one JSON line per request, when the operator asks for it
     worker: int = field(default_factory=os.getpid)
     reverse: PerRegistry[ReverseGeocoder] = field(default_factory=lambda: PerRegistry("reverse"))
     autocomplete: PerRegistry[Autocompleter] = field(default_factory=lambda: PerRegistry("autocomplete"))
@@ -280,16 +295,16 @@ def check_key(state: ServiceState, ctx: RequestContext, key: str | None, scope: 
               cost: int = 1) -> Principal:
     """:func:`authorize` for callers that hold the state and context rather than a Starlette request."""
     if not key:
-        raise ApiError(401, "missing_key", "an API key is required (X-API-Key header)",
+        raise ApiError(401, "missing_key", message("api.missing_key"),
                        headers={"WWW-Authenticate": "ApiKey"})
     principal = state.keys.principal(key)
     if principal is None:
-        raise ApiError(401, "invalid_key", "the API key is not valid or has been revoked",
+        raise ApiError(401, "invalid_key", message("api.invalid_key"),
                        headers={"WWW-Authenticate": "ApiKey"})
     ctx.org, ctx.key_id = principal.org, principal.key_id
     wanted = (scope,) if isinstance(scope, str) else scope
     if principal.scopes.isdisjoint(wanted):
-        raise ApiError(403, "scope_denied", f"this key does not have the {' or '.join(map(repr, wanted))} scope")
+        raise ApiError(403, "scope_denied", message("api.scope_denied", scopes=list(wanted)))
     if principal.rate is not None:
         _charge(state, principal, cost)
     return principal
@@ -312,19 +327,23 @@ def _charge(state: ServiceState, principal: Principal, cost: int, credit: int = 
     wait = state.quota.take(principal.org_id, principal.rate, float(cost), float(credit))
     if wait > 0:
         retry = max(1, math.ceil(wait))
-        what = "" if cost + credit <= 1 else f" ({cost + credit} items)"
-        raise ApiError(429, "rate_limited",
-                       f"quota exceeded for organisation {principal.org!r}{what}: retry in {retry} s",
-                       headers={"Retry-After": str(retry)})
+        text = (message("api.rate_limited", org=principal.org, retry=retry) if cost + credit <= 1 else
+                message("api.rate_limited_items", org=principal.org, items=cost + credit, retry=retry))
+        raise ApiError(429, "rate_limited", text, headers={"Retry-After": str(retry)})
+
+
+# The key as an OpenAPI security scheme (Swagger's "Authorize" button), declared here where keys are checked, so
+# every route that asks for a scope declares it. auto_error off: a missing key is our own 401 with its code.
+API_KEY = APIKeyHeader(name="X-API-Key", scheme_name="ApiKey", auto_error=False,
+                       description="An organisation's API key (`jinef keys create --org NAME --scopes lookup,…`); "
+                                   "each operation says which scope it needs.")
 
 
 def require_scope(*scopes: str) -> Any:
     """A dependency that admits only keys holding one of ``scopes`` and within their quota."""
 
-    async def dependency(
-        request: Request,
-        x_api_key: Annotated[str | None, Header(alias="X-API-Key", description="Organisation API key")] = None,
-    ) -> Principal:
+    # The scopes ride on the security requirement, so the OpenAPI document can say which admit a key.
+    async def dependency(request: Request, x_api_key: str | None = Security(API_KEY, scopes=list(scopes))) -> Principal:
         return authorize(request, x_api_key, scopes)
 
     return Depends(dependency)

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from jinef.api.deps import ApiError
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
+from jinef.common.messages import message
 from jinef.write.edit.editor import RegistryEditor
 from jinef.write.edit.errors import EditError
 
@@ -36,10 +37,10 @@ class Edits:
         try:
             return await asyncio.to_thread(self._call, fn)
         except EditError as exc:
-            raise ApiError(exc.status, exc.code, exc.message,
+            raise ApiError(exc.status, exc.code, exc.text,
                            details={"field": exc.field, "message_fa": exc.message_fa}) from None
-        except RegistryNotFoundError as exc:
-            raise ApiError(503, "registry_unavailable", str(exc)) from None
+        except RegistryNotFoundError:
+            raise ApiError(503, "registry_unavailable", message("api.registry_unavailable")) from None
 
     def close(self) -> None:
         """Release the editor's connection."""

@@ -47,6 +47,8 @@ def _header(scope: Scope, name: bytes) -> str | None:
 def takes(scope: Scope) -> bool:
     """True for a request this module answers (or hands back to FastAPI after reading its body)."""
     method, path = scope["method"], scope["path"]
+    if scope.get("query_string"):  # parameters (format=geojson): the FastAPI route reads them
+        return False
     if method == "GET":
         rest = path[len(_ONE_PREFIX):] if path.startswith(_ONE_PREFIX) else ""
         return bool(rest) and "/" not in rest

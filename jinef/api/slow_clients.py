@@ -19,8 +19,8 @@ runs) with three additions:
 - **connections per client**: one address may hold at most ``max_per_client`` open connections
   per worker process; one more is answered 429 at once and closed.
 
-The limits come from the environment (``JINEF_HEADER_TIMEOUT``, ``JINEF_BODY_TIMEOUT``,
-``JINEF_MAX_CONNS_PER_CLIENT``), which ``jinef serve`` sets from its options: uvicorn's workers are
+The limits are settings (``JINEF_HEADER_TIMEOUT``, ``JINEF_BODY_TIMEOUT``, ``JINEF_MAX_CONNS_PER_CLIENT``, see
+:mod:`jinef.common.settings`), which ``jinef serve`` puts in the environment from its options: uvicorn's workers are
 fresh processes that import this class by name. Each worker counts its own connections (the kernel
 spreads a client's connections over the workers), so with N workers one address holds at most
 N × ``max_per_client``.
@@ -29,19 +29,13 @@ N × ``max_per_client``.
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from jinef.common.config import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNS_PER_CLIENT
+from jinef.common.settings import settings
 
 _open_per_client: dict[str, int] = {}  # this worker's open connections, by client address
-
-
-def _setting(name: str, default: float) -> float:
-    value = os.environ.get(name, "")
-    return float(value) if value else default
 
 
 def _response(status: str, body: bytes, extra: bytes = b"") -> bytes:
@@ -62,9 +56,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.header_timeout = _setting("JINEF_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
-        self.body_timeout = _setting("JINEF_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
-        self.max_per_client = int(_setting("JINEF_MAX_CONNS_PER_CLIENT", DEFAULT_MAX_CONNS_PER_CLIENT))
+        limits = settings()
+        self.header_timeout = limits.header_timeout
+        self.body_timeout = limits.body_timeout
+        self.max_per_client = limits.max_conns_per_client
         self._deadline: asyncio.TimerHandle | None = None
         self._counted: str | None = None  # the client address this connection is counted under
 

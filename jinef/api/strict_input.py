@@ -22,14 +22,12 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 from jinef.api.deps import ApiError
+from jinef.common.messages import message
 
 # An escaped UTF-16 surrogate (a paired one matches too: the parse below tells them apart).
 _SUSPECT = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _BAD_CHAR = re.compile("[\ud800-\udfff]")
-RULES = {
-    "lone_surrogate": "holds a lone UTF-16 surrogate (not a Unicode character)",
-    "invalid_utf8": "holds bytes that are not UTF-8",
-}
+RULES = ("lone_surrogate", "invalid_utf8")  # the message of each is request.invalid_text.<rule>
 
 
 class InvalidTextError(HTTPException):
@@ -68,8 +66,8 @@ def check_json_body(body: bytes) -> ApiError | None:
         return None
     field, char = found
     rule = "invalid_utf8" if not raw_ok and "\udc80" <= char <= "\udcff" else "lone_surrogate"
-    where = field or "the body"
-    return ApiError(422, "invalid_text", f"{where} {RULES[rule]}", details={"field": where, "rule": rule})
+    refusal = message(f"request.invalid_text.{rule}", field=field or message("request.the_body"))
+    return ApiError(422, "invalid_text", refusal, details={"field": field or "the body", "rule": rule})
 
 
 def _find(value: Any, path: str) -> tuple[str, str] | None:

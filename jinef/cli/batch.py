@@ -70,7 +70,7 @@ def run_partition(kind: str, image: str, src: str, dst: str, options: dict[str, 
         from jinef.cli.reverse import reverse_csv
 
         with open(src, newline="", encoding="utf-8") as fin, open(tmp, "w", newline="", encoding="utf-8") as fout:
-            n = sum(reverse_csv(reg.reverse, fin, fout, options["lat_column"], options["lon_column"],
+            n = sum(reverse_csv(reg, fin, fout, options["lat_column"], options["lon_column"],
                                 options["radius_m"]).values())
     os.replace(tmp, dst)
     return n

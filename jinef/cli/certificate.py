@@ -42,10 +42,13 @@ def _ring(keys: Path | None, db: str | None, create: bool) -> CertificateKeys:
 
 @certificate_app.command("issue")
 def issue(postcode: Annotated[str, typer.Argument(help="The postcode (any digit form).")],
-          out: Annotated[Path, typer.Option("-o", "--output", help="The PDF to write.")],
+          out: Annotated[Path | None, typer.Option("-o", "--output", help="The PDF to write (default stdout, "
+                                                                          "when it is not a terminal).")] = None,
           days: Annotated[int, typer.Option("--days", min=1, max=3650, help="Validity in days.")] = DEFAULT_DAYS,
           keys: KeysOption = None, db: DbOption = None, json_out: JsonOption = False) -> None:
     """Issue a certificate of an active postcode as a PDF (A4, Persian) with its signed QR code."""
+    if out is None and sys.stdout.isatty():
+        fail("a PDF is not for a terminal: give -o FILE.pdf, or redirect stdout to a file", code=2)
     try:
         registry = Registry.open(RegistryLocation.of(db))
         issued = issue_certificate(registry, postcode, _ring(keys, db, create=True), days=days)
@@ -55,12 +58,18 @@ def issue(postcode: Annotated[str, typer.Argument(help="The postcode (any digit 
         fail(str(exc))
     if issued is None:
         fail(f"no active unit has postcode {postcode}: no certificate is issued — کد پستی فعال نیست")
-    out.write_bytes(issued.pdf)
+    if out is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(issued.pdf)
+        sys.stdout.buffer.flush()
+        json_out = False  # stdout holds the PDF: the summary goes to stderr
+    else:
+        out.write_bytes(issued.pdf)
     if json_out:
         print_json({"file": str(out), "serial": issued.serial, "issued": issued.issued.isoformat(),
                     "expires": issued.expires.isoformat(), "payload": issued.payload})
     else:
-        console.print(f"certificate {issued.serial} of {postcode} written to {out} (valid until "
+        console.print(f"certificate {issued.serial} of {postcode} written to {out or 'stdout'} (valid until "
                       f"{issued.expires.isoformat()})", highlight=False)
 
 

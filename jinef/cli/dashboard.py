@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import fail, print_json
+from jinef.cli.output import fail, print_json, reason, stdout_console
 from jinef.cli.registry_cmds import stats as counts
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
 from jinef.write.stats import compute_dashboard, province_code, provinces
@@ -44,7 +43,7 @@ def _table(areas: list[Area], title: str) -> None:
     t = Table("code", "name", *SCALAR_KEYS, title=title)
     for a in areas:
         t.add_row(a.code, a.name, *(_fmt(k, a.values.get(k)) for k in SCALAR_KEYS))
-    Console().print(t)
+    stdout_console().print(t)
 
 
 @stats_app.callback()
@@ -76,7 +75,7 @@ def stats_counties(province: Annotated[str | None, typer.Option(help="One provin
         try:
             code = province_code(province, {p.code: p.name for p in board.provinces})
         except ValueError as exc:
-            fail(str(exc))
+            fail(reason(exc))
         rows = [c for c in rows if c.province_code == code]
     if json_out:
         print_json([c.as_dict() for c in rows])
@@ -118,7 +117,7 @@ def plans_set(province: Annotated[str, typer.Argument(help="Province code or Per
         with _plans(db, dashboard_db) as store:
             plan = store.set_plan(code, measure, target, deadline, note, "cli", set(known))
     except (ValueError, RegistryNotFoundError) as exc:
-        fail(str(exc))
+        fail(reason(exc))
     if json_out:
         print_json(plan.as_dict())
         return
@@ -134,7 +133,7 @@ def plans_list(province: Annotated[str | None, typer.Option(help="One province (
         try:
             code = province_code(province, provinces(RegistryLocation.of(db)))
         except (ValueError, RegistryNotFoundError) as exc:
-            fail(str(exc))
+            fail(reason(exc))
     with _plans(db, dashboard_db) as store:
         rows = [store.progress(p) for p in store.plans(code)]
     if json_out:
@@ -145,7 +144,7 @@ def plans_list(province: Annotated[str | None, typer.Option(help="One province (
         t.add_row(str(r["id"]), r["province_code"], r["measure"], _fmt(r["measure"], r["target"]),
                   r["deadline_jalali"], _fmt(r["measure"], r["latest"]),
                   "—" if r["reached"] is None else f"{r['reached']:.0%}", str(len(r["trajectory"])))
-    Console().print(t)
+    stdout_console().print(t)
 
 
 def register(app: typer.Typer) -> None:

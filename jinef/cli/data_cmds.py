@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from jinef.cli.options import JsonOption
-from jinef.cli.output import console, fail, print_json
+from jinef.cli.output import console, fail, print_json, stdout_console
 from jinef.write.refdata.boundaries import load_boundaries
 from jinef.write.refdata.divisions import load_divisions
 from jinef.write.refdata.fetch import FetchError, fetch
@@ -47,7 +46,7 @@ def report_cmd(json_out: JsonOption = False) -> None:
     t = Table("source", "key", "problem", "action")
     for i in issues:
         t.add_row(i["source"], i["key"], i["problem"], i["action"])
-    Console().print(t)
+    stdout_console().print(t)
     console.print(f"{len(issues)} join issues; {len(div.counties)} counties, {len(bnd.counties)} with a polygon")
 
 

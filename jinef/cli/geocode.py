@@ -17,42 +17,23 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jinef.cli.options import DbOption
-from jinef.cli.output import fail, print_json
+from jinef.cli.output import console, fail, print_json
 from jinef.common.config import RegistryNotFoundError
 from jinef.common.csv_safety import neutralise_row
 from jinef.common.input_encoding import PERSIAN_TEXT, check_encoding, detect_encoding, reading_error
-from jinef.model.address import format_coord
-from jinef.read.geocode.geocoder import Geocoder, GeocodeResult
+from jinef.read.geocode.address_rows import RESULT_COLUMNS, geocode_cells
+from jinef.read.geocode.geocoder import Geocoder
 from jinef.read.registry.registry import Registry
 
-OUT_COLUMNS = ("postcode", "match_level", "confidence", "lat", "lon", "matched_address", "reason")
+OUT_COLUMNS = RESULT_COLUMNS
 CHUNK = 256
 _GEOCODER: Geocoder | None = None  # set before forking; workers inherit it
-
-
-def result_row(res: GeocodeResult) -> list[str]:
-    """The appended output columns for one result."""
-    best = res.best
-    if best is None:
-        return ["", "none", "0", "", "", "", res.reason or "no match"]
-    reason = "; ".join(
-        [f"conflict: {', '.join(best.conflicts)}"] if best.conflicts else []
-    ) or ("units: " + " ".join(best.unit_postcodes[:20]) if best.level == "building" else "")
-    return [best.postcode or "", best.level, f"{best.confidence:.4f}",
-            format_coord(best.lat if best.lat == best.lat else None),
-            format_coord(best.lon if best.lon == best.lon else None), best.address, reason]
 
 
 def _geocode_chunk(texts: list[str]) -> list[list[str]]:
     gc = _GEOCODER
     assert gc is not None
-    out = []
-    for t in texts:
-        try:
-            out.append(result_row(gc.geocode(t, limit=1)))
-        except Exception as exc:  # one bad row must not stop a batch
-            out.append(["", "none", "0", "", "", "", f"error: {type(exc).__name__}"])
-    return out
+    return geocode_cells(gc, texts)
 
 
 def _chunks(reader: Iterator[list[str]], col: int) -> Iterator[tuple[list[list[str]], list[str]]]:
@@ -71,33 +52,41 @@ def _cell(row: list[str], col: int) -> str:
 
 
 class GeocodeRun(NamedTuple):
-    """What a file run did: rows written, rows whose address has Persian letters, the encoding read."""
+    """What a file run did: rows written, rows whose address has Persian letters, the encoding read, rows that
+    matched nothing."""
 
     rows: int
     persian_rows: int
     encoding: str
+    unmatched: int = 0
 
 
-def geocode_file(gc: Geocoder, src: str, dst: str, column: str = "address", workers: int | None = None,
+def geocode_file(gc: Geocoder, src: str, dst: str | None, column: str = "address", workers: int | None = None,
                  progress: bool = True, encoding: str | None = None) -> GeocodeRun:
-    """Geocode a CSV file into another, appending the result columns (``encoding`` None: detected)."""
+    """Geocode a CSV file into another (``dst`` None: stdout), appending the result columns (``encoding`` None:
+    detected)."""
     global _GEOCODER
     _GEOCODER = gc
     workers = workers or os.cpu_count() or 1
     csv.field_size_limit(sys.maxsize)
     size = os.path.getsize(src)
     encoding = check_encoding(encoding) if encoding else detect_encoding(src)
-    n = 0
     try:
-        with open(src, newline="", encoding=encoding) as fin, open(dst, "w", newline="", encoding="utf-8") as fout:
-            n, persian = _geocode_stream(fin, fout, column, workers, progress, size)
+        with open(src, newline="", encoding=encoding) as fin:
+            fout = open(dst, "w", newline="", encoding="utf-8") if dst is not None else sys.stdout
+            try:
+                n, persian, unmatched = _geocode_stream(fin, fout, column, workers, progress, size)
+            finally:
+                if dst is not None:
+                    fout.close()
     except UnicodeDecodeError as exc:  # a wrong --encoding: say so, not "geocoded N rows"
         raise ValueError(reading_error(src, encoding, exc)) from None
-    return GeocodeRun(n, persian, encoding)
+    return GeocodeRun(n, persian, encoding, unmatched)
 
 
-def _geocode_stream(fin: Any, fout: Any, column: str, workers: int, progress: bool, size: int) -> tuple[int, int]:
-    """Rows written and rows with Persian text in the address column."""
+def _geocode_stream(fin: Any, fout: Any, column: str, workers: int, progress: bool, size: int,
+                    ) -> tuple[int, int, int]:
+    """Rows written, rows with Persian text in the address column, rows that matched nothing."""
     reader = csv.reader(line.replace("\x00", "") for line in fin)
     header = next(reader, None)
     if header is None:
@@ -108,7 +97,7 @@ def _geocode_stream(fin: Any, fout: Any, column: str, workers: int, progress: bo
     writer = csv.writer(fout)
     writer.writerow(neutralise_row([*header, *OUT_COLUMNS]))
     with Progress(TextColumn("geocoding"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
-                  TimeElapsedColumn(), disable=not progress, transient=True) as bar:
+                  TimeElapsedColumn(), console=console, disable=not progress, transient=True) as bar:
         task = bar.add_task("rows", total=None)
         counter = _PersianCounter()
         chunks = counter.count(_chunks(reader, col))
@@ -116,7 +105,7 @@ def _geocode_stream(fin: Any, fout: Any, column: str, workers: int, progress: bo
             results: Iterator[tuple[list[list[str]], list[list[str]]]] = (
                 (rows, _geocode_chunk(texts)) for rows, texts in chunks
             )
-            n = _write(results, writer, bar, task, fin, size)
+            n, matched = _write(results, writer, bar, task, fin, size)
         else:
             # Workers share the index copy-on-write; frozen objects are never touched by the
             # collector, so its passes do not copy every page of the index into each worker.
@@ -124,8 +113,8 @@ def _geocode_stream(fin: Any, fout: Any, column: str, workers: int, progress: bo
             ctx = mp.get_context("fork")
             with ctx.Pool(workers) as pool:
                 pending = _pairs(pool, chunks)
-                n = _write(pending, writer, bar, task, fin, size)
-    return n, counter.rows
+                n, matched = _write(pending, writer, bar, task, fin, size)
+    return n, counter.rows, n - matched
 
 
 class _PersianCounter:
@@ -157,19 +146,21 @@ def _pairs(pool: Any, chunks: Iterator[tuple[list[list[str]], list[str]]],
 
 
 def _write(results: Iterator[tuple[list[list[str]], list[list[str]]]], writer: Any, bar: Progress, task: Any,
-           fin: Any, size: int) -> int:
-    n = 0
+           fin: Any, size: int) -> tuple[int, int]:
+    """Rows written and rows that matched something."""
+    n = matched = 0
     for rows, outs in results:
         for row, out in zip(rows, outs, strict=True):
             writer.writerow(neutralise_row([*row, *out]))  # input cells echoed: never as formulas
+            matched += out[1] != "none"
         n += len(rows)
         bar.update(task, completed=n)
-    return n
+    return n, matched
 
 
 def geocode(
     input_csv: Annotated[str | None, typer.Argument(help="CSV file with an address column.")] = None,
-    output: Annotated[str | None, typer.Option("-o", "--output", help="Output CSV.")] = None,
+    output: Annotated[str | None, typer.Option("-o", "--output", help="Output CSV (default stdout).")] = None,
     column: Annotated[str, typer.Option("--column", help="Name of the address column.")] = "address",
     db: DbOption = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: all cores).")] = None,
@@ -180,11 +171,18 @@ def geocode(
         "--encoding", help="The input file's encoding (default: detected — UTF-8 with or without BOM, UTF-16, "
                            "Windows-1256).")] = None,
 ) -> None:
-    """Geocode addresses: one with --query, or every row of a CSV file into another."""
+    """Geocode addresses: one with --query, or every row of a CSV file into another (stdout by default).
+
+    Exit 0 when every address matched something, 1 when some matched nothing.
+    """
+    if (query is None) == (input_csv is None):
+        fail("give either INPUT.csv [-o OUT.csv] or --query TEXT", code=2)
+    if input_csv is not None and not Path(input_csv).is_file():
+        fail(f"no input file {input_csv}", code=2)
     try:
         reg = Registry.open(db)
     except RegistryNotFoundError as exc:
-        fail(str(exc))
+        fail(str(exc), code=2)
     gc = reg.geocoder
     if query is not None:
         res = gc.geocode(query, limit=limit)
@@ -195,25 +193,32 @@ def geocode(
                 sys.stdout.write(f"{c.level}\t{c.postcode or ''}\t{c.confidence:.3f}\t{c.address}\n")
             if not res.candidates:
                 sys.stdout.write(f"none\t{res.reason}\n")
+        if not res.candidates:
+            raise typer.Exit(1)
         return
-    if not input_csv or not output:
-        fail("give INPUT.csv and -o OUT.csv, or --query TEXT")
+    assert input_csv is not None
     t0, c0 = time.perf_counter(), _cpu_seconds()
     try:
         run = geocode_file(gc, input_csv, output, column=column, workers=workers, progress=sys.stderr.isatty(),
                            encoding=encoding)
-    except (ValueError, OSError) as exc:
+    except ValueError as exc:  # no such column, an empty file, a wrong --encoding
+        fail(str(exc), code=2)
+    except OSError as exc:
         fail(str(exc))
     n = run.rows
     if n and not run.persian_rows:
         # Every row unreadable as Persian: almost always a file in another encoding; the output is useless.
-        Path(output).unlink(missing_ok=True)
+        if output is not None:
+            Path(output).unlink(missing_ok=True)
         fail(f"no row of {input_csv} has Persian text in column {column!r} when read as {run.encoding}: "
-             f"give the file's encoding with --encoding (utf-8, utf-16 or cp1256); nothing was written")
+             f"give the file's encoding with --encoding (utf-8, utf-16 or cp1256)"
+             + ("; nothing was written" if output is not None else ""), code=2)
     wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
-    sys.stderr.write(f"geocoded {n} rows ({run.encoding}) into {output} in {wall:.1f} s: "
-                     f"{n / max(wall, 1e-9):.0f} rows/s, "
+    sys.stderr.write(f"geocoded {n} rows ({run.encoding}) into {output or 'stdout'} in {wall:.1f} s: "
+                     f"{run.unmatched} matched nothing; {n / max(wall, 1e-9):.0f} rows/s, "
                      f"{n / max(cpu, 1e-9):.0f} rows per CPU second (all processes)\n")
+    if run.unmatched:
+        raise typer.Exit(1)
 
 
 def _cpu_seconds() -> float:

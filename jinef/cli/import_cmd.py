@@ -20,11 +20,13 @@ from jinef.write.refdata.paths import DataMissingError
 from jinef.write.store.open import describe_location, open_writer
 from jinef.write.store.replace_guard import ShrinkGuard
 
+FORMATS_BY_EXTENSION = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
 
 def import_(
     file: Annotated[Path, typer.Argument(help="CSV or JSON Lines file with exactly the export's columns.")],
     fmt: Annotated[str | None, typer.Option("--format", help="csv or jsonl (default: from the extension: "
-                                                             ".jsonl or .ndjson is jsonl, anything else csv).")] = None,
+                                                             ".csv is csv, .jsonl or .ndjson jsonl).")] = None,
     db: DbOption = None,
     skip_bad: Annotated[
         Path | None, typer.Option("--skip-bad", help="Load the good rows; write rejected rows and reasons here.")
@@ -44,6 +46,10 @@ def import_(
         fail(f"unknown --format {fmt!r}: use csv or jsonl", code=2)
     if not file.is_file():
         fail(f"no such file: {file}", code=2)
+    fmt = fmt or FORMATS_BY_EXTENSION.get(file.suffix.lower())
+    if fmt is None:
+        fail(f"cannot tell the format of {file} from its extension {file.suffix or '(none)'!r}: name it .csv, .jsonl "
+             f"or .ndjson, or give --format csv or --format jsonl", code=2)
     try:
         enc = check_encoding(encoding) if encoding else None
         shrink = max_shrink(max_shrink_)

@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from jinef.api.servicedb import KNOWN_SCOPES, ORG_TYPES, ServiceStore, open_store, parse_rate
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import fail, print_json
+from jinef.cli.output import fail, print_json, stdout_console
 from jinef.common.config import service_target
 
 keys_app = typer.Typer(help="Organisations' API keys: create (shown once), list, revoke.", no_args_is_help=True)
@@ -30,7 +29,9 @@ def _when(ts: float | None) -> str:
 @keys_app.command("create")
 def create(
     org: Annotated[str, typer.Option("--org", help="Organisation name (created if new).")],
-    scopes: Annotated[str, typer.Option("--scopes", help=f"Comma-separated: {','.join(KNOWN_SCOPES)}.")] = "lookup",
+    # Listed with spaces, so that the help wraps the list instead of cutting it short.
+    scopes: Annotated[str, typer.Option("--scopes", help=f"Comma-separated, from: {', '.join(KNOWN_SCOPES)}; or "
+                                                         "all (every scope: for development only).")] = "lookup",
     rate: Annotated[str | None, typer.Option("--rate", help="Organisation quota in items, e.g. 10/s, 600/min: a "
                                                             "call is one item, a batch one per row (default: "
                                                             "unchanged; unlimited for a new org).")] = None,
@@ -48,7 +49,8 @@ def create(
     try:
         per_second = parse_rate(rate) if rate else None
         store = _store(db, service_db)
-        info, key = store.create_key(org, [s.strip() for s in scopes.split(",") if s.strip()], per_second,
+        wanted = list(KNOWN_SCOPES) if scopes.strip() == "all" else [s.strip() for s in scopes.split(",") if s.strip()]
+        info, key = store.create_key(org, wanted, per_second,
                                      province.strip() if province else None, org_type)
     except ValueError as exc:
         fail(str(exc), code=2)
@@ -76,7 +78,7 @@ def list_keys(db: DbOption = None, service_db: ServiceDbOption = None, json_out:
     for k in rows:
         t.add_row(str(k.id), k.prefix, k.org, ",".join(k.scopes), "unlimited" if k.rate is None else f"{k.rate:g}",
                   _when(k.created), _when(k.revoked))
-    Console().print(t)
+    stdout_console().print(t)
 
 
 @keys_app.command("revoke")

@@ -31,6 +31,7 @@ from jinef.cli.output import console, fail
 from jinef.common.config import RegistryLocation
 from jinef.common.csv_safety import neutralise_row
 from jinef.common.input_encoding import check_encoding, detect_encoding, reading_error
+from jinef.common.settings import settings
 
 MATCH_COLUMNS = ("matched", "role", "verified_since", "trace_id", "error")
 CHUNK_ROWS = 1_000  # one hub transaction (and one audit commit) per chunk
@@ -94,7 +95,8 @@ def match_csv(hub: Any, src: TextIO, dst: TextIO, org: str, purpose: str,
 
 def principal_from_key(db: str | None, key_file: Path | None) -> Principal:
     """The organisation behind ``--key-file`` or ``$JINEF_API_KEY``, which must hold the ``match`` scope."""
-    key = key_file.read_text(encoding="utf-8").strip() if key_file else os.environ.get(KEY_ENV, "").strip()
+    configured = settings().api_key
+    key = (key_file.read_text(encoding="utf-8") if key_file else configured.reveal() if configured else "").strip()
     if not key:
         fail(f"give the organisation's API key in ${KEY_ENV} or --key-file (never on the command line)", code=2)
     store = open_store(RegistryLocation.of(db).service_target)

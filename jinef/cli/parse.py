@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from jinef.cli.output import print_json
+from jinef.cli.output import print_json, stdout_console
 from jinef.text.parser import parse_address
 
 
@@ -35,7 +34,7 @@ def parse(
                 table.add_row(key.rstrip("s"), str(item))
         elif value is not None and value != "":
             table.add_row(key, str(value))
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def register(app: typer.Typer) -> None:

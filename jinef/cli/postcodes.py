@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from jinef.cli.output import print_json
+from jinef.cli.language import current
+from jinef.cli.output import print_json, stdout_console
+from jinef.common.messages import message
 from jinef.model import postcode as pc
 
 
@@ -21,10 +22,13 @@ def validate(
     if json_out:
         print_json([r.as_dict() for r in results])
     else:
+        language = current()
         table = Table("input", "postcode", "valid", "reasons")
         for r in results:
-            table.add_row(r.input, r.postcode or "", "yes" if r.valid else "no", "; ".join(r.messages()))
-        Console().print(table)
+            valid = message("cli.validate.yes" if r.valid else "cli.validate.no").text(language)
+            reasons = message("cli.list", items=[pc.rule_message(x) for x in r.reasons]).text(language)
+            table.add_row(r.input, r.postcode or "", valid, reasons)
+        stdout_console().print(table)
     if not all(r.valid for r in results):
         raise typer.Exit(1)
 

@@ -1,4 +1,4 @@
-"""`jinef build`, `jinef lookup`, `jinef export`, `jinef stats`."""
+"""`jinef build`, `jinef export`, `jinef stats`."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json
+from jinef.cli.output import console, fail, print_json, stdout_console
 from jinef.common.config import registry_location
-from jinef.model import postcode as pc
 from jinef.read.registry.registry import Registry
 from jinef.write.compile import image_step
 from jinef.write.export.lines import write_registry_export
@@ -36,7 +34,7 @@ def open_registry(db: str | None) -> Registry:
     try:
         return Registry.open(db)
     except RegistryNotFoundError as exc:
-        fail(f"{exc}; or, if there is no registry yet, build one with `jinef build` or `jinef import`")
+        fail(f"{exc}; or, if there is no registry yet, build one with `jinef build` or `jinef import`", code=2)
 
 
 def open_store(db: str | None) -> RegistryReader:
@@ -44,7 +42,7 @@ def open_store(db: str | None) -> RegistryReader:
     try:
         return open_reader(registry_location(db))
     except RegistryNotFoundError as exc:
-        fail(str(exc))
+        fail(str(exc), code=2)
 
 
 def build(
@@ -85,54 +83,6 @@ def build(
                       f"read image compiled in {compiled.seconds:.1f} s")
 
 
-def lookup(
-    postcodes: Annotated[list[str] | None, typer.Argument(help="Postcodes in any digit form.")] = None,
-    db: DbOption = None,
-    json_out: JsonOption = False,
-    file: Annotated[Path | None, typer.Option("--file", help="A CSV with a postcode column: each row looked up "
-                                                             "into -o (its columns kept, the answer appended).")]
-    = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="With --file: the output CSV.")] = None,
-    column: Annotated[str, typer.Option("--column", help="With --file: the postcode column.")] = "postcode",
-) -> None:
-    """Look postcodes up: the structured and the standard address of each (or every row of a CSV file)."""
-    if file is not None:
-        _lookup_file(file, output, column, db)
-        return
-    if not postcodes:
-        fail("give postcodes, or --file IN.csv -o OUT.csv", code=2)
-    bad = [v for v in (pc.validate(p) for p in postcodes) if not v.valid]
-    if bad:
-        fail("; ".join(f"{v.input!r}: {', '.join(v.messages())}" for v in bad), code=2)
-    with open_registry(db) as reg:
-        found = reg.lookup_many(postcodes)
-    if json_out:
-        print_json([a.export_row() if a else None for a in found])
-        return
-    out = Console()
-    for p, a in zip(postcodes, found, strict=True):
-        out.print(f"{p}: {a.standard_address if a else 'not found'}")
-    if not all(found):
-        raise typer.Exit(1)
-
-
-def _lookup_file(file: Path, output: Path | None, column: str, db: str | None) -> None:
-    from jinef.cli.lookup_file import lookup_csv
-    from jinef.common.input_encoding import detect_encoding
-
-    if output is None:
-        fail("--file needs -o OUT.csv", code=2)
-    with open_registry(db) as reg:
-        try:
-            with open(file, newline="", encoding=detect_encoding(file)) as src, \
-                    open(output, "w", newline="", encoding="utf-8") as dst:
-                counts = lookup_csv(reg, src, dst, column)
-        except (ValueError, OSError, UnicodeDecodeError) as exc:
-            fail(f"{file}: {exc}")
-    console.print(f"looked up {sum(counts.values()):,} rows into {output}: {counts['found']:,} found, "
-                  f"{counts['not_found']:,} not found, {counts['invalid']:,} invalid", highlight=False)
-
-
 def export(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file (default stdout).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
@@ -171,10 +121,10 @@ def stats(db: DbOption = None, json_out: JsonOption = False) -> None:
     for r in rows:
         t.add_row(r.province_code, r.province, f"{r.units:,}", f"{r.buildings:,}", f"{r.thoroughfares:,}",
                   f"{r.localities:,}", f"{r.geocoded_share:.1%}")
-    Console().print(t)
+    stdout_console().print(t)
 
 
 def register(app: typer.Typer) -> None:
     """Attach the registry commands."""
-    for fn in (build, lookup, export):  # `jinef stats` is a group of its own: jinef/cli/dashboard.py
+    for fn in (build, export):  # `jinef stats` is a group of its own: jinef/cli/dashboard.py
         app.command()(fn)

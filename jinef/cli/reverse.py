@@ -6,9 +6,8 @@ import csv
 import math
 import sys
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
-import numpy as np
 import typer
 
 from jinef.cli.csv_rows import row_chunks
@@ -19,26 +18,38 @@ from jinef.common.csv_safety import neutralise_row
 from jinef.common.input_encoding import check_encoding, detect_encoding, reading_error
 from jinef.model.digits import to_latin_digits
 from jinef.read.geo.coords import parse_coordinate
-from jinef.read.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, REASONS, STATUSES, ReverseGeocoder
+from jinef.read.geo.point_rows import RESULT_COLUMNS, UNPARSEABLE, reverse_cells
+from jinef.read.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, INVALID, OK, STATUSES
 
-OUTPUT_COLUMNS = ("postcode", "distance_m", "province", "county", "plus_code", "reason")
+if TYPE_CHECKING:
+    from jinef.read.registry.registry import Registry
+
+OUTPUT_COLUMNS = RESULT_COLUMNS
 CHUNK_ROWS = 50_000
+# Why a point is unusable, as the HTTP API says it.
+POINT_RULES = {
+    "lat_not_a_number": "lat is not a number",
+    "lon_not_a_number": "lon is not a number",
+    "lat_out_of_range": "lat must be between -90 and 90",
+    "lon_out_of_range": "lon must be between -180 and 180",
+}
 
 
 def parse_point(text: str) -> tuple[float, float]:
-    """``LAT,LON`` (comma or Arabic comma between them) or exit with a clear message."""
+    """``LAT,LON`` (comma or Arabic comma between them), a coordinate that is not a number as NaN (the geocoder
+    then names the rule); anything else exits with a usage error."""
     parts = [p for p in to_latin_digits(text).replace("،", ",").split(",") if p.strip()]
     if len(parts) != 2:
         fail(f"--point must be LAT,LON, got {text!r}", code=2)
     lat, lon = parse_coordinate(parts[0]), parse_coordinate(parts[1])
-    if lat is None or lon is None:
-        fail(f"--point has a coordinate that is not a number: {text!r}", code=2)
-    return lat, lon
+    return (math.nan if lat is None else lat), (math.nan if lon is None else lon)
 
 
-def reverse_csv(geocoder: ReverseGeocoder, src: TextIO, dst: TextIO, lat_column: str, lon_column: str,
+def reverse_csv(registry: Registry, src: TextIO, dst: TextIO, lat_column: str, lon_column: str,
                 radius_m: float, on_rows: object = None) -> dict[str, int]:
-    """Stream a CSV through reverse_many in chunks, keeping every input column; counts per status."""
+    """Stream a CSV through reverse_many in chunks, keeping every input column and adding the nearest building's
+    postcode and standard address; counts per status."""
+    geocoder = registry.reverse
     reader = csv.reader(src)
     header = next(reader, None)
     if header is None:
@@ -49,28 +60,13 @@ def reverse_csv(geocoder: ReverseGeocoder, src: TextIO, dst: TextIO, lat_column:
     ilat, ilon = header.index(lat_column), header.index(lon_column)
     writer = csv.writer(dst, lineterminator="\n")
     writer.writerow(neutralise_row([*header, *OUTPUT_COLUMNS]))
-    counts = dict.fromkeys((*STATUSES, "unparseable"), 0)
+    counts = dict.fromkeys((*STATUSES, UNPARSEABLE), 0)
     for chunk in row_chunks(reader, CHUNK_ROWS):
-        lats = np.empty(len(chunk))
-        lons = np.empty(len(chunk))
-        unparseable: dict[int, str] = {}
-        for i, row in enumerate(chunk):
-            la = parse_coordinate(row[ilat]) if ilat < len(row) else None
-            lo = parse_coordinate(row[ilon]) if ilon < len(row) else None
-            if la is None or lo is None:
-                unparseable[i] = "unparseable_lat" if la is None else "unparseable_lon"
-            lats[i] = math.nan if la is None else la
-            lons[i] = math.nan if lo is None else lo
-        batch = geocoder.reverse_many(lats, lons, radius_m=radius_m)
-        postcodes, provinces, counties = batch.postcode_text(), batch.province_names(), batch.county_names()
-        for i, row in enumerate(chunk):
-            status = STATUSES[batch.status[i]]
-            reason = unparseable.get(i) or REASONS[batch.reason[i]] or ("" if status == "ok" else status)
-            dist = batch.distance_m[i]
+        cells, statuses = reverse_cells(geocoder, registry.source.get_many, chunk, ilat, ilon, radius_m)
+        for row, out, status in zip(chunk, cells, statuses, strict=True):
             # Input cells are echoed: neutralised so that a spreadsheet never runs one as a formula.
-            writer.writerow(neutralise_row([*row, postcodes[i], "" if np.isnan(dist) else f"{dist:.1f}",
-                                            provinces[i], counties[i], batch.plus_code[i].decode(), reason]))
-            counts["unparseable" if i in unparseable else status] += 1
+            writer.writerow(neutralise_row([*row, *out]))
+            counts[status] += 1
         if callable(on_rows):
             on_rows(len(chunk))
     return counts
@@ -95,20 +91,16 @@ def reverse(
         "--encoding", help="The input file's encoding (default: detected — UTF-8 with or without BOM, UTF-16, "
                            "Windows-1256).")] = None,
 ) -> None:
-    """Reverse geocode: nearest building's postcode, distance, province, county and Plus Code."""
+    """Reverse geocode: nearest building's postcode, standard address, distance, province, county and Plus Code.
+
+    Exit 0 when every point found a building, 1 when some did not (no building within the radius, outside Iran, or
+    an invalid point: the rule is named).
+    """
     if (point is None) == (input_csv is None):
         fail("give either INPUT.csv or --point LAT,LON", code=2)
-    geocoder = open_registry(db).reverse
+    registry = open_registry(db)
     if point is not None:
-        lat, lon = parse_point(point)
-        res = geocoder.reverse(lat, lon, radius_m=radius_m, limit=limit)
-        if json_out:
-            print_json(res.as_dict())
-            return
-        where = " › ".join(a.name for a in (res.province, res.county) if a) or "-"
-        sys.stdout.write(f"{res.status}: {where}; plus code {res.plus_code or '-'}\n")
-        for b in res.buildings:
-            sys.stdout.write(f"  {b.distance_m:8.1f} m  building {b.building_id}: {', '.join(b.postcodes)}\n")
+        _reverse_point(registry, point, radius_m, limit, json_out)
         return
     assert input_csv is not None
     if not input_csv.is_file():
@@ -123,7 +115,7 @@ def reverse(
         try:
             with progress_bar(total, "reverse geocoding") as bar:
                 task = bar.add_task("rows", total=total)
-                counts = reverse_csv(geocoder, src, dst, lat_column, lon_column, radius_m,
+                counts = reverse_csv(registry, src, dst, lat_column, lon_column, radius_m,
                                      lambda n: bar.advance(task, n))
         except UnicodeDecodeError as exc:
             fail(reading_error(input_csv, enc, exc), code=2)
@@ -135,11 +127,37 @@ def reverse(
     summary = {"rows": sum(counts.values()), **counts}
     if summary["rows"] and counts["unparseable"] == summary["rows"]:
         fail(f"no row of {input_csv} has a readable point in columns {lat_column!r}, {lon_column!r} when read as "
-             f"{enc}: check the columns, or give the file's encoding with --encoding (utf-8, utf-16 or cp1256)")
-    if json_out:
+             f"{enc}: check the columns, or give the file's encoding with --encoding (utf-8, utf-16 or cp1256)", code=2)
+    if json_out and output:
         print_json(summary)
-    else:
-        console.print(", ".join(f"{k}: {v:,}" for k, v in summary.items()))
+    else:  # the CSV went to stdout: the summary must not mix with it
+        console.print(", ".join(f"{k}: {v:,}" for k, v in summary.items()), highlight=False)
+    if counts[OK] < summary["rows"]:
+        raise typer.Exit(1)
+
+
+def _reverse_point(registry: Registry, point: str, radius_m: float, limit: int, json_out: bool) -> None:
+    """One point: its buildings, nearest first, and the nearest one's standard address; exit 1 unless found."""
+    lat, lon = parse_point(point)
+    res = registry.reverse.reverse(lat, lon, radius_m=radius_m, limit=limit)
+    nearest = registry.lookup(res.postcode) if res.postcode else None
+    if json_out:
+        body = res.as_dict()
+        for key in ("lat", "lon"):  # as the HTTP API: null for a coordinate that is not a finite number (not NaN)
+            body[key] = body[key] if math.isfinite(float(body[key])) else None  # type: ignore[arg-type]
+        print_json({**body, "standard_address": nearest.standard_address if nearest else None})
+    if res.status == INVALID:
+        reason = res.reason or INVALID
+        fail(f"invalid point {point!r}: {POINT_RULES.get(reason, reason)} [{reason}]")
+    if not json_out:
+        where = " › ".join(a.name for a in (res.province, res.county) if a) or "-"
+        sys.stdout.write(f"{res.status}: {where}; plus code {res.plus_code or '-'}\n")
+        if nearest is not None:
+            sys.stdout.write(f"  nearest {nearest.postcode}: {nearest.standard_address}\n")
+        for b in res.buildings:
+            sys.stdout.write(f"  {b.distance_m:8.1f} m  building {b.building_id}: {', '.join(b.postcodes)}\n")
+    if res.status != OK:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -25,6 +25,7 @@ from jinef.common.config import (
     RegistryLocation,
     store_target,
 )
+from jinef.common.settings import settings
 from jinef.read.certificates.keys import CertificateKeys
 from jinef.read.verify import VerifyError, load_ring, open_verify_store
 from jinef.write.store.base import RegistryNotFoundError
@@ -39,9 +40,9 @@ def serve(
         "--service-db", help="Service database: a file or a postgresql://…?schema=… URL (default: beside a file "
         "registry, <stem>.service.sqlite; schema <schema>_service of a PostgreSQL registry's database).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "warning",
-    warm: Annotated[bool, typer.Option(
+    warm: Annotated[bool | None, typer.Option(
         "--warm/--lazy", help="Make every answering structure and read the image into the page cache at startup, "
-        "in the background (default: on first use).")] = False,
+        "in the background (default: the warm setting, else on first use).")] = None,
     verify_db: Annotated[str | None, typer.Option(
         "--verify-db", help="Verification hub database: a file or a postgresql://…?schema=… URL (default: beside a "
         "file registry, <stem>.verify.sqlite; schema <schema>_verify of a PostgreSQL registry's database).")] = None,
@@ -101,11 +102,13 @@ def serve(
         location = RegistryLocation(str(location.path.resolve()))
     os.environ["JINEF_DB"] = location.target
     os.environ["JINEF_IMAGE_DIR"] = str(location.image_root.resolve())
+    configured = settings()  # options win over the settings (environment, then the --config file)
+    service_db, verify_db = service_db or configured.service_db, verify_db or configured.verify_db
     # Replicas of a PostgreSQL registry share their service state and hub in its database (see docs/deployment.md).
     svc_target = _absolute(store_target(service_db, location.service_target))
     hub_target = _absolute(store_target(verify_db, location.verify_target))
     os.environ["JINEF_SERVICE_DB"] = str(svc_target)
-    os.environ["JINEF_WARM"] = "1" if warm else "0"
+    os.environ["JINEF_WARM"] = "1" if (configured.warm if warm is None else warm) else "0"
     os.environ["JINEF_VERIFY_DB"] = str(hub_target)
     if sms_gateway and dev_sms_outbox:
         fail("give --sms-gateway or --dev-sms-outbox, not both")
@@ -124,7 +127,7 @@ def serve(
             keyed = hub.key_state()[0] > 0
         finally:
             hub.close()
-        load_ring(os.environ.get("JINEF_VERIFY_KEY_FILE") or None, db_path=hub_target, create=not keyed)
+        load_ring(configured.verify_key_file, db_path=hub_target, create=not keyed)
         CertificateKeys.open(location.certificate_keys, create=True)  # likewise the certificate signing key
     except VerifyError as exc:
         fail(exc.message)

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json
+from jinef.cli.output import console, fail, print_json, stdout_console
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
+from jinef.common.messages import message
 from jinef.model.change import CLI_ORG, REASON_CODES, Actor, Reason
 from jinef.write.edit.editor import EditResult, RegistryEditor
 from jinef.write.edit.errors import EditError
@@ -43,7 +43,7 @@ def _run(db: str | None, json_out: bool, fn: Any) -> Any:
     try:
         result = fn(editor)
     except EditError as exc:
-        fail(f"{exc.field}: {exc.message} — {exc.message_fa} ({exc.code}); nothing was changed")
+        fail(message("edit.registry_unchanged", field=exc.field, problem=exc.text, code=exc.code))
     finally:
         editor.close()
     if isinstance(result, EditResult):
@@ -134,7 +134,7 @@ def history(postcode: Annotated[str, typer.Argument(help="A postcode.")], db: Db
         table.add_row(str(v["version"]), v["kind"], str(v["valid_from"] or ""), str(v["valid_to"] or ""),
                       v["org"] or "", " ".join(x for x in (v["reason"] or "", v["note"]) if x), a.get("address", ""),
                       a.get("usage", ""), a.get("status", ""))
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def changes(since: Annotated[int, typer.Option("--since", min=0, help="After this change number.")] = 0,
@@ -148,7 +148,7 @@ def changes(since: Annotated[int, typer.Option("--since", min=0, help="After thi
     table = Table("seq", "at", "kind", "postcode", "by", "reason")
     for c in found:
         table.add_row(str(c["seq"]), c["at"], c["kind"], c["postcode"], c["org"] or "", c["reason"] or "")
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from jinef.cli.output import fail, print_json
+from jinef.cli.output import fail, print_json, stdout_console
 from jinef.common.config import verify_target
+from jinef.common.settings import settings
 from jinef.read.verify import national_code as ncode
 from jinef.read.verify.engines import describe_target, open_verify_store, verify_store_exists
 from jinef.read.verify.errors import VerifyError
@@ -66,7 +65,7 @@ def check_codes(
         table = Table("input", "valid", "reasons")
         for c, r in zip(codes, results, strict=True):
             table.add_row(c, "yes" if r.valid else "no", "; ".join(r.messages()))
-        Console().print(table)
+        stdout_console().print(table)
     if not all(r.valid for r in results):
         raise typer.Exit(1)
 
@@ -93,7 +92,8 @@ def rotate_key_cmd(
 @verify_app.command("new-key")
 def new_key() -> None:
     """Print the ring from $JINEF_VERIFY_KEY with one new key appended (install it, then rotate-key)."""
-    current = os.environ.get(ENV_VAR)
+    configured = settings().verify_key
+    current = configured.reveal() if configured is not None else None
     try:
         ring = parse_ring(current) if current else KeyRing(())
     except VerifyError as exc:
@@ -151,7 +151,7 @@ def alerts(
             str(r["distinct"]),
             str(r["blocked_until"]),
         )
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def outbox(
@@ -188,10 +188,10 @@ def outbox(
     if json_out:
         print_json(rows)
         return
-    table = Table("id", "time", "to", "kind", "ref", "text")
+    # Not a table: a table cuts ids to fit the window, and a Persian text is read best alone on its line.
     for r in rows:
-        table.add_row(*(str(r[k]) for k in ("id", "time", "to", "kind", "ref", "body")))
-    Console().print(table)
+        typer.echo(f"#{r['id']}  {r['time']}  to {r['to']}  {r['kind']}  {r['ref']}")
+        typer.echo(f"    {r['body']}")
 
 
 def register(app: typer.Typer) -> None:

@@ -14,10 +14,12 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from jinef.common.settings import settings
+
 
 def default_cache_dir() -> Path:
     """Where caches live: ``JINEF_CACHE_DIR``, else ``var/cache`` under the working directory."""
-    return Path(os.environ.get("JINEF_CACHE_DIR") or Path("var") / "cache")
+    return settings().cache_dir
 
 
 def fingerprint(head: str, root: Path, folders: tuple[str, ...], code: tuple[Path, ...] = ()) -> str:

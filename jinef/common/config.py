@@ -14,26 +14,28 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from jinef.common.pg_location import parse_location, with_schema
+from jinef.common.settings import DEFAULTS, settings
 
-DEFAULT_DB = Path("var") / "registry.sqlite"
+# The defaults live with the settings (docs/configuration.md).
+DEFAULT_DB = Path(DEFAULTS.db)
 # The HTTP service's guards against slow and greedy clients (jinef.api.slow_clients; `jinef serve` options).
-DEFAULT_HEADER_TIMEOUT = 10.0  # seconds for a request's line and headers
-DEFAULT_BODY_TIMEOUT = 30.0  # seconds for its body (at most 256 KB), after the headers
-DEFAULT_MAX_CONNS_PER_CLIENT = 1024  # open connections per client address, per worker (pooled clients open hundreds)
+DEFAULT_HEADER_TIMEOUT = DEFAULTS.header_timeout  # seconds for a request's line and headers
+DEFAULT_BODY_TIMEOUT = DEFAULTS.body_timeout  # seconds for its body (at most 256 KB)
+DEFAULT_MAX_CONNS_PER_CLIENT = DEFAULTS.max_conns_per_client  # per client address, per worker
 # A replacing import may leave the registry at most this share smaller (`--max-shrink`, JINEF_MAX_SHRINK).
-DEFAULT_MAX_SHRINK = 0.1
+DEFAULT_MAX_SHRINK = DEFAULTS.max_shrink
 
 
 def state_dir() -> Path:
     """Where what belongs to a PostgreSQL registry lives on this host (its read image, the service databases):
     ``JINEF_STATE_DIR``, else ``./var``."""
-    return Path(os.environ.get("JINEF_STATE_DIR") or "var")
+    return settings().state_dir
 
 
 def max_shrink(explicit: float | None = None) -> float:
     """The share a replacing import may shrink the registry by: ``--max-shrink``, else ``JINEF_MAX_SHRINK``, else
     10%; a ValueError when it is not a number from 0 to 1."""
-    raw: object = explicit if explicit is not None else os.environ.get("JINEF_MAX_SHRINK") or DEFAULT_MAX_SHRINK
+    raw: object = explicit if explicit is not None else settings().max_shrink
     try:
         value = float(raw)  # type: ignore[arg-type]
     except ValueError:
@@ -65,7 +67,7 @@ class RegistryLocation:
         """``--db`` (a path, a URL or a location), else ``JINEF_DB``, else ``./var/registry.sqlite``."""
         if isinstance(explicit, RegistryLocation):
             return explicit
-        raw = explicit or os.environ.get("JINEF_DB") or DEFAULT_DB
+        raw = explicit or settings().db
         if _is_url(raw):
             return cls(str(raw))
         return cls(str(Path(raw)))
@@ -110,9 +112,9 @@ class RegistryLocation:
     def image_root(self) -> Path:
         """The read image's folder: ``JINEF_IMAGE_DIR``, else beside the file (``registry.image``), else
         ``<state dir>/images/<host>-<database>-<schema>`` for PostgreSQL."""
-        env = os.environ.get("JINEF_IMAGE_DIR")
-        if env:
-            return Path(env)
+        configured = settings().image_dir
+        if configured is not None:
+            return configured
         if self.is_postgres:
             return state_dir() / "images" / self._slug()
         p = Path(self.target)
@@ -127,9 +129,9 @@ class RegistryLocation:
     def certificate_keys(self) -> Path:
         """The certificate signing keys' folder: ``JINEF_CERTIFICATE_KEYS``, else beside the registry
         (``var/registry.certificate-keys``)."""
-        env = os.environ.get("JINEF_CERTIFICATE_KEYS")
-        if env:
-            return Path(env)
+        configured = settings().certificate_keys
+        if configured is not None:
+            return configured
         return self._beside("certificate-keys").with_suffix("")
 
     @property

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 DEFAULT_8BIT = "cp1256"  # Windows-1256: what Excel on a Persian Windows saves as "CSV"
 _SAMPLE = 1 << 16
@@ -35,29 +36,35 @@ def check_encoding(name: str) -> str:
 def detect_encoding(path: str | Path) -> str:
     """The encoding to read ``path`` with (a Python codec name): see the module's notes for the rule."""
     with open(path, "rb") as fh:
-        head = fh.read(_SAMPLE)
-        if head.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"  # the codec reads the mark and the byte order from it
-        utf16 = _utf16_without_bom(head)
-        if utf16:
-            return utf16
-        fh.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        persian = 0  # Arabic-script letters decoded so far (counted until there are enough)
-        try:
-            while chunk := fh.read(_CHUNK):
-                text = decoder.decode(chunk)
-                if persian < _UTF8_EVIDENCE:
-                    persian += len(PERSIAN_TEXT.findall(text))
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError as exc:
+        return detect_stream_encoding(fh)
+
+
+def detect_stream_encoding(fh: BinaryIO) -> str:
+    """:func:`detect_encoding` for an open binary file (an HTTP upload), read from its current position."""
+    start = fh.tell()
+    head = fh.read(_SAMPLE)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # the codec reads the mark and the byte order from it
+    utf16 = _utf16_without_bom(head)
+    if utf16:
+        return utf16
+    fh.seek(start)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    persian = 0  # Arabic-script letters decoded so far (counted until there are enough)
+    try:
+        while chunk := fh.read(_CHUNK):
+            text = decoder.decode(chunk)
             if persian < _UTF8_EVIDENCE:
-                persian += len(PERSIAN_TEXT.findall(chunk[:exc.start].decode("utf-8", "ignore")))
-            # Persian letters already read as UTF-8 (which Windows-1256 text almost never decodes to): a UTF-8
-            # file with a broken byte, better refused as such than read whole as Windows-1256 gibberish.
-            return "utf-8" if persian >= _UTF8_EVIDENCE else DEFAULT_8BIT
+                persian += len(PERSIAN_TEXT.findall(text))
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        if persian < _UTF8_EVIDENCE:
+            persian += len(PERSIAN_TEXT.findall(chunk[:exc.start].decode("utf-8", "ignore")))
+        # Persian letters already read as UTF-8 (which Windows-1256 text almost never decodes to): a UTF-8
+        # file with a broken byte, better refused as such than read whole as Windows-1256 gibberish.
+        return "utf-8" if persian >= _UTF8_EVIDENCE else DEFAULT_8BIT
     return "utf-8"
 
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from jinef.common.messages import Language, Message, message
 from jinef.model.digits import to_latin_digits
 
 # Rule names are part of the public API (CLI --json, HTTP 422 bodies): keep them stable.
@@ -20,13 +21,16 @@ RULE_LENGTH = "wrong_length"
 RULE_ROUTE_ZERO_OR_TWO = "zero_or_two_in_first_five"
 RULE_REPEATED = "one_digit_repeated"
 
-RULE_MESSAGES: dict[str, str] = {
-    RULE_EMPTY: "the postcode is empty",
-    RULE_NON_DIGIT: "the postcode has characters that are not digits",
-    RULE_LENGTH: "a postcode has exactly 10 digits",
-    RULE_ROUTE_ZERO_OR_TWO: "the first five digits never contain 0 or 2",
-    RULE_REPEATED: "a postcode is never one digit repeated ten times",
-}
+RULES = (RULE_EMPTY, RULE_NON_DIGIT, RULE_LENGTH, RULE_ROUTE_ZERO_OR_TWO, RULE_REPEATED)
+
+
+def rule_message(rule: str) -> Message:
+    """What a failed rule means, from the message catalogue (``postcode.rule.<rule>``)."""
+    return message(f"postcode.rule.{rule}")
+
+
+# English text of each rule, for callers that want plain strings.
+RULE_MESSAGES: dict[str, str] = {rule: rule_message(rule).text("en") for rule in RULES}
 
 FORBIDDEN_ROUTE_DIGITS = frozenset("02")
 ROUTE_DIGITS = "1345679" + "8"  # the eight digits a route may use
@@ -47,9 +51,13 @@ class Validation:
         """True when no rule failed."""
         return not self.reasons
 
-    def messages(self) -> list[str]:
-        """Human-readable text for each failed rule."""
-        return [RULE_MESSAGES[r] for r in self.reasons]
+    def messages(self, language: Language = "en") -> list[str]:
+        """Human-readable text for each failed rule, in ``language``."""
+        return [rule_message(r).text(language) for r in self.reasons]
+
+    def error(self) -> Message:
+        """The whole refusal as one message: the input and every rule it breaks."""
+        return message("postcode.invalid", input=self.input, reasons=[rule_message(r) for r in self.reasons])
 
     def as_dict(self) -> dict[str, object]:
         """The JSON form used by the CLI and the HTTP API."""
@@ -66,9 +74,7 @@ class PostcodeError(ValueError):
 
     def __init__(self, validation: Validation) -> None:
         self.validation = validation
-        super().__init__(
-            f"invalid postcode {validation.input!r}: " + "; ".join(validation.messages())
-        )
+        super().__init__(validation.error().text("en"))
 
 
 def clean(text: str) -> str:

@@ -8,6 +8,7 @@ Persian digits), and see the marker on the offline map. A screenshot is kept in 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,3 +118,12 @@ def test_search_page_end_to_end(site: tuple[str, str], browser: Any, small_regis
     _screenshot(browser, tmp_path, "search-page")
     errors = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
     assert not errors, errors
+
+    # A postcode too short is refused in Persian only: the service's rule, in Persian, with Persian digits.
+    box.clear()
+    box.send_keys("12345")
+    box.submit()
+    wait.until(lambda d: d.find_element(By.ID, "message").is_displayed())
+    refusal = browser.find_element(By.ID, "message").text
+    assert "۱۲۳۴۵" in refusal and "۱۰ رقم" in refusal, refusal
+    assert not re.search(r"[A-Za-z0-9]", refusal), refusal

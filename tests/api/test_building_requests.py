@@ -96,4 +96,11 @@ def test_a_request_can_be_rejected_and_bad_requests_name_the_field(
     bad = c.post("/v1/building-requests", json={**parts_beside(a, county="ناکجا"), "units": [{"unit": "1"}]},
                  headers=h["portal"])
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "county"
+    # Asked in Persian, the same refusal says it in Persian (its code and field unchanged).
+    bad_fa = c.post("/v1/building-requests", json={**parts_beside(a, county="ناکجا"), "units": [{"unit": "1"}]},
+                    headers={**h["portal"], "Accept-Language": "fa"}).json()["error"]
+    assert (bad_fa["code"], bad_fa["field"]) == (bad.json()["error"]["code"], "county")
+    assert bad_fa["message"] == bad.json()["error"]["message_fa"] and bad_fa["message"].startswith("شهرستان «ناکجا»")
     assert c.get("/v1/building-requests/999999", headers=h["operator"]).status_code == 404
+    missing = c.get("/v1/building-requests/999999", headers={**h["operator"], "Accept-Language": "fa"})
+    assert missing.json()["error"]["message"] == "درخواست ۹۹۹۹۹۹ در ثبت نیست"

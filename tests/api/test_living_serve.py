@@ -128,6 +128,10 @@ def test_a_retired_postcode_keeps_its_history_and_is_never_reissued(
     error = bad.json()["error"]
     assert error["code"] == "unknown_value" and error["field"] == "locality"
     assert "ناکجاآباد" in error["message_fa"]
+    bad_fa = httpx.post(f"{url}/v1/buildings", headers={**headers, "Accept-Language": "fa"},
+                        json={**parts_beside(a, locality="ناکجاآباد"), "units": [{"unit": "1"}]})
+    assert bad_fa.status_code == 422 and bad_fa.json()["error"]["code"] == "unknown_value"
+    assert bad_fa.json()["error"]["message"] == error["message_fa"] and error["message"] != error["message_fa"]
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)

@@ -108,6 +108,10 @@ def test_reverse_invalid_is_422(web: tuple[TestClient, dict[str, str]], params: 
     assert err["code"] == code
     if reason:
         assert err["reasons"] == [reason] and reason.split("_")[0] in err["message"]
+        # Asked in Persian: the same code and reason, the point's problem in Persian.
+        fa = c.get("/v1/reverse", params=params, headers={**_h(keys["all"]), "Accept-Language": "fa"}).json()["error"]
+        assert fa["code"] == code and fa["reasons"] == [reason]
+        assert fa["message"].startswith("نقطه نادرست است: ") and ("عرض" in fa["message"]) == reason.startswith("lat")
 
 
 def test_reverse_batch_in_order(web: tuple[TestClient, dict[str, str]],

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from PIL import Image
+from typer.testing import CliRunner
 
 from jinef.api.app import create_app
 from jinef.api.servicedb import open_store
+from jinef.cli.main import app
 from jinef.common.config import RegistryLocation
 from jinef.model.change import Reason
 from jinef.read.certificates import document
@@ -141,3 +143,11 @@ def test_a_certificate_issued_today_is_valid_until_its_expiry(small_registry: Pa
     assert check_offline(issued.payload, ring.public_keys(), today=issued.expires).status == "valid"
     assert check_offline(issued.payload, ring.public_keys(),
                          today=issued.expires + timedelta(days=1)).status == "expired"
+
+
+def test_issue_without_o_writes_the_pdf_to_stdout(small_registry: Path, tmp_path: Path) -> None:
+    postcode = next(Registry.open(small_registry).addresses()).postcode
+    done = CliRunner().invoke(app, ["certificate", "issue", postcode, "--db", str(small_registry), "--keys",
+                                    str(tmp_path / "keys")])
+    assert done.exit_code == 0, done.output
+    assert done.stdout_bytes.startswith(b"%PDF-") and "written to stdout" in done.stderr

@@ -24,7 +24,7 @@ def test_batch_csv_with_bad_rows(tmp_path: Path, small_registry: Path, sample: l
         for i, t in enumerate(bad):
             w.writerow([f"b{i}", t])
     r = CliRunner().invoke(app, ["geocode", str(src), "-o", str(dst), "--db", str(small_registry), "--workers", "2"])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # every row answered, five of them with no match
     with open(dst, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(good) + len(bad)
@@ -43,3 +43,18 @@ def test_query_json(small_registry: Path, sample: list[Address]) -> None:
     data = json.loads(r.output)
     assert data["candidates"][0]["postcode"] == a.postcode
     assert len(data["candidates"]) <= 3
+
+
+def test_file_to_stdout_without_o(tmp_path: Path, small_registry: Path, sample: list[Address]) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("address\n" + "\n".join(a.standard_address for a in sample[:3]) + "\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["geocode", str(src), "--db", str(small_registry), "--workers", "2"])
+    assert r.exit_code == 0, r.output  # all matched
+    rows = list(csv.DictReader(r.stdout.splitlines()))
+    assert [row["postcode"] for row in rows] == [a.postcode for a in sample[:3]]
+    assert "geocoded 3 rows" in r.stderr and "geocoded" not in r.stdout
+
+
+def test_query_without_a_match_exits_1(small_registry: Path) -> None:
+    r = CliRunner().invoke(app, ["geocode", "--query", "qwerty", "--db", str(small_registry)])
+    assert r.exit_code == 1 and r.stdout.startswith("none\t")

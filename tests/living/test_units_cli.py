@@ -32,7 +32,7 @@ def test_units_commands_allocate_change_retire_and_show_history(editable: Path |
     assert changed.returncode == 0, changed.stderr
     retired = run("units", "retire", p, "--reason", "demolished", "--db", db)
     assert retired.returncode == 0, retired.stderr
-    again = run("units", "retire", p, "--db", db)
+    again = run("--lang", "fa", "units", "retire", p, "--db", db)
     assert again.returncode == 1 and "retired" in again.stderr and "باطل" in again.stderr
     history = json.loads(run("history", p, "--db", db, "--json").stdout)
     assert [v["kind"] for v in history] == ["create", "update", "retire"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -78,3 +79,39 @@ def test_expire_and_alerts_commands(make_hub: HubFactory, db_path: Path, registr
 def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
     code, out = run("audit", "verify", "--db", str(tmp_path / "nope.sqlite"))
     assert code == 1 and "no verification database" in out
+
+
+def test_the_whole_verification_from_the_cli(small_registry: Path, tmp_path: Path) -> None:
+    """request (national code and mobile on stdin, never echoed) → outbox (full id, whole Persian text) → visit →
+    a wrong code (exit 1) → the right code: verified."""
+    from jinef.read.registry.registry import Registry
+
+    with Registry.open(small_registry) as reg:
+        postcode = next(reg.addresses()).postcode
+    where = ["--db", str(small_registry), "--verify-db", str(tmp_path / "v.sqlite"), "--key-file",
+             str(tmp_path / "verify.key")]
+    refused = runner.invoke(app, ["verify", "request", "--postcode", postcode, *where], input="x\ny\n",
+                            env={"JINEF_VERIFY_KEY": "", "JINEF_DEV_SMS_OUTBOX": "", "JINEF_SMS_GATEWAY_URL": ""})
+    assert refused.exit_code == 2 and "--dev-sms-outbox" in refused.stderr
+    asked = runner.invoke(app, ["verify", "request", "--postcode", postcode, "--dev-sms-outbox", "--json", *where],
+                          input=f"{PEOPLE[0]}\n{MOBILES[0]}\n", env={"JINEF_VERIFY_KEY": ""})
+    assert asked.exit_code == 0, asked.output
+    opened = json.loads(asked.stdout)
+    assert opened["state"] == "code_sent" and opened["postcode"] == postcode
+    assert PEOPLE[0] not in asked.output and MOBILES[0] not in asked.output
+    request_id = opened["id"]
+    code, out = run("outbox", *where[2:], "--db", str(small_registry))
+    header, text = out.splitlines()[:2]
+    assert code == 0 and header.endswith(f"verification  {request_id}") and "09*******21" in header
+    assert text.strip().startswith("Jinef: کد احراز نشانی شما") and text.strip().endswith("به مأمور پست بدهید.")
+    one_time = re.search(r"\d{6}", text)
+    assert one_time is not None
+    code, out = run("verify", "visit", request_id, "--agent", "postman-1", *where)
+    assert code == 0 and out.startswith(f"{request_id}: visited") and "agent cli:postman-1" in out
+    wrong = runner.invoke(app, ["verify", "confirm", request_id, "--agent", "postman-1", *where], input="000000\n",
+                          env={"JINEF_VERIFY_KEY": ""})
+    assert wrong.exit_code == 1 and "[wrong_code]" in wrong.stderr
+    right = runner.invoke(app, ["verify", "confirm", request_id, "--agent", "postman-1", "--json", *where],
+                          input=one_time.group() + "\n", env={"JINEF_VERIFY_KEY": ""})
+    assert right.exit_code == 0, right.output
+    assert json.loads(right.stdout)["state"] == "verified"

@@ -14,6 +14,7 @@ from jinef.api.deps import ApiError, ServiceState, context, require_scope, servi
 from jinef.api.responses import JSONResponse
 from jinef.api.routers.postcodes import invalid_postcode
 from jinef.api.schemas import ErrorResponse
+from jinef.common.messages import message
 from jinef.model import postcode as pc
 from jinef.read.certificates.issue import check_with_registry, issue_certificate
 from jinef.read.certificates.keys import CertificateKeys, export_public
@@ -71,7 +72,7 @@ async def issue(postcode: str, request: Request) -> Any:
     ring = await asyncio.to_thread(_keys, state)
     issued = await asyncio.to_thread(issue_certificate, state.registry.get(), v.postcode, ring)
     if issued is None:
-        raise ApiError(404, "not_found", f"no active unit has postcode {v.postcode}")
+        raise ApiError(404, "not_found", message("postcode.no_active_unit", postcode=v.postcode))
     ctx.outcome = "ok"
     return Response(issued.pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="certificate-{v.postcode}.pdf"',

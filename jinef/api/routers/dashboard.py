@@ -23,6 +23,7 @@ from jinef.api.responses import JSONResponse
 from jinef.api.routers.web import CSP, STATIC_DIR
 from jinef.api.schemas import ErrorResponse
 from jinef.api.servicedb import Principal
+from jinef.common.messages import MessageError, message
 from jinef.write.stats import Dashboard, compute_dashboard
 from jinef.write.stats.compute import served_by_type
 from jinef.write.stats.measures import MEASURES, PLANNABLE_KEYS
@@ -84,7 +85,7 @@ async def province(request: Request, code: Annotated[str, Path(max_length=10)],
     b = await _board(request)
     p = b.province(code)
     if p is None:
-        raise ApiError(404, "not_found", f"no province with code {code!r}: codes are listed by /v1/stats/provinces")
+        raise ApiError(404, "not_found", message("stats.province_not_found", code=code))
     counties = [c for c in b.counties if c.province_code == code]
     mine = {code} | {c.code for c in counties}
     with _plans(request) as store:
@@ -121,16 +122,16 @@ async def set_plan(body: PlanIn, request: Request, principal: Principal = requir
     """Set, or replace (same province, measure and deadline), a target; a province's key sets its own only."""
     context(request).endpoint = "/v1/plans"
     if principal.province is not None and principal.province != body.province:
-        raise ApiError(403, "province_denied", f"this key acts for province {principal.province!r} only, "
-                                               f"not {body.province!r}")
+        raise ApiError(403, "province_denied",
+                       message("stats.province_denied", own=principal.province, asked=body.province))
     b = await _board(request)
     try:
         with _plans(request) as store:
             plan = store.set_plan(body.province, body.measure, body.target, body.deadline, body.note,
                                   principal.org, {p.code for p in b.provinces})
             out = store.progress(plan)
-    except ValueError as exc:
-        raise ApiError(422, "invalid_plan", str(exc)) from None
+    except MessageError as exc:
+        raise ApiError(422, "invalid_plan", exc.text) from None
     return JSONResponse(out, status_code=201)
 
 

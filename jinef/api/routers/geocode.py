@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from jinef.api import geojson
 from jinef.api.deps import ApiError, charge_items, context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import (
@@ -18,6 +19,7 @@ from jinef.api.schemas import (
     StructuredGeocodeRequest,
 )
 from jinef.api.servicedb import Principal
+from jinef.common.messages import message
 from jinef.read.geocode.geocoder import Geocoder, GeocodeResult
 
 router = APIRouter(prefix="/v1/geocode", tags=["geocode"])
@@ -30,7 +32,7 @@ def _near(lat: float | None, lon: float | None) -> tuple[float, float] | None:
     if lat is None and lon is None:
         return None
     if lat is None or lon is None:
-        raise ApiError(422, "invalid_request", "near_lat and near_lon go together")
+        raise ApiError(422, "invalid_request", message("geocode.near_pair"))
     return (lat, lon)
 
 
@@ -44,7 +46,10 @@ async def _geocoder(request: Request) -> Geocoder:
     return await state.geocoder.aget(state.registry.get())
 
 
-@router.get("", response_model=GeocodeResponse, responses=_ERRORS,
+@router.get("", response_model=GeocodeResponse, responses={**_ERRORS, **geojson.openapi_response(
+                geojson.collection([geojson.feature(geojson.point(35.7, 51.39), {"level": "unit",
+                                                                                "postcode": "1345678901"})],
+                                   {"query": "تهران، خیابان آزادی، پلاک ۱۲", "level": "unit"}))},
             summary="A typed Persian address → ranked candidates with postcode, level and confidence",
             dependencies=[require_scope("geocode")])
 async def geocode(
@@ -56,8 +61,10 @@ async def geocode(
     locality: Annotated[str | None, Query(max_length=100)] = None,
     near_lat: Annotated[float | None, Query(ge=-90, le=90, description="Bias towards this point")] = None,
     near_lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    answer_format: geojson.FormatQuery = "json",
 ) -> Any:
-    """One address; the answer explains which parts matched, which were corrected and which ignored."""
+    """One address; the answer explains which parts matched, which were corrected and which ignored (GeoJSON: a
+    Feature per candidate)."""
     ctx = context(request)
     ctx.endpoint = "/v1/geocode"
     ctx.items = 1
@@ -65,6 +72,8 @@ async def geocode(
     res = (await _geocoder(request)).geocode(q, limit=limit, province=province, county=county, locality=locality,
                                               near=near)
     ctx.outcome = _outcome([res])
+    if answer_format == "geojson":
+        return geojson.GeoJSONResponse(geojson.geocode_collection(res.to_dict()))
     return JSONResponse(res.to_dict())
 
 

@@ -15,6 +15,7 @@ from jinef.api import gnaf
 from jinef.api.deps import ApiError, authorize, context, service
 from jinef.api.responses import JSONResponse
 from jinef.api.routers.verify import api_error, hub_of, org_label
+from jinef.common.messages import Language, Message, message
 from jinef.model import postcode as pc
 from jinef.model.address import Address, Status
 from jinef.read.verify import InvalidNationalCode, InvalidPostcode, MatchQuery, MatchRefused, VerifyError
@@ -26,11 +27,18 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": gnaf.GnafResponse} for code in (400, 401, 403, 413, 422, 429)
 }
 Builder = Callable[[Address, str], dict[str, Any]]
+_OK = message("gnaf.ok")
 _RETIRED = Status.RETIRED.value  # read once: an enum member's .value is a descriptor call per row
 
 
-def _row_error(code: int, message: str) -> dict[str, Any]:
-    return {"ErrorCode": code, "ErrorMessage": message}
+def _row_error(code: int, text: Message, language: Language) -> dict[str, Any]:
+    return {"ErrorCode": code, "ErrorMessage": text.text(language)}
+
+
+def _rule_errors(v: pc.Validation, language: Language) -> list[dict[str, Any]]:
+    """One row error per broken rule: the rule's name, then what it means."""
+    return [_row_error(gnaf.ERR_INVALID_POSTCODE, message("gnaf.rule", rule=r, text=pc.rule_message(r)), language)
+            for r in v.reasons]
 
 
 def _answer(request: Request, body: gnaf.GnafRequest, endpoint: str, build: Builder | None,
@@ -55,17 +63,17 @@ def _answer(request: Request, body: gnaf.GnafRequest, endpoint: str, build: Buil
         if build is None:  # validation method: the rules result, no existence needed
             result = {"TraceID": trace, "ErrorCode": 0 if v.valid else gnaf.ERR_INVALID_POSTCODE,
                       "PostCode": v.postcode or row.PostCode, "IsValid": v.valid, "Reasons": list(v.reasons)}
-            errors = [_row_error(gnaf.ERR_INVALID_POSTCODE, f"{r}: {pc.RULE_MESSAGES[r]}") for r in v.reasons]
+            errors = _rule_errors(v, ctx.language)
         elif v.postcode is None:
-            errors = [_row_error(gnaf.ERR_INVALID_POSTCODE, f"{r}: {pc.RULE_MESSAGES[r]}") for r in v.reasons]
+            errors = _rule_errors(v, ctx.language)
         else:
             a = found.get(v.postcode)
             if a is None:
-                errors = [_row_error(gnaf.ERR_NOT_FOUND, "postcode not found")]
+                errors = [_row_error(gnaf.ERR_NOT_FOUND, message("gnaf.not_found"), ctx.language)]
             elif a.status == _RETIRED:
-                errors = [_row_error(gnaf.ERR_RETIRED, "postcode retired")]
+                errors = [_row_error(gnaf.ERR_RETIRED, message("gnaf.retired"), ctx.language)]
             elif need_location and (a.lat is None or a.lon is None):
-                errors = [_row_error(gnaf.ERR_NO_LOCATION, "postcode has no location yet")]
+                errors = [_row_error(gnaf.ERR_NO_LOCATION, message("gnaf.no_location"), ctx.language)]
             else:
                 result = build(a, trace)
         item["Succ"] = not errors
@@ -74,7 +82,7 @@ def _answer(request: Request, body: gnaf.GnafRequest, endpoint: str, build: Buil
         ok += not errors
         data.append(item)
     ctx.outcome = "ok" if ok == len(data) else "partial"
-    return JSONResponse({"ResCode": gnaf.RES_OK, "ResMsg": "OK", "Data": data})
+    return JSONResponse({"ResCode": gnaf.RES_OK, "ResMsg": _OK.text(ctx.language), "Data": data})
 
 
 @router.post("/address", response_model=gnaf.GnafResponse, responses=_ERRORS,
@@ -105,14 +113,14 @@ async def validate(body: gnaf.GnafRequest, request: Request) -> Any:
     return _answer(request, body, "/gnaf/postcode/validate", None)
 
 
-def _match_row_error(exc: VerifyError) -> dict[str, Any]:
+def _match_row_error(exc: VerifyError, language: Language) -> dict[str, Any]:
     if isinstance(exc, InvalidNationalCode):
-        return _row_error(gnaf.ERR_INVALID_NATIONAL_CODE, exc.message)
+        return _row_error(gnaf.ERR_INVALID_NATIONAL_CODE, exc.text(), language)
     if isinstance(exc, InvalidPostcode):
-        return _row_error(gnaf.ERR_INVALID_POSTCODE, exc.message)
+        return _row_error(gnaf.ERR_INVALID_POSTCODE, exc.text(), language)
     if isinstance(exc, MatchRefused):
-        return {**_row_error(gnaf.ERR_MATCH_REFUSED, exc.message), "RetryAfter": exc.retry_after}
-    return _row_error(gnaf.ERR_MATCH_INVALID, exc.message)
+        return {**_row_error(gnaf.ERR_MATCH_REFUSED, exc.text(), language), "RetryAfter": exc.retry_after}
+    return _row_error(gnaf.ERR_MATCH_INVALID, exc.text(), language)
 
 
 @match_router.post("/match", response_model=gnaf.GnafMatchResponse, responses=_ERRORS,
@@ -126,7 +134,7 @@ def match(body: gnaf.GnafMatchRequest, request: Request) -> Any:
     hub = hub_of(request)
     purpose = body.Purpose or gnaf.MATCH_DEFAULT_PURPOSE
     if purpose not in hub.config.purposes:
-        raise ApiError(422, "invalid_argument", f"unknown Purpose; use one of {', '.join(sorted(hub.config.purposes))}")
+        raise ApiError(422, "invalid_argument", message("gnaf.unknown_purpose", allowed=sorted(hub.config.purposes)))
     queries = [MatchQuery(row.NationalCode, row.PostCode, row.ClientRowID) for row in body.Items]
     try:
         answered = hub.matching.match_batch(org_label(principal), queries, purpose)
@@ -146,8 +154,8 @@ def match(body: gnaf.GnafMatchRequest, request: Request) -> Any:
             assert item.error is not None
             if isinstance(item.error, MatchRefused):
                 retry = max(retry, item.error.retry_after)
-            errors = [_match_row_error(item.error)]
+            errors = [_match_row_error(item.error, ctx.language)]
         data.append({"ClientRowID": item.row_id, "Succ": errors is None, "Result": result, "Errors": errors})
     ctx.outcome = "ok" if all(d["Succ"] for d in data) else "partial"
     headers = {"Retry-After": str(max(1, retry))} if retry else None
-    return JSONResponse({"ResCode": gnaf.RES_OK, "ResMsg": "OK", "Data": data}, headers=headers)
+    return JSONResponse({"ResCode": gnaf.RES_OK, "ResMsg": _OK.text(ctx.language), "Data": data}, headers=headers)

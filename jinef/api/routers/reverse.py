@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Query, Request
 
-from jinef.api.deps import ApiError, charge_items, context, require_scope, service
+from jinef.api import geojson
+from jinef.api.deps import ApiError, ServiceState, charge_items, context, require_scope, service
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import (
     MAX_BATCH,
@@ -21,6 +22,7 @@ from jinef.api.schemas import (
     ReverseResult,
 )
 from jinef.api.servicedb import Principal
+from jinef.common.messages import message
 from jinef.read.geo.coords import parse_coordinate
 from jinef.read.geo.reverse import DEFAULT_LIMIT, DEFAULT_RADIUS_M, INVALID, OK, REASONS, STATUSES
 
@@ -28,12 +30,6 @@ router = APIRouter(prefix="/v1/reverse", tags=["reverse"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 422, 429)
-}
-_MESSAGES = {
-    "lat_not_a_number": "lat is not a number",
-    "lon_not_a_number": "lon is not a number",
-    "lat_out_of_range": "lat must be between -90 and 90",
-    "lon_out_of_range": "lon must be between -180 and 180",
 }
 
 
@@ -48,7 +44,11 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-@router.get("", response_model=ReverseResult, responses=_ERRORS,
+@router.get("", response_model=ReverseResult, responses={**_ERRORS, **geojson.openapi_response(
+                geojson.collection([geojson.feature(geojson.point(35.70012, 51.40008), {
+                    "building_id": 4711, "lat": 35.70012, "lon": 51.40008, "distance_m": 14.2,
+                    "postcodes": ["1345678901"]})], {"lat": 35.7, "lon": 51.4, "status": "ok",
+                                                     "postcode": "1345678901"}))},
             summary="What is at a point: nearest buildings and their postcodes, province, county, Plus Code",
             dependencies=[require_scope("reverse")])
 async def reverse_one(
@@ -58,8 +58,10 @@ async def reverse_one(
     radius_m: Annotated[float, Query(gt=0, le=MAX_RADIUS_M, description="Search radius in metres")]
     = DEFAULT_RADIUS_M,
     limit: Annotated[int, Query(ge=1, le=MAX_REVERSE_LIMIT, description="Most buildings to answer")] = DEFAULT_LIMIT,
+    answer_format: geojson.FormatQuery = "json",
 ) -> Any:
-    """One point → up to ``limit`` buildings within ``radius_m``, nearest first; 422 for unusable coordinates."""
+    """One point → up to ``limit`` buildings within ``radius_m``, nearest first; 422 for unusable coordinates
+    (GeoJSON: a Feature per building)."""
     ctx = context(request)
     ctx.endpoint = "/v1/reverse"
     ctx.items = 1
@@ -70,21 +72,27 @@ async def reverse_one(
     res = geocoder.reverse(la, lo, radius_m=radius_m, limit=limit)
     if res.status == INVALID:
         reason = res.reason or "invalid"
-        raise ApiError(422, "invalid_coordinates", f"invalid point: {_MESSAGES.get(reason, reason)}",
-                       details={"reasons": [reason]})
+        text = message("reverse.invalid", reason=message(f"reverse.reason.{reason}"))
+        raise ApiError(422, "invalid_coordinates", text, details={"reasons": [reason]})
     body = res.as_dict()
     address = registry.lookup(res.postcode) if res.postcode else None
     body["standard_address"] = address.standard_address if address else None
     ctx.outcome = res.status
+    if answer_format == "geojson":
+        return geojson.GeoJSONResponse(geojson.reverse_collection(body))
     return JSONResponse(body)
 
 
-@router.post("/batch", response_model=ReverseBatchResponse, responses=_ERRORS,
+@router.post("/batch", response_model=ReverseBatchResponse, responses={**_ERRORS, **geojson.openapi_response(
+                 geojson.collection([geojson.feature(geojson.point(35.70012, 51.40008), {
+                     "lat": 35.7, "lon": 51.4, "status": "ok", "postcode": "1345678901", "distance_m": 14.2})],
+                     {"counts": {"ok": 1}}))},
              summary=f"Many points (at most {MAX_BATCH:,}; each counts against the quota) → the nearest building "
                      "of each, answered in order")
-async def reverse_batch(body: ReverseBatchRequest, request: Request,
-                        principal: Principal = require_scope("reverse")) -> Any:
-    """Batch reverse: one answer per point in input order; an unusable point fails alone (status ``invalid``)."""
+async def reverse_batch(body: ReverseBatchRequest, request: Request, principal: Principal = require_scope("reverse"),
+                        answer_format: geojson.FormatQuery = "json") -> Any:
+    """Batch reverse: one answer per point in input order; an unusable point fails alone (status ``invalid``).
+    GeoJSON: a Feature per point at its nearest building (no geometry when there is none)."""
     ctx = context(request)
     ctx.endpoint = "/v1/reverse/batch"
     ctx.items = len(body.points)
@@ -112,4 +120,17 @@ async def reverse_batch(body: ReverseBatchRequest, request: Request,
         })
     counts = {s: int(n) for s, n in zip(STATUSES, np.bincount(b.status, minlength=len(STATUSES)), strict=True)}
     ctx.outcome = "ok" if counts[OK] == len(results) else "partial"
-    return JSONResponse({"results": results, "counts": counts})
+    answer = {"results": results, "counts": counts}
+    if answer_format == "geojson":
+        return geojson.GeoJSONResponse(geojson.reverse_batch_collection(answer, _places(state, postcodes)))
+    return JSONResponse(answer)
+
+
+def _places(state: ServiceState, postcodes: list[str]) -> list[tuple[float, float] | None]:
+    """Where each answered building is (its lowest postcode's unit: the image's or a change's location)."""
+    found = iter(state.registry.get().lookup_many([p for p in postcodes if p]))
+    places: list[tuple[float, float] | None] = []
+    for p in postcodes:
+        a = next(found) if p else None
+        places.append((a.lat, a.lon) if a is not None and a.lat is not None and a.lon is not None else None)
+    return places

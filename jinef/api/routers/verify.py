@@ -23,6 +23,7 @@ from jinef.api.deps import ApiError, RequestContext, ServiceState, charge_items,
 from jinef.api.responses import JSONResponse
 from jinef.api.schemas import MAX_BATCH, ErrorResponse, Strict
 from jinef.api.servicedb import Principal, hub_label
+from jinef.common.messages import message
 from jinef.read.verify import MatchQuery, MatchRefused, MatchResult, VerifyError, VerifyHub
 
 router = APIRouter(tags=["verification"])
@@ -115,7 +116,7 @@ def hub_of(request: Request) -> VerifyHub:
     """The worker's hub (created at startup)."""
     hub = service(request).hub
     if hub is None:
-        raise ApiError(503, "verify_unavailable", "the verification hub is not configured on this server")
+        raise ApiError(503, "verify_unavailable", message("verify.unavailable"))
     return hub
 
 
@@ -125,7 +126,7 @@ def api_error(exc: VerifyError) -> ApiError:
     headers: dict[str, str] = {}
     if isinstance(exc, MatchRefused) or "retry_after" in details:
         headers["Retry-After"] = str(max(1, int(details.get("retry_after", 1))))
-    return ApiError(exc.http_status, exc.code, exc.message, details=details, headers=headers)
+    return ApiError(exc.http_status, exc.code, exc.text(), details=details, headers=headers)
 
 
 def org_label(p: Principal) -> str:
@@ -157,7 +158,7 @@ async def answer_match(state: ServiceState, ctx: RequestContext, principal: Prin
     ctx.endpoint = "/v1/match"
     ctx.items = 1
     if state.hub is None:
-        raise ApiError(503, "verify_unavailable", "the verification hub is not configured on this server")
+        raise ApiError(503, "verify_unavailable", message("verify.unavailable"))
     try:
         outcome = await state.hub.matching.amatch(org_label(principal), national_code, postcode, purpose)
     except VerifyError as exc:
@@ -181,8 +182,9 @@ def match_batch(body: MatchBatchRequest, request: Request, principal: Principal 
     charge_items(service(request), principal, len(body.items))
     hub = hub_of(request)
     if body.purpose not in hub.config.purposes:
-        raise ApiError(422, "invalid_argument", "unknown purpose code",
-                       details={"field": "purpose", "allowed": sorted(hub.config.purposes)})
+        allowed = sorted(hub.config.purposes)
+        text = message("verify.invalid_argument.choice", field="purpose", allowed=allowed)
+        raise ApiError(422, "invalid_argument", text, details={"field": "purpose", "allowed": allowed})
     queries = [MatchQuery(row.national_code, row.postcode, row.row_id) for row in body.items]
     try:
         answered = hub.matching.match_batch(org_label(principal), queries, body.purpose)
@@ -200,7 +202,8 @@ def match_batch(body: MatchBatchRequest, request: Request, principal: Principal 
             counts["failed"] += 1
             if isinstance(item.error, MatchRefused):
                 retry = max(retry, item.error.retry_after)
-            results.append({"row_id": item.row_id, "result": None, "error": item.error.as_dict()})
+            error = item.error.as_dict(context(request).language)
+            results.append({"row_id": item.row_id, "result": None, "error": error})
     context(request).outcome = "ok" if counts["failed"] == 0 else "partial"
     headers = {"Retry-After": str(max(1, retry))} if retry else None
     return JSONResponse({"results": results, **counts}, headers=headers)

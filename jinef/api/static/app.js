@@ -28,7 +28,9 @@
   }
 
   async function api(path, signal) {
-    const r = await fetch(path, { headers: { "X-API-Key": apiKey(), Accept: "application/json" }, signal });
+    // Accept-Language: fa, so the service's own messages (what rule a postcode breaks, ...) come in Persian.
+    const r = await fetch(path, { headers: { "X-API-Key": apiKey(), Accept: "application/json", "Accept-Language": "fa" },
+                                  signal });
     let body = null;
     try { body = await r.json(); } catch (_) { /* not JSON: keep null */ }
     if (!r.ok) {
@@ -42,9 +44,9 @@
     if (!(e instanceof ApiError)) return "ارتباط با سرور برقرار نشد.";
     switch (e.status) {
       case 401: return "کلید دسترسی وارد نشده یا نامعتبر است. کلید را در بالای صفحه وارد کنید.";
-      case 403: return "این کلید اجازهٔ این کار را ندارد (" + e.message + ").";
-      case 404: return e.code === "not_found" ? "این کد پستی در پایگاه نشانی‌ها نیست." : "یافت نشد.";
-      case 422: return "ورودی نادرست است: " + e.message;
+      case 403: return "این کلید اجازهٔ این کار را ندارد.";
+      case 404: return e.code === "not_found" ? e.message : "یافت نشد.";
+      case 422: return e.message;
       case 429: return "سهمیهٔ درخواست‌ها تمام شده است؛ کمی بعد دوباره تلاش کنید.";
       default: return "خطای سرور (" + fa(e.status) + ").";
     }

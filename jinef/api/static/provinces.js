@@ -12,7 +12,8 @@
   const apiKey = () => localStorage.getItem(KEY_STORE) || "";
 
   async function api(path, opts) {
-    const r = await fetch(path, { headers: { "X-API-Key": apiKey(), Accept: "application/json" }, ...(opts || {}) });
+    const headers = { "X-API-Key": apiKey(), Accept: "application/json", "Accept-Language": "fa" };
+    const r = await fetch(path, { headers, ...(opts || {}) });
     let body = null;
     try { body = await r.json(); } catch (_) { /* not JSON */ }
     if (!r.ok) {

@@ -1,12 +1,16 @@
 """Typed errors of the verification hub, each with a stable machine-readable code.
 
 The HTTP layer maps :attr:`VerifyError.http_status` to the response status and
-:meth:`VerifyError.as_dict` to the body. Messages never contain a national code or a mobile.
+:meth:`VerifyError.as_dict` to the body. What a user reads comes from the message catalogue
+(``verify.<code>``, filled from the details: :meth:`VerifyError.text`); the message an error is raised
+with stays for logs. Messages never contain a national code or a mobile.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+from jinef.common.messages import DEFAULT_LANGUAGE, Language, Message, catalogue, message
 
 
 class VerifyError(Exception):
@@ -20,32 +24,66 @@ class VerifyError(Exception):
         self.message = message
         self.details: dict[str, Any] = details
 
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON error body: code, message and any details (reasons, retry_after, ...)."""
-        return {"code": self.code, "message": self.message, **self.details}
+    def message_id(self) -> str:
+        """The catalogue id of what the user reads; a variant per detail where one code has several texts."""
+        return f"verify.{self.code}"
+
+    def text(self) -> Message:
+        """What went wrong, from the catalogue, its fields filled from the details (a generic refusal if the
+        catalogue's text needs a detail this error lacks)."""
+        mid = self.message_id()
+        if mid not in catalogue():
+            mid = "verify.verify_error"
+        wanted = catalogue().fields(mid)
+        if not wanted <= self.details.keys():
+            return message("verify.verify_error")
+        return message(mid, **{name: self.shown(name, self.details[name]) for name in wanted})
+
+    def shown(self, name: str, value: Any) -> Any:
+        """A detail as the message shows it (rule names become the rules' texts, states their names)."""
+        return value
+
+    def as_dict(self, language: Language = DEFAULT_LANGUAGE) -> dict[str, Any]:
+        """The JSON error body: code, message in ``language`` and any details (reasons, retry_after, ...)."""
+        return {"code": self.code, "message": self.text().text(language), **self.details}
+
+
+class _RulesBroken(VerifyError):
+    """An input that breaks named rules: ``details['reasons']`` shown as each rule's text."""
+
+    rules: ClassVar[str] = ""  # the catalogue's topic of the rules: national_code, mobile, postcode
+
+    def shown(self, name: str, value: Any) -> Any:
+        """The reasons as the rules' texts."""
+        if name == "reasons":
+            return [message(f"{self.rules}.rule.{r}") for r in value]
+        return value
 
 
 # --- bad input (422) ------------------------------------------------------------------------
 
 
-class InvalidNationalCode(VerifyError):
+class InvalidNationalCode(_RulesBroken):
     """The national code breaks one or more rules; ``details['reasons']`` names them."""
 
     code = "invalid_national_code"
+    rules = "national_code"
     http_status = 422
 
 
-class InvalidMobile(VerifyError):
+class InvalidMobile(_RulesBroken):
     """The mobile number is not an Iranian mobile."""
 
     code = "invalid_mobile"
+    rules = "mobile"
     http_status = 422
 
 
-class InvalidPostcode(VerifyError):
+class InvalidPostcode(_RulesBroken):
     """The postcode breaks one or more rules; ``details['reasons']`` names them."""
 
     code = "invalid_postcode"
+    rules = "postcode"
     http_status = 422
 
 
@@ -54,6 +92,10 @@ class InvalidArgument(VerifyError):
 
     code = "invalid_argument"
     http_status = 422
+
+    def message_id(self) -> str:
+        """One of the allowed values, or an identifier."""
+        return "verify.invalid_argument." + ("choice" if "allowed" in self.details else "identifier")
 
 
 # --- registry state ------------------------------------------------------------------------
@@ -89,6 +131,11 @@ class InvalidState(VerifyError):
     code = "invalid_state"
     http_status = 409
 
+    def shown(self, name: str, value: Any) -> Any:
+        """The state by its name in the catalogue."""
+        mid = f"verify.state.{value}"
+        return message(mid) if name == "state" and mid in catalogue() else value
+
 
 class AlreadyLinked(VerifyError):
     """The same person already has this postcode in this role (pending or verified)."""
@@ -102,6 +149,10 @@ class PersonLimitReached(VerifyError):
 
     code = "person_limit_reached"
     http_status = 409
+
+    def message_id(self) -> str:
+        """Addresses or residences."""
+        return f"verify.person_limit_reached.{self.details.get('scope', 'addresses')}"
 
 
 class PostcodeLimitReached(VerifyError):
@@ -198,6 +249,10 @@ class EnumerationSuspected(MatchRefused):
     """The organisation asked too many codes for one postcode (or postcodes for one code)."""
 
     code = "enumeration_suspected"
+
+    def message_id(self) -> str:
+        """Which counter tripped."""
+        return f"verify.enumeration_suspected.{self.details.get('reason', '')}"
 
 
 class OrganisationBlocked(MatchRefused):

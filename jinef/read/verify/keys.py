@@ -39,6 +39,7 @@ from pathlib import Path
 
 from jinef.common.config import state_dir
 from jinef.common.pg_location import is_postgres
+from jinef.common.settings import settings
 from jinef.read.verify.errors import KeyRingError
 
 ENV_VAR = "JINEF_VERIFY_KEY"
@@ -159,9 +160,13 @@ def load_ring(
     create: bool = True,
 ) -> KeyRing:
     """Find the ring: explicit path, else ``$JINEF_VERIFY_KEY``, else ``verify.key`` by the database."""
-    env = os.environ if environ is None else environ
-    if key_path is None and env.get(ENV_VAR):
-        return parse_ring(env[ENV_VAR], None)
+    if environ is None:
+        configured = settings().verify_key
+        ring_text = configured.reveal() if configured is not None else None
+    else:
+        ring_text = environ.get(ENV_VAR)
+    if key_path is None and ring_text:
+        return parse_ring(ring_text, None)
     if key_path is None:
         if db_path is None:
             raise KeyRingError(f"no key: give a key file path, set ${ENV_VAR}, or give the database path")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from jinef.common.messages import message
 from jinef.model.digits import to_latin_digits
 
 RULE_EMPTY = "empty"
@@ -17,12 +18,9 @@ RULE_NON_DIGIT = "non_digit"
 RULE_LENGTH = "wrong_length"
 RULE_NOT_MOBILE = "not_a_mobile_prefix"
 
-RULE_MESSAGES: dict[str, str] = {
-    RULE_EMPTY: "the mobile number is empty",
-    RULE_NON_DIGIT: "the mobile number has characters that are not digits",
-    RULE_LENGTH: "a mobile number has 11 digits starting with 09 (or +98 9 and 9 more digits)",
-    RULE_NOT_MOBILE: "Iranian mobile numbers start with 09",
-}
+# What each rule means, from the message catalogue (mobile.rule.<rule>), in English.
+RULE_MESSAGES: dict[str, str] = {rule: message(f"mobile.rule.{rule}").text("en")
+                                  for rule in (RULE_EMPTY, RULE_NON_DIGIT, RULE_LENGTH, RULE_NOT_MOBILE)}
 
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212_()\u200c\u200f\u200e.]+")
 

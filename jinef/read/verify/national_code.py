@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from jinef.common.messages import message
 from jinef.model.digits import to_latin_digits
 
 # Rule names are part of the public API (CLI --json, HTTP 422 bodies): keep them stable.
@@ -20,13 +21,9 @@ RULE_LENGTH = "wrong_length"
 RULE_REPEATED = "one_digit_repeated"
 RULE_CHECK_DIGIT = "bad_check_digit"
 
-RULE_MESSAGES: dict[str, str] = {
-    RULE_EMPTY: "the national code is empty",
-    RULE_NON_DIGIT: "the national code has characters that are not digits",
-    RULE_LENGTH: "a national code has exactly 10 digits",
-    RULE_REPEATED: "a national code is never one digit repeated ten times",
-    RULE_CHECK_DIGIT: "the last digit does not match the check digit of the first nine",
-}
+# What each rule means, from the message catalogue (national_code.rule.<rule>), in English.
+RULES = (RULE_EMPTY, RULE_NON_DIGIT, RULE_LENGTH, RULE_REPEATED, RULE_CHECK_DIGIT)
+RULE_MESSAGES: dict[str, str] = {rule: message(f"national_code.rule.{rule}").text("en") for rule in RULES}
 
 _WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 # Separators people type inside a code: dash variants, spaces, ZWNJ and direction marks.

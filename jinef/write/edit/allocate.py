@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import chain, islice
 
+from jinef.common.messages import message
 from jinef.model.address import LocalityType
 from jinef.model.postcode import is_valid
 from jinef.write.edit.errors import EditError
@@ -47,9 +48,7 @@ def neighbour_of(s: EditSession, locality_id: int, locality_type: str, thoroughf
                       f"ORDER BY {near}b.id LIMIT 1", [key, exclude if exclude is not None else -1, *args])
         if rows:
             return Neighbour(int(rows[0][0]), urban)
-    raise EditError("no_neighbour", "locality",
-                    "the locality has no building with a postcode yet, so no route is known to allocate from",
-                    "این آبادی هنوز ساختمان کدپستی‌دار ندارد و مسیری برای تخصیص کد شناخته نیست")
+    raise EditError("no_neighbour", "locality", message("edit.locality_no_route"))
 
 
 def allocate(s: EditSession, near: Neighbour, n: int) -> list[int]:
@@ -59,8 +58,7 @@ def allocate(s: EditSession, near: Neighbour, n: int) -> list[int]:
     point = URBAN_POINT if near.urban else RURAL_POINT
     own = [int(r[0]) for r in s.rows("SELECT postcode FROM units WHERE building_id = ?", [near.building_id])]
     if not own:
-        raise EditError("no_neighbour", "building", "the neighbouring building has no postcode",
-                        "ساختمان همسایه کدپستی ندارد")
+        raise EditError("no_neighbour", "building", message("edit.neighbour_no_postcode"))
     anchor = max(own)
     prefixes = [anchor // point]
     if near.urban:  # the other blocks of the same route, nearest first
@@ -81,5 +79,4 @@ def allocate(s: EditSession, near: Neighbour, n: int) -> list[int]:
         if len(codes) == n:
             return codes
     raise EditError("postcodes_exhausted", "units",
-                    f"no {n} free postcodes remain in the route of building {near.building_id}",
-                    f"در مسیر ساختمان {near.building_id} {n} کدپستی آزاد نمانده است")
+                    message("edit.postcodes_exhausted", count=n, building=near.building_id))

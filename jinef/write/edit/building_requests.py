@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from jinef.common.messages import message
 from jinef.model.change import Actor, Reason
 from jinef.write.edit import changelog
 from jinef.write.edit.editor import RegistryEditor, check_building
@@ -47,8 +48,7 @@ class BuildingRequests:
                actor: Actor) -> dict[str, Any]:
         """A new request for a building's postcodes (checked now: the place must exist, the units be valid)."""
         if applicant not in APPLICANTS:
-            raise EditError("unknown_value", "applicant", f"applicant must be one of {list(APPLICANTS)}",
-                            "متقاضی باید «builder» (سازنده) یا «citizen» (شهروند) باشد")
+            raise EditError("unknown_value", "applicant", message("edit.applicant_unknown"))
         check_building(parts, units)
         with self.editor.store.transaction() as s:
             _, _, province = locality_of(s, parts)
@@ -101,7 +101,7 @@ class BuildingRequests:
     def reject(self, request_id: int, actor: Actor, reason: str) -> dict[str, Any]:
         """Reject a request that is not yet approved, saying why."""
         if not reason.strip():
-            raise EditError("missing", "reason", "a rejection says why", "رد درخواست باید دلیل داشته باشد")
+            raise EditError("missing", "reason", message("edit.rejection_needs_reason"))
         with self.editor.store.transaction() as s:
             r = self._get(s, request_id)
             self._check_province(actor, r["province_code"], approving=True)
@@ -152,15 +152,13 @@ class BuildingRequests:
     @staticmethod
     def _check_status(r: dict[str, Any], allowed: tuple[str, ...], to: str) -> None:
         if r["status"] not in allowed:
-            raise EditError("wrong_state", "status", f"request {r['id']} is {r['status']}: it cannot be {to}",
-                            f"درخواست {r['id']} در وضعیت «{r['status']}» است و نمی‌تواند «{to}» شود", status=409)
+            raise EditError("wrong_state", "status",
+                            message("edit.request_wrong_state", id=r["id"], status=r["status"], to=to), status=409)
 
     @staticmethod
     def _check_province(actor: Actor, province: str, approving: bool) -> None:
         if actor.province is None and approving:
-            raise EditError("not_province_bound", "key", "approvals are made by a key bound to the province",
-                            "تأیید فقط با کلید اداره کل همان استان ممکن است", status=403)
+            raise EditError("not_province_bound", "key", message("edit.approval_needs_province_key"), status=403)
         if actor.province is not None and actor.province != province:
             raise EditError("other_province", "province",
-                            f"this key acts in province {actor.province}, the request is in {province}",
-                            f"این کلید برای استان {actor.province} است و درخواست در استان {province}", status=403)
+                            message("edit.other_province", own=actor.province, asked=province), status=403)

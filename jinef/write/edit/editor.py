@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jinef.common.config import RegistryLocation
+from jinef.common.messages import message
 from jinef.model.change import CLI_ORG, Actor, ChangeKind, Reason
 from jinef.model.postcode import PostcodeError, from_int, to_int
 from jinef.write.edit import changelog
@@ -75,7 +76,7 @@ def _postcode(text: str | int) -> int:
     try:
         return text if isinstance(text, int) else to_int(str(text))
     except PostcodeError as exc:
-        raise EditError("invalid_postcode", "postcode", str(exc), f"کدپستی «{text}» نامعتبر است") from None
+        raise EditError("invalid_postcode", "postcode", exc.validation.error()) from None
 
 
 def _today(at: str) -> str:
@@ -134,8 +135,7 @@ class RegistryEditor:
             if not rows:
                 raise not_found("building", building_id)
             if not s.rows("SELECT 1 FROM units WHERE building_id = ? LIMIT 1", [building_id]):
-                raise EditError("no_neighbour", "building", f"building {building_id} has no postcode to follow",
-                                f"ساختمان {building_id} کدپستی ندارد")
+                raise EditError("no_neighbour", "building", message("edit.building_no_postcode", building=building_id))
             return self._add(s, building_id, Neighbour(building_id, rows[0][0] == "شهر"), specs, actor, reason)
 
     def _add(self, s: EditSession, building_id: int, near: Neighbour, specs: list[tuple[int | None, str, str]],
@@ -162,8 +162,8 @@ class RegistryEditor:
         unknown = sorted(set(fields) - set(UNIT_FIELDS) - set(BUILDING_FIELDS))
         if unknown or not fields:
             what = unknown[0] if unknown else "fields"
-            raise EditError("unknown_field", what, f"can change only {', '.join(UNIT_FIELDS + BUILDING_FIELDS)}",
-                            f"فقط این فیلدها تغییرپذیرند: {'، '.join(UNIT_FIELDS + BUILDING_FIELDS)}")
+            raise EditError("unknown_field", what,
+                            message("edit.field_not_changeable", allowed=list(UNIT_FIELDS + BUILDING_FIELDS)))
         unit_set = unit_changes(fields)
         building_set: dict[str, Any] = {}
         for f in ("plate", "entrance"):
@@ -220,7 +220,7 @@ class RegistryEditor:
         code = _postcode(postcode)
         specs = unit_list(list(parts), "parts")
         if len(specs) < 2:
-            raise EditError("too_few", "parts", "a split makes at least two units", "تفکیک دست‌کم دو واحد می‌سازد")
+            raise EditError("too_few", "parts", message("edit.split_too_few"))
         with self.store.transaction() as s:
             before = self._active(s, code)
             assert before.building_id is not None
@@ -238,18 +238,16 @@ class RegistryEditor:
         """Merge units of one building into the first: it stays (with ``fields`` applied), the others retire."""
         codes = [_postcode(p) for p in postcodes]
         if len(set(codes)) < 2:
-            raise EditError("too_few", "postcodes", "a merge takes two or more different postcodes",
-                            "تجمیع دست‌کم دو کدپستی متفاوت می‌خواهد")
+            raise EditError("too_few", "postcodes", message("edit.merge_too_few"))
         fields = dict(fields or {})
         unknown = sorted(set(fields) - set(UNIT_FIELDS))
         if unknown:
-            raise EditError("unknown_field", unknown[0], f"a merge may set only {', '.join(UNIT_FIELDS)}",
-                            f"در تجمیع فقط {'، '.join(UNIT_FIELDS)} تغییرپذیرند")
+            raise EditError("unknown_field", unknown[0], message("edit.merge_field", allowed=list(UNIT_FIELDS)))
         with self.store.transaction() as s:
             befores = [self._active(s, c) for c in codes]
             if len({b.building_id for b in befores}) != 1:
-                raise EditError("different_buildings", "postcodes", "only units of one building can be merged",
-                                "فقط واحدهای یک ساختمان تجمیع می‌شوند", status=409)
+                raise EditError("different_buildings", "postcodes", message("edit.merge_different_buildings"),
+                                status=409)
             at = changelog.now()
             keep, *gone = codes
             sets = {"valid_from": _today(at), **unit_changes(fields)}
@@ -276,8 +274,7 @@ class RegistryEditor:
     def _active(s: EditSession, code: int) -> Any:
         a = changelog.current(s, code)
         if a.status != "active":
-            raise EditError("retired", "postcode", f"postcode {from_int(code)} is retired and cannot change",
-                            f"کدپستی {from_int(code)} باطل شده و تغییرپذیر نیست", status=409)
+            raise EditError("retired", "postcode", message("edit.retired", postcode=from_int(code)), status=409)
         return a
 
     # -- reading the log -----------------------------------------------------------------------------------

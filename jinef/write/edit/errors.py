@@ -1,20 +1,32 @@
-"""The one error an edit raises: what was wrong, in which field, by which rule, in English and Persian."""
+"""The one error an edit raises: what was wrong, in which field, by which rule, from the message catalogue."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from jinef.common.messages import Message, message
+
 
 class EditError(ValueError):
-    """An edit refused; nothing was written. ``code`` is stable (HTTP and CLI report it)."""
+    """An edit refused; nothing was written. ``code`` is stable (HTTP and CLI report it); ``text`` is the
+    catalogue message (``edit.*``), shown in either language."""
 
-    def __init__(self, code: str, field: str, message: str, message_fa: str, status: int = 422) -> None:
-        super().__init__(f"{field}: {message}")
+    def __init__(self, code: str, field: str, text: Message, status: int = 422) -> None:
+        super().__init__(f"{field}: {text.text('en')}")
         self.code = code
         self.field = field
-        self.message = message
-        self.message_fa = message_fa
+        self.text = text
         self.status = status  # 404 unknown postcode/building, 409 conflicts with the registry's state, else 422
+
+    @property
+    def message(self) -> str:
+        """The message in English."""
+        return self.text.text("en")
+
+    @property
+    def message_fa(self) -> str:
+        """The message in Persian."""
+        return self.text.text("fa")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -23,6 +35,4 @@ class EditError(ValueError):
 
 def not_found(what: str, value: object) -> EditError:
     """An unknown postcode or building."""
-    fa = {"postcode": "کدپستی", "building": "ساختمان"}.get(what, what)
-    return EditError(f"unknown_{what}", what, f"no {what} {value} in the registry", f"{fa} {value} در ثبت نیست",
-                     status=404)
+    return EditError(f"unknown_{what}", what, message(f"edit.unknown_{what}", value=value), status=404)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from jinef.common.messages import message
 from jinef.model.address import LocalityType
 from jinef.text.keys import match_key
 from jinef.text.parser import split_thoroughfare
@@ -39,39 +40,37 @@ def _one(rows: list[tuple[Any, ...]], text: str, key_of: Any) -> tuple[Any, ...]
     return found[0] if found else None
 
 
-def _required(parts: dict[str, Any], name: str, fa: str) -> str:
+def _required(parts: dict[str, Any], name: str) -> str:
     text = _text(parts, name)
     if not text:
-        raise EditError("missing", name, f"{name} is required", f"{fa} لازم است")
+        raise EditError("missing", name, message("edit.required", field=message(f"field.{name}")))
     return text
 
 
 def locality_of(s: EditSession, parts: dict[str, Any]) -> tuple[int, str, str]:
     """(id, type, province code) of the locality the parts name; an :class:`EditError` when one does not exist."""
-    province = _required(parts, "province", "استان")
-    county = _required(parts, "county", "شهرستان")
-    locality = _required(parts, "locality", "نام مکان")
+    province = _required(parts, "province")
+    county = _required(parts, "county")
+    locality = _required(parts, "locality")
     p = _one(s.rows("SELECT code, name FROM provinces"), province, lambda r: r[1])
     if p is None:
-        raise EditError("unknown_value", "province", f"no province named {province!r}", f"استان «{province}» نیست")
+        raise EditError("unknown_value", "province", message("edit.province_unknown", name=province))
     c = _one(s.rows("SELECT code, name FROM counties WHERE province_code = ?", [p[0]]), county, lambda r: r[1])
     if c is None:
-        raise EditError("unknown_value", "county", f"no county named {county!r} in {p[1]}",
-                        f"شهرستان «{county}» در استان {p[1]} نیست")
+        raise EditError("unknown_value", "county", message("edit.county_unknown", name=county, province=p[1]))
     rows = s.rows("SELECT id, type, name FROM localities WHERE county_code = ?", [c[0]])
     kind = _text(parts, "locality_type")
     if kind:
         rows = [r for r in rows if r[1] == kind] or rows
     loc = _one(rows, locality, lambda r: r[2])
     if loc is None:
-        raise EditError("unknown_value", "locality", f"no locality named {locality!r} in county {c[1]}",
-                        f"مکانی به نام «{locality}» در شهرستان {c[1]} نیست")
+        raise EditError("unknown_value", "locality", message("edit.locality_unknown", name=locality, county=c[1]))
     return int(loc[0]), str(loc[1] or LocalityType.CITY.value), str(p[0])
 
 
 def resolve_place(s: EditSession, parts: dict[str, Any]) -> Place:
     """The ids of a building's locality, neighbourhood and streets, adding a new neighbourhood or street."""
-    last = _required(parts, "last_thoroughfare", "معبر آخر")
+    last = _required(parts, "last_thoroughfare")
     loc_id, loc_type, _ = locality_of(s, parts)
     nb_id = None
     nb = _text(parts, "neighbourhood")
@@ -88,8 +87,7 @@ def resolve_place(s: EditSession, parts: dict[str, Any]) -> Place:
 def _thoroughfare(s: EditSession, loc_id: int, text: str, field: str) -> int:
     t = split_thoroughfare(text)
     if not t.type_word or not t.name:
-        raise EditError("no_type_word", field, f"{text!r}: write a thoroughfare with its type word («خیابان …»)",
-                        f"«{text}»: نام معبر را با نوع آن بنویسید (خیابان، کوچه، …)")
+        raise EditError("no_type_word", field, message("edit.thoroughfare_no_type", text=text))
     name = text.split(None, 1)[1] if text.split(None, 1)[0] == t.type_word and " " in text else t.name
     return _find_or_add(s, "thoroughfares", loc_id, text, lambda r: f"{r[1]} {r[2]}",
                         "SELECT id, type, name FROM thoroughfares WHERE locality_id = ?",

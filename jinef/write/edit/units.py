@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from jinef.common.messages import message
 from jinef.model.address import USAGE_LABELS_FA, Usage
 from jinef.model.digits import to_latin_digits
 from jinef.write.edit.errors import EditError
@@ -24,8 +25,8 @@ def usage_code(value: Any, field: str = "usage") -> str:
     text = str(value or "").strip()
     code = _USAGES.get(text) or _USAGES.get(text.lower())
     if code is None:
-        raise EditError("unknown_value", field, f"usage {text!r} is not one of {sorted(u.value for u in Usage)}",
-                        f"کاربری «{text}» مجاز نیست؛ یکی از: {'، '.join(USAGE_LABELS_FA.values())}")
+        raise EditError("unknown_value", field,
+                        message("edit.usage_unknown", value=text, allowed=[message(f"usage.{u.value}") for u in Usage]))
     return code
 
 
@@ -36,10 +37,9 @@ def floor_number(value: Any, field: str = "floor") -> int | None:
     try:
         floor = int(to_latin_digits(str(value)).strip())
     except ValueError:
-        raise EditError("not_a_number", field, f"floor {value!r} is not a whole number",
-                        f"طبقه «{value}» عدد صحیح نیست") from None
+        raise EditError("not_a_number", field, message("edit.floor_not_whole", value=value)) from None
     if not -10 <= floor <= 200:
-        raise EditError("out_of_range", field, f"floor {floor} is outside -10..200", f"طبقه {floor} خارج از بازه است")
+        raise EditError("out_of_range", field, message("edit.floor_out_of_range", floor=floor))
     return floor
 
 
@@ -47,8 +47,7 @@ def short_text(value: Any, field: str) -> str:
     """A label (unit, plate, entrance, building name) of at most 100 characters."""
     text = "" if value is None else str(value).strip()
     if len(text) > _MAX_TEXT or any(ord(ch) < 32 for ch in text):
-        raise EditError("bad_text", field, f"{field} must be at most {_MAX_TEXT} printable characters",
-                        f"{field} باید حداکثر {_MAX_TEXT} نویسه چاپی باشد")
+        raise EditError("bad_text", field, message("edit.text_too_long", field=field, most=_MAX_TEXT))
     return text
 
 
@@ -58,10 +57,9 @@ def coordinate(value: Any, field: str) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise EditError("not_a_number", field, f"{field} {value!r} is not a number", f"{field} عدد نیست") from None
+        raise EditError("not_a_number", field, message("edit.not_a_number", field=field, value=value)) from None
     if not math.isfinite(x) or not lo <= x <= hi:
-        raise EditError("out_of_range", field, f"{field} {x} is outside Iran ({lo}..{hi})",
-                        f"{field} {x} بیرون از ایران است")
+        raise EditError("out_of_range", field, message("edit.outside_iran", field=field, value=x, low=lo, high=hi))
     return x
 
 
@@ -80,12 +78,10 @@ def unit_changes(fields: dict[str, Any]) -> dict[str, Any]:
 def unit_values(spec: dict[str, Any], where: str) -> tuple[int | None, str, str]:
     """(floor, unit, usage) of one new unit; ``where`` names it in errors (``units[2]``)."""
     if not isinstance(spec, dict):
-        raise EditError("not_an_object", where, "each unit is an object {floor, unit, usage}",
-                        "هر واحد یک شیء {floor, unit, usage} است")
+        raise EditError("not_an_object", where, message("edit.unit_not_object"))
     unknown = sorted(set(spec) - set(UNIT_FIELDS))
     if unknown:
-        raise EditError("unknown_field", f"{where}.{unknown[0]}", f"unknown unit field {unknown[0]!r}",
-                        f"فیلد «{unknown[0]}» برای واحد شناخته نیست")
+        raise EditError("unknown_field", f"{where}.{unknown[0]}", message("edit.unit_field_unknown", name=unknown[0]))
     return (floor_number(spec.get("floor"), f"{where}.floor"), short_text(spec.get("unit"), f"{where}.unit"),
             usage_code(spec.get("usage") or Usage.RESIDENTIAL.value, f"{where}.usage"))
 
@@ -93,7 +89,7 @@ def unit_values(spec: dict[str, Any], where: str) -> tuple[int | None, str, str]
 def unit_list(specs: Any, field: str = "units", most: int = 500) -> list[tuple[int | None, str, str]]:
     """New units, at least one and at most ``most``, each checked."""
     if not isinstance(specs, list) or not specs:
-        raise EditError("missing", field, "at least one unit is required", "دست‌کم یک واحد لازم است")
+        raise EditError("missing", field, message("edit.units_missing"))
     if len(specs) > most:
-        raise EditError("too_many", field, f"at most {most} units at once", f"حداکثر {most} واحد در یک درخواست")
+        raise EditError("too_many", field, message("edit.units_too_many", most=most))
     return [unit_values(u, f"{field}[{i}]") for i, u in enumerate(specs)]

@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_BASE = "https://github.com"
+from jinef.common.settings import DEFAULTS, settings
+
+DEFAULT_BASE = DEFAULTS.fetch_base  # JINEF_FETCH_BASE overrides it
 TIMEOUT_S = 30
 
 
@@ -90,7 +92,7 @@ def _get(url: str) -> bytes:
 
 def fetch(dest: Path, base: str | None = None, progress: Callable[[str], None] | None = None) -> list[Path]:
     """Download every source into ``dest`` (atomically); return the files written."""
-    base = (base or os.environ.get("JINEF_FETCH_BASE") or DEFAULT_BASE).rstrip("/")
+    base = (base or settings().fetch_base).rstrip("/")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".fetch-", dir=dest.parent))
     try:

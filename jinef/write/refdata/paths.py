@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from jinef.common.settings import settings
 
 
 class DataMissingError(FileNotFoundError):
@@ -12,9 +13,9 @@ class DataMissingError(FileNotFoundError):
 
 def data_dir() -> Path:
     """The reference data folder, checked to exist."""
-    env = os.environ.get("JINEF_DATA")
-    if env:
-        path = Path(env)
+    configured = settings().data
+    if configured is not None:
+        path = configured
     else:
         candidates = [Path.cwd() / ".." / "shared" / "data" / "iran"]
         # Also relative to the checkout, so the CLI works from any working directory.

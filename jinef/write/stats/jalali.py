@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jdatetime
 
+from jinef.common.messages import MessageError, message
+
 try:
     TEHRAN: timezone | ZoneInfo = ZoneInfo("Asia/Tehran")
 except ZoneInfoNotFoundError:  # no tz database on the machine: Iran keeps +03:30 all year since 2022
@@ -21,12 +23,12 @@ def parse_jalali(text: str) -> date:
     """A Solar Hijri date written ``1405-06-31`` (or with ``/``, in any digits) as its Gregorian date."""
     m = _JALALI.match(str(text).translate(_TO_LATIN))
     if not m:
-        raise ValueError(f"deadline «{text}» is not a Solar Hijri date written YYYY-MM-DD (e.g. 1405-06-31)")
+        raise MessageError(message("stats.deadline.form", text=text))
     y, mo, d = (int(g) for g in m.groups())
     try:
         return jdatetime.date(y, mo, d).togregorian()
-    except ValueError as exc:
-        raise ValueError(f"deadline «{text}» is not a day of the Solar Hijri calendar: {exc}") from None
+    except ValueError:
+        raise MessageError(message("stats.deadline.day", text=text)) from None
 
 
 def jalali(day: date) -> str:

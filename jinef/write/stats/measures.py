@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from jinef.common.messages import MessageError, message
+
 Source = Literal["registry", "changes", "hub", "service"]
 Kind = Literal["count", "share", "days", "monthly", "per_org"]
 
@@ -157,4 +159,4 @@ def measure(key: str) -> Measure:
     try:
         return BY_KEY[key]
     except KeyError:
-        raise ValueError(f"unknown measure {key!r}: one of {', '.join(BY_KEY)}") from None
+        raise MessageError(message("stats.measure_unknown", measure=key, allowed=list(BY_KEY))) from None

@@ -18,6 +18,7 @@ from typing import Any
 
 from jinef.common.config import RegistryLocation
 from jinef.common.fileperm import create_private
+from jinef.common.messages import MessageError, message
 from jinef.write.stats.compute import Dashboard
 from jinef.write.stats.jalali import jalali, parse_jalali, tehran_day
 from jinef.write.stats.measures import PLANNABLE_KEYS, SCALAR_KEYS, measure
@@ -115,13 +116,13 @@ class PlanStore:
         """Set (or replace) a province's target for a measure by a Solar Hijri deadline; checked, then stored."""
         m = measure(measure_key)
         if m.key not in PLANNABLE_KEYS:
-            raise ValueError(f"measure {m.key!r} cannot carry a plan: choose one of {', '.join(PLANNABLE_KEYS)}")
+            raise MessageError(message("stats.plan.measure", measure=m.key, allowed=list(PLANNABLE_KEYS)))
         if provinces is not None and province_code not in provinces:
-            raise ValueError(f"province {province_code!r} is not a province of this registry")
+            raise MessageError(message("stats.plan.province", province=province_code))
         target = float(target)
         if not target >= 0 or (m.kind == "share" and target > 1):
-            raise ValueError(f"target {target} is out of range for {m.key} "
-                             f"({'a share from 0 to 1' if m.kind == 'share' else 'zero or more'})")
+            kind = "share" if m.kind == "share" else "amount"
+            raise MessageError(message(f"stats.plan.target_{kind}", target=target, measure=m.key))
         day = parse_jalali(deadline_jalali)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self.conn:
