@@ -59,7 +59,7 @@ from jinef.api.routers import verify as verify_router
 from jinef.api.schemas import MAX_BATCH
 from jinef.api.servicedb import AuditRecord, open_store
 from jinef.common import messages
-from jinef.common.config import RegistryLocation
+from jinef.common.config import RegistryLocation, store_target
 from jinef.common.messages import DEFAULT_LANGUAGE, Language, negotiate
 from jinef.common.settings import DEFAULTS, settings
 from jinef.read.verify import DEFAULT_PURPOSES, SmsGateway, VerifyConfig, VerifyHub
@@ -334,7 +334,7 @@ def default_verify_config() -> VerifyConfig:
     return VerifyConfig(purposes=DEFAULT_PURPOSES | {gnaf.MATCH_DEFAULT_PURPOSE})
 
 
-def open_hub(reg: RegistryHandle, path: Path, *, key_path: str | os.PathLike[str] | None = None,
+def open_hub(reg: RegistryHandle, path: str | Path, *, key_path: str | os.PathLike[str] | None = None,
              config: VerifyConfig | None = None, gateway: SmsGateway | None = None,
              clock: Callable[[], datetime] | None = None, dev_sms_outbox: bool = False) -> VerifyHub:
     """This worker's hub on the verification database, asking the (reopened-on-rebuild) registry for status.
@@ -372,8 +372,9 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
     call the API (none by default).
     """
     location = RegistryLocation.of(registry_path)
-    svc_path = Path(service_db) if service_db else location.service_db
-    hub_path = Path(verify_db) if verify_db else location.verify_db
+    # A file each beside a file registry; schemas of the registry's database for PostgreSQL (shared by replicas).
+    svc_target = store_target(service_db, location.service_target)
+    hub_target = store_target(verify_db, location.verify_target)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -398,16 +399,19 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
                               "with GNAF-compatible batch endpoints, reverse geocoding and autocomplete. Every "
                               "endpoint except /healthz, the search page (/) and the basemap needs an organisation "
                               "key (X-API-Key header, or Signature in a GNAF envelope).")
-    store = open_store(svc_path)
+    store = open_store(svc_target)
     registry = RegistryHandle(location, warm=warm)
     # One hub per worker, opened now (not on first use) so a bad key ring stops the worker at startup.
-    hub = open_hub(registry, hub_path, key_path=verify_key, config=verify_config, gateway=sms_gateway,
+    hub = open_hub(registry, hub_target, key_path=verify_key, config=verify_config, gateway=sms_gateway,
                    clock=verify_clock, dev_sms_outbox=dev_sms_outbox)
     app.state.service = ServiceState(
         registry=registry, store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
         audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, max_upload=max_upload, hub=hub,
         hot_paths=hot, access_log=open_access_log(access_log))
-    app.state.dashboard_sources = (hub_path, svc_path)  # the dashboard reads the hub's and service's figures
+    # The dashboard reads the hub's and service's figures from their SQLite files (not yet from PostgreSQL: there
+    # it reads files that are not there, and shows those figures as absent).
+    app.state.dashboard_sources = tuple(t if isinstance(t, Path) else d for t, d in
+                                        ((hub_target, location.verify_db), (svc_target, location.service_db)))
     for r in routers:
         app.include_router(r)
     app.mount("/static", web.Static(directory=web.STATIC_DIR), name="static")

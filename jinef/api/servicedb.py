@@ -2,8 +2,9 @@
 
 This never lives in the registry file (rebuilds rename a new file over it and readers open it
 read-only): it is a separate database beside it, see :func:`jinef.common.config.service_db_path`.
-All SQL is behind :class:`ServiceStore`; :class:`SqliteServiceStore` is the engine used now, and
-a PostgreSQL engine can implement the same protocol later.
+All SQL is behind :class:`ServiceStore`: :class:`SqliteServiceStore` here (one file beside a file registry),
+:class:`jinef.api.service_postgres.PostgresServiceStore` for replicas sharing a PostgreSQL registry;
+:func:`open_store` picks one from the target.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from jinef.common.fileperm import create_private
+from jinef.common.pg_location import is_postgres
 from jinef.common.write_lock import FileWriteLock
 
 KEY_PREFIX = "jnf_"
@@ -389,7 +391,7 @@ class SqliteServiceStore:
             agg[0] += 1
             agg[1] += r.latency_ms / 1000.0
             agg[2] += r.items
-            b = _bucket(r.latency_ms / 1000.0)
+            b = latency_bucket(r.latency_ms / 1000.0)
             lat[(r.endpoint, r.org, b)] = lat.get((r.endpoint, r.org, b), 0) + 1
         c = self._conn()
         with self._writes.held():
@@ -458,7 +460,7 @@ class SqliteServiceStore:
         self._writes.close()
 
 
-def _bucket(seconds: float) -> int:
+def latency_bucket(seconds: float) -> int:
     """Index of the first histogram bucket that holds ``seconds`` (len(buckets) = +Inf)."""
     for i, le in enumerate(LATENCY_BUCKETS):
         if seconds <= le:
@@ -466,6 +468,11 @@ def _bucket(seconds: float) -> int:
     return len(LATENCY_BUCKETS)
 
 
-def open_store(path: str | os.PathLike[str]) -> ServiceStore:
-    """Open the service store at ``path`` (SQLite now; tables created on open)."""
-    return SqliteServiceStore(path)
+def open_store(target: str | os.PathLike[str]) -> ServiceStore:
+    """Open the service store at ``target``: a SQLite file, or a ``postgresql://…?schema=…`` URL (tables created on
+    open)."""
+    if is_postgres(target):
+        from jinef.api.service_postgres import PostgresServiceStore  # imports servicedb: loaded on demand
+
+        return PostgresServiceStore(str(target))
+    return SqliteServiceStore(target)

@@ -6,25 +6,28 @@ import sqlite3
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import psycopg
 import typer
 
 from jinef.cli.audit_log import audit_app
 from jinef.cli.output import fail, print_json
-from jinef.common.config import verify_db_path
+from jinef.common.config import verify_target
 from jinef.read.verify.audit import verify_store
-from jinef.read.verify.sqlite_store import SqliteVerifyStore
+from jinef.read.verify.engines import describe_target, open_verify_store, verify_store_exists
+from jinef.read.verify.errors import VerifyError
 
 DbOption = Annotated[
-    Path,
+    str,
     typer.Option(
-        "--db", envvar="JINEF_DB", help="The registry; the hub's audit is in <stem>.verify.sqlite beside it."
+        "--db", envvar="JINEF_DB", help="The registry (a file or a postgresql:// URL); the hub's audit is in "
+        "<stem>.verify.sqlite beside a file, in schema <schema>_verify of a PostgreSQL registry's database."
     ),
 ]
 
 
 @audit_app.command("verify")
 def verify(
-    db: DbOption = Path("var/registry.sqlite"),
+    db: DbOption = str(Path("var/registry.sqlite")),
     expect_head: Annotated[
         str | None,
         typer.Option(
@@ -33,7 +36,8 @@ def verify(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     verify_db: Annotated[
-        Path | None, typer.Option("--verify-db", help="The hub's database (default: beside the registry).")
+        str | None, typer.Option("--verify-db", help="The hub's database, a file or a postgresql:// URL (default: "
+                                                     "the registry's).")
     ] = None,
 ) -> None:
     """Check the hash chain; name the first edited, deleted, reordered, unreadable or missing record."""
@@ -45,19 +49,20 @@ def verify(
             raise typer.Exit(1)
         fail(message)
 
-    path = verify_db or verify_db_path(db)
-    if not path.exists():
-        refuse(f"no verification database at {path}")
+    target = verify_target(db, verify_db)
+    where = describe_target(target)
+    if not verify_store_exists(target):
+        refuse(f"no verification database at {where}")
     try:
-        store = SqliteVerifyStore(path)
-    except sqlite3.Error as exc:
-        refuse(f"cannot open the verification database {path}: {exc}")
+        store = open_verify_store(target)
+    except (sqlite3.Error, psycopg.Error, VerifyError) as exc:
+        refuse(f"cannot open the verification database {where}: {exc}")
     try:
         report = verify_store(store, expect_head)
     except ValueError as exc:  # a malformed --expect-head
         refuse(str(exc))
-    except sqlite3.Error as exc:
-        refuse(f"cannot read the audit log in {path}: {exc}")
+    except (sqlite3.Error, psycopg.Error) as exc:
+        refuse(f"cannot read the audit log in {where}: {exc}")
     finally:
         store.close()
     if json_out:

@@ -15,12 +15,20 @@ import typer
 from jinef.api.servicedb import AUDIT_COLUMNS, AuditRecord, open_store
 from jinef.cli.options import DbOption
 from jinef.cli.output import fail
-from jinef.common.config import service_db_path
+from jinef.common.config import service_target
 from jinef.common.csv_safety import neutralise_row
 
 audit_app = typer.Typer(help="The audit log of service calls.", no_args_is_help=True)
-ServiceDbOption = Annotated[str | None, typer.Option("--service-db", help="Service database (default: beside "
-                                                                          "the registry).")]
+ServiceDbOption = Annotated[str | None, typer.Option("--service-db", help="Service database: a file or a "
+                                                    "postgresql:// URL (default: the registry's, see `jinef serve`).")]
+
+
+def _existing(db: str | None, service_db: str | None) -> str | Path:
+    """The service store to read, which must exist when it is a file (a PostgreSQL schema is made on open)."""
+    target = service_target(db, service_db)
+    if isinstance(target, Path) and not target.is_file():
+        fail(f"no service database at {target}")
+    return target
 
 
 def _line(r: AuditRecord) -> str:
@@ -48,10 +56,7 @@ def tail(
     service_db: ServiceDbOption = None,
 ) -> None:
     """Print the latest audit records, oldest first."""
-    path = Path(service_db) if service_db else service_db_path(db)
-    if not path.is_file():
-        fail(f"no service database at {path}")
-    store = open_store(path)
+    store = open_store(_existing(db, service_db))
     seen = ""
     try:
         while True:
@@ -82,10 +87,7 @@ def export(
     """Write audit records in time order as JSON lines or CSV."""
     if fmt not in ("jsonl", "csv"):
         fail(f"unknown --format {fmt!r}: use jsonl or csv", code=2)
-    path = Path(service_db) if service_db else service_db_path(db)
-    if not path.is_file():
-        fail(f"no service database at {path}")
-    store = open_store(path)
+    store = open_store(_existing(db, service_db))
     fh = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     n = 0
     try:

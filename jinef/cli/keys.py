@@ -11,15 +11,15 @@ from rich.table import Table
 from jinef.api.servicedb import KNOWN_SCOPES, ORG_TYPES, ServiceStore, open_store, parse_rate
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import fail, print_json, stdout_console
-from jinef.common.config import service_db_path
+from jinef.common.config import service_target
 
 keys_app = typer.Typer(help="Organisations' API keys: create (shown once), list, revoke.", no_args_is_help=True)
-ServiceDbOption = Annotated[str | None, typer.Option("--service-db", help="Service database (default: beside "
-                                                                          "the registry).")]
+ServiceDbOption = Annotated[str | None, typer.Option("--service-db", help="Service database: a file or a "
+                                                    "postgresql:// URL (default: the registry's, see `jinef serve`).")]
 
 
 def _store(db: str | None, service_db: str | None) -> ServiceStore:
-    return open_store(service_db or service_db_path(db))
+    return open_store(service_target(db, service_db))
 
 
 def _when(ts: float | None) -> str:

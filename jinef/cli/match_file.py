@@ -99,7 +99,7 @@ def principal_from_key(db: str | None, key_file: Path | None) -> Principal:
     key = (key_file.read_text(encoding="utf-8") if key_file else configured.reveal() if configured else "").strip()
     if not key:
         fail(f"give the organisation's API key in ${KEY_ENV} or --key-file (never on the command line)", code=2)
-    store = open_store(RegistryLocation.of(db).service_db)
+    store = open_store(RegistryLocation.of(db).service_target)
     try:
         principal = store.find_principal(key)
     finally:
@@ -119,12 +119,12 @@ def open_hub(db: str | None, image: str | None = None) -> Any:
 
     location = RegistryLocation.of(db)
     registry = Registry.open(Path(image) if image else location.image_root / "current")
-    return VerifyHub.open(location.verify_db, registry.status)
+    return VerifyHub.open(location.verify_target, registry.status)
 
 
 def audit_run(db: str | None, principal_org: str, key_id: int, rows: int, seconds: float, worker: int = 0) -> None:
     """One record of a batch chunk's answers in the service's call log (who, how many, how long)."""
-    store = open_store(RegistryLocation.of(db).service_db)
+    store = open_store(RegistryLocation.of(db).service_target)
     try:
         store.write_audit([AuditRecord(time.time(), uuid.uuid4().hex, worker, principal_org, key_id, "BATCH",
                                        ENDPOINT, rows, 200, "ok", seconds * 1000.0)])

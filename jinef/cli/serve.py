@@ -11,8 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import psycopg
 import typer
 
+from jinef.api.servicedb import open_store
 from jinef.cli.index_cmd import compile_or_fail, image_is_current
 from jinef.cli.options import DbOption
 from jinef.cli.output import console, fail
@@ -21,10 +23,11 @@ from jinef.common.config import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_CONNS_PER_CLIENT,
     RegistryLocation,
+    store_target,
 )
 from jinef.common.settings import settings
 from jinef.read.certificates.keys import CertificateKeys
-from jinef.read.verify import SqliteVerifyStore, VerifyError, load_ring
+from jinef.read.verify import VerifyError, load_ring, open_verify_store
 from jinef.write.store.base import RegistryNotFoundError
 
 
@@ -33,14 +36,16 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     db: DbOption = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
-    service_db: Annotated[str | None, typer.Option("--service-db", help="Service database (default: beside the "
-                                                                         "registry, <stem>.service.sqlite).")] = None,
+    service_db: Annotated[str | None, typer.Option(
+        "--service-db", help="Service database: a file or a postgresql://…?schema=… URL (default: beside a file "
+        "registry, <stem>.service.sqlite; schema <schema>_service of a PostgreSQL registry's database).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "warning",
     warm: Annotated[bool | None, typer.Option(
         "--warm/--lazy", help="Make every answering structure and read the image into the page cache at startup, "
         "in the background (default: the warm setting, else on first use).")] = None,
     verify_db: Annotated[str | None, typer.Option(
-        "--verify-db", help="Verification hub database (default: beside the registry, <stem>.verify.sqlite).")] = None,
+        "--verify-db", help="Verification hub database: a file or a postgresql://…?schema=… URL (default: beside a "
+        "file registry, <stem>.verify.sqlite; schema <schema>_verify of a PostgreSQL registry's database).")] = None,
     sms_gateway: Annotated[str | None, typer.Option(
         "--sms-gateway", envvar="JINEF_SMS_GATEWAY_URL",
         help="The operator's SMS endpoint (JSON POST; bearer token from $JINEF_SMS_GATEWAY_TOKEN).")] = None,
@@ -99,10 +104,12 @@ def serve(
     os.environ["JINEF_IMAGE_DIR"] = str(location.image_root.resolve())
     configured = settings()  # options win over the settings (environment, then the --config file)
     service_db, verify_db = service_db or configured.service_db, verify_db or configured.verify_db
-    os.environ["JINEF_SERVICE_DB"] = str((service_db and os.path.abspath(service_db)) or location.service_db.resolve())
+    # Replicas of a PostgreSQL registry share their service state and hub in its database (see docs/deployment.md).
+    svc_target = _absolute(store_target(service_db, location.service_target))
+    hub_target = _absolute(store_target(verify_db, location.verify_target))
+    os.environ["JINEF_SERVICE_DB"] = str(svc_target)
     os.environ["JINEF_WARM"] = "1" if (configured.warm if warm is None else warm) else "0"
-    hub_db = Path(verify_db).resolve() if verify_db else location.verify_db.resolve()
-    os.environ["JINEF_VERIFY_DB"] = str(hub_db)
+    os.environ["JINEF_VERIFY_DB"] = str(hub_target)
     if sms_gateway and dev_sms_outbox:
         fail("give --sms-gateway or --dev-sms-outbox, not both")
     os.environ["JINEF_SMS_GATEWAY_URL"] = sms_gateway or ""
@@ -112,13 +119,20 @@ def serve(
     os.environ["JINEF_BODY_TIMEOUT"] = str(body_timeout)
     os.environ["JINEF_MAX_CONNS_PER_CLIENT"] = str(max_conns_per_client)
     try:
+        open_store(svc_target).close()  # its tables, once (and a clear stop when its database cannot be reached)
         # Create the hub's tables and key ring once, here: two workers starting together must not each
-        # generate a different key.
-        SqliteVerifyStore(hub_db).close()
-        load_ring(None, db_path=hub_db)
+        # generate a different key. A hub already keyed (by another replica) is never given a new ring.
+        hub = open_verify_store(hub_target)
+        try:
+            keyed = hub.key_state()[0] > 0
+        finally:
+            hub.close()
+        load_ring(configured.verify_key_file, db_path=hub_target, create=not keyed)
         CertificateKeys.open(location.certificate_keys, create=True)  # likewise the certificate signing key
     except VerifyError as exc:
         fail(exc.message)
+    except (OSError, psycopg.Error) as exc:
+        fail(f"cannot open the service's state: {exc}")
     if fold_every > 0:
         # Edits folded into a new image only when there are any since the current one.
         threading.Thread(target=_every, args=(fold_every, ["index", "--db", location.target, "--if-stale"],
@@ -133,6 +147,11 @@ def serve(
                 timeout_keep_alive=30,
                 # uvicorn's httptools protocol with deadlines for slow headers and bodies and a cap per client.
                 http="jinef.api.slow_clients:GuardedHttpToolsProtocol", limit_concurrency=max_connections)
+
+
+def _absolute(target: str | Path) -> str | Path:
+    """A file made absolute (workers may start elsewhere); a URL as it is."""
+    return target.resolve() if isinstance(target, Path) else target
 
 
 def _every(seconds: float, command: list[str], when: Callable[[], bool] = lambda: True) -> None:

@@ -9,25 +9,26 @@ import typer
 from rich.table import Table
 
 from jinef.cli.output import fail, print_json, stdout_console
-from jinef.common.config import verify_db_path
+from jinef.common.config import verify_target
 from jinef.common.settings import settings
 from jinef.read.verify import national_code as ncode
+from jinef.read.verify.engines import describe_target, open_verify_store, verify_store_exists
 from jinef.read.verify.errors import VerifyError
 from jinef.read.verify.keys import ENV_VAR, KeyRing, load_ring, parse_ring
 from jinef.read.verify.service import VerifyHub, open_outbox, rotate_key
-from jinef.read.verify.sqlite_store import SqliteVerifyStore
 
 DbOption = Annotated[
-    Path,
+    str,
     typer.Option(
         "--db",
         envvar="JINEF_DB",
-        help="The registry; the hub's tables are in <stem>.verify.sqlite beside it.",
+        help="The registry (a file or a postgresql:// URL); the hub's tables are in <stem>.verify.sqlite beside a "
+        "file, in schema <schema>_verify of a PostgreSQL registry's database.",
     ),
 ]
 VerifyDbOption = Annotated[
-    Path | None,
-    typer.Option("--verify-db", help="The hub's database (default: <registry stem>.verify.sqlite beside it)."),
+    str | None,
+    typer.Option("--verify-db", help="The hub's database, a file or a postgresql:// URL (default: the registry's)."),
 ]
 KeyOption = Annotated[
     Path | None,
@@ -36,19 +37,19 @@ KeyOption = Annotated[
         help=f"The key ring file (default: ${ENV_VAR}, else verify.key beside the hub's database).",
     ),
 ]
-DEFAULT_DB = Path("var/registry.sqlite")
+DEFAULT_DB = str(Path("var/registry.sqlite"))
 
 verify_app = typer.Typer(
     help="Address verification hub: national codes, keys, expiry, alerts.", no_args_is_help=True
 )
 
 
-def _existing_db(db: Path, verify_db: Path | None = None) -> Path:
+def _existing_db(db: str, verify_db: str | None = None) -> str | Path:
     """The hub's database for registry ``db`` (or the explicit one), which must exist."""
-    path = verify_db or verify_db_path(db)
-    if not path.exists():
-        fail(f"no verification database at {path}")
-    return path
+    target = verify_target(db, verify_db)
+    if not verify_store_exists(target):
+        fail(f"no verification database at {describe_target(target)}")
+    return target
 
 
 @verify_app.command("code")
@@ -75,7 +76,7 @@ def rotate_key_cmd(
 ) -> None:
     """Re-key every stored hash under a new key, in one transaction (matches keep working)."""
     path = _existing_db(db, verify_db)
-    store = SqliteVerifyStore(path)
+    store = open_verify_store(path)
     try:
         ring = load_ring(key_file, db_path=path, create=False)
         result, ring = rotate_key(store, ring)
@@ -119,7 +120,7 @@ def alerts(
     verify_db: VerifyDbOption = None,
 ) -> None:
     """List enumeration alerts, newest first."""
-    store = SqliteVerifyStore(_existing_db(db, verify_db))
+    store = open_verify_store(_existing_db(db, verify_db))
     try:
         found = store.alerts()
     finally:
@@ -165,7 +166,7 @@ def outbox(
 ) -> None:
     """List SMS written by the development gateway (recipients masked, texts opened with the key ring)."""
     path = _existing_db(db, verify_db)
-    store = SqliteVerifyStore(path)
+    store = open_verify_store(path)
     try:
         ring = load_ring(key_file, db_path=path, create=False)
         messages = open_outbox(store.outbox(limit, ref), ring)

@@ -18,7 +18,7 @@ import typer
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import fail, print_json
 from jinef.cli.verify import KeyOption, VerifyDbOption, verify_app
-from jinef.common.config import RegistryLocation
+from jinef.common.config import RegistryLocation, verify_target
 from jinef.common.settings import settings
 from jinef.read.verify import VerifyError, VerifyHub
 from jinef.read.verify.config import VerifyConfig
@@ -34,7 +34,7 @@ DEFAULT_ORG = "cli"
 
 
 @contextmanager
-def _hub(db: str | None, verify_db: Path | None, key_file: Path | None, gateway: SmsGateway | None = None,
+def _hub(db: str | None, verify_db: str | None, key_file: Path | None, gateway: SmsGateway | None = None,
          dev_sms_outbox: bool = False) -> Iterator[VerifyHub]:
     """The hub beside the registry, asking the registry's read image whether a postcode is active."""
     from jinef.cli.registry_cmds import open_registry
@@ -43,7 +43,7 @@ def _hub(db: str | None, verify_db: Path | None, key_file: Path | None, gateway:
     registry = open_registry(db)
     status: Callable[[str], str | None] = registry.status
     try:
-        with VerifyHub.open(verify_db or location.verify_db, status, key_path=key_file, gateway=gateway,
+        with VerifyHub.open(verify_target(location, verify_db), status, key_path=key_file, gateway=gateway,
                             config=VerifyConfig(dev_sms_outbox=dev_sms_outbox)) as hub:
             yield hub
     except VerifyError as exc:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from jinef.common.pg_location import parse_location, with_schema
 from jinef.common.settings import DEFAULTS, settings
 
 # The defaults live with the settings (docs/configuration.md).
@@ -154,6 +155,31 @@ class RegistryLocation:
         """
         return self._beside("verify")
 
+    def _schema_beside(self, suffix: str) -> str:
+        # Beside the registry's schema, never one a replace or a rollback renames or drops (those are
+        # <schema>_build_… and <schema>_previous only).
+        return with_schema(self.target, f"{parse_location(self.target).schema}_{suffix}")
+
+    @property
+    def service_target(self) -> str | Path:
+        """Where the service state lives by default: :attr:`service_db` for a file registry; for a PostgreSQL
+        registry the same database, schema ``<schema>_service``, so every replica shares keys, quotas and audit."""
+        return self._schema_beside("service") if self.is_postgres else self.service_db
+
+    @property
+    def verify_target(self) -> str | Path:
+        """Where the verification hub lives by default: :attr:`verify_db` for a file registry; for a PostgreSQL
+        registry the same database, schema ``<schema>_verify``, so every replica counts every match."""
+        return self._schema_beside("verify") if self.is_postgres else self.verify_db
+
+
+def store_target(explicit: str | os.PathLike[str] | None, default: str | Path) -> str | Path:
+    """A state store named by ``--service-db``/``--verify-db`` (a file path or a ``postgresql://`` URL), else
+    ``default``: a URL stays a string, a path becomes a Path."""
+    if explicit is None or explicit == "":
+        return default
+    return str(explicit) if _is_url(str(explicit)) else Path(explicit)
+
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The registry file: ``--db PATH``, else ``JINEF_DB``, else ``./var/registry.sqlite``."""
@@ -173,3 +199,17 @@ def service_db_path(registry_path: str | os.PathLike[str] | RegistryLocation | N
 def verify_db_path(registry_path: str | os.PathLike[str] | RegistryLocation | None = None) -> Path:
     """The verification hub's database beside the registry (see :attr:`RegistryLocation.verify_db`)."""
     return RegistryLocation.of(registry_path).verify_db
+
+
+def service_target(registry: str | os.PathLike[str] | RegistryLocation | None = None,
+                   explicit: str | os.PathLike[str] | None = None) -> str | Path:
+    """The service store: ``--service-db`` (a file or a URL), else the registry's default
+    (:attr:`RegistryLocation.service_target`)."""
+    return store_target(explicit, RegistryLocation.of(registry).service_target)
+
+
+def verify_target(registry: str | os.PathLike[str] | RegistryLocation | None = None,
+                  explicit: str | os.PathLike[str] | None = None) -> str | Path:
+    """The verification hub's store: ``--verify-db`` (a file or a URL), else the registry's default
+    (:attr:`RegistryLocation.verify_target`)."""
+    return store_target(explicit, RegistryLocation.of(registry).verify_target)

@@ -68,8 +68,9 @@ class Settings:
         "Where what belongs to a PostgreSQL registry lives on this host (its read image, the service "
         "databases).", REGISTRY))
     service_db: str | None = field(default=None, metadata=_about(
-        "The service database (keys, organisations, quotas, call audit). Unset: beside the registry, "
-        "`<stem>.service.sqlite`. `--service-db` overrides it.", REGISTRY))
+        "The service database (keys, organisations, quotas, call audit): a file or a `postgresql://` URL. Unset: "
+        "beside a file registry, `<stem>.service.sqlite`; schema `<schema>_service` of a PostgreSQL registry's "
+        "database, shared by its replicas. `--service-db` overrides it.", REGISTRY))
     certificate_keys: Path | None = field(default=None, metadata=_about(
         "The postcode certificates' signing keys folder. Unset: beside the registry, "
         "`<stem>.certificate-keys`.", REGISTRY))
@@ -102,11 +103,13 @@ class Settings:
         "Seconds between dated snapshots of the dashboard's measures (0: never).", SERVICE, 0))
 
     verify_db: str | None = field(default=None, metadata=_about(
-        "The verification hub's database. Unset: beside the registry, `<stem>.verify.sqlite`. `--verify-db` "
-        "overrides it.", HUB))
+        "The verification hub's database: a file or a `postgresql://` URL. Unset: beside a file registry, "
+        "`<stem>.verify.sqlite`; schema `<schema>_verify` of a PostgreSQL registry's database, shared by its "
+        "replicas. `--verify-db` overrides it.", HUB))
     verify_key: Secret | None = field(default=None, metadata=_about(
         "The hub's key ring itself (`<version>:<base64>` lines or `;`-separated). Unset: `verify_key_file`, else "
-        "`verify.key` beside the hub's database (made 0600 on first use).", HUB))
+        "`verify.key` beside the hub's database, or in `state_dir` for a hub in PostgreSQL (made 0600 on first "
+        "use). Replicas sharing a hub need the same ring.", HUB))
     verify_key_file: Path | None = field(default=None, metadata=_about(
         "A file holding the hub's key ring (mode 0600), for the HTTP service's workers.", HUB))
     sms_gateway_url: str | None = field(default=None, metadata=_about(

@@ -25,15 +25,15 @@ KeyMaker = Callable[..., str]
 
 
 @contextmanager
-def running_serve(*args: str, start_seconds: float = 90) -> Iterator[str]:
-    """`jinef serve ARGS` on a free loopback port in a subprocess, until it answers /healthz; yields its base URL
-    and stops it (SIGTERM, graceful) at the end."""
+def running_serve(*args: str, start_seconds: float = 90, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`jinef serve ARGS` on a free loopback port in a subprocess (``env``: variables set for it), until it answers
+    /healthz; yields its base URL and stops it (SIGTERM, graceful) at the end."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     proc = subprocess.Popen([sys.executable, "-m", "jinef.cli.main", "serve", *args, "--host", "127.0.0.1",
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ})
+                            env={**os.environ, **(env or {})})
     lines: list[str] = []
 
     def read() -> None:

@@ -6,6 +6,7 @@ Open it with :meth:`VerifyHub.open`; the HTTP layer maps :class:`VerifyError` co
 from jinef.read.verify.abuse import AbuseConfig
 from jinef.read.verify.audit import AuditIssue, AuditReport
 from jinef.read.verify.config import DEFAULT_PURPOSES, END_REASONS, REJECT_REASONS, VerifyConfig
+from jinef.read.verify.engines import open_verify_store, verify_store_exists
 from jinef.read.verify.errors import (
     AlreadyLinked,
     AuditUnavailable,
@@ -35,6 +36,7 @@ from jinef.read.verify.errors import (
     WrongCode,
 )
 from jinef.read.verify.keys import KeyRing, load_ring
+from jinef.read.verify.postgres_store import PostgresVerifyStore
 from jinef.read.verify.service import (
     BatchItem,
     ChallengeInfo,
@@ -89,6 +91,7 @@ __all__ = [
     "PostcodeNotFound",
     "PostcodeRetired",
     "PostcodeStatus",
+    "PostgresVerifyStore",
     "RequestInfo",
     "RequestLimitReached",
     "RequestNotFound",
@@ -109,5 +112,7 @@ __all__ = [
     "Workflow",
     "WrongCode",
     "load_ring",
+    "open_verify_store",
     "rotate_key",
+    "verify_store_exists",
 ]

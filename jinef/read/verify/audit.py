@@ -22,9 +22,10 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from jinef.read.verify.combine import Combiner
 from jinef.read.verify.errors import AuditUnavailable
@@ -85,6 +86,44 @@ def chain(entries: Sequence[AuditEntry], head: tuple[int, bytes] | None) -> list
         rows.append(AuditRow(seq, entry, prev, h))
         prev = h
     return rows
+
+
+def chain_after_head(entries: Sequence[AuditEntry], head: tuple[int, bytes] | None,
+                     last: Callable[[], tuple[int, bytes] | None]) -> list[AuditRow]:
+    """Chain entries after the stored ``head``; with no head, after the ``last()`` stored record. Records but no
+    head means someone deleted it (perhaps with the last records): re-creating it silently would hide that for
+    good, so a record saying so goes in first, in the chain (both engines append this way)."""
+    if entries and head is None:
+        head = last()
+        if head is not None:
+            first = entries[0]
+            entries = [AuditEntry(first.ts, "system", HEAD_MISSING_ACTION, "audit_integrity", f"after:{head[0]}",
+                                  first.trace_id, ""), *entries]
+    return chain(entries, head)
+
+
+_AUDIT_TEXT_FIELDS = ("org", "action", "purpose", "outcome", "trace_id", "subject")
+
+
+def read_audit_row(row: tuple[Any, ...]) -> AuditRow:
+    """A stored record, every field checked: a tampered one raises UnreadableAuditRecord naming it."""
+    seq = row[0]
+    if type(row[1]) is not str:
+        raise UnreadableAuditRecord(seq, "ts", f"not text ({type(row[1]).__name__})")
+    try:
+        ts = datetime.fromisoformat(row[1])
+    except ValueError:
+        raise UnreadableAuditRecord(seq, "ts", f"not an ISO 8601 time: {row[1][:40]!r}") from None
+    if ts.tzinfo is None:
+        raise UnreadableAuditRecord(seq, "ts", f"no time zone: {row[1][:40]!r}")
+    for name, value in zip(_AUDIT_TEXT_FIELDS, row[2:8], strict=True):
+        if type(value) is not str:
+            raise UnreadableAuditRecord(seq, name, f"not text ({type(value).__name__})")
+    for name, value in (("prev_hash", row[8]), ("hash", row[9])):
+        if type(value) is not bytes or len(value) != 32:
+            raise UnreadableAuditRecord(seq, name, "not a 32-byte hash")
+    entry = AuditEntry(ts, row[2], row[3], row[4], row[5], row[6], row[7])
+    return AuditRow(seq=seq, entry=entry, prev_hash=row[8], hash=row[9])
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,10 @@ key ring is refused instead of silently turning every match into "no".
 The key ring text is one key per line, ``<version>:<base64 of 32 bytes>`` (``;`` also
 separates keys, for the environment variable). It comes from, in order: an explicit path,
 the environment variable ``JINEF_VERIFY_KEY`` (the ring text itself), or the file
-``verify.key`` next to the database, created with mode 0600 on first use.
+``verify.key`` next to the database (for a hub in PostgreSQL: in the state folder, ``JINEF_STATE_DIR``),
+created with mode 0600 on first use. Replicas of the service sharing one hub must share its ring: copy the
+file (0600) to every host, or give each the same ``JINEF_VERIFY_KEY`` from a secret store; the database keeps
+only a check value per key, so a replica with another ring is refused at start instead of answering "no".
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from jinef.common.config import state_dir
+from jinef.common.pg_location import is_postgres
 from jinef.common.settings import settings
 from jinef.read.verify.errors import KeyRingError
 
@@ -49,7 +54,10 @@ DOMAIN_OTP = b"otp\x00"
 
 
 def default_key_path(db_path: str | os.PathLike[str]) -> Path:
-    """The documented default: ``verify.key`` in the database's directory (``var/verify.key``)."""
+    """The documented default: ``verify.key`` in the database's directory (``var/verify.key``); for a hub in
+    PostgreSQL (a ``postgresql://`` URL), in this host's state folder."""
+    if is_postgres(db_path):
+        return state_dir().resolve() / DEFAULT_KEY_FILENAME
     return Path(db_path).resolve().parent / DEFAULT_KEY_FILENAME
 
 
@@ -166,7 +174,8 @@ def load_ring(
     path = Path(key_path)
     if not path.exists():
         if not create:
-            raise KeyRingError(f"key file {path} does not exist")
+            raise KeyRingError(f"key file {path} does not exist (a hub shared by several hosts needs the same ring on "
+                               f"each: copy it from the host that made it, mode 0600, or set ${ENV_VAR})")
         ring = KeyRing((secrets.token_bytes(KEY_BYTES),), path)
         write_key_file(path, ring)
         return ring

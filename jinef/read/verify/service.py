@@ -9,6 +9,7 @@ never leave this module in clear (not in errors, audit records, alerts or logs).
 from __future__ import annotations
 
 import functools
+import os
 import re
 import secrets
 import threading
@@ -29,6 +30,7 @@ from jinef.read.verify.abuse import SlidingWindowDetector
 from jinef.read.verify.audit import AuditReport, AuditUnavailable, AuditWriter, verify_store
 from jinef.read.verify.combine import Combiner
 from jinef.read.verify.config import END_REASONS, REJECT_REASONS, VerifyConfig
+from jinef.read.verify.engines import open_verify_store
 from jinef.read.verify.errors import (
     AlreadyLinked,
     ChallengeLimitReached,
@@ -57,7 +59,6 @@ from jinef.read.verify.errors import (
 from jinef.read.verify.keys import Hasher, KeyRing, load_ring, otp_equal, wrap
 from jinef.read.verify.seal import is_sealed, seal, unseal
 from jinef.read.verify.sms import OutboxGateway, Sms, SmsGateway
-from jinef.read.verify.sqlite_store import SqliteVerifyStore
 from jinef.read.verify.store import (
     OPEN_STATES,
     Alert,
@@ -1193,7 +1194,7 @@ class VerifyHub:
     @classmethod
     def open(
         cls,
-        db_path: str | Path,
+        db_path: str | os.PathLike[str],
         postcode_status: PostcodeStatus,
         *,
         key_path: str | Path | None = None,
@@ -1202,9 +1203,10 @@ class VerifyHub:
         clock: Callable[[], datetime] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> VerifyHub:
-        """Open the hub's tables in the SQLite file ``db_path`` (created if needed)."""
+        """Open the hub's tables at ``db_path``: a SQLite file or a ``postgresql://…?schema=…`` URL (created if
+        needed)."""
         cfg = config or VerifyConfig()
-        store = SqliteVerifyStore(db_path, durability=cfg.durability)
+        store = open_verify_store(db_path, durability=cfg.durability)
         try:
             return cls(
                 store,

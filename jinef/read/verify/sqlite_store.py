@@ -23,10 +23,9 @@ from typing import Any, Literal
 
 from jinef.common.fileperm import create_private
 from jinef.common.write_lock import FileWriteLock
-from jinef.read.verify.audit import chain, ts_text
+from jinef.read.verify.audit import chain_after_head, read_audit_row, ts_text
 from jinef.read.verify.store import (
     ACTIVE_STATES,
-    HEAD_MISSING_ACTION,
     OPEN_STATES,
     Alert,
     AuditEntry,
@@ -37,7 +36,6 @@ from jinef.read.verify.store import (
     Seen,
     StaleKeyVersion,
     State,
-    UnreadableAuditRecord,
     VerifiedLink,
 )
 
@@ -138,7 +136,7 @@ HASH_COLUMNS: dict[str, tuple[str, ...]] = {
     "verify_challenge": ("nc_hash", "mobile_hash", "code_hash"),
 }
 
-_LINK_COLUMNS = (
+LINK_COLUMNS = (
     "id, nc_hash, mobile_hash, postcode, role, state, requested_at, updated_at, code_hash, "
     "code_expires_at, tries, sends, code_sent_at, visited_at, agent, verified_at, closed_at, reason"
 )
@@ -221,30 +219,6 @@ def _challenge(row: tuple[Any, ...]) -> Challenge:
     )
 
 
-_AUDIT_TEXT_FIELDS = ("org", "action", "purpose", "outcome", "trace_id", "subject")
-
-
-def _audit_row(row: tuple[Any, ...]) -> AuditRow:
-    """A stored record, every field checked: a tampered one raises UnreadableAuditRecord naming it."""
-    seq = row[0]
-    if type(row[1]) is not str:
-        raise UnreadableAuditRecord(seq, "ts", f"not text ({type(row[1]).__name__})")
-    try:
-        ts = datetime.fromisoformat(row[1])
-    except ValueError:
-        raise UnreadableAuditRecord(seq, "ts", f"not an ISO 8601 time: {row[1][:40]!r}") from None
-    if ts.tzinfo is None:
-        raise UnreadableAuditRecord(seq, "ts", f"no time zone: {row[1][:40]!r}")
-    for name, value in zip(_AUDIT_TEXT_FIELDS, row[2:8], strict=True):
-        if type(value) is not str:
-            raise UnreadableAuditRecord(seq, name, f"not text ({type(value).__name__})")
-    for name, value in (("prev_hash", row[8]), ("hash", row[9])):
-        if type(value) is not bytes or len(value) != 32:
-            raise UnreadableAuditRecord(seq, name, "not a 32-byte hash")
-    entry = AuditEntry(ts, row[2], row[3], row[4], row[5], row[6], row[7])
-    return AuditRow(seq=seq, entry=entry, prev_hash=row[8], hash=row[9])
-
-
 def _key_version(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT value FROM verify_meta WHERE name = 'key_version'").fetchone()
     return int(row[0]) if row else 0
@@ -276,18 +250,18 @@ class SqliteTx:
     def insert_link(self, link: Link) -> None:
         """Store a new request."""
         self._c.execute(
-            f"INSERT INTO verify_link ({_LINK_COLUMNS}) VALUES ({','.join('?' * 18)})", _link_params(link)
+            f"INSERT INTO verify_link ({LINK_COLUMNS}) VALUES ({','.join('?' * 18)})", _link_params(link)
         )
 
     def get_link(self, link_id: str) -> Link | None:
         """One request (the write lock is already held)."""
-        row = self._c.execute(f"SELECT {_LINK_COLUMNS} FROM verify_link WHERE id = ?", (link_id,)).fetchone()
+        row = self._c.execute(f"SELECT {LINK_COLUMNS} FROM verify_link WHERE id = ?", (link_id,)).fetchone()
         return _link(row) if row else None
 
     def update_link(self, link: Link) -> None:
         """Write every field of a request."""
         params = _link_params(link)
-        cols = [c.strip() for c in _LINK_COLUMNS.split(",")][1:]
+        cols = [c.strip() for c in LINK_COLUMNS.split(",")][1:]
         sets = ", ".join(f"{c} = ?" for c in cols)
         self._c.execute(f"UPDATE verify_link SET {sets} WHERE id = ?", (*params[1:], params[0]))
 
@@ -321,7 +295,7 @@ class SqliteTx:
     def due_links(self, now: datetime) -> list[Link]:
         """Open requests whose code expired before ``now``."""
         rows = self._c.execute(
-            f"SELECT {_LINK_COLUMNS} FROM verify_link "
+            f"SELECT {LINK_COLUMNS} FROM verify_link "
             f"WHERE state IN ({_OPEN_PLACEHOLDERS}) AND code_expires_at < ?",
             (*OPEN_STATES, _ts(now)),
         ).fetchall()
@@ -330,7 +304,7 @@ class SqliteTx:
     def verified_links_of(self, nc_hash: bytes, mobile_hash: bytes) -> list[Link]:
         """Verified links registered with this national code and this mobile."""
         rows = self._c.execute(
-            f"SELECT {_LINK_COLUMNS} FROM verify_link "
+            f"SELECT {LINK_COLUMNS} FROM verify_link "
             "WHERE nc_hash = ? AND mobile_hash = ? AND state = ? ORDER BY verified_at",
             (nc_hash, mobile_hash, State.VERIFIED.value),
         ).fetchall()
@@ -391,17 +365,7 @@ class SqliteTx:
         if not entries:
             return []
         head_row = self._c.execute("SELECT seq, hash FROM verify_audit_head WHERE id = 1").fetchone()
-        if head_row is None:  # no head yet (or it was removed): continue from the last record
-            head_row = self._c.execute(
-                "SELECT seq, hash FROM verify_audit ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-            if head_row is not None:
-                # Records but no head: someone deleted it (perhaps with the last records). Re-creating it
-                # silently would hide that for good, so a record saying so goes in first, in the chain.
-                first = entries[0]
-                entries = [AuditEntry(first.ts, "system", HEAD_MISSING_ACTION, "audit_integrity",
-                                      f"after:{head_row[0]}", first.trace_id, ""), *entries]
-        rows = chain(entries, (head_row[0], head_row[1]) if head_row else None)
+        rows = chain_after_head(entries, (head_row[0], head_row[1]) if head_row else None, self._last_audit)
         self._c.executemany(
             "INSERT INTO verify_audit (seq, ts, org, action, purpose, outcome, trace_id, subject, "
             "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -429,6 +393,10 @@ class SqliteTx:
                 (last.seq, last.hash),
             )
         return rows
+
+    def _last_audit(self) -> tuple[int, bytes] | None:
+        row = self._c.execute("SELECT seq, hash FROM verify_audit ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else None
 
     def add_alert(self, alert: Alert) -> int:
         """Record an enumeration alert; returns its id."""
@@ -620,7 +588,7 @@ class SqliteVerifyStore:
         """One request, read outside any transaction."""
         row = (
             self._conn()
-            .execute(f"SELECT {_LINK_COLUMNS} FROM verify_link WHERE id = ?", (link_id,))
+            .execute(f"SELECT {LINK_COLUMNS} FROM verify_link WHERE id = ?", (link_id,))
             .fetchone()
         )
         return _link(row) if row else None
@@ -651,7 +619,7 @@ class SqliteVerifyStore:
             "FROM verify_audit ORDER BY seq"
         )
         for row in cur:
-            yield _audit_row(row)
+            yield read_audit_row(row)
 
     def audit_head(self) -> tuple[int, bytes] | None:
         """The stored anchor: sequence number and hash of the last record appended."""
