@@ -28,7 +28,7 @@ PARAMETERS: dict[str, Any] = {
     "lon": str(LON),
     "radius_m": 100,
     "limit": 5,
-    "format": "geojson",  # or json, the default
+    "format": "json",  # or geojson (a FeatureCollection)
     "q": ADDRESS,
     "province": "تهران",
     "county": "تهران",

@@ -51,8 +51,9 @@ def _only_this_origin(browser: Any, url: str, answered: str = "\0") -> list[str]
     """Every resource loaded came from the service; no error in the console but a 404 of the ``answered`` call."""
     loaded = browser.execute_script(RESOURCES)
     assert not [r for r in loaded if not r.startswith((url + "/", "data:", "blob:"))], loaded
+    allowed = (f"{url}{answered} - ", f"{url}{answered}?")  # the answered call, with or without its query
     errors = [e for e in browser.get_log("browser")
-              if e.get("level") == "SEVERE" and not e["message"].startswith(f"{url}{answered} - ")]
+              if e.get("level") == "SEVERE" and not e["message"].startswith(allowed)]
     assert not errors, errors
     return list(loaded)
 

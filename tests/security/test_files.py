@@ -117,7 +117,7 @@ def test_case06_geocode_and_reverse_output_is_neutralised(small_registry: Path, 
     points.write_text('lat,lon,label\n35.7,51.4,"=1+1"\n36.2,59.6,@x\n', encoding="utf-8")
     out = tmp_path / "reverse.csv"
     done = cli("reverse", str(points), "-o", str(out), "--db", str(small_registry))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode in (0, 1), done.stderr  # 1: a point found no building (the CLI's convention)
     _assert_safe(out)
 
 
@@ -168,5 +168,5 @@ def test_case11_reverse_reads_utf16(small_registry: Path, tmp_path: Path) -> Non
     src.write_bytes("lat,lon,نام\r\n35.7,51.4,الف\r\n36.2,59.6,ب\r\n".encode("utf-16"))
     out = tmp_path / "out.csv"
     done = cli("reverse", str(src), "-o", str(out), "--db", str(small_registry), "--json")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode in (0, 1), done.stderr  # 1: a point found no building (the CLI's convention)
     assert _cells(out)[0][:3] == ["lat", "lon", "نام"] and len(_cells(out)) == 3
