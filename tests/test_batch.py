@@ -95,7 +95,10 @@ def test_an_interrupted_run_resumes_without_redoing_finished_partitions(small_re
     assert run("geocode", str(src), "-o", str(tmp_path / "single.csv"), "--db", db, "--workers", "1").returncode == 0
     args = [*JINEF, "batch", "geocode", str(src), "-o", str(tmp_path / "dask.csv"), "--db", db, "--partition-rows",
             "400", "--workers", "1"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A test run started in the background (`make test &`, nohup) has SIGINT ignored, which its children inherit, and
+    # Python then never raises KeyboardInterrupt: the command gets Ctrl-C's default back, as from a terminal.
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     work = tmp_path / "dask.csv.batch"
     _wait_for(lambda: len(list(work.glob("out-*.csv"))) >= 3, proc)
     proc.send_signal(signal.SIGINT)  # Ctrl-C
