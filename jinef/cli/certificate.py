@@ -16,6 +16,7 @@ import typer
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
+from jinef.common.messages import message
 from jinef.model.postcode import PostcodeError
 from jinef.read.certificates.issue import (
     DEFAULT_DAYS,
@@ -48,16 +49,16 @@ def issue(postcode: Annotated[str, typer.Argument(help="The postcode (any digit 
           keys: KeysOption = None, db: DbOption = None, json_out: JsonOption = False) -> None:
     """Issue a certificate of an active postcode as a PDF (A4, Persian) with its signed QR code."""
     if out is None and sys.stdout.isatty():
-        fail("a PDF is not for a terminal: give -o FILE.pdf, or redirect stdout to a file", code=2)
+        fail(message("cli.certificate.pdf_to_terminal"), code=2)
     try:
         registry = Registry.open(RegistryLocation.of(db))
         issued = issue_certificate(registry, postcode, _ring(keys, db, create=True), days=days)
     except PostcodeError as exc:
-        fail(str(exc), code=1)
+        fail(exc.validation.error(), code=1)
     except RegistryNotFoundError as exc:
         fail(str(exc))
     if issued is None:
-        fail(f"no active unit has postcode {postcode}: no certificate is issued — کد پستی فعال نیست")
+        fail(message("cli.certificate.not_issued", problem=message("postcode.no_active_unit", postcode=postcode)))
     if out is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(issued.pdf)

@@ -9,6 +9,7 @@ import typer
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json
 from jinef.common.config import RegistryLocation
+from jinef.common.messages import message
 from jinef.image.folder import ImageError, ReadImage
 from jinef.write.compile import CompiledImage, index_registry
 from jinef.write.refdata.paths import DataMissingError
@@ -52,7 +53,7 @@ def index(db: DbOption = None, json_out: JsonOption = False,
     """Compile the registry's read image (what `jinef serve` and the library answer from) and publish it."""
     location = RegistryLocation.of(db)
     if not location.exists():
-        fail(f"no registry at {location.describe()}: build one with `jinef build` or `jinef import`")
+        fail(message("cli.registry.missing", where=location.describe()))
     try:
         if if_stale and image_is_current(location):
             console.print(f"the read image of {location.describe()} is current")

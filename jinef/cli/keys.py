@@ -12,6 +12,7 @@ from jinef.api.servicedb import KNOWN_SCOPES, ORG_TYPES, ServiceStore, open_stor
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import fail, print_json, stdout_console
 from jinef.common.config import service_target
+from jinef.common.messages import message
 
 keys_app = typer.Typer(help="Organisations' API keys: create (shown once), list, revoke.", no_args_is_help=True)
 ServiceDbOption = Annotated[str | None, typer.Option("--service-db", help="Service database: a file or a "
@@ -92,7 +93,7 @@ def revoke(
     n = store.revoke_key(ident)
     store.close()
     if not n:
-        fail(f"no active key {ident!r}")
+        fail(message("cli.keys.no_active_key", key=ident))
     typer.echo(f"revoked {n} key(s)")
 
 

@@ -13,6 +13,8 @@ from rich.table import Table
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json, stdout_console
 from jinef.common.config import registry_location
+from jinef.common.messages import message
+from jinef.image.folder import ImageMissingError
 from jinef.read.registry.registry import Registry
 from jinef.write.compile import image_step
 from jinef.write.export.lines import write_registry_export
@@ -34,6 +36,8 @@ def open_registry(db: str | None) -> Registry:
     try:
         return Registry.open(db)
     except RegistryNotFoundError as exc:
+        if isinstance(exc.__cause__, ImageMissingError):
+            fail(message("cli.registry.no_image", path=str(exc.__cause__.path)), code=2)
         fail(f"{exc}; or, if there is no registry yet, build one with `jinef build` or `jinef import`", code=2)
 
 
@@ -90,7 +94,7 @@ def export(
 ) -> None:
     """Write every active unit with the export columns (UTF-8)."""
     if fmt not in ("csv", "jsonl"):
-        fail(f"unknown --format {fmt!r}: use csv or jsonl", code=2)
+        fail(message("cli.format.unknown", value=fmt, choices=("csv", "jsonl")), code=2)
     reader = open_store(db)
     try:
         total = sum(s.active_units for s in reader.stats())

@@ -25,6 +25,7 @@ from jinef.common.config import (
     RegistryLocation,
     store_target,
 )
+from jinef.common.messages import message
 from jinef.common.settings import settings
 from jinef.read.certificates.keys import CertificateKeys
 from jinef.read.verify import VerifyError, load_ring, open_verify_store
@@ -88,7 +89,7 @@ def serve(
 
     location = RegistryLocation.of(db)
     if not location.exists():
-        fail(f"no registry at {location.describe()}: build one with `jinef build`")
+        fail(message("cli.registry.missing", where=location.describe()))
     try:
         if not image_is_current(location, with_changes=False):
             # Workers answer only from the read image: make it now rather than have each worker wait for one.
@@ -111,7 +112,7 @@ def serve(
     os.environ["JINEF_WARM"] = "1" if (configured.warm if warm is None else warm) else "0"
     os.environ["JINEF_VERIFY_DB"] = str(hub_target)
     if sms_gateway and dev_sms_outbox:
-        fail("give --sms-gateway or --dev-sms-outbox, not both")
+        fail(message("cli.sms.both"))
     os.environ["JINEF_SMS_GATEWAY_URL"] = sms_gateway or ""
     os.environ["JINEF_DEV_SMS_OUTBOX"] = "1" if dev_sms_outbox else "0"
     # Read by jinef.api.slow_clients in each worker (fresh processes that import the protocol by name).

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from jinef.cli.output import fail, print_json, stdout_console
 from jinef.common.config import verify_target
+from jinef.common.messages import message
 from jinef.common.settings import settings
 from jinef.read.verify import national_code as ncode
 from jinef.read.verify.engines import describe_target, open_verify_store, verify_store_exists
@@ -48,7 +49,7 @@ def _existing_db(db: str, verify_db: str | None = None) -> str | Path:
     """The hub's database for registry ``db`` (or the explicit one), which must exist."""
     target = verify_target(db, verify_db)
     if not verify_store_exists(target):
-        fail(f"no verification database at {describe_target(target)}")
+        fail(message("cli.verify.no_database", where=describe_target(target)))
     return target
 
 

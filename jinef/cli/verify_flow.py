@@ -19,6 +19,7 @@ from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import fail, print_json
 from jinef.cli.verify import KeyOption, VerifyDbOption, verify_app
 from jinef.common.config import RegistryLocation, verify_target
+from jinef.common.messages import message
 from jinef.common.settings import settings
 from jinef.read.verify import VerifyError, VerifyHub
 from jinef.read.verify.config import VerifyConfig
@@ -94,10 +95,9 @@ def request(
 ) -> None:
     """Open a verification: the citizen's mobile gets a one-time code, a field agent visits."""
     if sms_gateway and dev_sms_outbox:
-        fail("give --sms-gateway or --dev-sms-outbox, not both", code=2)
+        fail(message("cli.sms.both"), code=2)
     if not (sms_gateway or dev_sms_outbox):
-        fail("the one-time code must go somewhere: give --sms-gateway URL, or --dev-sms-outbox for development",
-             code=2)
+        fail(message("cli.sms.none"), code=2)
     try:
         token = settings().sms_gateway_token
         gateway = HttpSmsGateway(sms_gateway, token.reveal() if token else None) if sms_gateway else None
