@@ -43,9 +43,12 @@ def open_registry(db: str | None) -> Registry:
 
 def open_store(db: str | None) -> RegistryReader:
     """Open the stored registry or exit with a clear message."""
+    target = registry_location(db)
     try:
-        return open_reader(registry_location(db))
+        return open_reader(target)
     except RegistryNotFoundError as exc:
+        if isinstance(target, Path) and not target.is_file():
+            fail(message("cli.registry.missing", where=str(target)), code=2)
         fail(str(exc), code=2)
 
 
