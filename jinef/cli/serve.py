@@ -18,6 +18,7 @@ from jinef.api.servicedb import open_store
 from jinef.cli.index_cmd import compile_or_fail, image_is_current
 from jinef.cli.options import DbOption
 from jinef.cli.output import console, fail
+from jinef.cli.verify import refusal
 from jinef.common.config import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
@@ -131,7 +132,7 @@ def serve(
         load_ring(configured.verify_key_file, db_path=hub_target, create=not keyed)
         CertificateKeys.open(location.certificate_keys, create=True)  # likewise the certificate signing key
     except VerifyError as exc:
-        fail(exc.message)
+        fail(refusal(exc))
     except (OSError, psycopg.Error) as exc:
         fail(f"cannot open the service's state: {exc}")
     if fold_every > 0:

@@ -17,7 +17,7 @@ import typer
 
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import fail, print_json
-from jinef.cli.verify import KeyOption, VerifyDbOption, verify_app
+from jinef.cli.verify import KeyOption, VerifyDbOption, refusal, verify_app
 from jinef.common.config import RegistryLocation, verify_target
 from jinef.common.messages import message
 from jinef.common.settings import settings
@@ -48,7 +48,7 @@ def _hub(db: str | None, verify_db: str | None, key_file: Path | None, gateway: 
                             config=VerifyConfig(dev_sms_outbox=dev_sms_outbox)) as hub:
             yield hub
     except VerifyError as exc:
-        fail(f"{exc.message} [{exc.code}]")
+        fail(message("cli.verify.refused", problem=refusal(exc), code=exc.code))
     finally:
         registry.close()
 
