@@ -176,6 +176,10 @@ def test_cli_errors_follow_lang(small_registry: Path, tmp_path: Path) -> None:
         (("batch", "sort", missing, "-o", str(tmp_path / "out.csv")), 2, "«sort» شناخته نیست",
          "unknown batch kind"),
         (("units", "update", "1345678901", "--set", "floor", *db), 2, "به شکل FIELD=VALUE", "write FIELD=VALUE"),
+        (("keys", "create", "--org", "bank", "--scopes", "lookup,spy", "--service-db", str(tmp_path / "s.sqlite")),
+         2, "دسترسی‌های spy شناخته نیستند", "unknown scopes spy"),
+        (("verify", "request", "--postcode", "1345678901", "--dev-sms-outbox", *db), 2, "کد ملی را بدهید",
+         "give the national code"),
     ]
     for args, code, fa, en in cases:
         persian = jinef("--lang", "fa", *args)
