@@ -63,7 +63,7 @@ def import_(
         boundaries = load_boundaries(divisions)
         writer = open_writer(path, mode="append" if append else "replace")
     except (DataMissingError, FileNotFoundError) as exc:
-        fail(str(exc))
+        fail(reason(exc))
     try:
         with progress_bar(None, "importing") as bar:
             task = bar.add_task("rows", total=None)

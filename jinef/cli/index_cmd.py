@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json
+from jinef.cli.output import console, fail, print_json, reason
 from jinef.common.config import RegistryLocation
 from jinef.common.messages import message
 from jinef.image.folder import ImageError, ReadImage
@@ -44,7 +44,7 @@ def compile_or_fail(location: RegistryLocation) -> CompiledImage:
     try:
         return index_registry(location, progress=lambda step: console.print(f"  compiling: {step}", highlight=False))
     except (RegistryNotFoundError, DataMissingError) as exc:
-        fail(str(exc))
+        fail(reason(exc))
 
 
 def index(db: DbOption = None, json_out: JsonOption = False,

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json, stdout_console
+from jinef.cli.output import console, fail, print_json, reason, stdout_console
 from jinef.common.config import registry_location
 from jinef.common.messages import message
 from jinef.image.folder import ImageMissingError
@@ -75,7 +75,7 @@ def build(
         compiled = step.publish()
     except DataMissingError as exc:
         writer.abort()
-        fail(str(exc))
+        fail(reason(exc))
     except BaseException:
         writer.abort()
         raise
