@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json
+from jinef.cli.output import console, fail, print_json, reason
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
 from jinef.common.messages import message
 from jinef.model.postcode import PostcodeError
@@ -38,7 +38,7 @@ def _ring(keys: Path | None, db: str | None, create: bool) -> CertificateKeys:
     try:
         return CertificateKeys.open(keys or RegistryLocation.of(db).certificate_keys, create=create)
     except (KeyRingError, OSError) as exc:
-        fail(str(exc))
+        fail(reason(exc))
 
 
 @certificate_app.command("issue")
@@ -56,7 +56,7 @@ def issue(postcode: Annotated[str, typer.Argument(help="The postcode (any digit 
     except PostcodeError as exc:
         fail(exc.validation.error(), code=1)
     except RegistryNotFoundError as exc:
-        fail(str(exc))
+        fail(reason(exc))
     if issued is None:
         fail(message("cli.certificate.not_issued", problem=message("postcode.no_active_unit", postcode=postcode)))
     if out is None:
@@ -88,12 +88,12 @@ def verify(certificate: Annotated[str, typer.Argument(help="A certificate PDF, o
     try:
         ring = keys_from_pem_file(public_keys) if public_keys else _ring(keys, db, create=False).public_keys()
     except (KeyRingError, OSError) as exc:
-        fail(str(exc), code=2)
+        fail(reason(exc), code=2)
     if db is not None:
         try:
             verdict = check_with_registry(text, ring, Registry.open(RegistryLocation.of(db)))
         except RegistryNotFoundError as exc:
-            fail(str(exc))
+            fail(reason(exc))
     else:
         verdict = check_offline(text, ring)
     if json_out:

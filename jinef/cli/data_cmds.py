@@ -27,7 +27,7 @@ def fetch_cmd(
     try:
         files = fetch(dest, progress=lambda name: console.print(f"fetching {name}", highlight=False))
     except FetchError as exc:
-        fail(str(exc))
+        fail(reason(exc))
     console.print(f"wrote {len(files)} files to {dest}; use them with JINEF_DATA={dest}")
 
 

@@ -207,7 +207,7 @@ def geocode(
     except ValueError as exc:  # no such column, an empty file, a wrong --encoding
         fail(reason(exc), code=2)
     except OSError as exc:
-        fail(str(exc))
+        fail(reason(exc))
     n = run.rows
     if n and not run.persian_rows:
         # Every row unreadable as Persian: almost always a file in another encoding; the output is useless.

@@ -59,7 +59,7 @@ def index(db: DbOption = None, json_out: JsonOption = False,
             console.print(f"the read image of {location.describe()} is current")
             return
     except RegistryNotFoundError as exc:
-        fail(str(exc))
+        fail(reason(exc))
     c = compile_or_fail(location)
     if json_out:
         print_json(image_report(c, location))

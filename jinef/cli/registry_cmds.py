@@ -49,7 +49,7 @@ def open_store(db: str | None) -> RegistryReader:
     except RegistryNotFoundError as exc:
         if isinstance(target, Path) and not target.is_file():
             fail(message("cli.registry.missing", where=str(target)), code=2)
-        fail(str(exc), code=2)
+        fail(reason(exc), code=2)
 
 
 def build(
@@ -65,7 +65,7 @@ def build(
         check_build_replaces(path, force)
         writer = open_writer(path, mode="replace")
     except (RegistryNotFoundError, ReplaceRefused) as exc:  # e.g. no PostgreSQL server to talk to
-        fail(str(exc))
+        fail(reason(exc))
     try:
         with progress_bar(units, "building") as bar:
             task = bar.add_task("units", total=units)

@@ -17,7 +17,7 @@ import typer
 from jinef.api.servicedb import open_store
 from jinef.cli.index_cmd import compile_or_fail, image_is_current
 from jinef.cli.options import DbOption
-from jinef.cli.output import console, fail
+from jinef.cli.output import console, fail, reason
 from jinef.cli.verify import refusal
 from jinef.common.config import (
     DEFAULT_BODY_TIMEOUT,
@@ -98,7 +98,7 @@ def serve(
                           "compiling it (`jinef index`)")
             compile_or_fail(location)
     except RegistryNotFoundError as exc:
-        fail(str(exc))
+        fail(reason(exc))
     # Workers are separate processes: they find their paths in the environment (uvicorn factory mode).
     if not location.is_postgres:
         location = RegistryLocation(str(location.path.resolve()))

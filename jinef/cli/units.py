@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json, stdout_console
+from jinef.cli.output import console, fail, print_json, reason, stdout_console
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
 from jinef.common.messages import message
 from jinef.model.change import CLI_ORG, REASON_CODES, Actor, Reason
@@ -35,7 +35,7 @@ def _editor(db: str | None) -> RegistryEditor:
     try:
         return RegistryEditor.open(location)
     except RegistryNotFoundError as exc:
-        fail(str(exc))
+        fail(reason(exc))
 
 
 def _run(db: str | None, json_out: bool, fn: Any) -> Any:

@@ -17,7 +17,7 @@ import typer
 
 from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import fail, print_json
+from jinef.cli.output import fail, print_json, reason
 from jinef.cli.verify import KeyOption, VerifyDbOption, refusal, verify_app
 from jinef.common.config import RegistryLocation, verify_target
 from jinef.common.messages import Message, message
@@ -103,7 +103,7 @@ def request(
         token = settings().sms_gateway_token
         gateway = HttpSmsGateway(sms_gateway, token.reveal() if token else None) if sms_gateway else None
     except ValueError as exc:
-        fail(str(exc), code=2)
+        fail(reason(exc), code=2)
     national_code = _secret(national_code, message("cli.verify.label.national_code"))
     mobile = _secret(mobile, message("cli.verify.label.mobile"))
     with _hub(db, verify_db, key_file, gateway, dev_sms_outbox) as hub:
