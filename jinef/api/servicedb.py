@@ -284,8 +284,10 @@ class SqliteServiceStore:
         if org_type is not None and org_type not in ORG_TYPES:
             raise MessageError(message("keys.org_type", org_type=org_type, choices=ORG_TYPES))
         bad = sorted(set(scopes) - set(KNOWN_SCOPES))
-        if bad or not scopes:
-            raise MessageError(message("keys.scopes", bad=bad or [message("keys.none")], choices=KNOWN_SCOPES))
+        if not scopes:
+            raise MessageError(message("keys.no_scopes", choices=KNOWN_SCOPES))
+        if bad:
+            raise MessageError(message("keys.scopes", bad=bad, choices=KNOWN_SCOPES))
         key = new_key()
         now = time.time()
         c = self._conn()
