@@ -144,6 +144,55 @@ def test_stats_json(small_registry: Path) -> None:
     assert sum(p["units"] for p in out) == 20000
 
 
+_ENGLISH_WORDS = re.compile(r"\b(the|is|not|no|give|use|of|at|or|must|has|when|unknown|file|found)\b", re.IGNORECASE)
+
+
+def test_cli_errors_follow_lang(small_registry: Path, tmp_path: Path) -> None:
+    """The usual errors (a missing file or registry, a bad --format, extension, column, encoding, point or usage)
+    are Persian with `--lang fa` (no English sentence, Persian digits) and English with `--lang en`; exit codes as
+    without --lang."""
+    db = ("--db", str(small_registry))
+    missing = str(tmp_path / "missing.csv")
+    records = tmp_path / "records.txt"
+    records.write_text('{"postcode": "1345678901"}\n', encoding="utf-8")
+    codes = tmp_path / "codes.csv"
+    codes.write_text("code\n1345678901\n", encoding="utf-8")
+    nope = str(tmp_path / "nope.sqlite")
+    cases: list[tuple[tuple[str, ...], int, str, str]] = [  # args, exit code, Persian text, English text
+        (("lookup", "--file", missing, *db), 2, "یافت نشد", "no such file"),
+        (("lookup", *db), 2, "کدهای پستی", "give postcodes"),
+        (("lookup", "--file", str(codes), *db), 2, "ستون postcode در سرستون‌ها (code)",
+         "column(s) postcode not in the header (code)"),
+        (("lookup", "1345678901", "--db", nope), 2, "تصویر خواندنی نیست", "no read image at"),
+        (("stats", "--db", nope), 2, "ثبتی نیست", "no registry at"),
+        (("export", "--format", "xml"), 2, "«xml» شناخته نیست", "unknown --format 'xml'"),
+        (("import", str(records), "--db", nope), 2, "از پسوند «.txt»", "cannot tell the format"),
+        (("reverse", "--point", "1,2,3", *db), 2, "باید به شکل LAT,LON باشد", "--point must be LAT,LON"),
+        (("reverse", "--point", "91,49", *db), 1, "عرض جغرافیایی باید میان منفی ۹۰ و ۹۰ باشد",
+         "lat must be between -90 and 90"),
+        (("reverse", str(codes), "--encoding", "klingon", *db), 2, "رمزگذاری ‎--encoding «klingon» شناخته نیست",
+         "unknown --encoding 'klingon'"),
+        (("geocode", *db), 2, "--query TEXT", "give either INPUT.csv"),
+        (("batch", "sort", missing, "-o", str(tmp_path / "out.csv")), 2, "«sort» شناخته نیست",
+         "unknown batch kind"),
+        (("units", "update", "1345678901", "--set", "floor", *db), 2, "به شکل FIELD=VALUE", "write FIELD=VALUE"),
+        (("keys", "create", "--org", "bank", "--scopes", "lookup,spy", "--service-db", str(tmp_path / "s.sqlite")),
+         2, "دسترسی‌های spy شناخته نیستند", "unknown scopes spy"),
+        (("verify", "request", "--postcode", "1345678901", "--dev-sms-outbox", *db), 2, "کد ملی را بدهید",
+         "give the national code"),
+    ]
+    for args, code, fa, en in cases:
+        persian = jinef("--lang", "fa", *args)
+        said = persian.stderr.strip()
+        assert persian.exit_code == code and said.startswith("خطا:") and fa in said, (args, persian.output)
+        # Paths and options are as given (a path or an option is not an English sentence).
+        words = " ".join(w for w in said.split() if "/" not in w and not w.lstrip("\u200e").startswith("-"))
+        assert not _ENGLISH_WORDS.search(words), (args, said)
+        english = jinef("--lang", "en", *args)
+        assert english.exit_code == code and english.stderr.startswith("error:") and en in english.stderr, (
+            args, english.output)
+
+
 def test_missing_registry_message(tmp_path: Path) -> None:
     r = jinef("stats", "--db", str(tmp_path / "nope.sqlite"))
     assert r.exit_code == 2 and "jinef build" in r.stderr

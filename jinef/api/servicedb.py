@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from jinef.common.fileperm import create_private
+from jinef.common.messages import MessageError, message
 from jinef.common.pg_location import is_postgres
 from jinef.common.write_lock import FileWriteLock
 
@@ -72,10 +73,10 @@ def parse_rate(text: str) -> float:
     num, _, unit = text.strip().partition("/")
     per = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hour": 3600.0}
     if unit.strip().lower() not in per:
-        raise ValueError(f"unknown rate unit {unit!r}: use N/s, N/min or N/h")
+        raise MessageError(message("keys.rate_unit", unit=unit))
     value = float(num) / per[unit.strip().lower()]
     if not math.isfinite(value) or value <= 0:
-        raise ValueError("a rate must be a positive number")
+        raise MessageError(message("keys.rate_positive"))
     return value
 
 
@@ -279,12 +280,14 @@ class SqliteServiceStore:
         organisation is); return it, shown once."""
         org = org.strip()
         if not org:
-            raise ValueError("an organisation name is required")
+            raise MessageError(message("keys.org_required"))
         if org_type is not None and org_type not in ORG_TYPES:
-            raise ValueError(f"unknown organisation type {org_type!r}: choose from {', '.join(ORG_TYPES)}")
+            raise MessageError(message("keys.org_type", org_type=org_type, choices=ORG_TYPES))
         bad = sorted(set(scopes) - set(KNOWN_SCOPES))
-        if bad or not scopes:
-            raise ValueError(f"unknown scopes {bad}: choose from {', '.join(KNOWN_SCOPES)}")
+        if not scopes:
+            raise MessageError(message("keys.no_scopes", choices=KNOWN_SCOPES))
+        if bad:
+            raise MessageError(message("keys.scopes", bad=bad, choices=KNOWN_SCOPES))
         key = new_key()
         now = time.time()
         c = self._conn()

@@ -17,6 +17,7 @@ from jinef.cli.options import DbOption
 from jinef.cli.output import fail
 from jinef.common.config import service_target
 from jinef.common.csv_safety import neutralise_row
+from jinef.common.messages import message
 
 audit_app = typer.Typer(help="The audit log of service calls.", no_args_is_help=True)
 ServiceDbOption = Annotated[str | None, typer.Option("--service-db", help="Service database: a file or a "
@@ -27,7 +28,7 @@ def _existing(db: str | None, service_db: str | None) -> str | Path:
     """The service store to read, which must exist when it is a file (a PostgreSQL schema is made on open)."""
     target = service_target(db, service_db)
     if isinstance(target, Path) and not target.is_file():
-        fail(f"no service database at {target}")
+        fail(message("cli.audit.no_database", where=str(target)))
     return target
 
 
@@ -43,7 +44,7 @@ def _parse_time(text: str | None) -> float | None:
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
-        fail(f"not an ISO date/time: {text!r}", code=2)
+        fail(message("cli.audit.not_a_time", text=text), code=2)
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
 
 
@@ -86,7 +87,7 @@ def export(
 ) -> None:
     """Write audit records in time order as JSON lines or CSV."""
     if fmt not in ("jsonl", "csv"):
-        fail(f"unknown --format {fmt!r}: use jsonl or csv", code=2)
+        fail(message("cli.format.unknown", value=fmt, choices=("jsonl", "csv")), code=2)
     store = open_store(_existing(db, service_db))
     fh = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     n = 0

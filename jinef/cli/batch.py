@@ -33,9 +33,10 @@ from typing import Annotated, Any
 import typer
 
 from jinef.cli.options import DbOption
-from jinef.cli.output import console, fail
+from jinef.cli.output import console, fail, reason
 from jinef.common.config import RegistryLocation
 from jinef.common.input_encoding import check_encoding, detect_encoding
+from jinef.common.messages import MessageError, message
 
 KINDS = ("geocode", "reverse", "lookup", "match")
 _REGISTRIES: dict[str, Any] = {}  # per worker process: image folder → Registry, opened once
@@ -138,9 +139,9 @@ def split(path: Path, work: Path, rows_per_part: int, encoding: str | None,
     rows = _rows(path, encoding)
     header = next(rows, None)
     if header is None:
-        raise ValueError(f"{path} is empty")
+        raise MessageError(message("cli.file.empty"))
     if _unreadable(header, header) is not None:
-        raise ValueError(f"{path}: the header is not text in the file's encoding (give --encoding)")
+        raise MessageError(message("cli.file.unreadable_header"))
     n, kept, fh, writer = 0, 0, None, None
     bad: list[list[str]] = []
     for number, row in enumerate(rows, start=1):
@@ -236,16 +237,16 @@ def batch(
     """Geocode, reverse-geocode, look up or match a whole file on Dask workers; a re-run resumes where the last
     one stopped."""
     if kind not in KINDS:
-        fail(f"unknown batch kind {kind!r}: use {', '.join(KINDS)}", code=2)
+        fail(message("cli.batch.unknown_kind", kind=kind, choices=KINDS), code=2)
     column = column or ("postcode" if kind in ("lookup", "match") else "address")
     if not input_file.is_file():
-        fail(f"no such file: {input_file}", code=2)
+        fail(message("cli.file.missing", path=str(input_file)), code=2)
     who: dict[str, Any] = {}
     if kind == "match":
         who = _match_options(db, purpose, key_file, (code_column, column, role_column))
     image = RegistryLocation.of(db).image_root
     if not (image / "current").exists():
-        fail(f"no read image at {image}: run `jinef index --db …` first")
+        fail(message("cli.batch.no_image", path=str(image)))
     image_dir = str((image / "current").resolve())
     work = output.with_name(output.name + ".batch")
     stat = input_file.stat()
@@ -264,7 +265,7 @@ def batch(
             parts, rejected = split(input_file, work, partition_rows, encoding, rejects_file(output))
         except (ValueError, UnicodeDecodeError, OSError) as exc:
             shutil.rmtree(work, ignore_errors=True)
-            fail(f"{input_file}: {exc}")
+            fail(message("cli.file.problem", path=str(input_file), problem=reason(exc)))
         manifest.write_text(json.dumps({**plan, "parts": parts, "rejected": rejected}))
     else:
         parts, rejected = int(kept["parts"]), int(kept.get("rejected", 0))
@@ -290,7 +291,7 @@ def _match_options(db: str | None, purpose: str | None, key_file: Path | None,
 
     allowed = VerifyConfig().purposes
     if purpose not in allowed:
-        fail(f"match needs --purpose, one of {', '.join(sorted(allowed))}", code=2)
+        fail(message("cli.match.needs_purpose", choices=sorted(allowed)), code=2)
     principal = principal_from_key(db, key_file)
     return {"purpose": purpose, "org": principal.org, "key_id": principal.key_id,
             "org_label": hub_label(principal.org_id, principal.org), "match_columns": list(columns)}

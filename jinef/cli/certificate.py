@@ -14,8 +14,9 @@ from typing import Annotated
 import typer
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json
+from jinef.cli.output import console, fail, print_json, reason
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
+from jinef.common.messages import message
 from jinef.model.postcode import PostcodeError
 from jinef.read.certificates.issue import (
     DEFAULT_DAYS,
@@ -37,7 +38,7 @@ def _ring(keys: Path | None, db: str | None, create: bool) -> CertificateKeys:
     try:
         return CertificateKeys.open(keys or RegistryLocation.of(db).certificate_keys, create=create)
     except (KeyRingError, OSError) as exc:
-        fail(str(exc))
+        fail(reason(exc))
 
 
 @certificate_app.command("issue")
@@ -48,16 +49,16 @@ def issue(postcode: Annotated[str, typer.Argument(help="The postcode (any digit 
           keys: KeysOption = None, db: DbOption = None, json_out: JsonOption = False) -> None:
     """Issue a certificate of an active postcode as a PDF (A4, Persian) with its signed QR code."""
     if out is None and sys.stdout.isatty():
-        fail("a PDF is not for a terminal: give -o FILE.pdf, or redirect stdout to a file", code=2)
+        fail(message("cli.certificate.pdf_to_terminal"), code=2)
     try:
         registry = Registry.open(RegistryLocation.of(db))
         issued = issue_certificate(registry, postcode, _ring(keys, db, create=True), days=days)
     except PostcodeError as exc:
-        fail(str(exc), code=1)
+        fail(exc.validation.error(), code=1)
     except RegistryNotFoundError as exc:
-        fail(str(exc))
+        fail(reason(exc))
     if issued is None:
-        fail(f"no active unit has postcode {postcode}: no certificate is issued — کد پستی فعال نیست")
+        fail(message("cli.certificate.not_issued", problem=message("postcode.no_active_unit", postcode=postcode)))
     if out is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(issued.pdf)
@@ -87,12 +88,12 @@ def verify(certificate: Annotated[str, typer.Argument(help="A certificate PDF, o
     try:
         ring = keys_from_pem_file(public_keys) if public_keys else _ring(keys, db, create=False).public_keys()
     except (KeyRingError, OSError) as exc:
-        fail(str(exc), code=2)
+        fail(reason(exc), code=2)
     if db is not None:
         try:
             verdict = check_with_registry(text, ring, Registry.open(RegistryLocation.of(db)))
         except RegistryNotFoundError as exc:
-            fail(str(exc))
+            fail(reason(exc))
     else:
         verdict = check_offline(text, ring)
     if json_out:

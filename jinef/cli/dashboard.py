@@ -100,7 +100,7 @@ def _board(db: str | None) -> Any:
     try:
         return compute_dashboard(RegistryLocation.of(db))
     except RegistryNotFoundError as exc:
-        fail(str(exc))
+        fail(reason(exc))
 
 
 @plans_app.command("set")

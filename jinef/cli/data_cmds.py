@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from jinef.cli.options import JsonOption
-from jinef.cli.output import console, fail, print_json, stdout_console
+from jinef.cli.output import console, fail, print_json, reason, stdout_console
 from jinef.write.refdata.boundaries import load_boundaries
 from jinef.write.refdata.divisions import load_divisions
 from jinef.write.refdata.fetch import FetchError, fetch
@@ -27,7 +27,7 @@ def fetch_cmd(
     try:
         files = fetch(dest, progress=lambda name: console.print(f"fetching {name}", highlight=False))
     except FetchError as exc:
-        fail(str(exc))
+        fail(reason(exc))
     console.print(f"wrote {len(files)} files to {dest}; use them with JINEF_DATA={dest}")
 
 
@@ -38,7 +38,7 @@ def report_cmd(json_out: JsonOption = False) -> None:
         div = load_divisions()
         bnd = load_boundaries(div)
     except DataMissingError as exc:
-        fail(str(exc))
+        fail(reason(exc))
     issues = div.report.as_list() + bnd.report.as_list()
     if json_out:
         print_json(issues)

@@ -17,6 +17,7 @@ import typer
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import fail, print_json
 from jinef.cli.registry_cmds import open_registry
+from jinef.common.messages import message
 from jinef.model.address import Address, format_coord
 
 # A flat in the capital reads like a real address (street, plate, floor, unit); any geocoded unit will do otherwise.
@@ -59,7 +60,7 @@ def example(
     with open_registry(db) as reg:
         a = pick_example(reg.addresses())
     if a is None:
-        fail("the registry has no geocoded unit to show", code=1)
+        fail(message("cli.example.no_geocoded_unit"), code=1)
     point = f"{format_coord(a.lat)},{format_coord(a.lon)}"
     key = key_file.read_text(encoding="utf-8").strip() if key_file else KEY_VARIABLE
     lines = curl_lines(a, url, key) if url else []

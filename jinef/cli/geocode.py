@@ -17,13 +17,19 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jinef.cli.options import DbOption
-from jinef.cli.output import console, fail, print_json
-from jinef.common.config import RegistryNotFoundError
+from jinef.cli.output import console, fail, print_json, reason
+from jinef.cli.registry_cmds import open_registry
 from jinef.common.csv_safety import neutralise_row
-from jinef.common.input_encoding import PERSIAN_TEXT, check_encoding, detect_encoding, reading_error
+from jinef.common.input_encoding import (
+    ENCODING_CHOICES,
+    PERSIAN_TEXT,
+    check_encoding,
+    detect_encoding,
+    reading_error,
+)
+from jinef.common.messages import MessageError, message
 from jinef.read.geocode.address_rows import RESULT_COLUMNS, geocode_cells
 from jinef.read.geocode.geocoder import Geocoder
-from jinef.read.registry.registry import Registry
 
 OUT_COLUMNS = RESULT_COLUMNS
 CHUNK = 256
@@ -80,7 +86,7 @@ def geocode_file(gc: Geocoder, src: str, dst: str | None, column: str = "address
                 if dst is not None:
                     fout.close()
     except UnicodeDecodeError as exc:  # a wrong --encoding: say so, not "geocoded N rows"
-        raise ValueError(reading_error(src, encoding, exc)) from None
+        raise MessageError(reading_error(src, encoding, exc)) from None
     return GeocodeRun(n, persian, encoding, unmatched)
 
 
@@ -90,9 +96,9 @@ def _geocode_stream(fin: Any, fout: Any, column: str, workers: int, progress: bo
     reader = csv.reader(line.replace("\x00", "") for line in fin)
     header = next(reader, None)
     if header is None:
-        raise ValueError("empty input file")
+        raise MessageError(message("cli.file.empty"))
     if column not in header:
-        raise ValueError(f"no column {column!r} in the header: {header}")
+        raise MessageError(message("cli.file.missing_columns", columns=[column], header=header))
     col = header.index(column)
     writer = csv.writer(fout)
     writer.writerow(neutralise_row([*header, *OUT_COLUMNS]))
@@ -176,13 +182,10 @@ def geocode(
     Exit 0 when every address matched something, 1 when some matched nothing.
     """
     if (query is None) == (input_csv is None):
-        fail("give either INPUT.csv [-o OUT.csv] or --query TEXT", code=2)
+        fail(message("cli.geocode.no_input"), code=2)
     if input_csv is not None and not Path(input_csv).is_file():
-        fail(f"no input file {input_csv}", code=2)
-    try:
-        reg = Registry.open(db)
-    except RegistryNotFoundError as exc:
-        fail(str(exc), code=2)
+        fail(message("cli.file.missing", path=str(input_csv)), code=2)
+    reg = open_registry(db)
     gc = reg.geocoder
     if query is not None:
         res = gc.geocode(query, limit=limit)
@@ -202,17 +205,17 @@ def geocode(
         run = geocode_file(gc, input_csv, output, column=column, workers=workers, progress=sys.stderr.isatty(),
                            encoding=encoding)
     except ValueError as exc:  # no such column, an empty file, a wrong --encoding
-        fail(str(exc), code=2)
+        fail(reason(exc), code=2)
     except OSError as exc:
-        fail(str(exc))
+        fail(reason(exc))
     n = run.rows
     if n and not run.persian_rows:
         # Every row unreadable as Persian: almost always a file in another encoding; the output is useless.
         if output is not None:
             Path(output).unlink(missing_ok=True)
-        fail(f"no row of {input_csv} has Persian text in column {column!r} when read as {run.encoding}: "
-             f"give the file's encoding with --encoding (utf-8, utf-16 or cp1256)"
-             + ("; nothing was written" if output is not None else ""), code=2)
+        problem = message("cli.geocode.no_persian_rows", path=str(input_csv), column=column, encoding=run.encoding,
+                          choices=ENCODING_CHOICES)
+        fail(message("cli.geocode.nothing_written", problem=problem) if output is not None else problem, code=2)
     wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
     sys.stderr.write(f"geocoded {n} rows ({run.encoding}) into {output or 'stdout'} in {wall:.1f} s: "
                      f"{run.unmatched} matched nothing; {n / max(wall, 1e-9):.0f} rows/s, "

@@ -8,10 +8,11 @@ from typing import Annotated
 import typer
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json
+from jinef.cli.output import console, fail, print_json, reason
 from jinef.cli.registry_cmds import progress_bar
 from jinef.common.config import max_shrink, registry_location
 from jinef.common.input_encoding import check_encoding
+from jinef.common.messages import message
 from jinef.write.compile import image_step
 from jinef.write.ingest.importer import ImportError_, ImportRefused, import_file, write_rejects
 from jinef.write.refdata.boundaries import load_boundaries
@@ -43,18 +44,18 @@ def import_(
 ) -> None:
     """Build the registry from an address file; a bad row stops it and the registry stays intact."""
     if fmt not in (None, "csv", "jsonl"):
-        fail(f"unknown --format {fmt!r}: use csv or jsonl", code=2)
+        fail(message("cli.format.unknown", value=fmt, choices=("csv", "jsonl")), code=2)
     if not file.is_file():
-        fail(f"no such file: {file}", code=2)
+        fail(message("cli.file.missing", path=str(file)), code=2)
     fmt = fmt or FORMATS_BY_EXTENSION.get(file.suffix.lower())
     if fmt is None:
-        fail(f"cannot tell the format of {file} from its extension {file.suffix or '(none)'!r}: name it .csv, .jsonl "
-             f"or .ndjson, or give --format csv or --format jsonl", code=2)
+        fail(message("cli.import.format_from_extension", path=str(file),
+                     extension=file.suffix or message("cli.import.no_extension")), code=2)
     try:
         enc = check_encoding(encoding) if encoding else None
         shrink = max_shrink(max_shrink_)
     except ValueError as exc:
-        fail(str(exc), code=2)
+        fail(reason(exc), code=2)
     path = registry_location(db)
     try:
         guard = None if append else ShrinkGuard.of(path, shrink, force)
@@ -62,7 +63,7 @@ def import_(
         boundaries = load_boundaries(divisions)
         writer = open_writer(path, mode="append" if append else "replace")
     except (DataMissingError, FileNotFoundError) as exc:
-        fail(str(exc))
+        fail(reason(exc))
     try:
         with progress_bar(None, "importing") as bar:
             task = bar.add_task("rows", total=None)

@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json
+from jinef.cli.output import console, fail, print_json, reason
 from jinef.common.config import RegistryLocation
+from jinef.common.messages import message
 from jinef.image.folder import ImageError, ReadImage
 from jinef.write.compile import CompiledImage, index_registry
 from jinef.write.refdata.paths import DataMissingError
@@ -43,7 +44,7 @@ def compile_or_fail(location: RegistryLocation) -> CompiledImage:
     try:
         return index_registry(location, progress=lambda step: console.print(f"  compiling: {step}", highlight=False))
     except (RegistryNotFoundError, DataMissingError) as exc:
-        fail(str(exc))
+        fail(reason(exc))
 
 
 def index(db: DbOption = None, json_out: JsonOption = False,
@@ -52,13 +53,13 @@ def index(db: DbOption = None, json_out: JsonOption = False,
     """Compile the registry's read image (what `jinef serve` and the library answer from) and publish it."""
     location = RegistryLocation.of(db)
     if not location.exists():
-        fail(f"no registry at {location.describe()}: build one with `jinef build` or `jinef import`")
+        fail(message("cli.registry.missing", where=location.describe()))
     try:
         if if_stale and image_is_current(location):
             console.print(f"the read image of {location.describe()} is current")
             return
     except RegistryNotFoundError as exc:
-        fail(str(exc))
+        fail(reason(exc))
     c = compile_or_fail(location)
     if json_out:
         print_json(image_report(c, location))

@@ -10,8 +10,9 @@ from rich.table import Table
 
 from jinef.api.servicedb import KNOWN_SCOPES, ORG_TYPES, ServiceStore, open_store, parse_rate
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import fail, print_json, stdout_console
+from jinef.cli.output import fail, print_json, reason, stdout_console
 from jinef.common.config import service_target
+from jinef.common.messages import message
 
 keys_app = typer.Typer(help="Organisations' API keys: create (shown once), list, revoke.", no_args_is_help=True)
 ServiceDbOption = Annotated[str | None, typer.Option("--service-db", help="Service database: a file or a "
@@ -53,7 +54,7 @@ def create(
         info, key = store.create_key(org, wanted, per_second,
                                      province.strip() if province else None, org_type)
     except ValueError as exc:
-        fail(str(exc), code=2)
+        fail(reason(exc), code=2)
     store.close()
     if json_out:
         print_json({"key": key, "id": info.id, "org": info.org, "scopes": list(info.scopes), "rate": info.rate,
@@ -92,7 +93,7 @@ def revoke(
     n = store.revoke_key(ident)
     store.close()
     if not n:
-        fail(f"no active key {ident!r}")
+        fail(message("cli.keys.no_active_key", key=ident))
     typer.echo(f"revoked {n} key(s)")
 
 

@@ -10,7 +10,7 @@ import typer
 
 from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json, stdout_console
+from jinef.cli.output import console, fail, print_json, reason, stdout_console
 from jinef.cli.registry_cmds import open_registry
 from jinef.common.messages import message
 from jinef.model import postcode as pc
@@ -43,11 +43,11 @@ def lookup(
     """
     if file is not None:
         if postcodes:
-            fail("give postcodes or --file IN.csv, not both", code=2)
+            fail(message("cli.lookup.both_inputs"), code=2)
         _lookup_file(file, output, column, db)
         return
     if not postcodes:
-        fail("give postcodes, or --file IN.csv [-o OUT.csv]", code=2)
+        fail(message("cli.lookup.no_input"), code=2)
     checks = [pc.validate(p) for p in postcodes]
     valid = [v.postcode for v in checks if v.postcode is not None]
     with open_registry(db) as reg:
@@ -79,7 +79,7 @@ def _lookup_file(file: Path, output: Path | None, column: str, db: str | None) -
     from jinef.common.input_encoding import detect_encoding
 
     if not file.is_file():
-        fail(f"no input file {file}", code=2)
+        fail(message("cli.file.missing", path=str(file)), code=2)
     with open_registry(db) as reg:
         try:
             with open(file, newline="", encoding=detect_encoding(file)) as src:
@@ -90,7 +90,7 @@ def _lookup_file(file: Path, output: Path | None, column: str, db: str | None) -
                     if output:
                         dst.close()
         except (ValueError, UnicodeDecodeError) as exc:
-            fail(f"{file}: {exc}", code=2)
+            fail(message("cli.file.problem", path=str(file), problem=reason(exc)), code=2)
         except OSError as exc:
             fail(f"{file}: {exc}")
     console.print(f"looked up {sum(counts.values()):,} rows into {output or 'stdout'}: {counts['found']:,} found, "

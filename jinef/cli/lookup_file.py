@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from jinef.cli.csv_rows import row_chunks
 from jinef.common.csv_safety import neutralise_row
+from jinef.common.messages import MessageError, message
 from jinef.model import postcode as pc
 from jinef.model.address import format_coord
 
@@ -22,9 +23,9 @@ def lookup_csv(registry: Any, src: TextIO, dst: TextIO, column: str = "postcode"
     reader = csv.reader(src)
     header = next(reader, None)
     if header is None:
-        raise ValueError("the input file is empty")
+        raise MessageError(message("cli.file.empty"))
     if column not in header:
-        raise ValueError(f"no column {column!r} in the header ({', '.join(header)})")
+        raise MessageError(message("cli.file.missing_columns", columns=[column], header=header))
     col = header.index(column)
     writer = csv.writer(dst, lineterminator="\n")
     writer.writerow(neutralise_row([*header, *LOOKUP_COLUMNS]))

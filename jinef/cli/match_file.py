@@ -27,10 +27,11 @@ import typer
 from jinef.api.servicedb import AuditRecord, Principal, hub_label, open_store
 from jinef.cli.csv_rows import row_chunks
 from jinef.cli.options import DbOption
-from jinef.cli.output import console, fail
+from jinef.cli.output import console, fail, reason
 from jinef.common.config import RegistryLocation
 from jinef.common.csv_safety import neutralise_row
 from jinef.common.input_encoding import check_encoding, detect_encoding, reading_error
+from jinef.common.messages import MessageError, message
 from jinef.common.settings import settings
 
 MATCH_COLUMNS = ("matched", "role", "verified_since", "trace_id", "error")
@@ -60,10 +61,10 @@ def match_csv(hub: Any, src: TextIO, dst: TextIO, org: str, purpose: str,
     reader = csv.reader(src)
     header = next(reader, None)
     if header is None:
-        raise ValueError("the input file is empty")
+        raise MessageError(message("cli.file.empty"))
     missing = [c for c in (columns.national_code, columns.postcode) if c not in header]
     if missing:
-        raise ValueError(f"column(s) {', '.join(missing)} not in the header ({', '.join(header)})")
+        raise MessageError(message("cli.file.missing_columns", columns=missing, header=header))
     inc, ipc = header.index(columns.national_code), header.index(columns.postcode)
     irole = header.index(columns.role) if columns.role in header else None
     writer = csv.writer(dst, lineterminator="\n")
@@ -98,16 +99,16 @@ def principal_from_key(db: str | None, key_file: Path | None) -> Principal:
     configured = settings().api_key
     key = (key_file.read_text(encoding="utf-8") if key_file else configured.reveal() if configured else "").strip()
     if not key:
-        fail(f"give the organisation's API key in ${KEY_ENV} or --key-file (never on the command line)", code=2)
+        fail(message("cli.match.no_key", env=KEY_ENV), code=2)
     store = open_store(RegistryLocation.of(db).service_target)
     try:
         principal = store.find_principal(key)
     finally:
         store.close()
     if principal is None:
-        fail("the API key is unknown or revoked", code=2)
+        fail(message("cli.match.unknown_key"), code=2)
     if "match" not in principal.scopes:
-        fail(f"the key of {principal.org!r} has no 'match' scope", code=2)
+        fail(message("cli.match.no_scope", org=principal.org), code=2)
     return principal
 
 
@@ -153,11 +154,11 @@ def match(
 ) -> None:
     """Match a file's (national code, postcode) pairs: yes or no per row, audited, under the key's organisation."""
     if not input_file.is_file():
-        fail(f"no such file: {input_file}", code=2)
+        fail(message("cli.file.missing", path=str(input_file)), code=2)
     from jinef.read.verify import VerifyConfig
 
     if purpose not in VerifyConfig().purposes:
-        fail(f"unknown purpose {purpose!r}: use one of {', '.join(sorted(VerifyConfig().purposes))}", code=2)
+        fail(message("cli.match.unknown_purpose", purpose=purpose, choices=sorted(VerifyConfig().purposes)), code=2)
     principal = principal_from_key(db, key_file)
     label = hub_label(principal.org_id, principal.org)
     columns = MatchColumns(code_column, postcode_column, role_column)
@@ -169,7 +170,7 @@ def match(
     except UnicodeDecodeError as exc:
         fail(reading_error(str(input_file), enc, exc))
     except ValueError as exc:
-        fail(f"{input_file}: {exc}")
+        fail(message("cli.file.problem", path=str(input_file), problem=reason(exc)))
     seconds = time.perf_counter() - t0
     audit_run(db, principal.org, principal.key_id, sum(counts.values()), seconds)
     console.print(f"matched {sum(counts.values()):,} rows into {output}: {counts['matched']:,} yes, "

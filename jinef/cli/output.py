@@ -12,7 +12,7 @@ from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
 from jinef.cli.language import shown
-from jinef.common.messages import Message, MessageError, message
+from jinef.common.messages import Message, message
 
 # Wide enough that Rich never breaks a line or squeezes a table written to a pipe or a file: «آذربایجان شرقی»
 # split over two lines is a wrong province name to the program reading it.
@@ -47,8 +47,10 @@ def print_json(value: Any) -> None:
 
 
 def reason(exc: Exception) -> str | Message:
-    """What an exception says: its catalogue message when it carries one, else its text."""
-    return exc.text if isinstance(exc, MessageError) else str(exc)
+    """What an exception says: its catalogue message when it carries one (a :class:`MessageError`, or another
+    error with a ``text`` message), else its text."""
+    text = getattr(exc, "text", None)
+    return text if isinstance(text, Message) else str(exc)
 
 
 def fail(text: str | Message, code: int = 1) -> NoReturn:

@@ -11,8 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json, stdout_console
+from jinef.cli.output import console, fail, print_json, reason, stdout_console
 from jinef.common.config import registry_location
+from jinef.common.messages import message
+from jinef.image.folder import ImageMissingError
 from jinef.read.registry.registry import Registry
 from jinef.write.compile import image_step
 from jinef.write.export.lines import write_registry_export
@@ -34,15 +36,20 @@ def open_registry(db: str | None) -> Registry:
     try:
         return Registry.open(db)
     except RegistryNotFoundError as exc:
+        if isinstance(exc.__cause__, ImageMissingError):
+            fail(message("cli.registry.no_image", path=str(exc.__cause__.path)), code=2)
         fail(f"{exc}; or, if there is no registry yet, build one with `jinef build` or `jinef import`", code=2)
 
 
 def open_store(db: str | None) -> RegistryReader:
     """Open the stored registry or exit with a clear message."""
+    target = registry_location(db)
     try:
-        return open_reader(registry_location(db))
+        return open_reader(target)
     except RegistryNotFoundError as exc:
-        fail(str(exc), code=2)
+        if isinstance(target, Path) and not target.is_file():
+            fail(message("cli.registry.missing", where=str(target)), code=2)
+        fail(reason(exc), code=2)
 
 
 def build(
@@ -58,7 +65,7 @@ def build(
         check_build_replaces(path, force)
         writer = open_writer(path, mode="replace")
     except (RegistryNotFoundError, ReplaceRefused) as exc:  # e.g. no PostgreSQL server to talk to
-        fail(str(exc))
+        fail(reason(exc))
     try:
         with progress_bar(units, "building") as bar:
             task = bar.add_task("units", total=units)
@@ -68,7 +75,7 @@ def build(
         compiled = step.publish()
     except DataMissingError as exc:
         writer.abort()
-        fail(str(exc))
+        fail(reason(exc))
     except BaseException:
         writer.abort()
         raise
@@ -90,7 +97,7 @@ def export(
 ) -> None:
     """Write every active unit with the export columns (UTF-8)."""
     if fmt not in ("csv", "jsonl"):
-        fail(f"unknown --format {fmt!r}: use csv or jsonl", code=2)
+        fail(message("cli.format.unknown", value=fmt, choices=("csv", "jsonl")), code=2)
     reader = open_store(db)
     try:
         total = sum(s.active_units for s in reader.stats())

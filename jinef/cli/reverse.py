@@ -12,10 +12,11 @@ import typer
 
 from jinef.cli.csv_rows import row_chunks
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json
+from jinef.cli.output import console, fail, print_json, reason
 from jinef.cli.registry_cmds import open_registry, progress_bar
 from jinef.common.csv_safety import neutralise_row
-from jinef.common.input_encoding import check_encoding, detect_encoding, reading_error
+from jinef.common.input_encoding import ENCODING_CHOICES, check_encoding, detect_encoding, reading_error
+from jinef.common.messages import MessageError, catalogue, message
 from jinef.model.digits import to_latin_digits
 from jinef.read.geo.coords import parse_coordinate
 from jinef.read.geo.point_rows import RESULT_COLUMNS, UNPARSEABLE, reverse_cells
@@ -40,7 +41,7 @@ def parse_point(text: str) -> tuple[float, float]:
     then names the rule); anything else exits with a usage error."""
     parts = [p for p in to_latin_digits(text).replace("،", ",").split(",") if p.strip()]
     if len(parts) != 2:
-        fail(f"--point must be LAT,LON, got {text!r}", code=2)
+        fail(message("cli.reverse.point_form", text=text), code=2)
     lat, lon = parse_coordinate(parts[0]), parse_coordinate(parts[1])
     return (math.nan if lat is None else lat), (math.nan if lon is None else lon)
 
@@ -53,10 +54,10 @@ def reverse_csv(registry: Registry, src: TextIO, dst: TextIO, lat_column: str, l
     reader = csv.reader(src)
     header = next(reader, None)
     if header is None:
-        raise ValueError("the input file is empty")
+        raise MessageError(message("cli.file.empty"))
     missing = [c for c in (lat_column, lon_column) if c not in header]
     if missing:
-        raise ValueError(f"column(s) {', '.join(missing)} not in the header ({', '.join(header)})")
+        raise MessageError(message("cli.file.missing_columns", columns=missing, header=header))
     ilat, ilon = header.index(lat_column), header.index(lon_column)
     writer = csv.writer(dst, lineterminator="\n")
     writer.writerow(neutralise_row([*header, *OUTPUT_COLUMNS]))
@@ -97,18 +98,18 @@ def reverse(
     an invalid point: the rule is named).
     """
     if (point is None) == (input_csv is None):
-        fail("give either INPUT.csv or --point LAT,LON", code=2)
+        fail(message("cli.reverse.no_input"), code=2)
     registry = open_registry(db)
     if point is not None:
         _reverse_point(registry, point, radius_m, limit, json_out)
         return
     assert input_csv is not None
     if not input_csv.is_file():
-        fail(f"no input file {input_csv}", code=2)
+        fail(message("cli.file.missing", path=str(input_csv)), code=2)
     try:
         enc = check_encoding(encoding) if encoding else detect_encoding(input_csv)
     except ValueError as exc:
-        fail(str(exc), code=2)
+        fail(reason(exc), code=2)
     total = _count_rows(input_csv)
     with input_csv.open(encoding=enc, newline="") as src:
         dst = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
@@ -120,14 +121,14 @@ def reverse(
         except UnicodeDecodeError as exc:
             fail(reading_error(input_csv, enc, exc), code=2)
         except ValueError as exc:
-            fail(f"{input_csv}: {exc}", code=2)
+            fail(message("cli.file.problem", path=str(input_csv), problem=reason(exc)), code=2)
         finally:
             if output:
                 dst.close()
     summary = {"rows": sum(counts.values()), **counts}
     if summary["rows"] and counts["unparseable"] == summary["rows"]:
-        fail(f"no row of {input_csv} has a readable point in columns {lat_column!r}, {lon_column!r} when read as "
-             f"{enc}: check the columns, or give the file's encoding with --encoding (utf-8, utf-16 or cp1256)", code=2)
+        fail(message("cli.reverse.no_readable_point", path=str(input_csv), lat=lat_column, lon=lon_column,
+                     encoding=enc, choices=ENCODING_CHOICES), code=2)
     if json_out and output:
         print_json(summary)
     else:  # the CSV went to stdout: the summary must not mix with it
@@ -147,8 +148,10 @@ def _reverse_point(registry: Registry, point: str, radius_m: float, limit: int, 
             body[key] = body[key] if math.isfinite(float(body[key])) else None  # type: ignore[arg-type]
         print_json({**body, "standard_address": nearest.standard_address if nearest else None})
     if res.status == INVALID:
-        reason = res.reason or INVALID
-        fail(f"invalid point {point!r}: {POINT_RULES.get(reason, reason)} [{reason}]")
+        why = res.reason or INVALID
+        rule = (message(f"reverse.reason.{why}") if f"reverse.reason.{why}" in catalogue()
+                else POINT_RULES.get(why, why))
+        fail(message("cli.reverse.invalid_point", point=point, rule=rule, reason=why))
     if not json_out:
         where = " › ".join(a.name for a in (res.province, res.county) if a) or "-"
         sys.stdout.write(f"{res.status}: {where}; plus code {res.plus_code or '-'}\n")

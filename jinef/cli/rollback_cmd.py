@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json
+from jinef.cli.output import console, fail, print_json, reason
 from jinef.common.config import RegistryLocation
 from jinef.write.compile.rollback import rollback
 from jinef.write.refdata.paths import DataMissingError
@@ -17,7 +17,7 @@ def rollback_(db: DbOption = None, json_out: JsonOption = False) -> None:
     try:
         done = rollback(location)
     except (FileNotFoundError, DataMissingError) as exc:  # no previous registry, no server, no reference data
-        fail(str(exc))
+        fail(reason(exc))
     if json_out:
         print_json({"db": location.describe(), "registry_generation": done.registry_generation,
                     "image": str(done.image), "recompiled": done.recompiled})

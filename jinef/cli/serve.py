@@ -17,7 +17,8 @@ import typer
 from jinef.api.servicedb import open_store
 from jinef.cli.index_cmd import compile_or_fail, image_is_current
 from jinef.cli.options import DbOption
-from jinef.cli.output import console, fail
+from jinef.cli.output import console, fail, reason
+from jinef.cli.verify import refusal
 from jinef.common.config import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
@@ -25,6 +26,7 @@ from jinef.common.config import (
     RegistryLocation,
     store_target,
 )
+from jinef.common.messages import message
 from jinef.common.settings import settings
 from jinef.read.certificates.keys import CertificateKeys
 from jinef.read.verify import VerifyError, load_ring, open_verify_store
@@ -88,7 +90,7 @@ def serve(
 
     location = RegistryLocation.of(db)
     if not location.exists():
-        fail(f"no registry at {location.describe()}: build one with `jinef build`")
+        fail(message("cli.registry.missing", where=location.describe()))
     try:
         if not image_is_current(location, with_changes=False):
             # Workers answer only from the read image: make it now rather than have each worker wait for one.
@@ -96,7 +98,7 @@ def serve(
                           "compiling it (`jinef index`)")
             compile_or_fail(location)
     except RegistryNotFoundError as exc:
-        fail(str(exc))
+        fail(reason(exc))
     # Workers are separate processes: they find their paths in the environment (uvicorn factory mode).
     if not location.is_postgres:
         location = RegistryLocation(str(location.path.resolve()))
@@ -111,7 +113,7 @@ def serve(
     os.environ["JINEF_WARM"] = "1" if (configured.warm if warm is None else warm) else "0"
     os.environ["JINEF_VERIFY_DB"] = str(hub_target)
     if sms_gateway and dev_sms_outbox:
-        fail("give --sms-gateway or --dev-sms-outbox, not both")
+        fail(message("cli.sms.both"))
     os.environ["JINEF_SMS_GATEWAY_URL"] = sms_gateway or ""
     os.environ["JINEF_DEV_SMS_OUTBOX"] = "1" if dev_sms_outbox else "0"
     # Read by jinef.api.slow_clients in each worker (fresh processes that import the protocol by name).
@@ -130,7 +132,7 @@ def serve(
         load_ring(configured.verify_key_file, db_path=hub_target, create=not keyed)
         CertificateKeys.open(location.certificate_keys, create=True)  # likewise the certificate signing key
     except VerifyError as exc:
-        fail(exc.message)
+        fail(refusal(exc))
     except (OSError, psycopg.Error) as exc:
         fail(f"cannot open the service's state: {exc}")
     if fold_every > 0:

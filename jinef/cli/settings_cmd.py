@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jinef.cli.output import fail, print_json
+from jinef.cli.output import fail, print_json, reason
 from jinef.common.settings import (
     CONFIG_VARIABLE,
     FIELDS,
@@ -43,7 +43,7 @@ def use_config(config: Path | None) -> None:
         _FROM_FILE.update(export_file_settings())
         settings()
     except SettingsError as exc:
-        fail(str(exc), code=2)
+        fail(reason(exc), code=2)
 
 
 def _source(name: str, from_file: set[str]) -> str:

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json, stdout_console
+from jinef.cli.output import console, fail, print_json, reason, stdout_console
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
 from jinef.common.messages import message
 from jinef.model.change import CLI_ORG, REASON_CODES, Actor, Reason
@@ -31,11 +31,11 @@ NoteOption = Annotated[str, typer.Option("--note", help="Free text kept with the
 def _editor(db: str | None) -> RegistryEditor:
     location = RegistryLocation.of(db)
     if not location.exists():
-        fail(f"no registry at {location.describe()}: build one with `jinef build` or `jinef import`")
+        fail(message("cli.registry.missing", where=location.describe()))
     try:
         return RegistryEditor.open(location)
     except RegistryNotFoundError as exc:
-        fail(str(exc))
+        fail(reason(exc))
 
 
 def _run(db: str | None, json_out: bool, fn: Any) -> Any:
@@ -62,9 +62,9 @@ def _read_body(path: Path) -> dict[str, Any]:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8-sig")
         body = json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        fail(f"{path}: not a JSON object ({exc})", code=2)
+        fail(message("cli.units.not_json", path=str(path), detail=str(exc)), code=2)
     if not isinstance(body, dict):
-        fail(f"{path}: the file must hold one JSON object", code=2)
+        fail(message("cli.units.one_object", path=str(path)), code=2)
     return body
 
 
@@ -81,7 +81,7 @@ def add(
 ) -> None:
     """Register a new building (--file) or add units to one (--building); print the new postcodes."""
     if (file is None) == (building is None):
-        fail("give --file (a new building) or --building (units for an existing one)", code=2)
+        fail(message("cli.units.file_or_building"), code=2)
     if file is not None:
         body = _read_body(file)
         units = body.pop("units", None)
@@ -105,7 +105,7 @@ def update(
     for item in sets:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            fail(f"--set {item!r}: write FIELD=VALUE", code=2)
+            fail(message("cli.units.set_form", item=item), code=2)
         fields[name.strip()] = value
     _run(db, json_out, lambda e: e.update(postcode, fields, ACTOR, Reason.of(reason or "correction", note)))
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from jinef.cli.output import fail, print_json, stdout_console
 from jinef.common.config import verify_target
+from jinef.common.messages import Message, message
 from jinef.common.settings import settings
 from jinef.read.verify import national_code as ncode
 from jinef.read.verify.engines import describe_target, open_verify_store, verify_store_exists
@@ -44,11 +45,17 @@ verify_app = typer.Typer(
 )
 
 
+def refusal(exc: VerifyError) -> str | Message:
+    """What the hub refused, from the catalogue when it has this error's text (else the error's own words)."""
+    text = exc.text()
+    return text if text.id == exc.message_id() else exc.message
+
+
 def _existing_db(db: str, verify_db: str | None = None) -> str | Path:
     """The hub's database for registry ``db`` (or the explicit one), which must exist."""
     target = verify_target(db, verify_db)
     if not verify_store_exists(target):
-        fail(f"no verification database at {describe_target(target)}")
+        fail(message("cli.verify.no_database", where=describe_target(target)))
     return target
 
 
@@ -81,7 +88,7 @@ def rotate_key_cmd(
         ring = load_ring(key_file, db_path=path, create=False)
         result, ring = rotate_key(store, ring)
     except VerifyError as exc:
-        fail(exc.message)
+        fail(refusal(exc))
     finally:
         store.close()
     where = ring.path if ring.path is not None else f"${ENV_VAR}"
@@ -97,7 +104,7 @@ def new_key() -> None:
     try:
         ring = parse_ring(current) if current else KeyRing(())
     except VerifyError as exc:
-        fail(exc.message)
+        fail(refusal(exc))
     typer.echo(ring.with_new_key().to_text().strip().replace("\n", ";"))
 
 
@@ -109,7 +116,7 @@ def expire(db: DbOption = DEFAULT_DB, key_file: KeyOption = None, verify_db: Ver
         with VerifyHub.open(_existing_db(db, verify_db), lambda _postcode: None, key_path=key_file) as hub:
             n = hub.workflow.expire_due()
     except VerifyError as exc:
-        fail(exc.message)
+        fail(refusal(exc))
     typer.echo(f"expired {n} requests")
 
 
@@ -171,7 +178,7 @@ def outbox(
         ring = load_ring(key_file, db_path=path, create=False)
         messages = open_outbox(store.outbox(limit, ref), ring)
     except VerifyError as exc:
-        fail(exc.message)
+        fail(refusal(exc))
     finally:
         store.close()
     rows = [

@@ -15,10 +15,12 @@ from typing import Annotated
 
 import typer
 
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import fail, print_json
-from jinef.cli.verify import KeyOption, VerifyDbOption, verify_app
+from jinef.cli.output import fail, print_json, reason
+from jinef.cli.verify import KeyOption, VerifyDbOption, refusal, verify_app
 from jinef.common.config import RegistryLocation, verify_target
+from jinef.common.messages import Message, message
 from jinef.common.settings import settings
 from jinef.read.verify import VerifyError, VerifyHub
 from jinef.read.verify.config import VerifyConfig
@@ -47,20 +49,20 @@ def _hub(db: str | None, verify_db: str | None, key_file: Path | None, gateway: 
                             config=VerifyConfig(dev_sms_outbox=dev_sms_outbox)) as hub:
             yield hub
     except VerifyError as exc:
-        fail(f"{exc.message} [{exc.code}]")
+        fail(message("cli.verify.refused", problem=refusal(exc), code=exc.code))
     finally:
         registry.close()
 
 
-def _secret(value: str | None, label: str) -> str:
+def _secret(value: str | None, label: Message) -> str:
     """An option's value, else asked on the terminal without echo (prompt on stderr), else a line of stdin."""
     if value is not None:
         return value
     if sys.stdin.isatty():
-        return str(typer.prompt(label, hide_input=True, err=True))
+        return str(typer.prompt(shown(label), hide_input=True, err=True))
     line = sys.stdin.readline()
     if not line:
-        fail(f"give the {label}: as an option, on the terminal, or as a line of stdin", code=2)
+        fail(message("cli.verify.give_secret", what=label), code=2)
     return line.strip()
 
 
@@ -94,17 +96,16 @@ def request(
 ) -> None:
     """Open a verification: the citizen's mobile gets a one-time code, a field agent visits."""
     if sms_gateway and dev_sms_outbox:
-        fail("give --sms-gateway or --dev-sms-outbox, not both", code=2)
+        fail(message("cli.sms.both"), code=2)
     if not (sms_gateway or dev_sms_outbox):
-        fail("the one-time code must go somewhere: give --sms-gateway URL, or --dev-sms-outbox for development",
-             code=2)
+        fail(message("cli.sms.none"), code=2)
     try:
         token = settings().sms_gateway_token
         gateway = HttpSmsGateway(sms_gateway, token.reveal() if token else None) if sms_gateway else None
     except ValueError as exc:
-        fail(str(exc), code=2)
-    national_code = _secret(national_code, "national code")
-    mobile = _secret(mobile, "mobile")
+        fail(reason(exc), code=2)
+    national_code = _secret(national_code, message("cli.verify.label.national_code"))
+    mobile = _secret(mobile, message("cli.verify.label.mobile"))
     with _hub(db, verify_db, key_file, gateway, dev_sms_outbox) as hub:
         info = hub.workflow.request(national_code, mobile, postcode, role, actor=org)
     where = f"`jinef outbox --ref {info.id}`" if dev_sms_outbox else "the citizen's mobile"
@@ -138,7 +139,7 @@ def confirm(
     json_out: JsonOption = False,
 ) -> None:
     """The citizen's code is right: the address is verified (a wrong code counts a try; exit 1)."""
-    code = _secret(code, "one-time code")
+    code = _secret(code, message("cli.verify.label.one_time_code"))
     with _hub(db, verify_db, key_file) as hub:
         info = hub.workflow.confirm(request_id, code, agent=agent, org=org)
     _show(info, json_out, "verified" if info.state == "verified" else f"not verified: {info.reason or info.state}")

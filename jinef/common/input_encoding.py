@@ -17,20 +17,23 @@ import re
 from pathlib import Path
 from typing import BinaryIO
 
+from jinef.common.messages import Message, MessageError, message
+
 DEFAULT_8BIT = "cp1256"  # Windows-1256: what Excel on a Persian Windows saves as "CSV"
 _SAMPLE = 1 << 16
 _CHUNK = 1 << 20
 _UTF8_EVIDENCE = 8  # Persian letters decoded as UTF-8 before a bad byte that make the file UTF-8 with an error
 # Arabic-script letters (Persian is written in them), including the presentation forms some old files use.
 PERSIAN_TEXT = re.compile("[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
+ENCODING_CHOICES = ("utf-8", "utf-16", "cp1256")  # what a user is told to try
 
 
 def check_encoding(name: str) -> str:
-    """``name`` when Python knows the codec, else a ValueError saying so."""
+    """``name`` when Python knows the codec, else a :class:`MessageError` (a ValueError) saying so."""
     try:
         return codecs.lookup(name).name
     except LookupError:
-        raise ValueError(f"unknown --encoding {name!r} (try utf-8, utf-16 or cp1256)") from None
+        raise MessageError(message("encoding.unknown", name=name, choices=ENCODING_CHOICES)) from None
 
 
 def detect_encoding(path: str | Path) -> str:
@@ -83,7 +86,7 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
-def reading_error(path: str | Path, encoding: str, exc: UnicodeDecodeError) -> str:
+def reading_error(path: str | Path, encoding: str, exc: UnicodeDecodeError) -> Message:
     """The message for a file that stops decoding part way (usually a wrong ``--encoding``)."""
-    return (f"{path} is not valid {encoding} (byte {exc.start} of a block: {exc.reason}); "
-            f"give the file's encoding with --encoding (utf-8, utf-16 or cp1256)")
+    return message("encoding.unreadable", path=str(path), encoding=encoding, byte=exc.start, reason=exc.reason,
+                   choices=ENCODING_CHOICES)

@@ -41,6 +41,14 @@ class ImageError(Exception):
     """No usable read image at a location (missing, unfinished or of another format version)."""
 
 
+class ImageMissingError(ImageError):
+    """No read image at all at ``path`` (never compiled): the usual first error, so adapters name it in kind."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no read image at {path}: compile one with `jinef index`")
+        self.path = path
+
+
 def new_generation() -> str:
     """A fresh generation id: sortable by time, unique across machines."""
     return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:12]}"
@@ -170,7 +178,7 @@ class ReadImage:
         if not (path / MANIFEST).is_file():
             target = current_generation(path)
             if target is None:
-                raise ImageError(f"no read image at {path}: compile one with `jinef index`")
+                raise ImageMissingError(path)
             path = path / target
         try:
             manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jinef.common.messages import Message, message
 from jinef.common.settings import settings
 
 
 class DataMissingError(FileNotFoundError):
-    """The reference data folder or one of its files is missing."""
+    """The reference data folder or one of its files is missing (``text``: the catalogue's message, when there is
+    one; ``str()`` is English)."""
+
+    def __init__(self, detail: str | Message) -> None:
+        super().__init__(detail.text("en") if isinstance(detail, Message) else detail)
+        self.text = detail if isinstance(detail, Message) else None
 
 
 def data_dir() -> Path:
@@ -22,9 +28,7 @@ def data_dir() -> Path:
         candidates.append(Path(__file__).resolve().parents[3] / "shared" / "data" / "iran")
         path = next((c for c in candidates if c.is_dir()), candidates[0])
     if not path.is_dir():
-        raise DataMissingError(
-            f"reference data folder {path} not found: set JINEF_DATA or run `jinef data fetch --dest DIR`"
-        )
+        raise DataMissingError(message("refdata.no_folder", path=str(path)))
     return path.resolve()
 
 
@@ -32,5 +36,5 @@ def data_file(*parts: str, root: Path | None = None) -> Path:
     """A file inside the data folder, with a clear error naming it when missing."""
     path = (root or data_dir()).joinpath(*parts)
     if not path.is_file():
-        raise DataMissingError(f"reference data file {path} is missing (see SOURCES.md or `jinef data fetch`)")
+        raise DataMissingError(message("refdata.no_file", path=str(path)))
     return path
