@@ -198,6 +198,25 @@ def test_killed_import_leaves_the_old_registry(exported: tuple[Path, str], tmp_p
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert export(db) == before
+    # Nothing of the import lives on: its forked shard writer sees the pipe close and ends.
+    deadline = time.time() + 10
+    while (left := _processes_with(str(path))) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not left, f"processes of the killed import still run: {left}"
+
+
+def _processes_with(text: str) -> list[int]:
+    """Ids of live processes whose command line holds ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode():
+                state = next(line for line in (entry / "status").read_text().splitlines() if line.startswith("State"))
+                if "zombie" not in state:
+                    found.append(int(entry.name))
+        except (OSError, UnicodeDecodeError, StopIteration):
+            continue
+    return found
 
 
 def test_killed_build_leaves_the_old_registry(engine: str, engine_export: tuple[Path, str], new_location: NewLocation,

@@ -114,8 +114,8 @@ class ShardSink:
         ctx = multiprocessing.get_context("fork")
         data_in, self.data = ctx.Pipe(duplex=False)
         self.replies, reply_out = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_write_shards, args=(data_in, reply_out, shards), daemon=True,
-                                name="import-shards")
+        self.proc = ctx.Process(target=_write_shards, args=(data_in, reply_out, shards, (self.data, self.replies)),
+                                daemon=True, name="import-shards")
         self.proc.start()
         data_in.close()
         reply_out.close()
@@ -188,8 +188,12 @@ def open_sink(writer: RegistryWriter, texts: list[str], append: bool) -> Sink:
     return DirectSink(writer, texts)
 
 
-def _write_shards(data: Any, replies: Any, shards: ShardSet) -> None:
+def _write_shards(data: Any, replies: Any, shards: ShardSet, parent_ends: tuple[Any, ...] = ()) -> None:
     """The forked process: rows into shard files, each closed on request."""
+    # The fork copied the parent's ends of both pipes: closed here, a parent that dies (killed import) closes the
+    # last writer of ``data``, so recv() ends with EOFError and this process with it instead of waiting forever.
+    for end in parent_ends:
+        end.close()
     texts: list[str] = []
     vocab = _Texts(texts)
     shard = None
