@@ -16,6 +16,7 @@ from typing import Annotated, Any, NamedTuple
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from jinef.cli.csv_rows import header_and_columns
 from jinef.cli.options import DbOption
 from jinef.cli.output import console, fail, print_json, reason
 from jinef.cli.registry_cmds import open_registry
@@ -94,12 +95,7 @@ def _geocode_stream(fin: Any, fout: Any, column: str, workers: int, progress: bo
                     ) -> tuple[int, int, int]:
     """Rows written, rows with Persian text in the address column, rows that matched nothing."""
     reader = csv.reader(line.replace("\x00", "") for line in fin)
-    header = next(reader, None)
-    if header is None:
-        raise MessageError(message("cli.file.empty"))
-    if column not in header:
-        raise MessageError(message("cli.file.missing_columns", columns=[column], header=header))
-    col = header.index(column)
+    header, (col,) = header_and_columns(reader, column)
     writer = csv.writer(fout)
     writer.writerow(neutralise_row([*header, *OUT_COLUMNS]))
     with Progress(TextColumn("geocoding"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),

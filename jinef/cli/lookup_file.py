@@ -8,9 +8,8 @@ from __future__ import annotations
 import csv
 from typing import Any, TextIO
 
-from jinef.cli.csv_rows import row_chunks
+from jinef.cli.csv_rows import header_and_columns, row_chunks
 from jinef.common.csv_safety import neutralise_row
-from jinef.common.messages import MessageError, message
 from jinef.model import postcode as pc
 from jinef.model.address import format_coord
 
@@ -21,12 +20,7 @@ CHUNK_ROWS = 10_000
 def lookup_csv(registry: Any, src: TextIO, dst: TextIO, column: str = "postcode") -> dict[str, int]:
     """Stream a CSV through the registry's lookups in chunks; counts of found, not_found and invalid rows."""
     reader = csv.reader(src)
-    header = next(reader, None)
-    if header is None:
-        raise MessageError(message("cli.file.empty"))
-    if column not in header:
-        raise MessageError(message("cli.file.missing_columns", columns=[column], header=header))
-    col = header.index(column)
+    header, (col,) = header_and_columns(reader, column)
     writer = csv.writer(dst, lineterminator="\n")
     writer.writerow(neutralise_row([*header, *LOOKUP_COLUMNS]))
     counts = {"found": 0, "not_found": 0, "invalid": 0}

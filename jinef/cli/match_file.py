@@ -25,13 +25,13 @@ from typing import Annotated, Any, TextIO
 import typer
 
 from jinef.api.servicedb import AuditRecord, Principal, hub_label, open_store
-from jinef.cli.csv_rows import row_chunks
+from jinef.cli.csv_rows import header_and_columns, row_chunks
 from jinef.cli.options import DbOption
 from jinef.cli.output import console, fail, reason
 from jinef.common.config import RegistryLocation
 from jinef.common.csv_safety import neutralise_row
 from jinef.common.input_encoding import check_encoding, detect_encoding, reading_error
-from jinef.common.messages import MessageError, message
+from jinef.common.messages import message
 from jinef.common.settings import settings
 
 MATCH_COLUMNS = ("matched", "role", "verified_since", "trace_id", "error")
@@ -59,13 +59,7 @@ def match_csv(hub: Any, src: TextIO, dst: TextIO, org: str, purpose: str,
     from jinef.read.verify import MatchQuery
 
     reader = csv.reader(src)
-    header = next(reader, None)
-    if header is None:
-        raise MessageError(message("cli.file.empty"))
-    missing = [c for c in (columns.national_code, columns.postcode) if c not in header]
-    if missing:
-        raise MessageError(message("cli.file.missing_columns", columns=missing, header=header))
-    inc, ipc = header.index(columns.national_code), header.index(columns.postcode)
+    header, (inc, ipc) = header_and_columns(reader, columns.national_code, columns.postcode)
     irole = header.index(columns.role) if columns.role in header else None
     writer = csv.writer(dst, lineterminator="\n")
     writer.writerow(neutralise_row([*header, *MATCH_COLUMNS]))

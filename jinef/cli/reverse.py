@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from jinef.cli.csv_rows import row_chunks
+from jinef.cli.csv_rows import header_and_columns, row_chunks
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json, reason
 from jinef.cli.registry_cmds import open_registry, progress_bar
 from jinef.common.csv_safety import neutralise_row
 from jinef.common.input_encoding import ENCODING_CHOICES, check_encoding, detect_encoding, reading_error
-from jinef.common.messages import MessageError, catalogue, message
+from jinef.common.messages import catalogue, message
 from jinef.model.digits import to_latin_digits
 from jinef.read.geo.coords import parse_coordinate
 from jinef.read.geo.point_rows import RESULT_COLUMNS, UNPARSEABLE, reverse_cells
@@ -52,13 +52,7 @@ def reverse_csv(registry: Registry, src: TextIO, dst: TextIO, lat_column: str, l
     postcode and standard address; counts per status."""
     geocoder = registry.reverse
     reader = csv.reader(src)
-    header = next(reader, None)
-    if header is None:
-        raise MessageError(message("cli.file.empty"))
-    missing = [c for c in (lat_column, lon_column) if c not in header]
-    if missing:
-        raise MessageError(message("cli.file.missing_columns", columns=missing, header=header))
-    ilat, ilon = header.index(lat_column), header.index(lon_column)
+    header, (ilat, ilon) = header_and_columns(reader, lat_column, lon_column)
     writer = csv.writer(dst, lineterminator="\n")
     writer.writerow(neutralise_row([*header, *OUTPUT_COLUMNS]))
     counts = dict.fromkeys((*STATUSES, UNPARSEABLE), 0)
