@@ -408,10 +408,8 @@ def create_app(registry_path: str | os.PathLike[str] | RegistryLocation | None =
         registry=registry, store=store, keys=KeyCache(store, key_cache_ttl), quota=QuotaLeases(store),
         audit=AuditWriter(store), max_body=max_body, max_batch=MAX_BATCH, max_upload=max_upload, hub=hub,
         hot_paths=hot, access_log=open_access_log(access_log))
-    # The dashboard reads the hub's and service's figures from their SQLite files (not yet from PostgreSQL: there
-    # it reads files that are not there, and shows those figures as absent).
-    app.state.dashboard_sources = tuple(t if isinstance(t, Path) else d for t, d in
-                                        ((hub_target, location.verify_db), (svc_target, location.service_db)))
+    # The dashboard reads the hub's and service's figures where they live (files or PostgreSQL schemas).
+    app.state.dashboard_sources = (hub_target, svc_target)
     for r in routers:
         app.include_router(r)
     app.mount("/static", web.Static(directory=web.STATIC_DIR), name="static")

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from jinef.cli.options import DbOption, JsonOption
+from jinef.cli.options import DbOption, JsonOption, ServiceDbOption, VerifyDbOption
 from jinef.cli.output import fail, print_json, reason, stdout_console
 from jinef.cli.registry_cmds import stats as counts
-from jinef.common.config import RegistryLocation, RegistryNotFoundError
+from jinef.common.config import RegistryLocation, RegistryNotFoundError, dashboard_beside, store_target
 from jinef.write.stats import compute_dashboard, province_code, provinces
 from jinef.write.stats.compute import Area
 from jinef.write.stats.measures import PLANNABLE_KEYS, SCALAR_KEYS
@@ -21,12 +21,16 @@ stats_app = typer.Typer(help="Per-province counts; the dashboard's measures and 
                         invoke_without_command=True)
 plans_app = typer.Typer(help="Provinces' operational plans: targets with Solar Hijri deadlines.",
                         no_args_is_help=True)
-DashboardDbOption = Annotated[str | None, typer.Option("--dashboard-db", help="Plans and snapshots database "
-                                                                              "(default: beside the registry).")]
+DashboardDbOption = Annotated[str | None, typer.Option(
+    "--dashboard-db", help="Plans and snapshots: a file or a postgresql://…?schema=… URL (default: beside the "
+                           "service database).")]
 
 
-def _plans(db: str | None, dashboard_db: str | None) -> PlanStore:
-    return PlanStore(dashboard_db or dashboard_db_path(db))
+def _plans(db: str | None, dashboard_db: str | None, service_db: str | None = None) -> PlanStore:
+    if dashboard_db:
+        return PlanStore(store_target(dashboard_db, ""))
+    # Beside the service state the serving replicas use, so their plans pages show what the offices set here.
+    return PlanStore(dashboard_beside(store_target(service_db, "")) if service_db else dashboard_db_path(db))
 
 
 def _fmt(key: str, v: Any) -> str:
@@ -54,9 +58,10 @@ def stats(ctx: typer.Context, db: DbOption = None, json_out: JsonOption = False)
 
 
 @stats_app.command("provinces")
-def stats_provinces(db: DbOption = None, json_out: JsonOption = False) -> None:
+def stats_provinces(db: DbOption = None, service_db: ServiceDbOption = None, verify_db: VerifyDbOption = None,
+                    json_out: JsonOption = False) -> None:
     """Every dashboard measure per province (and the monthly and per-organisation tables with --json)."""
-    board = _board(db)
+    board = _board(db, service_db, verify_db)
     if json_out:
         print_json({"computed_at": board.computed_at, "generation": board.generation, "change_seq": board.change_seq,
                     "provinces": [p.as_dict() for p in board.provinces], "monthly": board.monthly,
@@ -67,9 +72,10 @@ def stats_provinces(db: DbOption = None, json_out: JsonOption = False) -> None:
 
 @stats_app.command("counties")
 def stats_counties(province: Annotated[str | None, typer.Option(help="One province (code or name).")] = None,
-                   db: DbOption = None, json_out: JsonOption = False) -> None:
+                   db: DbOption = None, service_db: ServiceDbOption = None, verify_db: VerifyDbOption = None,
+                   json_out: JsonOption = False) -> None:
     """Every dashboard measure per county."""
-    board = _board(db)
+    board = _board(db, service_db, verify_db)
     rows = board.counties
     if province:
         try:
@@ -84,10 +90,11 @@ def stats_counties(province: Annotated[str | None, typer.Option(help="One provin
 
 
 @stats_app.command("snapshot")
-def snapshot(db: DbOption = None, dashboard_db: DashboardDbOption = None, json_out: JsonOption = False) -> None:
+def snapshot(db: DbOption = None, dashboard_db: DashboardDbOption = None, service_db: ServiceDbOption = None,
+             verify_db: VerifyDbOption = None, json_out: JsonOption = False) -> None:
     """Compute every measure now and keep it as a dated snapshot: the plans' trajectories."""
-    board = _board(db)
-    with _plans(db, dashboard_db) as store:
+    board = _board(db, service_db, verify_db)
+    with _plans(db, dashboard_db, service_db) as store:
         sid = store.snapshot(board)
     if json_out:
         print_json({"snapshot": sid, "taken_at": board.computed_at, "change_seq": board.change_seq})
@@ -96,9 +103,11 @@ def snapshot(db: DbOption = None, dashboard_db: DashboardDbOption = None, json_o
                f"{len(board.provinces)} provinces, {len(board.counties)} counties")
 
 
-def _board(db: str | None) -> Any:
+def _board(db: str | None, service_db: str | None = None, verify_db: str | None = None) -> Any:
     try:
-        return compute_dashboard(RegistryLocation.of(db))
+        loc = RegistryLocation.of(db)
+        return compute_dashboard(loc, hub_db=store_target(verify_db, loc.verify_target),
+                                 service_db=store_target(service_db, loc.service_target))
     except RegistryNotFoundError as exc:
         fail(reason(exc))
 

@@ -141,7 +141,9 @@ def serve(
                                               lambda: not image_is_current(location)),
                          name="jinef-fold", daemon=True).start()
     if snapshot_every > 0:
-        threading.Thread(target=_every, args=(snapshot_every, ["stats", "snapshot", "--db", location.target]),
+        threading.Thread(target=_every, args=(snapshot_every, ["stats", "snapshot", "--db", location.target,
+                                                                  "--service-db", str(svc_target),
+                                                                  "--verify-db", str(hub_target)]),
                          name="jinef-snapshot", daemon=True).start()
     uvicorn.run("jinef.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, access_log=False, timeout_graceful_shutdown=30,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from jinef.common.pg_location import parse_location, with_schema
+from jinef.common.pg_location import is_postgres, parse_location, with_schema
 from jinef.common.settings import DEFAULTS, settings
 
 # The defaults live with the settings (docs/configuration.md).
@@ -171,6 +171,29 @@ class RegistryLocation:
         """Where the verification hub lives by default: :attr:`verify_db` for a file registry; for a PostgreSQL
         registry the same database, schema ``<schema>_verify``, so every replica counts every match."""
         return self._schema_beside("verify") if self.is_postgres else self.verify_db
+
+    @property
+    def dashboard_target(self) -> str | Path:
+        """Where the provinces' plans and snapshots live by default: beside the service database for a file
+        registry; for a PostgreSQL registry the same database, schema ``<schema>_dashboard``, so every replica and
+        every office's command line sees the same plans and trajectories."""
+        return self._schema_beside("dashboard") if self.is_postgres else dashboard_file_beside(self.service_db)
+
+
+def dashboard_file_beside(service_db: str | os.PathLike[str]) -> Path:
+    """The plans' and snapshots' file beside a service database (``x.service.sqlite`` → ``x.dashboard.sqlite``)."""
+    svc = Path(service_db)
+    stem = svc.name.removesuffix(".sqlite").removesuffix(".service")
+    return svc.with_name(f"{stem}.dashboard.sqlite")
+
+
+def dashboard_beside(service_target: str | os.PathLike[str]) -> str | Path:
+    """The plans' and snapshots' store beside a service store: the file beside its file, or schema
+    ``<x>_dashboard`` beside its schema ``<x>_service``."""
+    if is_postgres(service_target):
+        schema = parse_location(str(service_target)).schema
+        return with_schema(str(service_target), f"{schema.removesuffix('_service')}_dashboard")
+    return dashboard_file_beside(service_target)
 
 
 def store_target(explicit: str | os.PathLike[str] | None, default: str | Path) -> str | Path:

@@ -16,7 +16,7 @@ from jinef.api.servicedb import open_store
 from jinef.model.postcode import is_valid
 from jinef.read.registry.registry import Registry
 from jinef.write.stats import provinces
-from jinef.write.stats.plans import PlanStore, dashboard_db_path
+from jinef.write.stats.plans import PlanStore, dashboard_db_beside
 from tests.api.conftest import running_serve
 from tests.living.conftest import city_building, parts_beside
 
@@ -163,13 +163,15 @@ def test_serve_folds_the_edits_into_a_new_image(editable: Path | str, tmp_path: 
 def test_serve_takes_dashboard_snapshots_on_a_schedule(editable: Path | str, tmp_path: Path) -> None:
     """`jinef serve --snapshot-every` keeps dated snapshots of the measures: a plan's trajectory grows."""
     code = next(iter(provinces(editable)))
-    with PlanStore(dashboard_db_path(editable)) as plans:
+    svc = tmp_path / "svc.sqlite"
+    beside = dashboard_db_beside(svc)  # with the serve's service database: where its /v1/plans reads them
+    with PlanStore(beside) as plans:
         plans.set_plan(code, "units", 10_000, "1406-12-29")
-    with running_serve("--db", str(editable), "--service-db", str(tmp_path / "svc.sqlite"), "--verify-db",
+    with running_serve("--db", str(editable), "--service-db", str(svc), "--verify-db",
                        str(tmp_path / "hub.sqlite"), "--snapshot-every", "1"):
         deadline = time.monotonic() + 60
         while True:
-            with PlanStore(dashboard_db_path(editable)) as plans:
+            with PlanStore(beside) as plans:
                 points = plans.trajectory("province", code, "units")
             if len(points) >= 2:
                 break

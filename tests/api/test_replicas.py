@@ -27,6 +27,7 @@ from jinef.read.verify import open_verify_store
 from jinef.write.ingest.generate import generate
 from jinef.write.refdata.boundaries import Boundaries
 from jinef.write.refdata.divisions import Divisions
+from jinef.write.stats.plans import PlanStore
 from jinef.write.store.open import open_writer
 from jinef.write.store.postgres.writer import swap_previous
 from tests.api.conftest import running_serve
@@ -154,8 +155,8 @@ def test_both_replicas_audit_into_the_one_service_store(replicas: Replicas) -> N
 
 def test_a_replace_and_a_rollback_leave_the_shared_state_alone(pg_dsn: str, divisions: Divisions,
                                                                boundaries: Boundaries) -> None:
-    """The service and hub schemas sit beside the registry's: a replacing build (live → _previous) and a rollback
-    (swapping them back) never rename or drop them."""
+    """The service, hub and dashboard schemas sit beside the registry's: a replacing build (live → _previous) and a
+    rollback (swapping them back) never rename or drop them."""
     location = pg_location(pg_dsn, "swaps")
     writer = open_writer(location)
     generate(writer, n_units=30, seed=1, divisions=divisions, boundaries=boundaries)
@@ -167,6 +168,8 @@ def test_a_replace_and_a_rollback_leave_the_shared_state_alone(pg_dsn: str, divi
     hub = open_verify_store(where.verify_target)
     hub.init_keys(1, {1: "check"})
     hub.close()
+    with PlanStore(where.dashboard_target) as plans:
+        plans.set_plan("23", "units", 10, "1406-12-29")
     writer = open_writer(location)
     generate(writer, n_units=30, seed=2, divisions=divisions, boundaries=boundaries)
     writer.commit()
@@ -178,3 +181,33 @@ def test_a_replace_and_a_rollback_leave_the_shared_state_alone(pg_dsn: str, divi
     finally:
         store.close()
         hub.close()
+    with PlanStore(where.dashboard_target) as plans:
+        assert [(p.province_code, p.target) for p in plans.plans()] == [("23", 10.0)]
+
+
+def test_the_dashboard_and_plans_are_the_same_through_either_replica(replicas: Replicas) -> None:
+    """The figures read the shared hub and service schemas, and a plan set or a snapshot taken through one replica
+    is in the other's answers: the provinces' offices see one dashboard whichever host answers."""
+    code, out = cli("keys", "create", "--db", replicas.registry, "--org", "ostandari", "--scopes", "stats,plans")
+    assert code == 0, out
+    office = {"X-API-Key": out.split()[0]}
+    with Registry.open(replicas.registry) as reg:
+        postcode = next(iter(reg.addresses())).postcode
+    looked = httpx.get(f"{replicas.a}/v1/postcodes/{postcode}", headers={"X-API-Key": replicas.writer})
+    assert looked.status_code == 200, looked.text
+    board = httpx.get(f"{replicas.b}/v1/stats/provinces", headers=office, timeout=30)
+    assert board.status_code == 200, board.text
+    served = {row["org"]: row for row in board.json()["served"]}
+    assert served["post-office"]["lookups"] >= 1  # a call answered by A, counted in B's figures
+    province = next(p for p in board.json()["provinces"] if p["units"])
+    assert province["verified_share"] is not None and province["open_requests"] is not None  # the hub is there
+    plan = httpx.post(f"{replicas.a}/v1/plans", headers=office, timeout=30,
+                      json={"province": province["code"], "measure": "units", "target": 1000,
+                            "deadline": "1406-12-29"})
+    assert plan.status_code == 201, plan.text
+    shot = httpx.post(f"{replicas.b}/v1/stats/snapshots", headers=office, timeout=30)
+    assert shot.status_code == 201, shot.text
+    plans = httpx.get(f"{replicas.a}/v1/plans", headers=office, timeout=30).json()["plans"]
+    mine = next(p for p in plans if p["id"] == plan.json()["id"])
+    assert [point["snapshot"] for point in mine["trajectory"]] == [shot.json()["snapshot"]]
+    assert mine["latest"] == province["units"]

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from jinef.api.servicedb import AuditRecord, open_store
-from jinef.read.verify.sqlite_store import SCHEMA as HUB_SCHEMA
+from jinef.read.verify import open_verify_store
 from jinef.write.store.postgres.location import parse_location
 
 
@@ -38,21 +38,26 @@ def unit_places(location: Path | str) -> dict[int, tuple[str, str, str, int, int
     return out
 
 
-def make_hub(path: Path, links: Sequence[tuple[str, str, str, datetime]]) -> None:
-    """A hub database (the hub's own schema) holding ``links``: (postcode, role, state, requested_at)."""
-    conn = sqlite3.connect(path)
-    conn.executescript(HUB_SCHEMA)
-    for i, (postcode, role, state, at) in enumerate(links):
-        conn.execute("INSERT INTO verify_link (id, nc_hash, mobile_hash, postcode, role, state, requested_at, "
-                     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     (f"l{i}", b"n%d" % i, b"m%d" % i, postcode, role, state, at.isoformat(), at.isoformat()))
-    conn.commit()
-    conn.close()
+def make_hub(target: Path | str, links: Sequence[tuple[str, str, str, datetime]]) -> None:
+    """A hub (the hub's own tables, either engine) holding ``links``: (postcode, role, state, requested_at)."""
+    open_verify_store(target).close()
+    rows = [(f"l{i}", b"n%d" % i, b"m%d" % i, postcode, role, state, at, at)
+            for i, (postcode, role, state, at) in enumerate(links)]
+    insert = ("INSERT INTO verify_link (id, nc_hash, mobile_hash, postcode, role, state, requested_at, updated_at) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    if isinstance(target, Path):
+        with sqlite3.connect(target) as conn:
+            conn.executemany(insert, [(*r[:6], r[6].isoformat(), r[7].isoformat()) for r in rows])
+        return
+    loc = parse_location(target)
+    with psycopg.connect(loc.dsn) as conn, conn.cursor() as cur:
+        cur.executemany(insert.replace("INTO verify_link", f'INTO "{loc.schema}".verify_link')
+                        .replace("?", "%s").encode(), rows)
 
 
-def make_service(path: Path, calls: Sequence[tuple[str, str, int, int]]) -> None:
-    """A service database whose audit holds ``calls``: (org, endpoint, items, status)."""
-    store = open_store(path)
+def make_service(target: Path | str, calls: Sequence[tuple[str, str, int, int]]) -> None:
+    """A service store (either engine) whose audit holds ``calls``: (org, endpoint, items, status)."""
+    store = open_store(target)
     store.write_audit([AuditRecord(1.0 + i, f"r{i}", 1, org, None, "POST", endpoint, items, status, "ok", 1.0)
                        for i, (org, endpoint, items, status) in enumerate(calls)])
     store.close()

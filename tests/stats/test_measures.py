@@ -8,7 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import pytest
+
 from jinef.api.servicedb import open_store
+from jinef.common.config import RegistryLocation
+from jinef.common.pg_location import parse_location
 from jinef.model.postcode import from_int
 from jinef.read.registry.registry import Registry
 from jinef.read.verify.store import OPEN_STATES
@@ -17,7 +22,7 @@ from jinef.write.stats import compute, compute_dashboard, open_source
 from jinef.write.stats import measures as M
 from jinef.write.stats.compute import served_by_type
 from jinef.write.stats.jalali import jalali, tehran_day
-from tests.conftest import EngineRegistries
+from tests.conftest import EngineRegistries, pg_location
 from tests.living.conftest import city_building, parts_beside
 from tests.stats.conftest import make_hub, make_service, unit_places
 
@@ -81,25 +86,33 @@ def test_no_change_log_means_no_monthly_rows(engine: str, editable: Path | str) 
     assert compute_dashboard(editable).monthly == []
 
 
-def test_hub_measures_count_verified_units_and_open_requests(small_registry: Path, tmp_path: Path) -> None:
-    places = unit_places(small_registry)
+def _state(engine: str, tmp_path: Path, request: pytest.FixtureRequest, name: str) -> Path | str:
+    """Where a hub or service store of this engine goes: a file, or a schema of the test server."""
+    if engine == "sqlite":
+        return tmp_path / f"{name}.sqlite"
+    return pg_location(request.getfixturevalue("pg_dsn"), name)
+
+
+def test_hub_measures_count_verified_units_and_open_requests(engine: str, engine_registry: Path | str,
+                                                            tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    places = unit_places(engine_registry)
     codes = sorted(p for p, v in places.items() if v[0] == "active")
     now = datetime(2026, 5, 1, 12, tzinfo=UTC)
     links = [(from_int(codes[0]), "resident", "verified", now), (from_int(codes[0]), "owner", "verified", now),
-             (from_int(codes[500]), "tenant", "verified", now), (from_int(codes[9000]), "business", "verified", now),
+             (from_int(codes[500]), "tenant", "verified", now), (from_int(codes[3900]), "business", "verified", now),
              (from_int(codes[10]), "resident", "rejected", now), (from_int(codes[11]), "resident", "ended", now),
              (from_int(codes[20]), "resident", "requested", now - timedelta(days=2)),
              (from_int(codes[21]), "resident", "code_sent", now - timedelta(days=4)),
-             (from_int(codes[7000]), "resident", "visited", now - timedelta(hours=12)),
+             (from_int(codes[3000]), "resident", "visited", now - timedelta(hours=12)),
              ("1999999999", "resident", "verified", now)]  # a postcode the registry does not hold: no county
-    hub = tmp_path / "hub.sqlite"
+    hub = _state(engine, tmp_path, request, "hub")
     make_hub(hub, links)
-    with open_source(small_registry) as src:
+    with open_source(engine_registry) as src:
         board = compute(src, hub_db=hub, now=now)
     assert board.hub
-    verified = Counter(places[c][1] for c in {codes[0], codes[500], codes[9000]})
+    verified = Counter(places[c][1] for c in {codes[0], codes[500], codes[3900]})
     opened: dict[str, list[float]] = {}
-    for code, days in ((codes[20], 2.0), (codes[21], 4.0), (codes[7000], 0.5)):
+    for code, days in ((codes[20], 2.0), (codes[21], 4.0), (codes[3000], 0.5)):
         opened.setdefault(places[code][1], []).append(days)
     units = Counter(v[1] for v in places.values() if v[0] == "active")
     for p in board.provinces:
@@ -110,26 +123,29 @@ def test_hub_measures_count_verified_units_and_open_requests(small_registry: Pat
     assert sum(p.values["open_requests"] for p in board.provinces) == 3  # type: ignore[misc]
 
 
-def test_without_hub_or_service_their_measures_are_none(small_registry: Path, tmp_path: Path) -> None:
-    with open_source(small_registry) as src:
-        board = compute(src, hub_db=tmp_path / "none.sqlite", service_db=tmp_path / "none2.sqlite")
+def test_without_hub_or_service_their_measures_are_none(engine: str, engine_registry: Path | str, tmp_path: Path,
+                                                        request: pytest.FixtureRequest) -> None:
+    with open_source(engine_registry) as src:
+        board = compute(src, hub_db=_state(engine, tmp_path, request, "none"),
+                        service_db=_state(engine, tmp_path, request, "none2"))
     assert not board.hub and board.served is None
     assert all(p.values["verified_share"] is None and p.values["open_requests"] is None for p in board.provinces)
 
 
-def test_served_per_organisation_counts_answered_rows(small_registry: Path, tmp_path: Path) -> None:
+def test_served_per_organisation_counts_answered_rows(engine: str, engine_registry: Path | str, tmp_path: Path,
+                                                      request: pytest.FixtureRequest) -> None:
     calls = [("bank", "/v1/postcodes/{postcode}", 1, 200), ("bank", "/v1/postcodes/lookup", 40, 200),
              ("bank", "/v1/postcodes/lookup", 7, 429), ("bank", "/v1/match", 1, 200),
              ("telecom", "/gnaf/match", 12, 200), ("telecom", "/gnaf/postcode/address", 5, 200),
              ("telecom", "/v1/geocode", 1, 200), ("insurer", "/v1/postcodes/{postcode}", 1, 404)]
-    svc = tmp_path / "svc.sqlite"
+    svc = _state(engine, tmp_path, request, "svc")
     make_service(svc, calls)
     kinds = {"bank": "bank", "telecom": "operator", "insurer": ""}
     store = open_store(svc)
     store.create_key("bank", ["lookup"], None, org_type="bank")
     store.create_key("telecom", ["match"], None, org_type="operator")
     store.close()
-    with open_source(small_registry) as src:
+    with open_source(engine_registry) as src:
         board = compute(src, service_db=svc)
     expected: dict[str, dict[str, object]] = {}
     for org, endpoint, items, status in calls:
@@ -143,6 +159,28 @@ def test_served_per_organisation_counts_answered_rows(small_registry: Path, tmp_
     assert served_by_type(board.served) == [
         {"org_type": "", "lookups": 0, "matches": 0}, {"org_type": "bank", "lookups": 41, "matches": 1},
         {"org_type": "operator", "lookups": 5, "matches": 12}]
+
+
+def test_a_postgresql_registry_reads_its_hub_and_service_from_its_own_database(pg_dsn: str,
+                                                                               engine_registries: EngineRegistries
+                                                                               ) -> None:
+    """By default the dashboard of a PostgreSQL registry reads the schemas its replicas share (``<schema>_verify``,
+    ``<schema>_service``), not files in some host's state folder."""
+    location = RegistryLocation.of(engine_registries.get("postgres", pg_dsn))
+    codes = sorted(p for p, v in unit_places(location.target).items() if v[0] == "active")
+    now = datetime.now(UTC)
+    make_hub(location.verify_target, [(from_int(codes[7]), "resident", "verified", now),
+                                      (from_int(codes[8]), "resident", "requested", now)])
+    make_service(location.service_target, [("bank", "/v1/match", 3, 200)])
+    try:
+        board = compute_dashboard(location)
+        assert board.hub and sum(p.values["open_requests"] for p in board.provinces) == 1  # type: ignore[misc]
+        assert round(sum(p.values["verified_share"] * p.values["units"] for p in board.provinces)) == 1  # type: ignore
+        assert board.served == [{"org": "bank", "org_type": "", "lookups": 0, "matches": 3}]
+    finally:  # the shared registry's own state: leave it as the other tests expect it (none)
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            for target in (location.verify_target, location.service_target):
+                conn.execute(f'DROP SCHEMA "{parse_location(str(target)).schema}" CASCADE')
 
 
 def test_open_states_are_the_hubs() -> None:

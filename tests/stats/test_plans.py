@@ -12,6 +12,7 @@ from jinef.write.edit.editor import RegistryEditor
 from jinef.write.stats import compute_dashboard
 from jinef.write.stats.jalali import jalali, parse_jalali
 from jinef.write.stats.plans import PlanStore, dashboard_db_path
+from tests.conftest import pg_location
 from tests.living.conftest import city_building, parts_beside
 from tests.stats.conftest import unit_places
 from tests.test_cli import run
@@ -27,8 +28,10 @@ def test_solar_hijri_dates_both_ways() -> None:
             parse_jalali(bad)
 
 
-def test_plans_are_checked_and_replaced_by_province_measure_and_deadline(tmp_path: Path) -> None:
-    with PlanStore(tmp_path / "d.sqlite") as store:
+def test_plans_are_checked_and_replaced_by_province_measure_and_deadline(engine: str, tmp_path: Path,
+                                                                        request: pytest.FixtureRequest) -> None:
+    target = tmp_path / "d.sqlite" if engine == "sqlite" else pg_location(request.getfixturevalue("pg_dsn"), "plans")
+    with PlanStore(target) as store:
         known = {"23", "00"}
         with pytest.raises(ValueError, match="unknown measure 'flats'"):
             store.set_plan("23", "flats", 1, "1405-06-31", provinces=known)
@@ -46,11 +49,11 @@ def test_plans_are_checked_and_replaced_by_province_measure_and_deadline(tmp_pat
         assert [p.measure for p in store.plans("23")] == ["units"]
 
 
-def test_progress_moves_when_the_registry_changes_and_a_snapshot_is_taken(engine: str, editable: Path | str,
-                                                                          tmp_path: Path) -> None:
+def test_progress_moves_when_the_registry_changes_and_a_snapshot_is_taken(engine: str,
+                                                                          editable: Path | str) -> None:
     near = city_building(editable)
     province = unit_places(editable)[int(near.postcode)][1]
-    with PlanStore(tmp_path / "dash.sqlite") as store:
+    with PlanStore(dashboard_db_path(editable)) as store:  # a file beside, or schema <registry>_dashboard
         plan = store.set_plan(province, "units", 10_000, "1405-12-29")
         assert store.progress(plan)["trajectory"] == [] and store.progress(plan)["latest"] is None
         store.snapshot(compute_dashboard(editable))
@@ -66,8 +69,7 @@ def test_progress_moves_when_the_registry_changes_and_a_snapshot_is_taken(engine
     assert after["trajectory"][1]["day_jalali"].startswith("14")
 
 
-@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
-def test_plans_and_snapshot_commands(editable: Path | str) -> None:
+def test_plans_and_snapshot_commands(engine: str, editable: Path | str) -> None:
     db = str(editable)
     made = run("plans", "set", "تهران", "geocoded_share", "0.9", "1405-06-31", "--db", db, "--json")
     assert made.returncode == 0, made.stderr
@@ -76,7 +78,8 @@ def test_plans_and_snapshot_commands(editable: Path | str) -> None:
     assert bad.returncode == 1 and "1405-13-01" in bad.stderr
     shot = run("stats", "snapshot", "--db", db, "--json")
     assert shot.returncode == 0, shot.stderr
-    assert dashboard_db_path(db).is_file()
+    with PlanStore(dashboard_db_path(db)) as store:  # where the commands put them by default
+        assert len(store.trajectory("province", "23", "geocoded_share")) == 1
     listed = json.loads(run("plans", "list", "--province", "23", "--db", db, "--json").stdout)
     assert len(listed) == 1 and listed[0]["latest"] == 1.0 and len(listed[0]["trajectory"]) == 1
     provinces = json.loads(run("stats", "provinces", "--db", db, "--json").stdout)["provinces"]

@@ -12,7 +12,8 @@ import asyncio
 import html
 import threading
 import time
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
@@ -38,6 +39,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorResponse} for c in
 _HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer"}
 _lock = threading.Lock()
+T = TypeVar("T")
 
 
 def _compute(request: Request) -> Dashboard:
@@ -57,8 +59,15 @@ async def _board(request: Request) -> Dashboard:
     return await asyncio.to_thread(_compute, request)
 
 
-def _plans(request: Request) -> PlanStore:
-    return PlanStore(dashboard_db_beside(request.app.state.dashboard_sources[1]))
+async def _with_plans(request: Request, work: Callable[[PlanStore], T]) -> T:
+    """``work`` on the plans' store beside the service state, off the event loop (a file, or PostgreSQL)."""
+    target = dashboard_db_beside(request.app.state.dashboard_sources[1])
+
+    def run() -> T:
+        with PlanStore(target) as store:
+            return work(store)
+
+    return await asyncio.to_thread(run)
 
 
 def _measures() -> list[dict[str, Any]]:
@@ -88,8 +97,7 @@ async def province(request: Request, code: Annotated[str, Path(max_length=10)],
         raise ApiError(404, "not_found", message("stats.province_not_found", code=code))
     counties = [c for c in b.counties if c.province_code == code]
     mine = {code} | {c.code for c in counties}
-    with _plans(request) as store:
-        plans = [store.progress(pl) for pl in store.plans(code)]
+    plans = await _with_plans(request, lambda store: [store.progress(pl) for pl in store.plans(code)])
     return JSONResponse({"computed_at": b.computed_at, "change_seq": b.change_seq, "measures": _measures(),
                          "province": p.as_dict(), "counties": [c.as_dict() for c in counties],
                          "monthly": [r for r in b.monthly if r["level"] != "country" and r["code"] in mine
@@ -113,8 +121,8 @@ async def list_plans(request: Request, province: Annotated[str | None, Query(max
                      principal: Principal = require_scope("stats", "plans")) -> Any:
     """Plans of one province or all, each with its snapshots' values and the share of its target reached."""
     context(request).endpoint = "/v1/plans"
-    with _plans(request) as store:
-        return JSONResponse({"plans": [store.progress(p) for p in store.plans(province)]})
+    plans = await _with_plans(request, lambda store: [store.progress(p) for p in store.plans(province)])
+    return JSONResponse({"plans": plans})
 
 
 @router.post("/plans", status_code=201, responses=_ERRORS, summary="Set a province's target (plans scope)")
@@ -126,10 +134,9 @@ async def set_plan(body: PlanIn, request: Request, principal: Principal = requir
                        message("stats.province_denied", own=principal.province, asked=body.province))
     b = await _board(request)
     try:
-        with _plans(request) as store:
-            plan = store.set_plan(body.province, body.measure, body.target, body.deadline, body.note,
-                                  principal.org, {p.code for p in b.provinces})
-            out = store.progress(plan)
+        known = {p.code for p in b.provinces}
+        out = await _with_plans(request, lambda store: store.progress(store.set_plan(
+            body.province, body.measure, body.target, body.deadline, body.note, principal.org, known)))
     except MessageError as exc:
         raise ApiError(422, "invalid_plan", exc.text) from None
     return JSONResponse(out, status_code=201)
@@ -142,8 +149,7 @@ async def take_snapshot(request: Request, principal: Principal = require_scope("
     context(request).endpoint = "/v1/stats/snapshots"
     request.app.state.dashboard_cache = None
     b = await _board(request)
-    with _plans(request) as store:
-        sid = store.snapshot(b)
+    sid = await _with_plans(request, lambda store: store.snapshot(b))
     return JSONResponse({"snapshot": sid, "taken_at": b.computed_at, "change_seq": b.change_seq}, status_code=201)
 
 

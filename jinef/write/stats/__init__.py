@@ -1,10 +1,9 @@
-"""The provinces' dashboard: measures computed from the registry (and the hub and service databases beside it),
+"""The provinces' dashboard: measures computed from the registry (and the hub and service state beside it),
 operational plans with Solar Hijri deadlines, and dated snapshots of the figures (see ``measures.py``)."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from jinef.common.config import RegistryLocation
 from jinef.write.stats.compute import Area, Dashboard, compute
@@ -15,11 +14,13 @@ __all__ = ["Area", "Dashboard", "StatsSource", "compute", "compute_dashboard", "
 
 
 def compute_dashboard(location: RegistryLocation | str | os.PathLike[str] | None = None, *,
-                      hub_db: Path | None = None, service_db: Path | None = None) -> Dashboard:
-    """Every measure of the registry at ``location``, with the hub and service databases beside it by default."""
+                      hub_db: str | os.PathLike[str] | None = None,
+                      service_db: str | os.PathLike[str] | None = None) -> Dashboard:
+    """Every measure of the registry at ``location``, with the hub and service state beside it by default (files
+    beside a SQLite registry, schemas of a PostgreSQL one's database)."""
     loc = RegistryLocation.of(location)
     with open_source(loc) as src:
-        return compute(src, hub_db or loc.verify_db, service_db or loc.service_db)
+        return compute(src, hub_db or loc.verify_target, service_db or loc.service_target)
 
 
 def provinces(location: RegistryLocation | str | os.PathLike[str] | None = None) -> dict[str, str]:

@@ -1,23 +1,24 @@
 """Compute the dashboard: every measure of :mod:`jinef.write.stats.measures` per county and per province.
 
 Each registry measure is its one query (one row per county); a province's figure adds up its counties'
-numerators and denominators. The verification hub and the service database are SQLite files beside the
-registry, read-only here; when one is missing (a registry nobody has served yet) its measures are None.
+numerators and denominators. The verification hub and the service state are read-only here, from their SQLite
+files beside the registry or their schemas of its PostgreSQL database (:mod:`jinef.write.stats.state_source`);
+when one is missing (a registry nobody has served yet) its measures are None.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from jinef.write.stats import measures as M
 from jinef.write.stats.jalali import jalali_month_of_utc_hour
 from jinef.write.stats.source import StatsSource
+from jinef.write.stats.state_source import StateSource, as_datetime, open_state
 
 Value = float | int | None
 
@@ -71,12 +72,6 @@ class _Sums:
         self.den[key][place] += den
 
 
-def _readonly(path: Path | None) -> sqlite3.Connection | None:
-    if path is None or not Path(path).is_file():
-        return None
-    return sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
-
-
 def place_postcodes(src: StatsSource, postcodes: Iterable[int]) -> dict[int, tuple[str, str, str]]:
     """Postcode → (status, province code, county code) for those the registry holds."""
     codes = sorted(set(postcodes))
@@ -89,9 +84,9 @@ def place_postcodes(src: StatsSource, postcodes: Iterable[int]) -> dict[int, tup
     return out
 
 
-def _hub_figures(src: StatsSource, hub: sqlite3.Connection, sums: _Sums, now: datetime) -> None:
-    verified = [r[0] for r in hub.execute(M.VERIFIED.sql)]
-    open_rows = list(hub.execute(M.OPEN_REQUESTS.sql))
+def _hub_figures(src: StatsSource, hub: StateSource, sums: _Sums, now: datetime) -> None:
+    verified = [r[0] for r in hub.rows(M.VERIFIED.sql)]
+    open_rows = hub.rows(M.OPEN_REQUESTS.sql)
     wanted = [int(p) for p in verified if str(p).isdigit()] + [int(p) for p, _ in open_rows if str(p).isdigit()]
     places = place_postcodes(src, wanted)
     for p in verified:
@@ -102,7 +97,7 @@ def _hub_figures(src: StatsSource, hub: sqlite3.Connection, sums: _Sums, now: da
         where = places.get(int(p)) if str(p).isdigit() else None
         if where is None:
             continue  # a request for a postcode this registry does not hold has no county to count in
-        age = (now - datetime.fromisoformat(requested_at)).total_seconds() / 86400
+        age = (now - as_datetime(requested_at)).total_seconds() / 86400
         sums.add("open_requests", (where[1], where[2]), 1)
         sums.add("open_age", (where[1], where[2]), age)
 
@@ -120,17 +115,11 @@ def _monthly(src: StatsSource, counties: dict[str, tuple[str, str]]) -> list[dic
             for (level, code, month), v in sorted(acc.items())]
 
 
-def _served(service: sqlite3.Connection) -> list[dict[str, Any]]:
-    if "kind" not in {r[1] for r in service.execute("PRAGMA table_info(orgs)")}:
-        service = _with_kinds(service)
+def _served(service: StateSource) -> list[dict[str, Any]]:
+    if "kind" not in service.columns("orgs"):  # a service database of an earlier version: organisations untyped
+        service.add_view("orgs", "SELECT *, NULL AS kind FROM main.orgs")
     return [{"org": org, "org_type": kind or "", "lookups": int(lk or 0), "matches": int(mt or 0)}
-            for org, kind, lk, mt in service.execute(M.SERVED.sql)]
-
-
-def _with_kinds(service: sqlite3.Connection) -> sqlite3.Connection:
-    """A service database of an earlier version (orgs without a type): read through a view that adds it."""
-    service.execute("CREATE TEMP VIEW IF NOT EXISTS orgs AS SELECT *, NULL AS kind FROM main.orgs")
-    return service
+            for org, kind, lk, mt in service.rows(M.SERVED.sql)]
 
 
 def served_by_type(served: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -143,9 +132,10 @@ def served_by_type(served: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(totals.values(), key=lambda r: r["org_type"])
 
 
-def compute(src: StatsSource, hub_db: Path | None = None, service_db: Path | None = None,
-            now: datetime | None = None) -> Dashboard:
-    """Every measure per county and province, from the registry and (when given and present) the hub and service."""
+def compute(src: StatsSource, hub_db: str | os.PathLike[str] | None = None,
+            service_db: str | os.PathLike[str] | None = None, now: datetime | None = None) -> Dashboard:
+    """Every measure per county and province, from the registry and (when given and present) the hub and service
+    (each a SQLite file or a ``postgresql://…?schema=…`` URL)."""
     now = now or datetime.now(UTC)
     generation, seq = src.state()
     counties = {str(c): (str(cn), str(pc)) for c, cn, pc, _ in src.rows(M.PLACES_SQL)}
@@ -156,19 +146,15 @@ def compute(src: StatsSource, hub_db: Path | None = None, service_db: Path | Non
             sums.add(key, (str(pc), str(cc)), int(n))
     for pc, cc, geocoded, units in src.rows(M.GEOCODED.sql):
         sums.add("geocoded", (str(pc), str(cc)), int(geocoded or 0), int(units))
-    hub = _readonly(hub_db)
-    try:
-        if hub is not None:
+    hub = open_state(hub_db, "verify_link")
+    if hub is not None:
+        with hub:
             _hub_figures(src, hub, sums, now)
-    finally:
-        if hub is not None:
-            hub.close()
-    service = _readonly(service_db)
-    try:
-        served = _served(service) if service is not None else None
-    finally:
-        if service is not None:
-            service.close()
+    service = open_state(service_db, "audit")
+    served = None
+    if service is not None:
+        with service:
+            served = _served(service)
 
     def figures(places: set[tuple[str, str]]) -> dict[str, Value]:
         def total(key: str, part: dict[str, dict[tuple[str, str], float]] | None = None) -> float:
