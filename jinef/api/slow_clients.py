@@ -29,11 +29,12 @@ N × ``max_per_client``.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from jinef.common.settings import settings
+from jinef.common.settings import Settings, settings
 
 _open_per_client: dict[str, int] = {}  # this worker's open connections, by client address
 
@@ -51,12 +52,18 @@ _TOO_MANY = _response("429 Too Many Requests",
                       b'"message":"too many open connections from this address"}}', b"retry-after: 1\r\n")
 
 
+@functools.cache
+def _limits() -> Settings:
+    # Read once per worker: `jinef serve` sets them before the workers start, and every connection makes a protocol.
+    return settings()
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with header and body deadlines and a per-client connection cap."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        limits = settings()
+        limits = _limits()
         self.header_timeout = limits.header_timeout
         self.body_timeout = limits.body_timeout
         self.max_per_client = limits.max_conns_per_client
