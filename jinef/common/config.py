@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from jinef.common.messages import Message
+from jinef.common.messages import Message, MessageError, message
 from jinef.common.pg_location import parse_location, with_schema
 from jinef.common.settings import DEFAULTS, settings
 
@@ -40,9 +40,9 @@ def max_shrink(explicit: float | None = None) -> float:
     try:
         value = float(raw)  # type: ignore[arg-type]
     except ValueError:
-        raise ValueError(f"max shrink must be a number from 0 to 1, not {raw!r}") from None
+        raise MessageError(message("settings.max_shrink", value=repr(raw))) from None
     if not 0 <= value <= 1:
-        raise ValueError(f"max shrink must be a number from 0 to 1, not {raw!r}")
+        raise MessageError(message("settings.max_shrink", value=repr(raw)))
     return value
 
 
