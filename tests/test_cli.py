@@ -28,9 +28,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*JINEF, *args], capture_output=True, text=True, timeout=120)
 
 
-def jinef(*args: str) -> Result:
+def jinef(*args: str, env: dict[str, str] | None = None) -> Result:
     """Run the CLI in-process; stdout and stderr apart, as a pipe sees them (not a terminal)."""
-    return CliRunner().invoke(app, list(args))
+    return CliRunner().invoke(app, list(args), env=env)
 
 
 @pytest.fixture(scope="module")
@@ -191,6 +191,39 @@ def test_cli_errors_follow_lang(small_registry: Path, tmp_path: Path) -> None:
         english = jinef("--lang", "en", *args)
         assert english.exit_code == code and english.stderr.startswith("error:") and en in english.stderr, (
             args, english.output)
+
+
+def test_library_errors_follow_lang(small_registry: Path, tmp_path: Path) -> None:
+    """What the libraries refuse with (a read image of another format, a download that fails, a malformed key ring,
+    an SMS gateway that is not a URL, a file of public keys that holds none) is Persian with `--lang fa` (no English
+    sentence) and English with `--lang en`."""
+    image = tmp_path / "old.image" / "g1"  # the image of `--db old.sqlite`, compiled by an older Jinef
+    image.mkdir(parents=True)
+    (image / "manifest.json").write_text('{"format": "jinef-read-image", "format_version": 1}', encoding="utf-8")
+    (image.parent / "current").symlink_to("g1")
+    no_keys = tmp_path / "keys.pem"
+    no_keys.write_text("nothing here\n", encoding="utf-8")
+    secrets = ("--national-code", "0084575948", "--mobile", "09121234567")
+    cases: list[tuple[tuple[str, ...], dict[str, str], int, str, str]] = [  # args, environment, exit code, fa, en
+        (("lookup", "1345678901", "--db", str(tmp_path / "old.sqlite")), {}, 2,
+         "تصویر خواندنی jinef-read-image نسخهٔ 3 نیست", "is not a jinef-read-image of version 3"),
+        (("data", "fetch", "--dest", str(tmp_path / "data")), {"JINEF_FETCH_BASE": "http://127.0.0.1:9"}, 1,
+         "بارگیری نمی‌شود", "cannot download"),
+        (("verify", "new-key"), {"JINEF_VERIFY_KEY": "1:@@"}, 1, "کلید نسخهٔ ۱ در قالب base64 درست نیست",
+         "key version 1 is not valid base64"),
+        (("verify", "request", "--postcode", "1345678901", *secrets, "--sms-gateway", "ftp://gateway", "--db",
+          str(small_registry)), {}, 2, "درگاه پیامک باید نشانی http(s) باشد", "the SMS gateway must be an http(s) URL"),
+        (("certificate", "verify", "JNF1.x", "--public-keys", str(no_keys)), {}, 2, "کلید عمومی ندارد",
+         "no public keys"),
+    ]
+    for args, env, code, fa, en in cases:
+        persian = jinef("--lang", "fa", *args, env=env)
+        said = persian.stderr.strip().splitlines()[-1]  # after any progress lines
+        assert persian.exit_code == code and said.startswith("خطا:") and fa in said, (args, persian.output)
+        words = " ".join(w for w in persian.stderr.split() if "/" not in w and not w.lstrip("\u200e").startswith("-"))
+        assert not _ENGLISH_WORDS.search(words), (args, persian.stderr)
+        english = jinef("--lang", "en", *args, env=env)
+        assert english.exit_code == code and "error:" in english.stderr and en in english.stderr, (args, english.output)
 
 
 def test_missing_registry_message(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from jinef.image.folder import current_generation
 from jinef.model.address import EXPORT_COLUMNS, USAGE_LABELS_FA, Usage
-from jinef.model.digits import to_latin_digits
+from jinef.model.digits import to_latin_digits, to_persian_digits
 from jinef.write.refdata.boundaries import Boundaries
 from jinef.write.refdata.divisions import Divisions
 from tests.conftest import EngineRegistries
@@ -184,3 +184,48 @@ def test_format_from_the_extension(rows: list[dict[str, str]], tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     assert "imported 40 of 40 rows" in done.stderr
     assert os.stat(tmp_path / "r.sqlite").st_mode & 0o777 == 0o600
+
+
+def test_row_errors_and_rejects_follow_lang(rows: list[dict[str, str]], tmp_path: Path) -> None:
+    """`jinef --lang fa import` names a bad row's row, field and rule in Persian (no English sentence); the
+    rejects file has the reason in English (as always) and in Persian after it; `--lang en` is unchanged."""
+    from tests.test_cli import _ENGLISH_WORDS
+
+    bad = [dict(r) for r in rows[:20]]
+    bad[2]["postcode"] = "13456"  # row 3: too short
+    bad[5]["county"] = "ناکجا"
+    bad[8]["floor"] = "سوم"
+    bad[11]["postcode"] = bad[0]["postcode"]
+    path, db = write_rows(tmp_path / "bad.csv", bad), tmp_path / "r.sqlite"
+    persian = cli("--lang", "fa", "import", str(path), "--db", str(db))
+    said = " ".join(persian.stderr.split())
+    assert persian.returncode == 1 and said.startswith("خطا:"), said
+    assert "سطر ۳، ستون «postcode»: کد پستی باید دقیقاً ۱۰ رقم باشد [wrong_length]" in said, said
+    assert "چیزی وارد نشد؛ ثبت دست‌نخورده ماند" in said, said
+    assert not _ENGLISH_WORDS.search(" ".join(w for w in said.split() if "/" not in w)), said
+    english = cli("--lang", "en", "import", str(path), "--db", str(db))
+    assert "row 3, field 'postcode': a postcode has exactly 10 digits [wrong_length] — nothing was imported; " \
+           "the registry is unchanged" in " ".join(english.stderr.split()), english.stderr
+    assert not db.exists()
+
+    rejects = tmp_path / "rejects.csv"
+    done = cli("--lang", "fa", "import", str(path), "--db", str(db), "--skip-bad", str(rejects))
+    said = " ".join(done.stderr.split())
+    assert done.returncode == 0 and "۱۶ سطر از ۲۰ سطر" in said and "۴ سطر پذیرفته نشد" in said, said
+    with rejects.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert reader.fieldnames is not None and reader.fieldnames[-5:] == ["row", "field", "rule", "reason",
+                                                                            "reason_fa"]
+        got = [(r["row"], r["field"], r["rule"], r["reason"], r["reason_fa"]) for r in reader]
+    province = bad[5]["province"]
+    assert got == [
+        ("3", "postcode", "wrong_length", "a postcode has exactly 10 digits", "کد پستی باید دقیقاً ۱۰ رقم باشد"),
+        ("6", "county", "unknown_division", f"no county «ناکجا» in province «{province}»",
+         f"شهرستان «ناکجا» در استان «{province}» نیست"),
+        ("9", "floor", "not_an_integer", "floor is a whole number (0 = همکف)", "طبقه باید عددی صحیح باشد (۰ = همکف)"),
+        ("12", "postcode", "duplicate", f"postcode {bad[0]['postcode']} appears twice in the file",
+         f"کد پستی {to_persian_digits(bad[0]['postcode'])} دو بار در پرونده آمده است"),
+    ]
+    done = cli("--lang", "en", "import", str(path), "--db", str(db), "--skip-bad", str(rejects))
+    assert done.returncode == 0 and f"imported 16 of 20 rows into {db}; 4 rejected, see {rejects}" in \
+        " ".join(done.stderr.split()), done.stderr

@@ -53,6 +53,9 @@ def test_persian_rendering_uses_persian_digits_and_punctuation_but_keeps_latin_f
     assert "؛ " in two.text("fa") and "; " in two.text("en")
     internal = message("api.internal_error", request_id="ab12cd34")
     assert "ab12cd34" in internal.text("fa") and "خطای داخلی" in internal.text("fa")
+    shrink = message("replace.shrink", where="r.sqlite", current=12345, left=100, lost=0.99, most=0.1)
+    assert "12,345 units" in shrink.text("en") and "(99% fewer; at most 10% may go" in shrink.text("en")
+    assert "۱۲٬۳۴۵ واحد" in shrink.text("fa") and "(۹۹٪ کمتر؛ حداکثر ۱۰٪" in shrink.text("fa")
 
 
 def test_every_literal_message_id_in_the_code_is_in_the_catalogue() -> None:

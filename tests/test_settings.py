@@ -74,8 +74,9 @@ def test_environment_overrides_the_file_which_overrides_the_default(tmp_path: Pa
 
 def test_a_bad_setting_says_which_where_and_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JINEF_MAX_BODY", "256KB")
-    with pytest.raises(SettingsError, match=r"^تنظیم نادرست / bad setting \$JINEF_MAX_BODY='256KB': "
-                                            r"باید عدد صحیح باشد / must be a whole number$"):
+    # Outside the CLI (a log, a traceback) the message says it in both languages: Persian, then English.
+    with pytest.raises(SettingsError, match=r"^تنظیم نادرست \$JINEF_MAX_BODY='256KB': باید عدد صحیح باشد / "
+                                            r"bad setting \$JINEF_MAX_BODY='256KB': must be a whole number$"):
         settings()
     monkeypatch.delenv("JINEF_MAX_BODY")
     monkeypatch.setenv("JINEF_MAX_SHRINK", "2")
@@ -132,3 +133,36 @@ def test_cli_config_file_reaches_every_command_and_its_options(tmp_path: Path) -
     assert bad.exit_code == 2 and "does not exist" in " ".join(bad.output.split())  # (rich wraps lines)
     markdown = runner.invoke(cli_app, ["settings", "--markdown"], env=ISOLATED)
     assert markdown.exit_code == 0 and markdown.stdout == reference_markdown()
+
+
+def test_cli_settings_errors_follow_lang(tmp_path: Path) -> None:
+    """A bad setting, a missing or unsafe file, a bad --max-shrink: one language, the one the command speaks."""
+    runner = CliRunner()
+    config = tmp_path / "jinef.toml"
+    config.write_text('sms_gateway_token = "t0k-9f3"\n', encoding="utf-8")
+    config.chmod(0o644)
+    records = tmp_path / "records.csv"
+    records.write_text("postcode\n", encoding="utf-8")
+    cases: list[tuple[list[str], dict[str, str | None], str, str]] = [  # args, environment, Persian, English
+        (["--config", str(tmp_path / "missing.toml"), "settings"], {},
+         f"پروندهٔ تنظیمات {tmp_path / 'missing.toml'} پیدا نشد (JINEF_CONFIG یا \u200e--config)",
+         f"the configuration file {tmp_path / 'missing.toml'} does not exist (JINEF_CONFIG or --config)"),
+        (["settings"], {"JINEF_MAX_BODY": "256KB"}, "تنظیم نادرست $JINEF_MAX_BODY='256KB': باید عدد صحیح باشد",
+         "bad setting $JINEF_MAX_BODY='256KB': must be a whole number"),
+        (["settings"], {"JINEF_HEADER_TIMEOUT": "-1"}, "تنظیم نادرست $JINEF_HEADER_TIMEOUT='-1': باید ۰ یا بیشتر باشد",
+         "bad setting $JINEF_HEADER_TIMEOUT='-1': must be at least 0"),
+        (["--config", str(config), "settings"], {}, "رمز دارد (sms_gateway_token) و دیگران می‌توانند آن را بخوانند "
+         "(مجوز 644): آن را با chmod 600 ببندید", "holds a secret (sms_gateway_token) and is readable by others "
+         "(mode 644): chmod 600 it"),
+        (["import", str(records), "--db", str(tmp_path / "r.sqlite"), "--max-shrink", "2"], {},
+         "بیشینهٔ کوچک‌شدن ثبت باید عددی از ۰ تا ۱ باشد، نه 2.0", "max shrink must be a number from 0 to 1, not 2.0"),
+    ]
+    for args, env, fa, en in cases:
+        persian = runner.invoke(cli_app, ["--lang", "fa", *args], env={**ISOLATED, **env})
+        said = " ".join(persian.stderr.split())
+        assert persian.exit_code == 2 and said.startswith("خطا:") and fa in said, (args, said)
+        assert not re.search(r"\b(bad|setting|must|does|not|exist|the|is|readable)\b", said), (args, said)
+        english = runner.invoke(cli_app, ["--lang", "en", *args], env={**ISOLATED, **env})
+        said = " ".join(english.stderr.split())
+        assert english.exit_code == 2 and said.startswith("error:") and en in said, (args, said)
+        assert not re.search("[\u0600-\u06ff]", said), (args, said)

@@ -10,8 +10,10 @@ import psycopg
 import typer
 
 from jinef.cli.audit_log import audit_app
-from jinef.cli.output import fail, print_json
+from jinef.cli.language import shown
+from jinef.cli.output import fail, print_json, reason
 from jinef.common.config import verify_target
+from jinef.common.messages import Message, message
 from jinef.read.verify.audit import verify_store
 from jinef.read.verify.engines import describe_target, open_verify_store, verify_store_exists
 from jinef.read.verify.errors import VerifyError
@@ -42,35 +44,37 @@ def verify(
 ) -> None:
     """Check the hash chain; name the first edited, deleted, reordered, unreadable or missing record."""
 
-    def refuse(message: str) -> NoReturn:
-        # Under --json every outcome is JSON on stdout, the failures too (a monitor parses it).
+    def refuse(problem: str | Message) -> NoReturn:
+        # Under --json every outcome is JSON on stdout, the failures too, in English (a monitor parses it).
         if json_out:
-            print_json({"ok": False, "error": message, "issue": None})
+            print_json({"ok": False, "error": str(problem), "issue": None})
             raise typer.Exit(1)
-        fail(message)
+        fail(problem)
 
     target = verify_target(db, verify_db)
     where = describe_target(target)
     if not verify_store_exists(target):
-        refuse(f"no verification database at {where}")
+        refuse(message("cli.verify.no_database", where=where))
     try:
         store = open_verify_store(target)
     except (sqlite3.Error, psycopg.Error, VerifyError) as exc:
-        refuse(f"cannot open the verification database {where}: {exc}")
+        refuse(message("cli.audit.cannot_open", where=where, detail=str(exc)))
     try:
         report = verify_store(store, expect_head)
     except ValueError as exc:  # a malformed --expect-head
-        refuse(str(exc))
+        refuse(reason(exc))
     except (sqlite3.Error, psycopg.Error) as exc:
-        refuse(f"cannot read the audit log in {where}: {exc}")
+        refuse(message("cli.audit.cannot_read", where=where, detail=str(exc)))
     finally:
         store.close()
     if json_out:
         print_json(report.as_dict())
     elif report.issue is None:
-        typer.echo(f"ok: {report.records} records, head {report.head_seq}:{report.head_hash}")
+        typer.echo(shown(message("cli.audit.intact", records=report.records,
+                                 head=f"{report.head_seq}:{report.head_hash}")))
     else:
-        typer.echo(f"BROKEN at record {report.issue.seq} ({report.issue.kind}): {report.issue.message}")
+        typer.echo(shown(message("cli.audit.broken", seq=report.issue.seq, kind=report.issue.kind,
+                                 problem=report.issue.text)))
     if report.issue is not None:
         raise typer.Exit(1)
 

@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from jinef.cli.language import shown
 from jinef.cli.options import JsonOption
 from jinef.cli.output import console, fail, print_json, reason, stdout_console
+from jinef.common.messages import message
 from jinef.write.refdata.boundaries import load_boundaries
 from jinef.write.refdata.divisions import load_divisions
 from jinef.write.refdata.fetch import FetchError, fetch
@@ -25,10 +27,11 @@ def fetch_cmd(
 ) -> None:
     """Download the divisions, boundaries, census and Tehran files from their public repositories."""
     try:
-        files = fetch(dest, progress=lambda name: console.print(f"fetching {name}", highlight=False))
+        files = fetch(dest, progress=lambda name: console.print(shown(message("cli.fetch.file", name=name)),
+                                                                highlight=False, markup=False))
     except FetchError as exc:
         fail(reason(exc))
-    console.print(f"wrote {len(files)} files to {dest}; use them with JINEF_DATA={dest}")
+    console.print(shown(message("cli.fetch.done", count=len(files), dest=str(dest))), markup=False)
 
 
 @data_app.command("report")

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json, reason
 from jinef.cli.registry_cmds import progress_bar
@@ -77,14 +79,16 @@ def import_(
         writer.abort()
         if skip_bad is not None:
             write_rejects(exc.summary.rejects, skip_bad)
-        rejected = f" ({exc.summary.rejected:,} rows rejected, see {skip_bad})" if exc.summary.rejected else ""
-        fail(f"{file}: {exc}{rejected}", code=1)
+        if exc.summary.rejected:
+            fail(message("cli.import.refused_with_rejects", path=str(file), problem=exc.text,
+                         rejected=exc.summary.rejected, rejects=str(skip_bad)), code=1)
+        fail(message("cli.import.refused", path=str(file), problem=exc.text), code=1)
     except ImportError_ as exc:
         writer.abort()
-        fail(f"{exc} — nothing was imported; the registry is unchanged", code=1)
+        fail(message("cli.import.nothing_imported", problem=exc.text), code=1)
     except (UnicodeError, OSError) as exc:
         writer.abort()
-        fail(f"{file}: cannot read ({exc}) — nothing was imported; the registry is unchanged", code=1)
+        fail(message("cli.import.unreadable", path=str(file), detail=str(exc)), code=1)
     except BaseException:
         writer.abort()
         raise
@@ -95,8 +99,11 @@ def import_(
     if json_out:
         print_json(result)
     else:
-        console.print(f"imported {summary.loaded:,} of {summary.rows:,} rows into {describe_location(path)}"
-                      + (f"; {summary.rejected:,} rejected, see {skip_bad}" if skip_bad else ""))
+        where = describe_location(path)
+        done = message("cli.import.done", loaded=summary.loaded, rows=summary.rows, where=where) if skip_bad is None \
+            else message("cli.import.done_with_rejects", loaded=summary.loaded, rows=summary.rows, where=where,
+                         rejected=summary.rejected, rejects=str(skip_bad))
+        console.print(escape(shown(done)))
 
 
 def register(app: typer.Typer) -> None:

@@ -38,7 +38,7 @@ def open_registry(db: str | None) -> Registry:
     except RegistryNotFoundError as exc:
         if isinstance(exc.__cause__, ImageMissingError):
             fail(message("cli.registry.no_image", path=str(exc.__cause__.path)), code=2)
-        fail(f"{exc}; or, if there is no registry yet, build one with `jinef build` or `jinef import`", code=2)
+        fail(reason(exc), code=2)  # the image's own problem, and how to build a registry if there is none
 
 
 def open_store(db: str | None) -> RegistryReader:

@@ -14,7 +14,7 @@ from jinef.common.messages import Message, message
 from jinef.common.settings import settings
 from jinef.read.verify import national_code as ncode
 from jinef.read.verify.engines import describe_target, open_verify_store, verify_store_exists
-from jinef.read.verify.errors import VerifyError
+from jinef.read.verify.errors import KeyRingError, VerifyError
 from jinef.read.verify.keys import ENV_VAR, KeyRing, load_ring, parse_ring
 from jinef.read.verify.service import VerifyHub, open_outbox, rotate_key
 
@@ -47,6 +47,8 @@ verify_app = typer.Typer(
 
 def refusal(exc: VerifyError) -> str | Message:
     """What the hub refused, from the catalogue when it has this error's text (else the error's own words)."""
+    if isinstance(exc, KeyRingError):
+        return exc.problem  # the operator is told exactly what is wrong with the ring, not only that it does not fit
     text = exc.text()
     return text if text.id == exc.message_id() else exc.message
 

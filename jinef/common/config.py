@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from jinef.common.messages import Message, MessageError, message
 from jinef.common.pg_location import is_postgres, parse_location, with_schema
 from jinef.common.settings import DEFAULTS, settings
 
@@ -39,9 +40,9 @@ def max_shrink(explicit: float | None = None) -> float:
     try:
         value = float(raw)  # type: ignore[arg-type]
     except ValueError:
-        raise ValueError(f"max shrink must be a number from 0 to 1, not {raw!r}") from None
+        raise MessageError(message("settings.max_shrink", value=repr(raw))) from None
     if not 0 <= value <= 1:
-        raise ValueError(f"max shrink must be a number from 0 to 1, not {raw!r}")
+        raise MessageError(message("settings.max_shrink", value=repr(raw)))
     return value
 
 
@@ -49,7 +50,12 @@ _PG_SCHEMES = ("postgresql://", "postgres://")
 
 
 class RegistryNotFoundError(FileNotFoundError):
-    """No registry at the given location (no file, no schema, no read image, or no server to ask)."""
+    """No registry at the given location (no file, no schema, no read image, or no server to ask); ``text`` is
+    the catalogue's message when there is one (``str()`` is English)."""
+
+    def __init__(self, detail: str | Message) -> None:
+        super().__init__(detail.text("en") if isinstance(detail, Message) else detail)
+        self.text = detail if isinstance(detail, Message) else None
 
 
 def _is_url(raw: object) -> bool:

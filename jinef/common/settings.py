@@ -24,12 +24,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from jinef.common.messages import Message, MessageError, message
+
 PREFIX = "JINEF_"
 CONFIG_VARIABLE = "JINEF_CONFIG"  # names the TOML file; not a setting itself (a file cannot name another file)
 
 
-class SettingsError(ValueError):
-    """A setting that cannot be used: which variable or file key, what was wrong (Persian, then English)."""
+class SettingsError(MessageError):
+    """A setting that cannot be used: which variable or file key, what was wrong. ``text`` is the catalogue's
+    message (the CLI shows it in its language); ``str()`` says it in Persian, then English, for logs and tracebacks
+    that know no reader's language."""
+
+    def __str__(self) -> str:
+        return f"{self.text.text('fa')} / {self.text.text('en')}"
 
 
 @dataclass(frozen=True)
@@ -155,11 +162,8 @@ def _base(hint: Any) -> Any:
 
 SECRETS = frozenset(n for n in FIELDS if _base(TYPES[n]) is Secret)
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-# What each kind of value must be, in Persian and English (the rule a bad value broke).
-_RULES = {bool: ("باید ۱/۰ یا true/false باشد", "must be 1/0 or true/false"),
-          int: ("باید عدد صحیح باشد", "must be a whole number"), float: ("باید عدد باشد", "must be a number"),
-          str: ("باید متن باشد", "must be text"), Path: ("باید مسیر باشد", "must be a path"),
-          Secret: ("باید متن باشد", "must be text"), tuple: ("باید فهرستی از متن‌ها باشد", "must be a list of text")}
+# What each kind of value must be: the catalogue's settings.rule.<rule> (the rule a bad value broke).
+_RULES = {bool: "bool", int: "int", float: "float", str: "text", Path: "path", Secret: "text", tuple: "list"}
 
 
 def variable(name: str) -> str:
@@ -174,11 +178,11 @@ def config_path() -> Path | None:
 
 
 def _convert(name: str, raw: Any, from_text: bool) -> Any:
-    """``raw`` as setting ``name`` holds it (an environment variable's text, or a TOML value); ValueError with the
-    rule in both languages when it cannot be."""
+    """``raw`` as setting ``name`` holds it (an environment variable's text, or a TOML value); a
+    :class:`MessageError` naming the rule when it cannot be."""
     kind = _base(TYPES[name])
     kind = tuple if typing.get_origin(kind) is tuple else kind
-    fa, en = _RULES[kind]
+    broken = MessageError(message(f"settings.rule.{_RULES[kind]}"))
     value: Any
     if kind is bool:
         text = str(raw).strip().lower() if from_text else None
@@ -187,27 +191,27 @@ def _convert(name: str, raw: Any, from_text: bool) -> Any:
         elif text in _FALSE or (not from_text and raw is False):
             value = False
         else:
-            raise ValueError(f"{fa} / {en}")
+            raise broken
     elif kind in (int, float):
         if not from_text and (isinstance(raw, bool) or not isinstance(raw, int | float) or
                               (kind is int and isinstance(raw, float))):
-            raise ValueError(f"{fa} / {en}")
+            raise broken
         try:
             value = kind(raw)
         except ValueError:
-            raise ValueError(f"{fa} / {en}") from None
+            raise broken from None
         low, high = FIELDS[name].metadata["minimum"], FIELDS[name].metadata["maximum"]
         if (low is not None and value < low) or (high is not None and value > high):
-            span = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise ValueError(f"باید از {low}{f' تا {high}' if high is not None else ' یا بیشتر'} باشد / must be {span}")
+            raise MessageError(message("settings.rule.range", low=low, high=high) if high is not None
+                               else message("settings.rule.at_least", low=low))
     elif kind is tuple:
         items = raw.split(",") if from_text else raw
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise ValueError(f"{fa} / {en}")
+            raise broken
         value = tuple(i.strip() for i in items if i.strip())
     else:
         if not isinstance(raw, str):
-            raise ValueError(f"{fa} / {en}")
+            raise broken
         value = kind(raw)
     return value
 
@@ -218,21 +222,17 @@ def read_config_file(path: Path) -> dict[str, Any]:
     try:
         values = tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
-        raise SettingsError(f"پرونده تنظیمات {path} پیدا نشد / the configuration file {path} does not exist "
-                            f"({CONFIG_VARIABLE} or --config)") from None
+        raise SettingsError(message("settings.file_missing", path=str(path), variable=CONFIG_VARIABLE)) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SettingsError(f"پرونده تنظیمات {path} خوانا نیست / the configuration file {path} cannot be read: "
-                            f"{exc}") from None
+        raise SettingsError(message("settings.file_unreadable", path=str(path), detail=str(exc))) from None
     unknown = sorted(set(values) - set(FIELDS))
     if unknown:
-        raise SettingsError(f"کلید ناشناخته در {path}: {', '.join(unknown)} / unknown setting in {path}: "
-                            f"{', '.join(unknown)} (see docs/configuration.md)")
+        raise SettingsError(message("settings.unknown_keys", path=str(path), keys=unknown))
     secret = sorted(SECRETS & set(values))
     mode = path.stat().st_mode & 0o777
     if secret and mode & 0o077:
-        raise SettingsError(f"پرونده {path} رمز دارد ({', '.join(secret)}) و دیگران می‌توانند آن را بخوانند / "
-                            f"{path} holds a secret ({', '.join(secret)}) and is readable by others (mode {mode:o}): "
-                            "chmod 600 it")
+        raise SettingsError(message("settings.secret_readable", path=str(path), names=secret, mode=f"{mode:o}",
+                                    command="chmod 600"))
     return values
 
 
@@ -243,17 +243,20 @@ def _load(environment: tuple[tuple[str, str], ...], file_stamp: tuple[str, int, 
     from_environment = {k.removeprefix(PREFIX).lower(): v for k, v in environment if v}
     chosen: dict[str, Any] = {}
     for name in FIELDS:
+        where: Message
         if name in from_environment:
-            raw, where, from_text = from_environment[name], f"${variable(name)}", True
+            raw, from_text = from_environment[name], True
+            where = message("settings.where.environment", variable=variable(name))
         elif name in from_file:
-            raw, where, from_text = from_file[name], f"{name} in {path}", False
+            raw, from_text = from_file[name], False
+            where = message("settings.where.file", name=name, path=str(path))
         else:
             continue
         try:
             chosen[name] = _convert(name, raw, from_text)
-        except ValueError as exc:
+        except MessageError as exc:
             shown = "" if name in SECRETS else f"={raw!r}"  # a secret is never repeated, even a wrong one
-            raise SettingsError(f"تنظیم نادرست / bad setting {where}{shown}: {exc}") from None
+            raise SettingsError(message("settings.bad", where=where, value=shown, rule=exc.text)) from None
     return Settings(**chosen)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from jinef.common.messages import Message, message
 from jinef.common.processes import process_alive
 from jinef.image.strings import StringTable, pack_strings
 from jinef.text.rules import text_rules_fingerprint
@@ -38,14 +39,19 @@ _STAGING = ".staging-"
 
 
 class ImageError(Exception):
-    """No usable read image at a location (missing, unfinished or of another format version)."""
+    """No usable read image at a location (missing, unfinished or of another format version); ``text`` says why
+    in either language, ``str()`` in English."""
+
+    def __init__(self, text: Message) -> None:
+        super().__init__(text.text("en"))
+        self.text = text
 
 
 class ImageMissingError(ImageError):
     """No read image at all at ``path`` (never compiled): the usual first error, so adapters name it in kind."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(f"no read image at {path}: compile one with `jinef index`")
+        super().__init__(message("image.missing", path=str(path)))
         self.path = path
 
 
@@ -132,7 +138,7 @@ def publish(root: Path, generation: str, keep: int = 2) -> None:
     """
     root = Path(root)
     if not (root / generation / MANIFEST).is_file():
-        raise ImageError(f"no finished image generation {generation!r} in {root}")
+        raise ImageError(message("image.no_generation", generation=generation, root=str(root)))
     link = root / f".{CURRENT}.{os.getpid()}"
     link.unlink(missing_ok=True)
     os.symlink(generation, link)
@@ -183,13 +189,12 @@ class ReadImage:
         try:
             manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ImageError(f"{path} has no readable manifest ({exc})") from exc
+            raise ImageError(message("image.no_manifest", path=str(path), detail=str(exc))) from exc
         if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-            raise ImageError(f"{path} is not a {FORMAT} of version {FORMAT_VERSION} (found "
-                             f"{manifest.get('format')} {manifest.get('format_version')}): run `jinef index`")
+            raise ImageError(message("image.other_format", path=str(path), format=FORMAT, version=FORMAT_VERSION,
+                                     found=f"{manifest.get('format')} {manifest.get('format_version')}"))
         if manifest.get("text_rules") != text_rules_fingerprint():
-            raise ImageError(f"the read image at {path} was compiled under other Persian text rules (its names' "
-                             "match keys would not meet today's queries): run `jinef index`")
+            raise ImageError(message("image.other_text_rules", path=str(path)))
         arrays = {}
         for name in manifest["arrays"]:
             # Opened all at once: a later cleanup of this generation cannot leave an array unopened.
@@ -211,7 +216,7 @@ class ReadImage:
         try:
             return self.arrays[name]
         except KeyError:
-            raise ImageError(f"the read image at {self.path} has no array {name!r}: recompile it") from None
+            raise ImageError(message("image.no_array", path=str(self.path), name=name)) from None
 
     def field(self, table: str, name: str) -> np.ndarray:
         """One field of a table stored as records (``<table>/rows``): a strided view, nothing copied."""

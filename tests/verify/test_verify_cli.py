@@ -115,3 +115,26 @@ def test_the_whole_verification_from_the_cli(small_registry: Path, tmp_path: Pat
                           input=one_time.group() + "\n", env={"JINEF_VERIFY_KEY": ""})
     assert right.exit_code == 0, right.output
     assert json.loads(right.stdout)["state"] == "verified"
+
+
+def test_audit_and_key_ring_texts_follow_lang(make_hub: HubFactory, db_path: Path, registry_path: Path) -> None:
+    """`jinef --lang fa audit verify` says the chain is intact, or where it broke, in Persian (the head to copy
+    stays Latin); a key ring the hub refuses is named exactly, in the chosen language."""
+    hub = make_hub()
+    verify_link(hub, PEOPLE[0], MOBILES[0], ACTIVE_POSTCODES[0])
+    hub.close()
+    code, out = run("--lang", "fa", "audit", "verify", "--db", str(registry_path))
+    assert code == 0 and re.match(r"زنجیره سالم است: ۴ رکورد، سرِ زنجیره 4:[0-9a-f]{64}$", out.strip()), out
+    code, out = run("--lang", "fa", "audit", "verify", "--db", str(registry_path), "--expect-head", "nonsense")
+    assert code == 1 and "سرِ زنجیره به شکل «<seq>:<hex hash>» نوشته می‌شود" in out, out
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE verify_audit SET org = 'nobody' WHERE seq = 2")
+    code, out = run("--lang", "fa", "audit", "verify", "--db", str(registry_path))
+    assert code == 1 and out.strip() == "زنجیره در رکورد ۲ شکسته است (edited): رکورد ۲ پس از نوشته شدن تغییر کرده است"
+    code, out = run("--lang", "en", "audit", "verify", "--db", str(registry_path), "--json")
+    assert code == 1 and json.loads(out)["issue"]["message"] == "record 2 was changed after it was written"
+    (db_path.parent / "verify.key").chmod(0o644)
+    code, out = run("--lang", "fa", "verify", "rotate-key", "--db", str(registry_path))
+    assert code == 1 and "را دیگران هم می‌توانند بخوانند (مجوز 644)؛ آن را با chmod 600 ببندید" in out, out
+    code, out = run("--lang", "en", "verify", "rotate-key", "--db", str(registry_path))
+    assert code == 1 and "is readable by others (mode 644); chmod 600 it" in out, out

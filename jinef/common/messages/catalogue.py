@@ -2,8 +2,9 @@
 
 ``catalogue.toml`` nests tables by topic (``[postcode.rule]``); a table with exactly the keys ``en`` and ``fa``
 is one message, its id the dotted path (``postcode.rule.wrong_length``). Templates use ``str.format`` fields.
-In Persian, numbers in field values are written with Persian digits (a reader of Persian reads ۱۲ not 12); a
-field formatted ``{name:latin}`` keeps its text as it is (request ids, field paths: things to copy, not read).
+In Persian, numbers in field values are written with Persian digits (a reader of Persian reads ۱۲ not 12), and
+the grouping and percent signs a field's spec asks for are Persian's (۱٬۲۳۴، ۴۰٪); a field formatted
+``{name:latin}`` keeps its text as it is (request ids, field paths: things to copy, not read).
 Lists are joined with the language's comma (lists of messages with its semicolon); a field whose value is
 itself a :class:`Message` is shown in the same language.
 """
@@ -61,6 +62,11 @@ class _Formatter(string.Formatter):
         text = super().format_field(value, "" if format_spec == LATIN else format_spec)
         if self.language == "fa" and format_spec != LATIN:
             text = text.translate(_PERSIAN_DIGITS)
+            # Grouping and percent asked for by the spec ({count:,}, {share:.0%}) in Persian's own signs.
+            if "," in format_spec:
+                text = text.replace(",", "\u066c")
+            if format_spec.endswith("%"):
+                text = text.replace("%", "\u066a")
         return text
 
 

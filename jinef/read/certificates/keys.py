@@ -16,10 +16,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from jinef.common.fileperm import create_private
+from jinef.common.messages import Message, message
 
 
 class KeyRingError(RuntimeError):
-    """The key folder cannot be used (unreadable, or a key that is not Ed25519)."""
+    """The key folder cannot be used (unreadable, or a key that is not Ed25519); ``text`` says why in either
+    language, ``str()`` in English."""
+
+    def __init__(self, text: Message) -> None:
+        super().__init__(text.text("en"))
+        self.text = text
 
 
 def public_pem(key: Ed25519PublicKey) -> str:
@@ -31,7 +37,7 @@ def load_public(pem: str | bytes) -> Ed25519PublicKey:
     """A public key from PEM text."""
     key = serialization.load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
     if not isinstance(key, Ed25519PublicKey):
-        raise KeyRingError("not an Ed25519 public key")
+        raise KeyRingError(message("certificate_keys.not_ed25519_public", algorithm="Ed25519"))
     return key
 
 
@@ -47,7 +53,7 @@ class CertificateKeys:
         ring = cls(Path(folder))
         if not (ring.folder / "current").is_file():
             if not create:
-                raise KeyRingError(f"no certificate keys in {folder}")
+                raise KeyRingError(message("certificate_keys.none", folder=str(folder)))
             ring.rotate()
         return ring
 
@@ -77,7 +83,7 @@ class CertificateKeys:
         kid = self.current
         key = serialization.load_pem_private_key((self.folder / f"{kid}.key").read_bytes(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
-            raise KeyRingError(f"key {kid} is not an Ed25519 key")
+            raise KeyRingError(message("certificate_keys.not_ed25519", kid=kid, algorithm="Ed25519"))
         return kid, key
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
@@ -99,7 +105,7 @@ def keys_from_pem_file(path: Path) -> dict[str, Ed25519PublicKey]:
                 out[kid] = load_public("\n".join(block) + "\n")
                 kid = None
     if not out:
-        raise KeyRingError(f"{path}: no public keys (expected `kid: ID` lines each followed by a PEM block)")
+        raise KeyRingError(message("certificate_keys.no_public_keys", path=str(path)))
     return out
 
 

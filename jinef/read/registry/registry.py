@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
+from jinef.common.messages import message
 from jinef.image.folder import ImageError, ReadImage
 from jinef.model import postcode as pc
 from jinef.model.address import Address
@@ -54,8 +55,7 @@ class Registry:
         try:
             return cls(ReadImage.open(root))
         except ImageError as exc:
-            raise RegistryNotFoundError(f"{exc}; with no registry yet, build one with `jinef build` or "
-                                        "`jinef import`") from exc
+            raise RegistryNotFoundError(message("image.unusable", problem=exc.text)) from exc
 
     @property
     def generation(self) -> str:

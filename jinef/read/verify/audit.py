@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from jinef.common.messages import DEFAULT_LANGUAGE, Message, MessageError, message
 from jinef.read.verify.combine import Combiner
 from jinef.read.verify.errors import AuditUnavailable
 from jinef.read.verify.store import HEAD_MISSING_ACTION, AuditEntry, AuditRow, UnreadableAuditRecord, VerifyStore
@@ -109,30 +110,36 @@ def read_audit_row(row: tuple[Any, ...]) -> AuditRow:
     """A stored record, every field checked: a tampered one raises UnreadableAuditRecord naming it."""
     seq = row[0]
     if type(row[1]) is not str:
-        raise UnreadableAuditRecord(seq, "ts", f"not text ({type(row[1]).__name__})")
+        raise UnreadableAuditRecord(seq, "ts", message("audit.unreadable.not_text", type=type(row[1]).__name__))
     try:
         ts = datetime.fromisoformat(row[1])
     except ValueError:
-        raise UnreadableAuditRecord(seq, "ts", f"not an ISO 8601 time: {row[1][:40]!r}") from None
+        not_a_time = message("audit.unreadable.not_a_time", standard="ISO 8601", text=repr(row[1][:40]))
+        raise UnreadableAuditRecord(seq, "ts", not_a_time) from None
     if ts.tzinfo is None:
-        raise UnreadableAuditRecord(seq, "ts", f"no time zone: {row[1][:40]!r}")
+        raise UnreadableAuditRecord(seq, "ts", message("audit.unreadable.no_time_zone", text=repr(row[1][:40])))
     for name, value in zip(_AUDIT_TEXT_FIELDS, row[2:8], strict=True):
         if type(value) is not str:
-            raise UnreadableAuditRecord(seq, name, f"not text ({type(value).__name__})")
+            raise UnreadableAuditRecord(seq, name, message("audit.unreadable.not_text", type=type(value).__name__))
     for name, value in (("prev_hash", row[8]), ("hash", row[9])):
         if type(value) is not bytes or len(value) != 32:
-            raise UnreadableAuditRecord(seq, name, "not a 32-byte hash")
+            raise UnreadableAuditRecord(seq, name, message("audit.unreadable.not_a_hash", size=32))
     entry = AuditEntry(ts, row[2], row[3], row[4], row[5], row[6], row[7])
     return AuditRow(seq=seq, entry=entry, prev_hash=row[8], hash=row[9])
 
 
 @dataclass(frozen=True, slots=True)
 class AuditIssue:
-    """The first bad record found: its sequence number, what is wrong, and in words."""
+    """The first bad record found: its sequence number, what is wrong, and in words (either language)."""
 
     seq: int
     kind: str
-    message: str
+    text: Message
+
+    @property
+    def message(self) -> str:
+        """What is wrong, in English (the JSON report's words, which monitors read)."""
+        return self.text.text(DEFAULT_LANGUAGE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +178,7 @@ def parse_head(text: str) -> tuple[int, bytes]:
             raise ValueError(text)
         return int(seq), bytes.fromhex(hexhash)
     except ValueError as exc:
-        raise ValueError("a head is written '<seq>:<hex hash>'") from exc
+        raise MessageError(message("audit.head_form", form="<seq>:<hex hash>")) from exc
 
 
 def verify_chain(
@@ -193,66 +200,47 @@ def verify_chain(
     issue: AuditIssue | None = None
     for row in _readable(rows):
         if isinstance(row, UnreadableAuditRecord):
-            issue = AuditIssue(row.seq, KIND_UNREADABLE, str(row))
+            issue = AuditIssue(row.seq, KIND_UNREADABLE, row.text)
             break
         count += 1
         if chain_hash(row.prev_hash, row.entry) != row.hash:
-            issue = AuditIssue(row.seq, KIND_EDITED, f"record {row.seq} was changed after it was written")
+            issue = AuditIssue(row.seq, KIND_EDITED, message("audit.issue.edited", seq=row.seq))
             break
         if row.prev_hash != prev:
             if row.prev_hash in set(all_hashes or ()):
-                issue = AuditIssue(
-                    row.seq, KIND_REORDERED, f"record {row.seq} is out of order: it follows another record"
-                )
+                issue = AuditIssue(row.seq, KIND_REORDERED, message("audit.issue.reordered", seq=row.seq))
             elif row.seq > last_seq + 1:
-                gone = f"{last_seq + 1}" if row.seq == last_seq + 2 else f"{last_seq + 1}..{row.seq - 1}"
-                issue = AuditIssue(last_seq + 1, KIND_DELETED, f"record {gone} was deleted")
+                gone = message("audit.issue.deleted", seq=last_seq + 1) if row.seq == last_seq + 2 else \
+                    message("audit.issue.deleted_range", first=last_seq + 1, last=row.seq - 1)
+                issue = AuditIssue(last_seq + 1, KIND_DELETED, gone)
             else:
-                issue = AuditIssue(
-                    row.seq,
-                    KIND_DELETED,
-                    f"the record chained before record {row.seq} is missing (deleted or rewritten)",
-                )
+                issue = AuditIssue(row.seq, KIND_DELETED, message("audit.issue.predecessor_missing", seq=row.seq))
             break
         if row.seq != last_seq + 1:
             # Links intact but a number skipped: the sequence number itself was edited.
-            issue = AuditIssue(row.seq, KIND_EDITED, f"record {row.seq} has an edited sequence number")
+            issue = AuditIssue(row.seq, KIND_EDITED, message("audit.issue.sequence_edited", seq=row.seq))
             break
         if expect_head is not None and row.seq == expect_head[0] and row.hash != expect_head[1]:
-            issue = AuditIssue(
-                row.seq, KIND_HEAD_MISMATCH, f"record {row.seq} differs from the published head"
-            )
+            issue = AuditIssue(row.seq, KIND_HEAD_MISMATCH, message("audit.issue.published_head_differs",
+                                                                    seq=row.seq))
             break
         if row.entry.action == HEAD_MISSING_ACTION:
-            issue = AuditIssue(
-                row.seq,
-                KIND_HEAD_MISSING,
-                f"the stored head was missing when record {row.seq} was written: records after "
-                f"{row.seq - 1} may have been cut off and the head deleted",
-            )
+            issue = AuditIssue(row.seq, KIND_HEAD_MISSING, message("audit.issue.head_was_missing", seq=row.seq,
+                                                                   before=row.seq - 1))
             break
         prev, last_seq = row.hash, row.seq
     if issue is None and head is None and count:
-        issue = AuditIssue(
-            last_seq,
-            KIND_HEAD_MISSING,
-            f"the stored head is missing ({count} records): it was deleted, perhaps with records cut off the end",
-        )
+        issue = AuditIssue(last_seq, KIND_HEAD_MISSING, message("audit.issue.head_missing", count=count))
     if issue is None:
-        for anchor, what in ((head, "stored head"), (expect_head, "published head")):
+        for anchor, what in ((head, "stored"), (expect_head, "published")):
             if anchor is None:
                 continue
             if anchor[0] > last_seq:
-                issue = AuditIssue(
-                    last_seq + 1,
-                    KIND_TRUNCATED,
-                    f"records {last_seq + 1}..{anchor[0]} were cut off the end of the log ({what})",
-                )
+                issue = AuditIssue(last_seq + 1, KIND_TRUNCATED, message(
+                    "audit.issue.truncated", first=last_seq + 1, last=anchor[0], head=message(f"audit.head.{what}")))
                 break
-            if what == "stored head" and (anchor[0] != last_seq or anchor[1] != prev):
-                issue = AuditIssue(
-                    anchor[0], KIND_HEAD_MISMATCH, "the stored head does not match the last record"
-                )
+            if what == "stored" and (anchor[0] != last_seq or anchor[1] != prev):
+                issue = AuditIssue(anchor[0], KIND_HEAD_MISMATCH, message("audit.issue.head_mismatch"))
                 break
     return AuditReport(count, last_seq, prev.hex(), issue)
 

@@ -272,7 +272,15 @@ class AuditUnavailable(VerifyError):
 
 
 class KeyRingError(VerifyError):
-    """The hashing key ring is missing, malformed, or not the one the database was keyed with."""
+    """The hashing key ring is missing, malformed, or not the one the database was keyed with.
+
+    A client is told only that the ring does not fit (:meth:`text`); ``problem`` says exactly what is wrong, for
+    the operator at the command line (and, in English, the log).
+    """
 
     code = "key_ring_error"
     http_status = 500
+
+    def __init__(self, problem: Message, **details: Any) -> None:
+        super().__init__(problem.text(DEFAULT_LANGUAGE), **details)
+        self.problem = problem

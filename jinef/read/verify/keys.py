@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jinef.common.config import state_dir
+from jinef.common.messages import message
 from jinef.common.pg_location import is_postgres
 from jinef.common.settings import settings
 from jinef.read.verify.errors import KeyRingError
@@ -80,7 +81,7 @@ class KeyRing:
         """The secret of one version (1-based)."""
         if not 1 <= version <= len(self.keys):
             raise KeyRingError(
-                f"the key ring has versions 1..{len(self.keys)}, but version {version} is needed",
+                message("key_ring.version_missing", available=len(self.keys), needed=version),
                 needed=version,
                 available=len(self.keys),
             )
@@ -102,7 +103,7 @@ class KeyRing:
     def save(self) -> None:
         """Write the ring to its file atomically with mode 0600 (never truncates in place)."""
         if self.path is None:
-            raise KeyRingError(f"the key ring comes from ${ENV_VAR}; it cannot be written")
+            raise KeyRingError(message("key_ring.read_only", variable=ENV_VAR))
         write_key_file(self.path, self)
 
 
@@ -115,18 +116,18 @@ def parse_ring(text: str, path: Path | None = None) -> KeyRing:
             continue
         version, sep, b64 = part.partition(":")
         if not sep or not version.strip().isdigit():
-            raise KeyRingError("a key ring line is '<version>:<base64 key>'")
+            raise KeyRingError(message("key_ring.line_form", form="<version>:<base64 key>"))
         if int(version) != len(keys) + 1:
-            raise KeyRingError(f"key versions must be 1, 2, 3, ... in order; found {int(version)}")
+            raise KeyRingError(message("key_ring.out_of_order", found=int(version)))
         try:
             key = base64.b64decode(b64.strip(), validate=True)
         except ValueError as exc:
-            raise KeyRingError(f"key version {version} is not valid base64") from exc
+            raise KeyRingError(message("key_ring.not_base64", version=version, encoding="base64")) from exc
         if len(key) != KEY_BYTES:
-            raise KeyRingError(f"key version {version} must be {KEY_BYTES} bytes, not {len(key)}")
+            raise KeyRingError(message("key_ring.wrong_size", version=version, size=KEY_BYTES, found=len(key)))
         keys.append(key)
     if not keys:
-        raise KeyRingError("the key ring is empty")
+        raise KeyRingError(message("key_ring.empty"))
     return KeyRing(tuple(keys), path)
 
 
@@ -169,19 +170,19 @@ def load_ring(
         return parse_ring(ring_text, None)
     if key_path is None:
         if db_path is None:
-            raise KeyRingError(f"no key: give a key file path, set ${ENV_VAR}, or give the database path")
+            raise KeyRingError(message("key_ring.no_key", variable=ENV_VAR))
         key_path = default_key_path(db_path)
     path = Path(key_path)
     if not path.exists():
         if not create:
-            raise KeyRingError(f"key file {path} does not exist (a hub shared by several hosts needs the same ring on "
-                               f"each: copy it from the host that made it, mode 0600, or set ${ENV_VAR})")
+            raise KeyRingError(message("key_ring.no_file", path=str(path), mode="0600", variable=ENV_VAR))
         ring = KeyRing((secrets.token_bytes(KEY_BYTES),), path)
         write_key_file(path, ring)
         return ring
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
-        raise KeyRingError(f"key file {path} is readable by others (mode {mode:o}); chmod 600 it")
+        raise KeyRingError(message("key_ring.readable_by_others", path=str(path), mode=f"{mode:o}",
+                                   command="chmod 600"))
     return parse_ring(path.read_text(encoding="ascii"), path)
 
 

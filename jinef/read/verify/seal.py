@@ -16,6 +16,7 @@ import secrets
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from jinef.common.messages import message
 from jinef.read.verify.errors import KeyRingError
 from jinef.read.verify.keys import KeyRing
 
@@ -47,4 +48,4 @@ def unseal(ring: KeyRing, stored: str) -> str:
         blob = base64.b64decode(b64, validate=True)
         return _aead(ring, int(version)).decrypt(blob[:12], blob[12:], _AAD).decode("utf-8")
     except (ValueError, InvalidTag):
-        raise KeyRingError("a sealed outbox message cannot be opened with this key ring") from None
+        raise KeyRingError(message("key_ring.cannot_unseal")) from None

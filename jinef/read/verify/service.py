@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from jinef.common.group_commit import GroupCommit
+from jinef.common.messages import message
 from jinef.model import postcode as pc
 from jinef.model.digits import to_latin_digits
 from jinef.model.slots_init import slots_constructor
@@ -467,13 +468,13 @@ def check_ring(ring: KeyRing, version: int, checks: Mapping[int, str]) -> int:
     """Make sure ``ring`` holds the keys the database was hashed with; return the version."""
     if ring.latest < version:
         raise KeyRingError(
-            f"the database is keyed with version {version} but the key ring has only {ring.latest} keys",
+            message("key_ring.database_ahead", version=version, latest=ring.latest),
             needed=version,
             available=ring.latest,
         )
     for v in range(1, version + 1):
         if checks.get(v) != ring.check_value(v):
-            raise KeyRingError(f"key version {v} of the ring is not the key this database was hashed with")
+            raise KeyRingError(message("key_ring.wrong_key", version=v))
     return version
 
 
@@ -1134,14 +1135,11 @@ def rotate_key(
     """
     version, checks = store.key_state()
     if version == 0:
-        raise KeyRingError("the database has no keyed data yet; nothing to rotate")
+        raise KeyRingError(message("key_ring.nothing_to_rotate"))
     check_ring(ring, version, checks)
     if ring.latest <= version:
         if ring.path is None:
-            raise KeyRingError(
-                "the key ring comes from $JINEF_VERIFY_KEY: append a new key to it "
-                "(jinef verify new-key prints one), then rotate"
-            )
+            raise KeyRingError(message("key_ring.rotate_environment", variable="JINEF_VERIFY_KEY"))
         ring = ring.with_new_key()
         ring.save()
     target = ring.latest

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from jinef.common.messages import MessageError, message
 from jinef.read.verify import mobile as mob
 from jinef.read.verify.store import OutboxMessage, VerifyStore
 
@@ -45,7 +46,7 @@ class HttpSmsGateway:
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
         if not url.startswith(("https://", "http://")):
-            raise ValueError(f"the SMS gateway must be an http(s) URL, not {url!r}")
+            raise MessageError(message("sms.not_a_url", url=url))  # a ValueError, in either language
         self.url = url
         self._token = token
         self.timeout = timeout
@@ -62,7 +63,7 @@ class HttpSmsGateway:
         request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
         with urllib.request.urlopen(request, timeout=self.timeout) as response:
             if not 200 <= response.status < 300:
-                raise OSError(f"the SMS gateway answered {response.status}")
+                raise OSError(f"the SMS gateway answered {response.status}")  # for the log: the hub says sms_failed
 
 
 class OutboxGateway:

@@ -14,6 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from jinef.common.messages import DEFAULT_LANGUAGE, Message, message
+
 
 class State(StrEnum):
     """Where a verification request («احراز نشانی») stands."""
@@ -156,10 +158,12 @@ class Alert:
 
 
 class UnreadableAuditRecord(ValueError):
-    """A stored audit record has a field that cannot be read (edited to the wrong type or an unparsable value)."""
+    """A stored audit record has a field that cannot be read (edited to the wrong type or an unparsable value);
+    ``text`` says so in either language, ``str()`` in English."""
 
-    def __init__(self, seq: int, field: str, detail: str) -> None:
-        super().__init__(f"record {seq} has an unreadable {field}: {detail}")
+    def __init__(self, seq: int, field: str, detail: Message) -> None:
+        self.text = message("audit.issue.unreadable", seq=seq, field=field, detail=detail)
+        super().__init__(self.text.text(DEFAULT_LANGUAGE))
         self.seq = seq
         self.field = field
         self.detail = detail

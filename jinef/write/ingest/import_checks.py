@@ -21,11 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from jinef.common.messages import Message, message
 from jinef.model import postcode as pc_rules
 from jinef.model.address import USAGE_LABELS_FA, LocalityType, ThoroughfareType, Usage
 from jinef.model.postcode_column import validate_column
 from jinef.text.letters import name_key
 from jinef.text.lexicon import locality_type_word, usage_code
+from jinef.write.ingest.import_errors import RowError
 from jinef.write.ingest.import_reader import FIELDS, Batch
 from jinef.write.ingest.key_ids import SortedRuns, first_seen
 from jinef.write.refdata.boundaries import Boundaries
@@ -40,19 +42,6 @@ _USAGES = {u.value for u in Usage}
 MAX_FIELD_CHARS = 1000
 # Decimal degrees as exports write them: parsed alike by pyarrow and float(), and already rounded to 1 cm.
 _PLAIN_COORD = r"^-?[0-9]{1,3}(\.[0-9]{1,7})?$"
-
-
-@dataclass(frozen=True)
-class RowError:
-    """Why one row was refused: where (row, field) and which rule."""
-
-    row: int  # 1 = the first data row (line 2 of a CSV file)
-    field: str
-    rule: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, field {self.field!r}: {self.message} [{self.rule}]"
 
 
 def split_thoroughfare(text: str) -> tuple[str, str] | None:
@@ -299,43 +288,46 @@ class Checker:
         row = batch.first_row + i
         r: dict[str, str] = {} if kind == MALFORMED else {c: a[i].as_py() for c, a in batch.columns.items()}
         if kind == MALFORMED:
-            return RowError(row, "*", "malformed_row", f"the row {batch.malformed[i]}")
+            return RowError(row, "*", "malformed_row", message("import.row.malformed", problem=batch.malformed[i]))
         if kind == TOO_LONG:
             f, text = next((c, v) for c, v in r.items() if c in FIELDS and len(v) > MAX_FIELD_CHARS)
-            return RowError(row, f, "too_long", f"{f} is {len(text):,} characters long; a field holds at most "
-                                                f"{MAX_FIELD_CHARS:,}")
+            return RowError(row, f, "too_long", message("import.row.too_long", field=f, length=len(text),
+                                                        most=MAX_FIELD_CHARS))
         if REQUIRED_FIRST <= kind < POSTCODE:
             f = REQUIRED[kind - REQUIRED_FIRST]
-            return RowError(row, f, "required", f"{f} is required")
+            return RowError(row, f, "required", message("import.row.required", field=f))
         if kind == POSTCODE:
             v = pc_rules.validate(r["postcode"])
-            return RowError(row, "postcode", ",".join(v.reasons), "; ".join(v.messages()))
-        if kind == DUPLICATE:
-            return RowError(row, "postcode", "duplicate",
-                            f"postcode {pc_rules.from_int(int(checked.code[i]))} appears twice in the file")
-        if kind == REGISTERED:
-            return RowError(row, "postcode", "already_registered",
-                            f"postcode {pc_rules.from_int(int(checked.code[i]))} is already in the registry")
-        simple: dict[int, tuple[str, str, str]] = {
-            NOT_A_NUMBER: ("lat/lon", "not_a_number", "coordinates must be decimal degrees"),
-            OUT_OF_RANGE: ("lat/lon", "out_of_range", "coordinates out of range"),
-            PROVINCE: ("province", "unknown_division", f"no province named «{r.get('province')}»"),
-            COUNTY: ("county", "unknown_division",
-                     f"no county «{r.get('county')}» in province «{r.get('province')}»"),
-            DISTRICT: ("district", "unknown_division", f"no district «{r.get('district')}» in this county"),
-            RURAL: ("rural_district", "unknown_division",
-                    f"no rural district «{r.get('rural_district')}» in this county"),
-            LOCALITY_TYPE: ("locality_type", "unknown_value",
-                            f"locality type must be one of {sorted(_LOCALITY_TYPES)} (or city, village, hamlet)"),
-            LAST: ("last_thoroughfare", "no_type_word", "a thoroughfare starts with its type word"),
-            PREV: ("prev_thoroughfare", "no_type_word", "a thoroughfare starts with its type word"),
-            FLOOR: ("floor", "not_an_integer", "floor is a whole number (0 = همکف)"),
-            USAGE: ("usage", "unknown_value", f"usage must be one of {sorted(_USAGES)} or its Persian label "
-                                              f"({'، '.join(USAGE_LABELS_FA.values())})"),
-            OUTSIDE: ("lat/lon", "outside_province", f"the point is outside the province «{r.get('province')}»"),
+            reasons = [pc_rules.rule_message(rule) for rule in v.reasons]
+            return RowError(row, "postcode", ",".join(v.reasons), message("postcode.invalid_item", reasons=reasons))
+        if kind in (DUPLICATE, REGISTERED):
+            rule, mid = ("duplicate", "import.row.duplicate") if kind == DUPLICATE else \
+                ("already_registered", "import.row.already_registered")
+            return RowError(row, "postcode", rule, message(mid, postcode=pc_rules.from_int(int(checked.code[i]))))
+        province = r.get("province")
+        simple: dict[int, tuple[str, str, Callable[[], Message]]] = {
+            NOT_A_NUMBER: ("lat/lon", "not_a_number", lambda: message("import.row.not_a_number")),
+            OUT_OF_RANGE: ("lat/lon", "out_of_range", lambda: message("import.row.out_of_range")),
+            PROVINCE: ("province", "unknown_division", lambda: message("import.row.unknown_province",
+                                                                       province=province)),
+            COUNTY: ("county", "unknown_division", lambda: message("import.row.unknown_county",
+                                                                   county=r.get("county"), province=province)),
+            DISTRICT: ("district", "unknown_division", lambda: message("import.row.unknown_district",
+                                                                       district=r.get("district"))),
+            RURAL: ("rural_district", "unknown_division", lambda: message(
+                "import.row.unknown_rural_district", rural_district=r.get("rural_district"))),
+            LOCALITY_TYPE: ("locality_type", "unknown_value", lambda: message(
+                "import.row.locality_type", choices=str(sorted(_LOCALITY_TYPES)))),
+            LAST: ("last_thoroughfare", "no_type_word", lambda: message("import.row.no_type_word")),
+            PREV: ("prev_thoroughfare", "no_type_word", lambda: message("import.row.no_type_word")),
+            FLOOR: ("floor", "not_an_integer", lambda: message("import.row.floor")),
+            USAGE: ("usage", "unknown_value", lambda: message(
+                "import.row.usage", choices=str(sorted(_USAGES)), labels="، ".join(USAGE_LABELS_FA.values()))),
+            OUTSIDE: ("lat/lon", "outside_province", lambda: message("import.row.outside_province",
+                                                                     province=province)),
         }
-        f, rule, message = simple[kind]
-        return RowError(row, f, rule, message)
+        f, rule, reason = simple[kind]
+        return RowError(row, f, rule, reason())
 
 
 def _label(vocab: Vocab, canonical: str | None) -> int:

@@ -32,6 +32,7 @@ import pyarrow.csv as pacsv
 
 from jinef.common.csv_safety import QUOTE, restore_row
 from jinef.common.input_encoding import detect_encoding
+from jinef.common.messages import Message, MessageError, message
 from jinef.model.address import EXPORT_COLUMNS
 from jinef.text.letters import ARABIC_TO_PERSIAN
 
@@ -50,13 +51,13 @@ _UTF8 = ("utf-8", "utf-8-sig")
 _CP1256_FOLD = {c: ARABIC_TO_PERSIAN[c] for c in ("ي", "ك")}
 
 
-class FileError(ValueError):
+class FileError(MessageError):
     """What is wrong with the file as a whole (not one row): no header, a wrong one, text that will not decode."""
 
-    def __init__(self, rule: str, message: str, row: int = 0) -> None:
+    def __init__(self, rule: str, text: Message, row: int = 0) -> None:
         self.rule = rule
         self.row = row  # the data row where reading stopped; 0 for the header or the file as a whole
-        super().__init__(message)
+        super().__init__(text)
 
 
 class HeaderError(FileError):
@@ -74,7 +75,7 @@ class Batch:
 
     first_row: int  # data row number of the first row (1 = line 2 of a CSV file)
     columns: dict[str, pa.Array]  # every FIELDS column (and "address" when asked for), "" for a missing value
-    malformed: dict[int, str] = field(default_factory=dict)  # position → what is wrong with the row
+    malformed: dict[int, Message] = field(default_factory=dict)  # position → what is wrong with the row
 
     def __len__(self) -> int:
         return len(self.columns["postcode"])
@@ -82,7 +83,7 @@ class Batch:
     def raw_row(self, i: int) -> dict[str, str]:
         """Row ``i`` as the reference reader gives it (for the rejects file)."""
         if i in self.malformed:
-            return {"__error__": self.malformed[i]}
+            return {"__error__": self.malformed[i].text("en")}
         return {c: a[i].as_py() for c, a in self.columns.items()}
 
 
@@ -101,8 +102,8 @@ def read_batches(path: Path, fmt: Literal["csv", "jsonl"], with_address: bool = 
         for batch in batches:
             yield _folded(batch) if fold else batch
     except UnicodeDecodeError as exc:
-        raise FileError("not_text", f"the file is not valid {enc} text ({exc.reason} at byte {exc.start} of a "
-                        "block); give its encoding with --encoding (utf-8, utf-16 or cp1256)") from None
+        raise FileError("not_text", message("import.file.not_text", encoding=enc, reason=exc.reason,
+                                            byte=exc.start, choices=("utf-8", "utf-16"), last="cp1256")) from None
 
 
 def _folded(batch: Batch) -> Batch:
@@ -118,18 +119,18 @@ def _check_header(path: Path, encoding: str) -> None:
         try:
             header = next(csv.reader(fh), None)
         except csv.Error as exc:
-            raise HeaderError("wrong_header", f"the first line is not a CSV header ({exc})") from None
+            raise HeaderError("wrong_header", message("import.file.not_a_header", detail=str(exc))) from None
     if header is None:
-        raise HeaderError("empty_file", "the file is empty")
+        raise HeaderError("empty_file", message("import.file.empty"))
     if tuple(header) != EXPORT_COLUMNS:
         missing = [c for c in EXPORT_COLUMNS if c not in header]
         extra = [c for c in header if c not in EXPORT_COLUMNS]
         if not missing and not extra:
-            raise HeaderError("wrong_header", f"expected the export header; the columns are in another order "
-                                              f"(expected {list(EXPORT_COLUMNS)})")
-        shown = [c if len(c) <= 40 else c[:40] + "…" for c in extra[:10]]  # a binary file's "header" is long
-        raise HeaderError("wrong_header", f"expected the export header; missing {missing}, unexpected {shown}"
-                                          + (f" and {len(extra) - 10} more" if len(extra) > 10 else ""))
+            raise HeaderError("wrong_header", message("import.file.column_order", expected=str(list(EXPORT_COLUMNS))))
+        shown = str([c if len(c) <= 40 else c[:40] + "…" for c in extra[:10]])  # a binary file's "header" is long
+        raise HeaderError("wrong_header", message("import.file.wrong_header", missing=str(missing), unexpected=shown)
+                          if len(extra) <= 10 else message("import.file.wrong_header_more", missing=str(missing),
+                                                           unexpected=shown, more=len(extra) - 10))
 
 
 def _csv_batches(path: Path, with_address: bool, encoding: str) -> Iterator[Batch]:
@@ -211,15 +212,16 @@ def _python_csv_batches(path: Path, first_row: int, with_address: bool, encoding
                 pass
             yield from _batched_rows(_csv_values(reader), first_row, with_address)
         except csv.Error as exc:  # the csv module stops at such a row: the rest of the file cannot be read
-            raise FileError("malformed_file", f"the file cannot be read as CSV from line {reader.line_num} "
-                                              f"({exc})", row=max(reader.line_num - 1, 1)) from None
+            raise FileError("malformed_file", message("import.file.not_csv", line=reader.line_num, detail=str(exc)),
+                            row=max(reader.line_num - 1, 1)) from None
 
 
-def _csv_values(reader: Any) -> Iterator[list[str] | str]:
+def _csv_values(reader: Any) -> Iterator[list[str] | Message]:
     width = len(EXPORT_COLUMNS)
     for values in reader:
         # Cells Jinef's CSV writers neutralised against formula injection come back as written.
-        yield restore_row(values) if len(values) == width else f"has {len(values)} fields, expected {width}"
+        yield restore_row(values) if len(values) == width else \
+            message("import.malformed.field_count", count=len(values), expected=width)
 
 
 def _jsonl_batches(path: Path, with_address: bool, encoding: str) -> Iterator[Batch]:
@@ -227,7 +229,7 @@ def _jsonl_batches(path: Path, with_address: bool, encoding: str) -> Iterator[Ba
         yield from _batched_rows((_json_values(line) for line in fh), 1, with_address)
 
 
-def _json_values(line: str) -> list[str] | str:
+def _json_values(line: str) -> list[str] | Message:
     """The export's fields of one JSON line as text, or what is wrong with it."""
     try:
         obj = orjson.loads(line)
@@ -235,18 +237,18 @@ def _json_values(line: str) -> list[str] | str:
         try:  # json accepts a few things orjson does not (NaN, lone surrogates, huge integers)
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            return f"is not valid JSON ({exc.msg})"
+            return message("import.malformed.not_json", detail=exc.msg)
         except RecursionError:  # what orjson refuses as nested too deeply, json recurses into until it fails
-            return "is not valid JSON (nested too deeply)"
+            return message("import.malformed.too_deep")
     if not isinstance(obj, dict) or set(obj) != set(EXPORT_COLUMNS):
-        return "is not an object with exactly the export's fields"
+        return message("import.malformed.not_an_object")
     nested = [k for k in EXPORT_COLUMNS if isinstance(obj[k], (dict, list, bool))]
     if nested:
-        return f"has a field that is not text or a number ({nested[0]!r})"
+        return message("import.malformed.nested_field", field=nested[0])
     return ["" if obj[k] is None else str(obj[k]) for k in EXPORT_COLUMNS]
 
 
-def _batched_rows(rows: Iterator[list[str] | str], first_row: int, with_address: bool) -> Iterator[Batch]:
+def _batched_rows(rows: Iterator[list[str] | Message], first_row: int, with_address: bool) -> Iterator[Batch]:
     """Batches from rows given as their values, or as what is wrong with them."""
     names = [*FIELDS, "address"] if with_address else list(FIELDS)
     positions = [EXPORT_COLUMNS.index(c) for c in names]
@@ -254,9 +256,9 @@ def _batched_rows(rows: Iterator[list[str] | str], first_row: int, with_address:
         chunk = list(islice(rows, _PY_BATCH_ROWS))
         if not chunk:
             return
-        malformed = {i: r for i, r in enumerate(chunk) if isinstance(r, str)}
+        malformed = {i: r for i, r in enumerate(chunk) if isinstance(r, Message)}
         blank = [""] * len(EXPORT_COLUMNS)
-        table = list(zip(*(blank if isinstance(r, str) else r for r in chunk), strict=True))
+        table = list(zip(*(blank if isinstance(r, Message) else r for r in chunk), strict=True))
         yield Batch(first_row, {c: pa.array(table[p], type=pa.string()) for c, p in zip(names, positions,
                                                                                        strict=True)}, malformed)
         first_row += len(chunk)

@@ -23,8 +23,10 @@ import numpy as np
 
 from jinef.common.background import prefetched
 from jinef.common.csv_safety import neutralise_row
+from jinef.common.messages import Message, MessageError, message
 from jinef.model.address import EXPORT_COLUMNS
-from jinef.write.ingest.import_checks import Checker, RowError, split_thoroughfare
+from jinef.write.ingest.import_checks import Checker, split_thoroughfare
+from jinef.write.ingest.import_errors import RowError
 from jinef.write.ingest.import_loader import Loader
 from jinef.write.ingest.import_reader import FileError, HeaderError, guess_format, read_batches
 from jinef.write.ingest.import_sink import DirectSink, open_sink
@@ -33,16 +35,20 @@ from jinef.write.refdata.divisions import Divisions
 from jinef.write.store.base import RegistryWriter
 from jinef.write.store.replace_guard import ReplaceRefused, ShrinkGuard
 
+# After the row's own columns: where and why it was refused (reason_fa, the Persian reason, was added last so that
+# readers of the English columns by position are not disturbed).
+REJECT_COLUMNS = ("row", "field", "rule", "reason", "reason_fa")
+
 __all__ = ["ImportError_", "ImportRefused", "ImportSummary", "RowError", "import_file", "split_thoroughfare",
            "write_rejects"]
 
 
-class ImportError_(ValueError):
+class ImportError_(MessageError):
     """An import refused; nothing was written."""
 
     def __init__(self, path: Path, error: RowError) -> None:
         self.error = error
-        super().__init__(f"{path}: {error}")
+        super().__init__(message("import.refused", path=str(path), error=error.described()))
 
 
 @dataclass
@@ -58,9 +64,9 @@ class ImportSummary:
 class ImportRefused(ReplaceRefused):
     """A replacing import its guard refused (it would load nothing, or shrink the registry too much)."""
 
-    def __init__(self, message: str, summary: ImportSummary) -> None:
+    def __init__(self, text: Message, summary: ImportSummary) -> None:
         self.summary = summary  # the rows read and rejected, for the rejects file
-        super().__init__(message)
+        super().__init__(text)
 
 
 def import_file(
@@ -108,9 +114,9 @@ def import_file(
         sink.close()
         done = True
     except HeaderError as exc:
-        raise ImportError_(path, RowError(0, "header", exc.rule, str(exc))) from None
+        raise ImportError_(path, RowError(0, "header", exc.rule, exc.text)) from None
     except FileError as exc:
-        raise ImportError_(path, RowError(exc.row, "*", exc.rule, str(exc))) from None
+        raise ImportError_(path, RowError(exc.row, "*", exc.rule, exc.text)) from None
     finally:
         if not done:
             sink.abort()
@@ -118,15 +124,17 @@ def import_file(
         try:
             guard.check(summary.loaded)
         except ReplaceRefused as exc:
-            raise ImportRefused(str(exc), summary) from None
+            raise ImportRefused(exc.text, summary) from None
     writer.add("meta", [("source", "imported"), ("imported_from", path.name)])
     return summary
 
 
 def write_rejects(rejects: list[tuple[dict[str, str], RowError]], out: Path) -> None:
-    """Each rejected row with its original fields and the reason (row, field, rule, message)."""
+    """Each rejected row with its original fields and the reason (row, field, rule, reason in English and in
+    Persian)."""
     with out.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow([*EXPORT_COLUMNS, "row", "field", "rule", "reason"])
+        w.writerow([*EXPORT_COLUMNS, *REJECT_COLUMNS])
         for r, e in rejects:
-            w.writerow(neutralise_row([*(r.get(c, "") for c in EXPORT_COLUMNS), e.row, e.field, e.rule, e.message]))
+            w.writerow(neutralise_row([*(r.get(c, "") for c in EXPORT_COLUMNS), e.row, e.field, e.rule, e.message,
+                                       e.text("fa")]))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from jinef.common.messages import Message, message
 from jinef.common.settings import DEFAULTS, settings
 
 DEFAULT_BASE = DEFAULTS.fetch_base  # JINEF_FETCH_BASE overrides it
@@ -60,7 +61,12 @@ SOURCES: tuple[Source, ...] = (
 
 
 class FetchError(RuntimeError):
-    """A download failed; nothing was written to the destination."""
+    """A download failed; nothing was written to the destination (``text`` says why in either language, ``str()``
+    in English)."""
+
+    def __init__(self, text: Message) -> None:
+        super().__init__(text.text("en"))
+        self.text = text
 
 
 def county_population(census_csv: str) -> str:
@@ -83,11 +89,10 @@ def _get(url: str) -> bytes:
             data: bytes = resp.read()
             return data
     except urllib.error.HTTPError as exc:
-        raise FetchError(f"{url}: the server answered {exc.code} {exc.reason}") from exc
+        raise FetchError(message("fetch.refused", url=url, status=exc.code, reason=str(exc.reason))) from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise FetchError(f"cannot download {url}: {reason} — are you offline? The files are listed in "
-                         "SOURCES.md; copy them by hand into the folder JINEF_DATA points to.") from exc
+        raise FetchError(message("fetch.unreachable", url=url, reason=str(reason))) from exc
 
 
 def fetch(dest: Path, base: str | None = None, progress: Callable[[str], None] | None = None) -> list[Path]:

@@ -11,13 +11,14 @@ import os
 from dataclasses import dataclass
 
 from jinef.common.config import DEFAULT_MAX_SHRINK, RegistryNotFoundError
+from jinef.common.messages import MessageError, message
 from jinef.write.store.open import describe_location, open_reader
 
 IMPORTED = "imported"  # meta.source of a registry loaded from records (a generated one says "generated")
 
 
-class ReplaceRefused(ValueError):
-    """A replace of the registry refused; nothing was written."""
+class ReplaceRefused(MessageError):
+    """A replace of the registry refused; nothing was written (``text`` says why, in either language)."""
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,12 @@ class ShrinkGuard:
             return
         if self.current is None:
             if new_units == 0:  # an empty registry is only useful to append to later: --force makes one
-                raise ReplaceRefused(f"the file has no row to load and there is no registry at {self.where} yet: "
-                                     "nothing to import (--force makes an empty registry)")
+                raise ReplaceRefused(message("replace.nothing_to_import", where=self.where))
             return
         if self.current and (new_units == 0 or new_units < self.current * (1 - self.max_shrink)):
             lost = 1 - new_units / self.current
-            raise ReplaceRefused(
-                f"refused: the registry at {self.where} has {self.current:,} units and this file would leave "
-                f"{new_units:,} ({lost:.0%} fewer; at most {self.max_shrink:.0%} may go, see --max-shrink); "
-                "the registry is unchanged; --force replaces it anyway")
+            raise ReplaceRefused(message("replace.shrink", where=self.where, current=self.current, left=new_units,
+                                         lost=lost, most=self.max_shrink))
 
 
 def check_build_replaces(location: str | os.PathLike[str], force: bool = False) -> None:
@@ -79,7 +77,4 @@ def check_build_replaces(location: str | os.PathLike[str], force: bool = False) 
         return
     current = current_registry(location)
     if current.source == IMPORTED:
-        raise ReplaceRefused(
-            f"refused: the registry at {describe_location(location)} was imported from records "
-            f"({current.units:,} active units) and a build would replace it with generated ones; "
-            "the registry is unchanged; --force replaces it anyway")
+        raise ReplaceRefused(message("replace.imported", where=describe_location(location), units=current.units))
