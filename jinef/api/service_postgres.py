@@ -30,6 +30,7 @@ from jinef.api.servicedb import (
     latency_bucket,
     new_key,
 )
+from jinef.common.messages import MessageError, message
 from jinef.common.pg_location import parse_location
 
 _SCHEMA = """
@@ -126,12 +127,14 @@ class PostgresServiceStore:
         organisation is); return it, shown once."""
         org = org.strip()
         if not org:
-            raise ValueError("an organisation name is required")
+            raise MessageError(message("keys.org_required"))
         if org_type is not None and org_type not in ORG_TYPES:
-            raise ValueError(f"unknown organisation type {org_type!r}: choose from {', '.join(ORG_TYPES)}")
+            raise MessageError(message("keys.org_type", org_type=org_type, choices=ORG_TYPES))
         bad = sorted(set(scopes) - set(KNOWN_SCOPES))
-        if bad or not scopes:
-            raise ValueError(f"unknown scopes {bad}: choose from {', '.join(KNOWN_SCOPES)}")
+        if not scopes:
+            raise MessageError(message("keys.no_scopes", choices=KNOWN_SCOPES))
+        if bad:
+            raise MessageError(message("keys.scopes", bad=bad, choices=KNOWN_SCOPES))
         key = new_key()
         now = time.time()
         c = self._conn()
