@@ -4,9 +4,9 @@ Every statement here uses ``?`` placeholders and runs through the engine's ``_ex
 with :func:`jinef.common.sql_params.postgres_sql`); upserts use the spelling both engines take (``INSERT … AS m …
 ON CONFLICT (columns)``) and new ids come back through ``RETURNING`` (SQLite has taken it since 3.35). Each
 engine keeps its schema, its connections, how a write transaction is serialised (SQLite ``BEGIN IMMEDIATE``
-under a file lock, PostgreSQL a transaction on a row-locking server), and the statements whose SQL differs:
-the token bucket (SQLite's scalar ``MIN``/``MAX`` and the caller's clock, PostgreSQL's ``LEAST``/``GREATEST``
-and the server's clock) and the audit export's cursor.
+under a file lock; PostgreSQL a plain transaction, whose row locks order concurrent writers), and the
+statements whose SQL differs: the token bucket (SQLite's scalar ``MIN``/``MAX`` and the caller's clock,
+PostgreSQL's ``LEAST``/``GREATEST`` and the server's clock) and the audit export's cursor.
 """
 
 from __future__ import annotations

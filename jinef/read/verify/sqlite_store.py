@@ -120,6 +120,7 @@ CREATE TABLE IF NOT EXISTS verify_alert (
 );
 """
 
+
 class _SqliteSql(VerifySql):
     """How SQLite takes the shared statements: as written, on one connection; times as ISO text."""
 
