@@ -3,34 +3,24 @@
 Every replica of the service (`jinef serve` on several hosts against one PostgreSQL registry) opens the same
 schema (``<registry schema>_service`` by default, see :attr:`jinef.common.config.RegistryLocation.service_target`),
 so an organisation's keys, its token bucket and the call log are one, whichever replica answers. Same tables and
-meaning as :class:`jinef.api.servicedb.SqliteServiceStore`; times are Unix seconds, and the token bucket's clock
-is the server's (replicas on several hosts share one clock).
+meaning as :class:`jinef.api.servicedb.SqliteServiceStore`, and the same queries (``service_sql.py``); times are
+Unix seconds, and the token bucket's clock is the server's (replicas on several hosts share one clock).
 """
 
 from __future__ import annotations
 
-import math
 import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from jinef.api.servicedb import (
-    AUDIT_COLUMNS,
-    KEY_PREFIX,
-    KNOWN_SCOPES,
-    ORG_TYPES,
-    AuditRecord,
-    KeyInfo,
-    Principal,
-    hash_key,
-    latency_bucket,
-    new_key,
-)
+from jinef.api.service_records import AuditRecord
+from jinef.api.service_sql import AUDIT_RANGE, SqlServiceStore, audit_range, audit_records, wait_seconds
 from jinef.common.pg_location import parse_location
+from jinef.common.sql_params import postgres_sql
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orgs (
@@ -82,7 +72,7 @@ CREATE TABLE IF NOT EXISTS metric_latency (
 _NOW = "extract(epoch FROM clock_timestamp())::float8"
 
 
-class PostgresServiceStore:
+class PostgresServiceStore(SqlServiceStore):
     """:class:`jinef.api.servicedb.ServiceStore` in one schema of a PostgreSQL database, shared by every replica."""
 
     def __init__(self, location: str) -> None:
@@ -99,7 +89,10 @@ class PostgresServiceStore:
                 c.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.loc.schema)))
                 c.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.loc.schema)))
                 c.execute(_SCHEMA)
-        c.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.loc.schema)))
+        self._set_path(c)
+
+    def _set_path(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.loc.schema)))
 
     def _conn(self, search_path: bool = True) -> psycopg.Connection[Any]:
         # One autocommit connection per thread: the event loop (keys, quota) and the audit writer never share one.
@@ -113,69 +106,29 @@ class PostgresServiceStore:
             # crash of the server within the WAL writer's delay; answers do not wait for a WAL flush each.
             conn.execute("SET synchronous_commit = off")
             if search_path:
-                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.loc.schema)))
+                self._set_path(conn)
             self._local.conn = conn
             with self._lock:
                 self._conns.append(conn)
         return conn
 
-    # -- keys ---------------------------------------------------------------------------------
-    def create_key(self, org: str, scopes: Sequence[str], rate: float | None,
-                   province: str | None = None, org_type: str | None = None) -> tuple[KeyInfo, str]:
-        """Create a key (and the organisation if new; ``province`` binds it to one, ``org_type`` says what the
-        organisation is); return it, shown once."""
-        org = org.strip()
-        if not org:
-            raise ValueError("an organisation name is required")
-        if org_type is not None and org_type not in ORG_TYPES:
-            raise ValueError(f"unknown organisation type {org_type!r}: choose from {', '.join(ORG_TYPES)}")
-        bad = sorted(set(scopes) - set(KNOWN_SCOPES))
-        if bad or not scopes:
-            raise ValueError(f"unknown scopes {bad}: choose from {', '.join(KNOWN_SCOPES)}")
-        key = new_key()
-        now = time.time()
-        c = self._conn()
-        with c.transaction():
-            c.execute("INSERT INTO orgs (name, created) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING", (org, now))
-            if org_type is not None:
-                c.execute("UPDATE orgs SET kind = %s WHERE name = %s", (org_type, org))
-            if rate is not None:
-                # A full bucket of one second's worth of requests (at least 1).
-                c.execute(f"UPDATE orgs SET rate = %s, burst = %s, tokens = %s, updated = {_NOW} WHERE name = %s",
-                          (rate, max(1.0, rate), max(1.0, rate), org))
-            org_id, org_rate = c.execute("SELECT id, rate FROM orgs WHERE name = %s", (org,)).fetchone() or (0, None)
-            scope_text = ",".join(sorted(set(scopes)))
-            row = c.execute(
-                "INSERT INTO api_keys (key_hash, prefix, org_id, scopes, created, province) "
-                "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-                (hash_key(key), key[: len(KEY_PREFIX) + 6], org_id, scope_text, now, province)).fetchone()
-        info = KeyInfo(int(row[0]) if row else 0, key[: len(KEY_PREFIX) + 6], org, tuple(scope_text.split(",")),
-                       org_rate, now, None, province)
-        return info, key
+    def _execute(self, query: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self._conn().execute(postgres_sql(query), params)
 
-    def list_keys(self) -> list[KeyInfo]:
-        """Every key, newest first."""
-        q = """SELECT k.id, k.prefix, o.name, k.scopes, o.rate, k.created, k.revoked, k.province
-               FROM api_keys k JOIN orgs o ON o.id = k.org_id ORDER BY k.id DESC"""
-        return [KeyInfo(r[0], r[1], r[2], tuple(r[3].split(",")), r[4], r[5], r[6], r[7])
-                for r in self._conn().execute(q)]
+    def _execute_many(self, query: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self._conn().cursor() as cur:
+            cur.executemany(postgres_sql(query), rows)
 
-    def revoke_key(self, ident: str) -> int:
-        """Revoke keys by id or prefix; return how many were revoked."""
-        column = "id" if ident.isdigit() else "prefix"
-        value: int | str = int(ident) if ident.isdigit() else ident
-        cur = self._conn().execute(
-            f"UPDATE api_keys SET revoked = %s WHERE {column} = %s AND revoked IS NULL", (time.time(), value))
-        return cur.rowcount
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        # Concurrent writers of every replica queue on the rows they change (the server's row locks).
+        with self._conn().transaction():
+            yield
 
-    def find_principal(self, key: str) -> Principal | None:
-        """The principal for a key, or None when unknown or revoked."""
-        row = self._conn().execute(
-            """SELECT k.id, o.id, o.name, k.scopes, o.rate, k.province FROM api_keys k JOIN orgs o ON o.id = k.org_id
-               WHERE k.key_hash = %s AND k.revoked IS NULL""", (hash_key(key),)).fetchone()
-        if row is None:
-            return None
-        return Principal(row[0], row[1], row[2], frozenset(row[3].split(",")), row[4], row[5])
+    def _fill_bucket(self, org: str, rate: float, now: float) -> None:
+        # The server's clock, as take_token reads it (``now`` is this host's).
+        self._execute(f"UPDATE orgs SET rate = ?, burst = ?, tokens = ?, updated = {_NOW} WHERE name = ?",
+                      (rate, max(1.0, rate), max(1.0, rate), org))
 
     # -- quota --------------------------------------------------------------------------------
     def take_token(self, org_id: int, cost: float = 1.0, credit: float = 0.0) -> float:
@@ -198,82 +151,21 @@ class PostgresServiceStore:
         if cur.rowcount:
             return 0.0
         row = c.execute(f"SELECT tokens, updated, rate, burst, {_NOW} FROM orgs WHERE id = %s", (org_id,)).fetchone()
-        if row is None or row[2] is None:
-            return 0.0  # unlimited organisation
-        tokens, updated, rate, burst, now = row
-        available = min(burst, tokens + max(0.0, now - updated) * rate)
-        return float(max((min(cost, burst - credit) - available) / rate, 1e-3))
+        return wait_seconds(row, cost, credit)
 
     def checkpoint(self) -> None:
         """Nothing to do: the server writes its own checkpoints."""
-
-    # -- audit and metrics --------------------------------------------------------------------
-    def write_audit(self, records: Sequence[AuditRecord]) -> None:
-        """Append audit records and update metric roll-ups in one transaction."""
-        if not records:
-            return
-        req: dict[tuple[str, str, int], list[float]] = {}
-        lat: dict[tuple[str, str, int], int] = {}
-        for r in records:
-            agg = req.setdefault((r.endpoint, r.org, r.status), [0, 0.0, 0])
-            agg[0] += 1
-            agg[1] += r.latency_ms / 1000.0
-            agg[2] += r.items
-            b = latency_bucket(r.latency_ms / 1000.0)
-            lat[(r.endpoint, r.org, b)] = lat.get((r.endpoint, r.org, b), 0) + 1
-        c = self._conn()
-        with c.transaction(), c.cursor() as cur:
-            # Sorted keys: two replicas updating the same roll-up rows lock them in one order (no deadlock).
-            cur.executemany(
-                f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join(['%s'] * len(AUDIT_COLUMNS))})",
-                [tuple(getattr(r, f) for f in AUDIT_COLUMNS) for r in records])
-            cur.executemany(
-                """INSERT INTO metric_requests AS m VALUES (%s, %s, %s, %s, %s, %s)
-                   ON CONFLICT (endpoint, org, status) DO UPDATE SET count = m.count + excluded.count,
-                       latency_sum = m.latency_sum + excluded.latency_sum, items = m.items + excluded.items""",
-                [(*k, int(v[0]), v[1], int(v[2])) for k, v in sorted(req.items())])
-            cur.executemany(
-                """INSERT INTO metric_latency AS m VALUES (%s, %s, %s, %s)
-                   ON CONFLICT (endpoint, org, bucket) DO UPDATE SET count = m.count + excluded.count""",
-                [(*k, v) for k, v in sorted(lat.items())])
-
-    def tail_audit(self, n: int, org: str | None = None) -> list[AuditRecord]:
-        """The last ``n`` records, oldest first."""
-        cols = ", ".join(AUDIT_COLUMNS)
-        if org:
-            rows = self._conn().execute(f"SELECT {cols} FROM audit WHERE org = %s ORDER BY id DESC LIMIT %s", (org, n))
-        else:
-            rows = self._conn().execute(f"SELECT {cols} FROM audit ORDER BY id DESC LIMIT %s", (n,))
-        return [AuditRecord(*r) for r in reversed(rows.fetchall())]
 
     def iter_audit(self, since: float | None = None, until: float | None = None) -> Iterator[AuditRecord]:
         """Records in time order (streamed through a server-side cursor)."""
         c = psycopg.connect(self.loc.dsn)  # a named cursor needs a transaction of its own
         try:
+            self._set_path(c)
             with c.cursor(name="jinef_audit_export") as cur:
-                cur.execute(sql.SQL("SELECT {} FROM {}.audit WHERE ts >= %s AND ts < %s ORDER BY id").format(
-                    sql.SQL(", ".join(AUDIT_COLUMNS)), sql.Identifier(self.loc.schema)),
-                    (since if since is not None else 0.0, until if until is not None else math.inf))
-                while rows := cur.fetchmany(5000):
-                    for r in rows:
-                        yield AuditRecord(*r)
+                cur.execute(postgres_sql(AUDIT_RANGE), audit_range(since, until))
+                yield from audit_records(cur)
         finally:
             c.close()
-
-    def count_audit(self, org: str | None = None) -> int:
-        """How many records (for one organisation)."""
-        if org:
-            row = self._conn().execute("SELECT COUNT(*) FROM audit WHERE org = %s", (org,)).fetchone()
-        else:
-            row = self._conn().execute("SELECT COUNT(*) FROM audit").fetchone()
-        return int(row[0]) if row else 0
-
-    def metric_rows(self) -> tuple[list[tuple[str, str, int, int, float, int]], list[tuple[str, str, int, int]]]:
-        """Roll-ups: (endpoint, org, status, count, latency_sum, items) and (endpoint, org, bucket, count)."""
-        c = self._conn()
-        req = c.execute("SELECT * FROM metric_requests ORDER BY endpoint, org, status").fetchall()
-        lat = c.execute("SELECT * FROM metric_latency ORDER BY endpoint, org, bucket").fetchall()
-        return req, lat
 
     def close(self) -> None:
         """Release connections."""

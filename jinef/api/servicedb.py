@@ -4,43 +4,61 @@ This never lives in the registry file (rebuilds rename a new file over it and re
 read-only): it is a separate database beside it, see :func:`jinef.common.config.service_db_path`.
 All SQL is behind :class:`ServiceStore`: :class:`SqliteServiceStore` here (one file beside a file registry),
 :class:`jinef.api.service_postgres.PostgresServiceStore` for replicas sharing a PostgreSQL registry;
-:func:`open_store` picks one from the target.
+:func:`open_store` picks one from the target. The queries both engines run are written once in
+``service_sql.py``; each engine keeps its schema, connections, write serialisation and token bucket.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
-import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from jinef.api.service_records import (
+    AUDIT_COLUMNS,
+    KEY_PREFIX,
+    KNOWN_SCOPES,
+    LATENCY_BUCKETS,
+    ORG_TYPES,
+    AuditRecord,
+    KeyInfo,
+    Principal,
+    hash_key,
+    latency_bucket,
+    new_key,
+)
+from jinef.api.service_sql import AUDIT_RANGE, SqlServiceStore, audit_range, audit_records, wait_seconds
 from jinef.common.fileperm import create_private
 from jinef.common.messages import MessageError, message
 from jinef.common.pg_location import is_postgres
 from jinef.common.write_lock import FileWriteLock
 
-KEY_PREFIX = "jnf_"
-# Scopes an organisation's key may hold; endpoints of other issues (geocode, reverse, match) use theirs.
-# verify_request, field_agent and citizen are the verification workflow's (see jinef/api/routers/verify.py).
-# registry_write and registry_read are the living registry's (jinef/api/routers/registry_changes.py);
-# building_request, registry_survey and registry_approve its office workflow (jinef/api/routers/building_requests.py).
-# stats reads the provinces' dashboard and plans sets its targets and takes snapshots (jinef/api/routers/dashboard.py).
-KNOWN_SCOPES = ("lookup", "geocode", "reverse", "match", "verify_request", "field_agent", "citizen", "metrics",
-                "admin", "registry_write", "registry_read", "building_request", "registry_survey", "registry_approve",
-                "certificate", "stats", "plans")
-# What an organisation is: the dashboard counts the lookups and matches served per type.
-ORG_TYPES = ("bank", "operator", "insurer", "shop", "government", "postal", "other")
-# Prometheus histogram buckets for request latency, in seconds.
-LATENCY_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-
+# The records and key rules live in service_records.py (the engines share them); callers import them from here.
+__all__ = [
+    "AUDIT_COLUMNS",
+    "KEY_PREFIX",
+    "KNOWN_SCOPES",
+    "LATENCY_BUCKETS",
+    "ORG_TYPES",
+    "AuditRecord",
+    "KeyInfo",
+    "Principal",
+    "ServiceStore",
+    "SqliteServiceStore",
+    "hash_key",
+    "hub_label",
+    "latency_bucket",
+    "new_key",
+    "open_store",
+    "parse_rate",
+]
 
 # An organisation name shown inside the hub's label when it is a plain lower-case one (no ':' — that
 # separates the organisation from the agent in an agent's label).
@@ -58,16 +76,6 @@ def hub_label(org_id: int, org: str) -> str:
     return f"o{org_id}.{org}" if _LABEL_NAME.match(org) else f"o{org_id}"
 
 
-def hash_key(key: str) -> str:
-    """SHA-256 of a key: enough for a 256-bit random secret (no salt or slow hash needed)."""
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def new_key() -> str:
-    """A fresh high-entropy API key (256 random bits)."""
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
 def parse_rate(text: str) -> float:
     """``"10/s"``, ``"600/min"``, ``"5000/h"`` or ``"10"`` → requests per second."""
     num, _, unit = text.strip().partition("/")
@@ -78,56 +86,6 @@ def parse_rate(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise MessageError(message("keys.rate_positive"))
     return value
-
-
-@dataclass(frozen=True, slots=True)
-class KeyInfo:
-    """One API key as listed (never the key itself)."""
-
-    id: int
-    prefix: str
-    org: str
-    scopes: tuple[str, ...]
-    rate: float | None
-    created: float
-    revoked: float | None
-    province: str | None = None  # the province code a provincial office's key acts in; None = national
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: the organisation behind a valid key and what it may do."""
-
-    key_id: int
-    org_id: int
-    org: str
-    scopes: frozenset[str]
-    rate: float | None  # items per second for the organisation (a call is one, a batch its rows); None = unlimited
-    province: str | None = None  # a provincial office's key acts only in this province (code); None = national
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """One call to the service, as recorded."""
-
-    ts: float
-    request_id: str
-    worker: int
-    org: str
-    key_id: int | None
-    method: str
-    endpoint: str
-    items: int
-    status: int
-    outcome: str
-    latency_ms: float
-
-    def as_dict(self) -> dict[str, object]:
-        """JSON-ready form."""
-        return {f: getattr(self, f) for f in self.__slots__}
-
-
-AUDIT_COLUMNS = AuditRecord.__slots__
 
 
 class ServiceStore(Protocol):
@@ -235,7 +193,7 @@ CREATE TABLE IF NOT EXISTS metric_latency (
 """
 
 
-class SqliteServiceStore:
+class SqliteServiceStore(SqlServiceStore):
     """:class:`ServiceStore` on one SQLite file in WAL mode, shared by every worker process."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -273,79 +231,28 @@ class SqliteServiceStore:
                 self._conns.append(conn)
         return conn
 
-    # -- keys ---------------------------------------------------------------------------------
-    def create_key(self, org: str, scopes: Sequence[str], rate: float | None,
-                   province: str | None = None, org_type: str | None = None) -> tuple[KeyInfo, str]:
-        """Create a key (and the organisation if new; ``province`` binds it to one, ``org_type`` says what the
-        organisation is); return it, shown once."""
-        org = org.strip()
-        if not org:
-            raise MessageError(message("keys.org_required"))
-        if org_type is not None and org_type not in ORG_TYPES:
-            raise MessageError(message("keys.org_type", org_type=org_type, choices=ORG_TYPES))
-        bad = sorted(set(scopes) - set(KNOWN_SCOPES))
-        if not scopes:
-            raise MessageError(message("keys.no_scopes", choices=KNOWN_SCOPES))
-        if bad:
-            raise MessageError(message("keys.scopes", bad=bad, choices=KNOWN_SCOPES))
-        key = new_key()
-        now = time.time()
+    def _execute(self, query: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self._conn().execute(query, params)
+
+    def _execute_many(self, query: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._conn().executemany(query, rows)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
         c = self._conn()
-        with self._writes.held():
-            return self._create_key(c, org, scopes, rate, key, now, province, org_type)
-
-    def _create_key(self, c: sqlite3.Connection, org: str, scopes: Sequence[str], rate: float | None, key: str,
-                    now: float, province: str | None = None, org_type: str | None = None) -> tuple[KeyInfo, str]:
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            c.execute("INSERT OR IGNORE INTO orgs (name, created) VALUES (?, ?)", (org, now))
-            if org_type is not None:
-                c.execute("UPDATE orgs SET kind = ? WHERE name = ?", (org_type, org))
-            if rate is not None:
-                # A full bucket of one second's worth of requests (at least 1).
-                burst = max(1.0, rate)
-                c.execute("UPDATE orgs SET rate = ?, burst = ?, tokens = ?, updated = ? WHERE name = ?",
-                          (rate, burst, burst, now, org))
-            org_id, org_rate = c.execute("SELECT id, rate FROM orgs WHERE name = ?", (org,)).fetchone()
-            scope_text = ",".join(sorted(set(scopes)))
-            cur = c.execute(
-                "INSERT INTO api_keys (key_hash, prefix, org_id, scopes, created, province) VALUES (?, ?, ?, ?, ?, ?)",
-                (hash_key(key), key[: len(KEY_PREFIX) + 6], org_id, scope_text, now, province))
+        with self._writes.held():  # the file lock first: writers queue on it, not in SQLite's busy handler
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
             c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        info = KeyInfo(int(cur.lastrowid or 0), key[: len(KEY_PREFIX) + 6], org, tuple(scope_text.split(",")),
-                       org_rate, now, None, province)
-        return info, key
 
-    def list_keys(self) -> list[KeyInfo]:
-        """Every key, newest first."""
-        q = """SELECT k.id, k.prefix, o.name, k.scopes, o.rate, k.created, k.revoked, k.province
-               FROM api_keys k JOIN orgs o ON o.id = k.org_id ORDER BY k.id DESC"""
-        return [KeyInfo(r[0], r[1], r[2], tuple(r[3].split(",")), r[4], r[5], r[6], r[7])
-                for r in self._conn().execute(q)]
-
-    def revoke_key(self, ident: str) -> int:
-        """Revoke keys by id or prefix; return how many were revoked."""
-        now = time.time()
-        with self._writes.held():
-            if ident.isdigit():
-                cur = self._conn().execute("UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL",
-                                           (now, int(ident)))
-            else:
-                cur = self._conn().execute("UPDATE api_keys SET revoked = ? WHERE prefix = ? AND revoked IS NULL",
-                                           (now, ident))
-        return cur.rowcount
-
-    def find_principal(self, key: str) -> Principal | None:
-        """The principal for a key, or None when unknown or revoked."""
-        row = self._conn().execute(
-            """SELECT k.id, o.id, o.name, k.scopes, o.rate, k.province FROM api_keys k JOIN orgs o ON o.id = k.org_id
-               WHERE k.key_hash = ? AND k.revoked IS NULL""", (hash_key(key),)).fetchone()
-        if row is None:
-            return None
-        return Principal(row[0], row[1], row[2], frozenset(row[3].split(",")), row[4], row[5])
+    def _fill_bucket(self, org: str, rate: float, now: float) -> None:
+        burst = max(1.0, rate)
+        self._execute("UPDATE orgs SET rate = ?, burst = ?, tokens = ?, updated = ? WHERE name = ?",
+                      (rate, burst, burst, now, org))
 
     # -- quota --------------------------------------------------------------------------------
     def take_token(self, org_id: int, cost: float = 1.0, credit: float = 0.0) -> float:
@@ -369,11 +276,7 @@ class SqliteServiceStore:
         if cur.rowcount:
             return 0.0
         row = c.execute("SELECT tokens, updated, rate, burst FROM orgs WHERE id = ?", (org_id,)).fetchone()
-        if row is None or row[2] is None:
-            return 0.0  # unlimited organisation
-        tokens, updated, rate, burst = row
-        available = min(burst, tokens + max(0.0, now - updated) * rate)
-        return max((min(cost, burst - credit) - available) / rate, 1e-3)
+        return wait_seconds(None if row is None else (*row, now), cost, credit)
 
     def checkpoint(self) -> None:
         """Copy committed pages from the WAL into the database file, without holding up writers."""
@@ -382,76 +285,9 @@ class SqliteServiceStore:
         except sqlite3.OperationalError:  # another process is checkpointing: it does the work
             pass
 
-    # -- audit and metrics --------------------------------------------------------------------
-    def write_audit(self, records: Sequence[AuditRecord]) -> None:
-        """Append audit records and update metric roll-ups in one transaction."""
-        if not records:
-            return
-        req: dict[tuple[str, str, int], list[float]] = {}
-        lat: dict[tuple[str, str, int], int] = {}
-        for r in records:
-            agg = req.setdefault((r.endpoint, r.org, r.status), [0, 0.0, 0])
-            agg[0] += 1
-            agg[1] += r.latency_ms / 1000.0
-            agg[2] += r.items
-            b = latency_bucket(r.latency_ms / 1000.0)
-            lat[(r.endpoint, r.org, b)] = lat.get((r.endpoint, r.org, b), 0) + 1
-        c = self._conn()
-        with self._writes.held():
-            self._write_audit(c, records, req, lat)
-
-    @staticmethod
-    def _write_audit(c: sqlite3.Connection, records: Sequence[AuditRecord],
-                     req: dict[tuple[str, str, int], list[float]], lat: dict[tuple[str, str, int], int]) -> None:
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            c.executemany(
-                f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})",
-                [tuple(getattr(r, f) for f in AUDIT_COLUMNS) for r in records])
-            c.executemany(
-                """INSERT INTO metric_requests VALUES (?, ?, ?, ?, ?, ?)
-                   ON CONFLICT DO UPDATE SET count = count + excluded.count,
-                       latency_sum = latency_sum + excluded.latency_sum, items = items + excluded.items""",
-                [(*k, int(v[0]), v[1], int(v[2])) for k, v in req.items()])
-            c.executemany(
-                """INSERT INTO metric_latency VALUES (?, ?, ?, ?)
-                   ON CONFLICT DO UPDATE SET count = count + excluded.count""",
-                [(*k, v) for k, v in lat.items()])
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-
-    def tail_audit(self, n: int, org: str | None = None) -> list[AuditRecord]:
-        """The last ``n`` records, oldest first."""
-        cols = ", ".join(AUDIT_COLUMNS)
-        if org:
-            rows = self._conn().execute(f"SELECT {cols} FROM audit WHERE org = ? ORDER BY id DESC LIMIT ?", (org, n))
-        else:
-            rows = self._conn().execute(f"SELECT {cols} FROM audit ORDER BY id DESC LIMIT ?", (n,))
-        return [AuditRecord(*r) for r in reversed(rows.fetchall())]
-
     def iter_audit(self, since: float | None = None, until: float | None = None) -> Iterator[AuditRecord]:
         """Records in time order."""
-        cur = self._conn().execute(
-            f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit WHERE ts >= ? AND ts < ? ORDER BY id",
-            (since if since is not None else 0.0, until if until is not None else math.inf))
-        while rows := cur.fetchmany(5000):
-            for r in rows:
-                yield AuditRecord(*r)
-
-    def count_audit(self, org: str | None = None) -> int:
-        """How many records (for one organisation)."""
-        if org:
-            return int(self._conn().execute("SELECT COUNT(*) FROM audit WHERE org = ?", (org,)).fetchone()[0])
-        return int(self._conn().execute("SELECT COUNT(*) FROM audit").fetchone()[0])
-
-    def metric_rows(self) -> tuple[list[tuple[str, str, int, int, float, int]], list[tuple[str, str, int, int]]]:
-        """Roll-ups: (endpoint, org, status, count, latency_sum, items) and (endpoint, org, bucket, count)."""
-        c = self._conn()
-        req = c.execute("SELECT * FROM metric_requests ORDER BY endpoint, org, status").fetchall()
-        lat = c.execute("SELECT * FROM metric_latency ORDER BY endpoint, org, bucket").fetchall()
-        return req, lat
+        yield from audit_records(self._conn().execute(AUDIT_RANGE, audit_range(since, until)))
 
     def close(self) -> None:
         """Release connections."""
@@ -461,14 +297,6 @@ class SqliteServiceStore:
             self._conns.clear()
         self._local = threading.local()
         self._writes.close()
-
-
-def latency_bucket(seconds: float) -> int:
-    """Index of the first histogram bucket that holds ``seconds`` (len(buckets) = +Inf)."""
-    for i, le in enumerate(LATENCY_BUCKETS):
-        if seconds <= le:
-            return i
-    return len(LATENCY_BUCKETS)
 
 
 def open_store(target: str | os.PathLike[str]) -> ServiceStore:

@@ -9,38 +9,30 @@ stays outside the database (see :mod:`jinef.read.verify.keys`).
 Write transactions are serialised across every process on every host by a transaction-scoped advisory lock
 (the SQLite engine's ``BEGIN IMMEDIATE`` and file lock): limit checks count rows, the audit chain appends after
 the head, and counted queries (``verify_seen``) and alerts get ids in commit order, so a reader's "after id N"
-never skips a row. Reads outside a transaction are single statements (one snapshot each).
+never skips a row. Reads outside a transaction are single statements (one snapshot each). The queries are
+shared with the SQLite engine (``sql_store.py``); this module keeps the schema, connections, locking, and the
+array parameters (``unnest``) that bulk inserts and the match lookup take.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
 
 from jinef.common.pg_location import parse_location
-from jinef.read.verify.audit import chain_after_head, read_audit_row, ts_text
+from jinef.common.sql_params import postgres_sql
+from jinef.read.verify.audit import read_audit_row
 from jinef.read.verify.errors import VerifyError
-from jinef.read.verify.sqlite_store import HASH_COLUMNS, LINK_COLUMNS
-from jinef.read.verify.store import (
-    ACTIVE_STATES,
-    OPEN_STATES,
-    Alert,
-    AuditEntry,
-    AuditRow,
-    Challenge,
-    Link,
-    OutboxMessage,
-    Seen,
-    StaleKeyVersion,
-    State,
-    VerifiedLink,
-)
+from jinef.read.verify.sql_store import AUDIT_SELECT, SqlTx, SqlVerifyStore, VerifySql
+from jinef.read.verify.store import AuditRow, Seen
 
 Durability = Literal["full", "normal", "off"]
 
@@ -130,12 +122,6 @@ CREATE TABLE IF NOT EXISTS verify_alert (
 );
 """
 
-_LINK_PLACEHOLDERS = ", ".join(["%s"] * len(LINK_COLUMNS.split(",")))
-_ALERT_SELECT = (
-    "SELECT id, ts, org, kind, subject, distinct_count, window_seconds, blocked_until, orgs FROM verify_alert"
-)
-_REMOVED = "(removed: written in clear by an older version)"
-
 
 class VerifyStoreUnavailable(VerifyError):
     """The hub's PostgreSQL database cannot be reached."""
@@ -144,183 +130,51 @@ class VerifyStoreUnavailable(VerifyError):
     http_status = 503
 
 
-def _link(row: Sequence[Any]) -> Link:
-    return Link(*row)
+class _PostgresSql(VerifySql):
+    """How PostgreSQL takes the shared statements: spelled for psycopg; times as ``timestamptz`` (UTC sessions)."""
+
+    @staticmethod
+    def _time_param(value: datetime) -> datetime:
+        return value
+
+    @staticmethod
+    def _time_value(value: datetime) -> datetime:
+        return value  # psycopg reads timestamptz as an aware datetime
+
+    @abstractmethod
+    def _connection(self) -> psycopg.Connection[Any]:
+        """The connection this object's statements run on."""
+
+    def _execute(self, query: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self._connection().execute(postgres_sql(query), params)
+
+    def _execute_many(self, query: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self._connection().cursor() as cur:
+            cur.executemany(postgres_sql(query), rows)
 
 
-def _link_params(link: Link) -> tuple[Any, ...]:
-    return (link.id, link.nc_hash, link.mobile_hash, link.postcode, link.role, str(link.state), link.requested_at,
-            link.updated_at, link.code_hash, link.code_expires_at, link.tries, link.sends, link.code_sent_at,
-            link.visited_at, link.agent, link.verified_at, link.closed_at, link.reason)
-
-
-def _alert(r: Sequence[Any]) -> Alert:
-    orgs = tuple(o for o in str(r[8]).split(",") if o) or (r[2],)
-    return Alert(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], orgs)
-
-
-def _key_version(conn: psycopg.Connection[Any]) -> int:
-    row = conn.execute("SELECT value FROM verify_meta WHERE name = 'key_version'").fetchone()
-    return int(row[0]) if row else 0
-
-
-class PostgresTx:
+class PostgresTx(_PostgresSql, SqlTx):
     """The operations of one write transaction, holding the hub's advisory lock."""
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._c = conn
 
-    def check_key_version(self, version: int) -> None:
-        """Raise StaleKeyVersion unless the database is keyed with ``version``."""
-        current = _key_version(self._c)
-        if current != version:
-            raise StaleKeyVersion(current)
+    def _connection(self) -> psycopg.Connection[Any]:
+        return self._c
 
-    def insert_link(self, link: Link) -> None:
-        """Store a new request."""
-        self._c.execute(f"INSERT INTO verify_link ({LINK_COLUMNS}) VALUES ({_LINK_PLACEHOLDERS})",
-                        _link_params(link))
-
-    def get_link(self, link_id: str) -> Link | None:
-        """One request (the write lock is already held)."""
-        row = self._c.execute(f"SELECT {LINK_COLUMNS} FROM verify_link WHERE id = %s", (link_id,)).fetchone()
-        return _link(row) if row else None
-
-    def update_link(self, link: Link) -> None:
-        """Write every field of a request."""
-        params = _link_params(link)
-        cols = [c.strip() for c in LINK_COLUMNS.split(",")][1:]
-        sets = ", ".join(f"{c} = %s" for c in cols)
-        self._c.execute(f"UPDATE verify_link SET {sets} WHERE id = %s", (*params[1:], params[0]))
-
-    def count_active(self, *, nc_hash: bytes | None = None, postcode: str | None = None, role: str | None = None,
-                     verified_only: bool = False) -> int:
-        """How many open or verified links (only verified ones with ``verified_only``) match every given filter."""
-        where = ["state = ANY(%s)"]
-        params: list[Any] = [[State.VERIFIED.value] if verified_only else list(ACTIVE_STATES)]
-        for col, value in (("nc_hash", nc_hash), ("postcode", postcode), ("role", role)):
-            if value is not None:
-                where.append(f"{col} = %s")
-                params.append(value)
-        row = self._c.execute(f"SELECT COUNT(*) FROM verify_link WHERE {' AND '.join(where)}", params).fetchone()
-        return int(row[0]) if row else 0
-
-    def count_requests(self, mobile_hash: bytes, since: datetime) -> int:
-        """Requests opened with this mobile since ``since``."""
-        row = self._c.execute("SELECT COUNT(*) FROM verify_link WHERE mobile_hash = %s AND requested_at >= %s",
-                              (mobile_hash, since)).fetchone()
-        return int(row[0]) if row else 0
-
-    def due_links(self, now: datetime) -> list[Link]:
-        """Open requests whose code expired before ``now``."""
-        rows = self._c.execute(f"SELECT {LINK_COLUMNS} FROM verify_link WHERE state = ANY(%s) AND code_expires_at < %s",
-                               (list(OPEN_STATES), now)).fetchall()
-        return [_link(r) for r in rows]
-
-    def verified_links_of(self, nc_hash: bytes, mobile_hash: bytes) -> list[Link]:
-        """Verified links registered with this national code and this mobile."""
-        rows = self._c.execute(
-            f"SELECT {LINK_COLUMNS} FROM verify_link WHERE nc_hash = %s AND mobile_hash = %s AND state = %s "
-            "ORDER BY verified_at", (nc_hash, mobile_hash, State.VERIFIED.value)).fetchall()
-        return [_link(r) for r in rows]
-
-    def insert_challenge(self, challenge: Challenge) -> None:
-        """Store a new citizen challenge."""
-        c = challenge
-        self._c.execute(
-            "INSERT INTO verify_challenge (id, nc_hash, mobile_hash, code_hash, created_at, expires_at, tries, state) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (c.id, c.nc_hash, c.mobile_hash, c.code_hash, c.created_at, c.expires_at, c.tries, str(c.state)))
-
-    def get_challenge(self, challenge_id: str) -> Challenge | None:
-        """One challenge (the write lock is already held)."""
-        row = self._c.execute(
-            "SELECT id, nc_hash, mobile_hash, code_hash, created_at, expires_at, tries, state "
-            "FROM verify_challenge WHERE id = %s", (challenge_id,)).fetchone()
-        return Challenge(*row) if row else None
-
-    def update_challenge(self, challenge: Challenge) -> None:
-        """Write a challenge's tries and state."""
-        self._c.execute("UPDATE verify_challenge SET tries = %s, state = %s WHERE id = %s",
-                        (challenge.tries, str(challenge.state), challenge.id))
-
-    def count_challenges(self, mobile_hash: bytes, since: datetime) -> int:
-        """Challenges created for this mobile since ``since``."""
-        row = self._c.execute("SELECT COUNT(*) FROM verify_challenge WHERE mobile_hash = %s AND created_at >= %s",
-                              (mobile_hash, since)).fetchone()
-        return int(row[0]) if row else 0
-
-    def add_outbox(self, message: OutboxMessage) -> None:
-        """Append an SMS to the development outbox."""
-        m = message
-        self._c.execute("INSERT INTO verify_outbox (created_at, recipient, kind, ref, body) "
-                        "VALUES (%s, %s, %s, %s, %s)", (m.created_at, m.recipient, m.kind, m.ref, m.body))
-
-    def append_audit(self, entries: Sequence[AuditEntry]) -> list[AuditRow]:
-        """Chain and append audit records after the current head, and move the head."""
-        if not entries:
-            return []
-        head = self._c.execute("SELECT seq, hash FROM verify_audit_head WHERE id = 1").fetchone()
-        rows = chain_after_head(entries, (head[0], head[1]) if head else None, self._last_audit)
-        with self._c.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO verify_audit (seq, ts, org, action, purpose, outcome, trace_id, subject, prev_hash, hash) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [(r.seq, ts_text(r.entry.ts), r.entry.org, r.entry.action, r.entry.purpose, r.entry.outcome,
-                  r.entry.trace_id, r.entry.subject, r.prev_hash, r.hash) for r in rows])
-        last = rows[-1]
-        self._c.execute("INSERT INTO verify_audit_head (id, seq, hash) VALUES (1, %s, %s) "
-                        "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                        (last.seq, last.hash))
-        return rows
-
-    def _last_audit(self) -> tuple[int, bytes] | None:
-        row = self._c.execute("SELECT seq, hash FROM verify_audit ORDER BY seq DESC LIMIT 1").fetchone()
-        return (int(row[0]), bytes(row[1])) if row else None
-
-    def add_alert(self, alert: Alert) -> int:
-        """Record an enumeration alert; returns its id."""
-        a = alert
-        row = self._c.execute(
-            "INSERT INTO verify_alert (ts, org, kind, subject, distinct_count, window_seconds, blocked_until, orgs) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (a.ts, a.org, a.kind, a.subject, a.distinct_count, a.window_seconds, a.blocked_until,
-             ",".join(a.orgs or (a.org,)))).fetchone()
-        return int(row[0]) if row else 0
-
-    def add_seen(self, seen: Sequence[Seen]) -> int:
-        """Record counted match queries; returns the id of the last record written (or already there)."""
-        if seen:
-            with self._c.cursor() as cur:
-                cur.execute("INSERT INTO verify_seen (ts, org, postcode, code) "
-                            "SELECT * FROM unnest(%s::float8[], %s::text[], %s::text[], %s::text[])",
-                            ([x.ts.timestamp() for x in seen], [x.org for x in seen], [x.postcode for x in seen],
-                             [x.code for x in seen]))
-        row = self._c.execute("SELECT COALESCE(MAX(id), 0) FROM verify_seen").fetchone()
-        return int(row[0]) if row else 0
-
-    def seen_after(self, after: int, since: datetime) -> tuple[list[Seen], int]:
-        """Counted queries with an id above ``after`` and a time from ``since`` on, and the highest id."""
-        rows = self._c.execute("SELECT id, ts, org, postcode, code FROM verify_seen WHERE id > %s ORDER BY id",
-                               (after,)).fetchall()
-        last = rows[-1][0] if rows else after
-        floor = since.timestamp()
-        return [Seen(datetime.fromtimestamp(r[1], UTC), r[2], r[3], r[4]) for r in rows if r[1] >= floor], int(last)
-
-    def alerts_after(self, after: int) -> tuple[list[Alert], int]:
-        """Alerts with an id above ``after``, and the highest id."""
-        rows = self._c.execute(_ALERT_SELECT + " WHERE id > %s ORDER BY id", (after,)).fetchall()
-        return [_alert(r) for r in rows], int(rows[-1][0]) if rows else after
-
-    def forget_seen(self, before: datetime) -> None:
-        """Drop counted queries older than the detector's window."""
-        # Rows are in time order: the first one young enough marks where to cut.
-        self._c.execute("DELETE FROM verify_seen WHERE id < COALESCE((SELECT id FROM verify_seen WHERE ts >= %s "
-                        "ORDER BY id LIMIT 1), (SELECT MAX(id) + 1 FROM verify_seen))", (before.timestamp(),))
+    def _insert_seen(self, seen: Sequence[Seen]) -> None:
+        # One statement of arrays, not a round trip per row.
+        self._execute("INSERT INTO verify_seen (ts, org, postcode, code) "
+                      "SELECT * FROM unnest(?::float8[], ?::text[], ?::text[], ?::text[])",
+                      ([x.ts.timestamp() for x in seen], [x.org for x in seen], [x.postcode for x in seen],
+                       [x.code for x in seen]))
 
 
-class PostgresVerifyStore:
+class PostgresVerifyStore(_PostgresSql, SqlVerifyStore):
     """The hub's tables in one schema of a PostgreSQL database, shared by every replica of the service."""
+
+    # One statement for every pair: arrays take any number, and one statement reads one snapshot.
+    _LOOKUP_CHUNK = sys.maxsize
 
     def __init__(self, location: str, *, durability: Durability = "full") -> None:
         self.loc = parse_location(location)
@@ -369,6 +223,9 @@ class PostgresVerifyStore:
             self._local.conn = conn
         return conn
 
+    def _connection(self) -> psycopg.Connection[Any]:
+        return self._conn()
+
     @contextmanager
     def transaction(self) -> Iterator[PostgresTx]:
         """An atomic write transaction: committed on success, rolled back on any exception."""
@@ -386,120 +243,27 @@ class PostgresVerifyStore:
             finally:
                 self._writing_thread = None
 
-    def key_state(self) -> tuple[int, dict[int, str]]:
-        """The key version of the data (0 when fresh) and the stored check value of each version."""
-        meta = dict(self._conn().execute("SELECT name, value FROM verify_meta WHERE name LIKE 'key\\_%'").fetchall())
-        version = int(meta.get("key_version", 0))
-        checks = {int(k.split(".", 1)[1]): v for k, v in meta.items() if k.startswith("key_check.")}
-        return version, checks
+    def _pairs(self, keys: Sequence[tuple[bytes, str]], start: int) -> tuple[str, list[Any]]:
+        return ("SELECT * FROM unnest(?::int[], ?::bytea[], ?::text[])",
+                [list(range(start, start + len(keys))), [k[0] for k in keys], [k[1] for k in keys]])
 
-    def init_keys(self, version: int, checks: dict[int, str]) -> None:
-        """Record the key version and check values of a fresh database (no-op if already set)."""
-        with self.transaction() as tx:
-            if _key_version(tx._c) != 0:
-                return
-            self._write_key_meta(tx._c, version, checks)
-
-    @staticmethod
-    def _write_key_meta(conn: psycopg.Connection[Any], version: int, checks: dict[int, str]) -> None:
-        items = [("key_version", str(version))] + [(f"key_check.{v}", c) for v, c in checks.items()]
-        with conn.cursor() as cur:
-            cur.executemany("INSERT INTO verify_meta (name, value) VALUES (%s, %s) "
-                            "ON CONFLICT (name) DO UPDATE SET value = excluded.value", items)
-
-    def rewrap(self, from_version: int, to_version: int, step: Callable[[bytes], bytes], checks: dict[int, str],
-               audit: Sequence[AuditEntry] = ()) -> int:
-        """Re-key every stored hash with ``step``, bump the version, append ``audit``: one transaction."""
-        count = 0
-        with self.transaction() as tx:
-            tx.check_key_version(from_version)
-            conn = tx._c
-            for table, columns in HASH_COLUMNS.items():
-                rows = conn.execute(f"SELECT id, {', '.join(columns)} FROM {table}").fetchall()
-                updates = []
-                for row in rows:
-                    values = [None if v is None else step(bytes(v)) for v in row[1:]]
-                    count += sum(v is not None for v in values)
-                    updates.append((*values, row[0]))
-                sets = ", ".join(f"{c} = %s" for c in columns)
-                with conn.cursor() as cur:
-                    cur.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", updates)
-            self._write_key_meta(conn, to_version, checks)
-            tx.append_audit(audit)
-        return count
-
-    def find_verified(self, keys: Sequence[tuple[bytes, str]], key_version: int) -> list[list[VerifiedLink]]:
-        """Verified links for each pair, in order: one statement (one snapshot) reading the key version too."""
-        found: list[list[VerifiedLink]] = [[] for _ in keys]
-        if not keys:
-            return found
-        query = (
-            "SELECT -1, value, NULL FROM verify_meta WHERE name = 'key_version' "
-            "UNION ALL "
-            "SELECT q.i, l.role, l.verified_at "
-            "FROM unnest(%s::int[], %s::bytea[], %s::text[]) AS q (i, nc_hash, postcode) "
-            "JOIN verify_link l ON l.nc_hash = q.nc_hash AND l.postcode = q.postcode AND l.state = 'verified'"
-        )
-        params = (list(range(len(keys))), [k[0] for k in keys], [k[1] for k in keys])
+    def _read(self, query: str, params: Sequence[Any]) -> list[Any]:
         # Inside this thread's own write transaction (the match service judges there), read through it.
         conn = self._writer if self._writing_thread == threading.get_ident() else self._conn()
-        rows = conn.execute(query, params).fetchall()
-        current = next((int(r[1]) for r in rows if r[0] == -1), 0)
-        if current != key_version:
-            raise StaleKeyVersion(current)
-        for i, role, verified_at in rows:
-            if i >= 0:
-                found[i].append(VerifiedLink(role, verified_at))
-        return found
-
-    def get_link(self, link_id: str) -> Link | None:
-        """One request, read outside any transaction."""
-        row = self._conn().execute(f"SELECT {LINK_COLUMNS} FROM verify_link WHERE id = %s", (link_id,)).fetchone()
-        return _link(row) if row else None
-
-    def clear_unsealed_outbox(self) -> int:
-        """Blank outbox texts an older version stored in clear (they hold one-time codes); returns how many."""
-        with self.transaction() as tx:
-            cur = tx._c.execute("UPDATE verify_outbox SET body = %s WHERE body NOT LIKE 'sealed:%%' AND body != %s",
-                                (_REMOVED, _REMOVED))
-        return cur.rowcount
-
-    def outbox(self, limit: int = 50, ref: str | None = None) -> list[OutboxMessage]:
-        """The newest development-outbox messages, optionally for one request or challenge."""
-        query = "SELECT id, created_at, recipient, kind, ref, body FROM verify_outbox"
-        params: list[Any] = []
-        if ref is not None:
-            query += " WHERE ref = %s"
-            params.append(ref)
-        rows = self._conn().execute(query + " ORDER BY id DESC LIMIT %s", [*params, limit]).fetchall()
-        return [OutboxMessage(*r) for r in rows]
+        return conn.execute(postgres_sql(query), params).fetchall()
 
     def audit_rows(self) -> Iterator[AuditRow]:
         """Every audit record in sequence order (streamed through a server-side cursor)."""
         conn = psycopg.connect(self.loc.dsn)  # a named cursor needs a transaction of its own
         try:
+            self._set_path(conn)
             with conn.cursor(name="jinef_verify_audit") as cur:
-                cur.execute(sql.SQL("SELECT seq, ts, org, action, purpose, outcome, trace_id, subject, prev_hash, hash "
-                                    "FROM {}.verify_audit ORDER BY seq").format(sql.Identifier(self.loc.schema)))
+                cur.execute(AUDIT_SELECT)
                 while rows := cur.fetchmany(5000):
                     for row in rows:
                         yield read_audit_row(row)
         finally:
             conn.close()
-
-    def audit_head(self) -> tuple[int, bytes] | None:
-        """The stored anchor: sequence number and hash of the last record appended."""
-        row = self._conn().execute("SELECT seq, hash FROM verify_audit_head WHERE id = 1").fetchone()
-        return (int(row[0]), bytes(row[1])) if row else None
-
-    def alerts(self, since: datetime | None = None) -> list[Alert]:
-        """Enumeration alerts, newest first."""
-        query, params = _ALERT_SELECT, []
-        if since is not None:
-            query += " WHERE ts >= %s"
-            params.append(since)
-        rows = self._conn().execute(query + " ORDER BY id DESC", params).fetchall()
-        return [_alert(r) for r in rows]
 
     def close(self) -> None:
         """Close every connection this store opened (in any thread)."""

@@ -1,8 +1,8 @@
 """The storage interface of the verification hub, and the records it stores.
 
 Service code talks only to :class:`VerifyStore` and :class:`VerifyTx`; SQL lives in the
-engine (``sqlite_store.py`` today, a PostgreSQL engine later). Records hold hashes, never
-clear national codes or mobiles. Times are timezone-aware UTC datetimes.
+engines (``sqlite_store.py``, ``postgres_store.py``, and the queries they share in ``sql_store.py``).
+Records hold hashes, never clear national codes or mobiles. Times are timezone-aware UTC datetimes.
 """
 
 from __future__ import annotations
@@ -187,8 +187,7 @@ class VerifyTx(Protocol):
 
     Write transactions must be serialised against each other: limit checks count rows and
     the audit chain appends after the current head. SQLite gets this from ``BEGIN
-    IMMEDIATE``; a PostgreSQL engine would take a transaction-level advisory lock (or run
-    SERIALIZABLE and retry) and lock the audit head row (``SELECT … FOR UPDATE``).
+    IMMEDIATE``; the PostgreSQL engine takes a transaction-level advisory lock.
     """
 
     def check_key_version(self, version: int) -> None:
