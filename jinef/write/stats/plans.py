@@ -26,6 +26,7 @@ from jinef.common.config import RegistryLocation, dashboard_beside
 from jinef.common.fileperm import create_private
 from jinef.common.messages import MessageError, message
 from jinef.common.pg_location import is_postgres, parse_location
+from jinef.common.sql_params import postgres_sql
 from jinef.write.stats.compute import Dashboard
 from jinef.write.stats.jalali import jalali, parse_jalali, tehran_day
 from jinef.write.stats.measures import PLANNABLE_KEYS, SCALAR_KEYS, measure
@@ -106,13 +107,13 @@ class _Database:
     def rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement and return its rows."""
         if self.postgres:
-            return list(self.pg.execute(query.replace("?", "%s").encode(), tuple(params)).fetchall())
+            return list(self.pg.execute(postgres_sql(query).encode(), tuple(params)).fetchall())
         return list(self.lite.execute(query, tuple(params)).fetchall())
 
     def run(self, query: str, params: Sequence[Any] = ()) -> None:
         """Run one statement that returns no rows."""
         if self.postgres:
-            self.pg.execute(query.replace("?", "%s").encode(), tuple(params))
+            self.pg.execute(postgres_sql(query).encode(), tuple(params))
         else:
             self.lite.execute(query, tuple(params))
 
@@ -120,7 +121,7 @@ class _Database:
         """Run one statement for each set of parameters."""
         if self.postgres:
             with self.pg.cursor() as cur:
-                cur.executemany(query.replace("?", "%s").encode(), params)
+                cur.executemany(postgres_sql(query).encode(), params)
         else:
             self.lite.executemany(query, params)
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jinef.common.config import RegistryLocation
+from jinef.common.sql_params import postgres_sql
 from jinef.write.store.base import RegistryReader
 from jinef.write.store.open import open_reader
 
@@ -30,7 +31,7 @@ class StatsSource:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one query and return its rows."""
         if self.postgres:
-            return list(self._conn.execute(sql.replace("?", "%s"), tuple(params)).fetchall())
+            return list(self._conn.execute(postgres_sql(sql), tuple(params)).fetchall())
         return list(self._conn.execute(sql, tuple(params)).fetchall())
 
     def has_table(self, name: str) -> bool:

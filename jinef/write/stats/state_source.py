@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 from jinef.common.pg_location import is_postgres, parse_location
+from jinef.common.sql_params import postgres_sql
 
 
 class StateSource:
@@ -31,7 +32,7 @@ class StateSource:
     def rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one query and return its rows."""
         if self.postgres:
-            return list(self._conn.execute(query.replace("?", "%s"), tuple(params)).fetchall())
+            return list(self._conn.execute(postgres_sql(query), tuple(params)).fetchall())
         return list(self._conn.execute(query, tuple(params)).fetchall())
 
     def columns(self, table: str) -> set[str]:
