@@ -8,31 +8,23 @@ can never change the registry nor wait for an editor's lock.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Any
 
 from jinef.common.config import RegistryLocation
-from jinef.common.sql_params import postgres_sql
+from jinef.write.stats.state_source import StateSource
 from jinef.write.store.base import RegistryReader
 from jinef.write.store.open import open_reader
 
 
-class StatsSource:
-    """One registry's store, for the dashboard's queries."""
+class StatsSource(StateSource):
+    """One registry's store, for the dashboard's queries (the same read-only SQL as the hub's and service's)."""
 
     def __init__(self, reader: RegistryReader) -> None:
-        self.reader = reader
         conn: Any = getattr(reader, "conn", None)
         if conn is None:
             raise TypeError(f"{type(reader).__name__} has no SQL connection to compute measures on")
-        self._conn = conn
-        self.postgres = type(reader).__name__ == "PostgresReader"
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run one query and return its rows."""
-        if self.postgres:
-            return list(self._conn.execute(postgres_sql(sql), tuple(params)).fetchall())
-        return list(self._conn.execute(sql, tuple(params)).fetchall())
+        super().__init__(conn, postgres=type(reader).__name__ == "PostgresReader")
+        self.reader = reader
 
     def has_table(self, name: str) -> bool:
         """Whether the store has this table (the change log exists only once the registry was edited)."""
@@ -52,9 +44,6 @@ class StatsSource:
 
     def __enter__(self) -> StatsSource:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def open_source(location: RegistryLocation | str | os.PathLike[str] | None = None) -> StatsSource:
