@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from jinef.api.servicedb import KNOWN_SCOPES, ORG_TYPES, ServiceStore, open_store, parse_rate
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import fail, print_json, reason, stdout_console
 from jinef.common.config import service_target
@@ -61,8 +62,9 @@ def create(
                     "province": info.province})
     else:
         typer.echo(key)
-        typer.echo(f"id {info.id}, org {info.org!r}, scopes {','.join(info.scopes)}, "
-                   f"rate {info.rate or 'unlimited'}/s — store it now: it is not shown again", err=True)
+        quota = message("cli.keys.rate", rate=info.rate) if info.rate else message("cli.keys.unlimited")
+        typer.echo(shown(message("cli.keys.created", id=info.id, org=info.org, scopes=",".join(info.scopes),
+                                 rate=quota)), err=True)
 
 
 @keys_app.command("list")
@@ -94,7 +96,7 @@ def revoke(
     store.close()
     if not n:
         fail(message("cli.keys.no_active_key", key=ident))
-    typer.echo(f"revoked {n} key(s)")
+    typer.echo(shown(message("cli.keys.revoked", n=n)))
 
 
 def register(app: typer.Typer) -> None:

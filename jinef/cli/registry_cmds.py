@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json, reason, stdout_console
 from jinef.common.config import registry_location
@@ -86,8 +87,8 @@ def build(
     if json_out:
         print_json(result)
     else:
-        console.print(f"built {summary.units:,} units in {summary.seconds:.1f} s into {describe_location(path)}; "
-                      f"read image compiled in {compiled.seconds:.1f} s")
+        console.print(shown(message("cli.build.done", units=summary.units, seconds=summary.seconds,
+                                    where=describe_location(path), image_seconds=compiled.seconds)), markup=False)
 
 
 def export(
@@ -111,7 +112,7 @@ def export(
                 fh.close()
     finally:
         reader.close()
-    console.print(f"exported {n:,} units")
+    console.print(shown(message("cli.export.done", n=n)), markup=False)
 
 
 def stats(db: DbOption = None, json_out: JsonOption = False) -> None:

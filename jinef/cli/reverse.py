@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 
 from jinef.cli.csv_rows import header_and_columns, row_chunks
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json, reason
 from jinef.cli.registry_cmds import open_registry, progress_bar
@@ -126,7 +127,10 @@ def reverse(
     if json_out and output:
         print_json(summary)
     else:  # the CSV went to stdout: the summary must not mix with it
-        console.print(", ".join(f"{k}: {v:,}" for k, v in summary.items()), highlight=False)
+        # The statuses are the output's status column values: ids, shown as written.
+        items = [shown(message("cli.reverse.count", status=k, count=v)) for k, v in counts.items()]
+        console.print(shown(message("cli.reverse.summary", rows=summary["rows"], counts=items)), highlight=False,
+                      markup=False)
     if counts[OK] < summary["rows"]:
         raise typer.Exit(1)
 

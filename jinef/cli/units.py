@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json, reason, stdout_console
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
@@ -52,8 +53,10 @@ def _run(db: str | None, json_out: bool, fn: Any) -> Any:
         else:
             if result.postcodes:
                 sys.stdout.write("\n".join(result.postcodes) + "\n")
-            console.print(f"building {result.building_id}; change {result.change_seq}"
-                          + (f"; retired {', '.join(result.retired)}" if result.retired else ""), highlight=False)
+            done = message("cli.units.done_retired", building=result.building_id, change=result.change_seq,
+                           postcodes=list(result.retired)) if result.retired else \
+                message("cli.units.done", building=result.building_id, change=result.change_seq)
+            console.print(shown(done), highlight=False, markup=False)
     return result
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from jinef.cli.language import shown
 from jinef.cli.output import fail, print_json, stdout_console
 from jinef.common.config import verify_target
 from jinef.common.messages import Message, message
@@ -94,8 +95,8 @@ def rotate_key_cmd(
     finally:
         store.close()
     where = ring.path if ring.path is not None else f"${ENV_VAR}"
-    versions = f"{result.from_version} → {result.to_version}"
-    typer.echo(f"re-keyed {result.rehashed} hashes: key version {versions} ({where})")
+    typer.echo(shown(message("cli.verify.rekeyed", n=result.rehashed, from_version=result.from_version,
+                             to_version=result.to_version, where=str(where))))
 
 
 @verify_app.command("new-key")
@@ -119,7 +120,7 @@ def expire(db: DbOption = DEFAULT_DB, key_file: KeyOption = None, verify_db: Ver
             n = hub.workflow.expire_due()
     except VerifyError as exc:
         fail(refusal(exc))
-    typer.echo(f"expired {n} requests")
+    typer.echo(shown(message("cli.verify.expired", n=n)))
 
 
 @verify_app.command("alerts")
