@@ -10,7 +10,7 @@ from rich.table import Table
 
 from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption, ServiceDbOption, VerifyDbOption
-from jinef.cli.output import fail, print_json, reason, stdout_console
+from jinef.cli.output import fail, headings, print_json, reason, stdout_console
 from jinef.cli.registry_cmds import stats as counts
 from jinef.common.config import RegistryLocation, RegistryNotFoundError, dashboard_beside, store_target
 from jinef.common.messages import message
@@ -46,7 +46,7 @@ def _fmt(key: str, v: Any) -> str:
 
 
 def _table(areas: list[Area], title: str) -> None:
-    t = Table("code", "name", *SCALAR_KEYS, title=title)
+    t = Table(*headings("code", "name"), *SCALAR_KEYS, title=title)  # the measures by their keys
     for a in areas:
         t.add_row(a.code, a.name, *(_fmt(k, a.values.get(k)) for k in SCALAR_KEYS))
     stdout_console().print(t)
@@ -152,7 +152,7 @@ def plans_list(province: Annotated[str | None, typer.Option(help="One province (
     if json_out:
         print_json(rows)
         return
-    t = Table("id", "province", "measure", "target", "deadline", "latest", "reached", "snapshots")
+    t = Table(*headings("id", "province", "measure", "target", "deadline", "latest", "reached", "snapshots"))
     for r in rows:
         t.add_row(str(r["id"]), r["province_code"], r["measure"], _fmt(r["measure"], r["target"]),
                   r["deadline_jalali"], _fmt(r["measure"], r["latest"]),

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json, reason, stdout_console
+from jinef.cli.output import console, fail, headings, print_json, reason, stdout_console
 from jinef.common.config import registry_location
 from jinef.common.messages import message
 from jinef.image.folder import ImageMissingError
@@ -125,7 +125,7 @@ def stats(db: DbOption = None, json_out: JsonOption = False) -> None:
     if json_out:
         print_json([r.as_dict() for r in rows])
         return
-    t = Table("code", "province", "units", "buildings", "thoroughfares", "localities", "geocoded")
+    t = Table(*headings("code", "province", "units", "buildings", "thoroughfares", "localities", "geocoded"))
     for r in rows:
         t.add_row(r.province_code, r.province, f"{r.units:,}", f"{r.buildings:,}", f"{r.thoroughfares:,}",
                   f"{r.localities:,}", f"{r.geocoded_share:.1%}")

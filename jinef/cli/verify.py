@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from jinef.cli.language import shown
-from jinef.cli.output import fail, print_json, stdout_console
+from jinef.cli.output import fail, headings, print_json, stdout_console
 from jinef.common.config import verify_target
 from jinef.common.messages import Message, message
 from jinef.common.settings import settings
@@ -72,9 +72,11 @@ def check_codes(
     if json_out:
         print_json([{"input": c, **r.as_dict()} for c, r in zip(codes, results, strict=True)])
     else:
-        table = Table("input", "valid", "reasons")
+        table = Table(*headings("input", "valid", "reasons"))
         for c, r in zip(codes, results, strict=True):
-            table.add_row(c, "yes" if r.valid else "no", "; ".join(r.messages()))
+            valid = message("cli.validate.yes" if r.valid else "cli.validate.no")
+            rules = [message(f"national_code.rule.{rule}") for rule in r.reasons]
+            table.add_row(c, shown(valid), shown(message("cli.list", items=rules)))
         stdout_console().print(table)
     if not all(r.valid for r in results):
         raise typer.Exit(1)
@@ -151,7 +153,7 @@ def alerts(
     if json_out:
         print_json(rows)
         return
-    table = Table("time", "organisations", "kind", "subject", "distinct", "blocked until")
+    table = Table(*headings("time", "organisations", "kind", "subject", "distinct", "blocked_until"))
     for a, r in zip(found, rows, strict=True):
         table.add_row(
             str(r["ts"]),
