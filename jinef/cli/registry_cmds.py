@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -27,8 +28,9 @@ from jinef.write.store.replace_guard import ReplaceRefused, check_build_replaces
 
 
 def progress_bar(total: int | None, label: str) -> Progress:
-    """A Rich progress bar on stderr."""
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    """A Rich progress bar on stderr, named by the message ``cli.progress.<label>`` in the command's language."""
+    name = escape(shown(message(f"cli.progress.{label}")))
+    return Progress(TextColumn(name), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, transient=False, disable=not console.is_terminal)
 
 

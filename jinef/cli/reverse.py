@@ -109,7 +109,7 @@ def reverse(
     with input_csv.open(encoding=enc, newline="") as src:
         dst = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
         try:
-            with progress_bar(total, "reverse geocoding") as bar:
+            with progress_bar(total, "reverse_geocoding") as bar:
                 task = bar.add_task("rows", total=total)
                 counts = reverse_csv(registry, src, dst, lat_column, lon_column, radius_m,
                                      lambda n: bar.advance(task, n))
