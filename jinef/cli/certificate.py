@@ -122,7 +122,8 @@ def keys_cmd(rotate: Annotated[bool, typer.Option("--rotate", help="Make a new s
     if export is not None:
         export.write_text(export_public(public))
     for kid in public:
-        sys.stdout.write(f"{kid}{'  (current)' if kid == ring.current else ''}\n")
+        sys.stdout.write(shown(message("cli.certificate.current_key", kid=kid)) + "\n" if kid == ring.current
+                         else f"{kid}\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -152,11 +152,14 @@ def _reverse_point(registry: Registry, point: str, radius_m: float, limit: int, 
         fail(message("cli.reverse.invalid_point", point=point, rule=rule, reason=why))
     if not json_out:
         where = " › ".join(a.name for a in (res.province, res.county) if a) or "-"
-        sys.stdout.write(f"{res.status}: {where}; plus code {res.plus_code or '-'}\n")
+        sys.stdout.write(shown(message("cli.reverse.point", status=res.status, where=where,
+                                       plus_code=res.plus_code or "-")) + "\n")
         if nearest is not None:
-            sys.stdout.write(f"  nearest {nearest.postcode}: {nearest.standard_address}\n")
+            sys.stdout.write("  " + shown(message("cli.reverse.nearest", postcode=nearest.postcode,
+                                                  address=nearest.standard_address)) + "\n")
         for b in res.buildings:
-            sys.stdout.write(f"  {b.distance_m:8.1f} m  building {b.building_id}: {', '.join(b.postcodes)}\n")
+            sys.stdout.write("  " + shown(message("cli.reverse.building", distance=b.distance_m,
+                                                  building=b.building_id, postcodes=list(b.postcodes))) + "\n")
     if res.status != OK:
         raise typer.Exit(1)
 
