@@ -202,7 +202,8 @@ def outbox(
         return
     # Not a table: a table cuts ids to fit the window, and a Persian text is read best alone on its line.
     for r in rows:
-        typer.echo(f"#{r['id']}  {r['time']}  to {r['to']}  {r['kind']}  {r['ref']}")
+        typer.echo(shown(message("cli.verify.outbox_line", id=r["id"], time=r["time"], to=r["to"], kind=r["kind"],
+                                 ref=r["ref"])))
         typer.echo(f"    {r['body']}")
 
 
