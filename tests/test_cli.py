@@ -226,6 +226,54 @@ def test_library_errors_follow_lang(small_registry: Path, tmp_path: Path) -> Non
         assert english.exit_code == code and "error:" in english.stderr and en in english.stderr, (args, english.output)
 
 
+def _latin_words(text: str, *ids: str) -> list[str]:
+    """The Latin words (3+ letters) of ``text`` outside paths, options and the given ids (scopes, measures, ...)."""
+    kept = [w for w in text.split() if "/" not in w and not w.lstrip("\u200e(").startswith("-")
+            and w.strip("()«»،؛:,;") not in ids]
+    return re.findall(r"[A-Za-z]{3,}", " ".join(kept))
+
+
+def test_cli_reports_follow_lang(small_registry: Path, tmp_path: Path, first: Address) -> None:
+    """What a successful command reports (a file's summary, what was written, a snapshot, a plan, a key made or
+    revoked, an image that is current) is Persian with `--lang fa` (no English word outside paths and ids, Persian
+    digits) and the same English words as always with `--lang en`."""
+    db = ("--db", str(small_registry))
+    codes = tmp_path / "codes.csv"
+    codes.write_text(f"postcode\n{first.postcode}\n", encoding="utf-8")
+    addresses = tmp_path / "addresses.csv"
+    addresses.write_text(f"address\n{first.standard_address}\n", encoding="utf-8")
+    stores = ("--dashboard-db", str(tmp_path / "dash.sqlite"))
+    beside = ("--service-db", str(tmp_path / "service.sqlite"), "--verify-db", str(tmp_path / "verify.sqlite"))
+    keys = ("--service-db", str(tmp_path / "keys.sqlite"))
+    cases: list[tuple[tuple[str, ...], str, tuple[str, ...], str, str]] = [  # args, stream, ids, fa, en
+        (("lookup", "--file", str(codes), "-o", str(tmp_path / "found.csv"), *db), "stderr", (),
+         "۱ سطر جست‌وجو شد", "looked up 1 rows into"),
+        (("geocode", str(addresses), "-o", str(tmp_path / "points.csv"), "--workers", "1", *db), "stderr",
+         ("utf-8",), "۱ سطر (utf-8) در", "geocoded 1 rows (utf-8) into"),
+        (("export", "-o", str(tmp_path / "all.csv"), *db), "stderr", (), "واحد برون‌بری شد", "exported "),
+        (("stats", "snapshot", *stores, *beside, *db), "stdout", (), "برش آماری 1 در", "(registry change"),
+        (("plans", "set", "تهران", "units", "5000", "1405-06-31", *stores, *db), "stdout", ("units",),
+         "(23)، units به ۵۰۰۰ تا ۱۴۰۵-۰۶-۳۱", "(23) units → 5000 by 1405-06-31"),
+        (("plans", "list", *stores, *db), "stdout", ("units",), "موعد", "deadline"),
+        (("keys", "create", "--org", "بانک", "--scopes", "lookup", *keys), "stderr", ("lookup",),
+         "سازمان «بانک»، دسترسی‌ها lookup، نرخ بی‌حد", "org 'بانک', scopes lookup, rate unlimited/s"),
+        (("index", "--if-stale", *db), "stderr", (), "به‌روز است", "is current"),
+    ]
+    for args, stream, ids, fa, en in cases:
+        persian = jinef("--lang", "fa", *args)
+        said = " ".join(getattr(persian, stream).split())
+        assert persian.exit_code == 0 and fa in said, (args, persian.output)
+        assert not _latin_words(said, *ids), (args, said)
+        english = jinef("--lang", "en", *args)
+        assert english.exit_code == 0 and en in " ".join(getattr(english, stream).split()), (args, english.output)
+    # The keys just made (one in each language) are revoked by their ids: a count, in either language.
+    made = json.loads(jinef("keys", "list", "--json", *keys).stdout)
+    persian = jinef("--lang", "fa", "keys", "revoke", str(made[0]["id"]), *keys)
+    assert persian.exit_code == 0 and persian.stdout.strip() == "۱ کلید باطل شد", persian.output
+    english = jinef("--lang", "en", "keys", "revoke", str(made[1]["id"]), *keys)
+    assert english.exit_code == 0 and english.stdout.strip() == "revoked 1 key(s)", english.output
+
+
 def test_missing_registry_message(tmp_path: Path) -> None:
     r = jinef("stats", "--db", str(tmp_path / "nope.sqlite"))
     assert r.exit_code == 2 and "jinef build" in r.stderr

@@ -56,6 +56,10 @@ def test_persian_rendering_uses_persian_digits_and_punctuation_but_keeps_latin_f
     shrink = message("replace.shrink", where="r.sqlite", current=12345, left=100, lost=0.99, most=0.1)
     assert "12,345 units" in shrink.text("en") and "(99% fewer; at most 10% may go" in shrink.text("en")
     assert "۱۲٬۳۴۵ واحد" in shrink.text("fa") and "(۹۹٪ کمتر؛ حداکثر ۱۰٪" in shrink.text("fa")
+    # A fraction's point is Persian's decimal separator; a Latin field keeps its own.
+    compiled = message("cli.index.compiled", units=1234, seconds=2.5, mb=1.25, path="r.image/g1.5")
+    assert compiled.text("en") == "compiled the read image of 1,234 units in 2.5 s (1 MB) into r.image/g1.5"
+    assert "۱٬۲۳۴ واحد در ۲٫۵ ثانیه در r.image/g1.5" in compiled.text("fa"), compiled.text("fa")
 
 
 def test_every_literal_message_id_in_the_code_is_in_the_catalogue() -> None:

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from jinef.api.servicedb import AUDIT_COLUMNS, AuditRecord, open_store
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption
 from jinef.cli.output import fail
 from jinef.common.config import service_target
@@ -105,7 +106,7 @@ def export(
         if output:
             fh.close()
         store.close()
-    typer.echo(f"exported {n} records", err=True)
+    typer.echo(shown(message("cli.audit.exported", n=n)), err=True)
 
 
 def register(app: typer.Typer) -> None:

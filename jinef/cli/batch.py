@@ -32,6 +32,7 @@ from typing import Annotated, Any
 
 import typer
 
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption
 from jinef.cli.output import console, fail, reason
 from jinef.common.config import RegistryLocation
@@ -270,16 +271,18 @@ def batch(
     else:
         parts, rejected = int(kept["parts"]), int(kept.get("rejected", 0))
     todo = [i for i in range(parts) if not (work / f"out-{i:05d}.csv").is_file()]
-    console.print(f"{parts} partitions, {parts - len(todo)} already done", highlight=False)
+    console.print(shown(message("cli.batch.partitions", parts=parts, done=parts - len(todo))), highlight=False,
+                  markup=False)
     t0 = time.perf_counter()
     if todo:
         _run(kind, image_dir, work, todo, plan, scheduler, workers)
     join(work, parts, output)
     shutil.rmtree(work, ignore_errors=True)
     if rejected:
-        console.print(f"{rejected:,} rows could not be read and are in {rejects_file(output)} (row, field, rule)",
-                      highlight=False)
-    console.print(f"{kind}: {parts} partitions into {output} in {time.perf_counter() - t0:.1f} s", highlight=False)
+        console.print(shown(message("cli.batch.rejected", rejected=rejected, path=str(rejects_file(output)))),
+                      highlight=False, markup=False)
+    console.print(shown(message("cli.batch.done", kind=kind, parts=parts, output=str(output),
+                                seconds=time.perf_counter() - t0)), highlight=False, markup=False)
 
 
 def _match_options(db: str | None, purpose: str | None, key_file: Path | None,

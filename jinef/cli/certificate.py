@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json, reason
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
@@ -70,8 +71,9 @@ def issue(postcode: Annotated[str, typer.Argument(help="The postcode (any digit 
         print_json({"file": str(out), "serial": issued.serial, "issued": issued.issued.isoformat(),
                     "expires": issued.expires.isoformat(), "payload": issued.payload})
     else:
-        console.print(f"certificate {issued.serial} of {postcode} written to {out or 'stdout'} (valid until "
-                      f"{issued.expires.isoformat()})", highlight=False)
+        console.print(shown(message("cli.certificate.issued", serial=issued.serial, postcode=postcode,
+                                    out=str(out) if out else message("cli.stdout"),
+                                    expires=issued.expires.isoformat())), highlight=False, markup=False)
 
 
 @certificate_app.command("verify")
@@ -115,12 +117,13 @@ def keys_cmd(rotate: Annotated[bool, typer.Option("--rotate", help="Make a new s
     """List, rotate or export the certificate signing keys (old public keys stay: old certificates verify)."""
     ring = _ring(keys, db, create=True)
     if rotate:
-        console.print(f"new signing key {ring.rotate()}", highlight=False)
+        console.print(shown(message("cli.certificate.new_key", kid=ring.rotate())), highlight=False, markup=False)
     public = ring.public_keys()
     if export is not None:
         export.write_text(export_public(public))
     for kid in public:
-        sys.stdout.write(f"{kid}{'  (current)' if kid == ring.current else ''}\n")
+        sys.stdout.write(shown(message("cli.certificate.current_key", kid=kid)) + "\n" if kid == ring.current
+                         else f"{kid}\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,10 +8,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption, ServiceDbOption, VerifyDbOption
-from jinef.cli.output import fail, print_json, reason, stdout_console
+from jinef.cli.output import fail, headings, print_json, reason, stdout_console
 from jinef.cli.registry_cmds import stats as counts
 from jinef.common.config import RegistryLocation, RegistryNotFoundError, dashboard_beside, store_target
+from jinef.common.messages import message
 from jinef.write.stats import compute_dashboard, province_code, provinces
 from jinef.write.stats.compute import Area
 from jinef.write.stats.measures import PLANNABLE_KEYS, SCALAR_KEYS
@@ -44,7 +46,7 @@ def _fmt(key: str, v: Any) -> str:
 
 
 def _table(areas: list[Area], title: str) -> None:
-    t = Table("code", "name", *SCALAR_KEYS, title=title)
+    t = Table(*headings("code", "name"), *SCALAR_KEYS, title=title)  # the measures by their keys
     for a in areas:
         t.add_row(a.code, a.name, *(_fmt(k, a.values.get(k)) for k in SCALAR_KEYS))
     stdout_console().print(t)
@@ -67,7 +69,8 @@ def stats_provinces(db: DbOption = None, service_db: ServiceDbOption = None, ver
                     "provinces": [p.as_dict() for p in board.provinces], "monthly": board.monthly,
                     "served": board.served})
         return
-    _table(board.provinces, f"computed {board.computed_at}, change {board.change_seq}")
+    _table(board.provinces, shown(message("cli.stats.computed_change", at=board.computed_at,
+                                          change=board.change_seq)))
 
 
 @stats_app.command("counties")
@@ -86,7 +89,7 @@ def stats_counties(province: Annotated[str | None, typer.Option(help="One provin
     if json_out:
         print_json([c.as_dict() for c in rows])
         return
-    _table(rows, f"computed {board.computed_at}")
+    _table(rows, shown(message("cli.stats.computed", at=board.computed_at)))
 
 
 @stats_app.command("snapshot")
@@ -99,8 +102,8 @@ def snapshot(db: DbOption = None, dashboard_db: DashboardDbOption = None, servic
     if json_out:
         print_json({"snapshot": sid, "taken_at": board.computed_at, "change_seq": board.change_seq})
         return
-    typer.echo(f"snapshot {sid} at {board.computed_at} (registry change {board.change_seq}): "
-               f"{len(board.provinces)} provinces, {len(board.counties)} counties")
+    typer.echo(shown(message("cli.stats.snapshot", id=sid, at=board.computed_at, change=board.change_seq,
+                             provinces=len(board.provinces), counties=len(board.counties))))
 
 
 def _board(db: str | None, service_db: str | None = None, verify_db: str | None = None) -> Any:
@@ -130,7 +133,8 @@ def plans_set(province: Annotated[str, typer.Argument(help="Province code or Per
     if json_out:
         print_json(plan.as_dict())
         return
-    typer.echo(f"plan {plan.id}: {known[code]} ({code}) {plan.measure} → {plan.target:g} by {plan.deadline_jalali}")
+    typer.echo(shown(message("cli.plans.set", id=plan.id, province=known[code], code=code, measure=plan.measure,
+                             target=plan.target, deadline=plan.deadline_jalali)))
 
 
 @plans_app.command("list")
@@ -148,7 +152,7 @@ def plans_list(province: Annotated[str | None, typer.Option(help="One province (
     if json_out:
         print_json(rows)
         return
-    t = Table("id", "province", "measure", "target", "deadline", "latest", "reached", "snapshots")
+    t = Table(*headings("id", "province", "measure", "target", "deadline", "latest", "reached", "snapshots"))
     for r in rows:
         t.add_row(str(r["id"]), r["province_code"], r["measure"], _fmt(r["measure"], r["target"]),
                   r["deadline_jalali"], _fmt(r["measure"], r["latest"]),

@@ -50,7 +50,8 @@ def report_cmd(json_out: JsonOption = False) -> None:
     for i in issues:
         t.add_row(i["source"], i["key"], i["problem"], i["action"])
     stdout_console().print(t)
-    console.print(f"{len(issues)} join issues; {len(div.counties)} counties, {len(bnd.counties)} with a polygon")
+    console.print(shown(message("cli.data.report", issues=len(issues), counties=len(div.counties),
+                                with_polygon=len(bnd.counties))), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import fail, print_json
 from jinef.cli.registry_cmds import open_registry
@@ -68,7 +69,7 @@ def example(
         print_json({"postcode": a.postcode, "address": a.standard_address, "lat": a.lat, "lon": a.lon,
                     "curl": lines})
         return
-    typer.echo(f"postcode  {a.postcode}\naddress   {a.standard_address}\npoint     {point}")
+    typer.echo(shown(message("cli.example.lines", postcode=a.postcode, address=a.standard_address, point=point)))
     for line in lines:
         typer.echo(line)
 

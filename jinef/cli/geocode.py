@@ -17,6 +17,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jinef.cli.csv_rows import header_and_columns
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption
 from jinef.cli.output import console, fail, print_json, reason
 from jinef.cli.registry_cmds import open_registry
@@ -213,9 +214,10 @@ def geocode(
                           choices=ENCODING_CHOICES)
         fail(message("cli.geocode.nothing_written", problem=problem) if output is not None else problem, code=2)
     wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
-    sys.stderr.write(f"geocoded {n} rows ({run.encoding}) into {output or 'stdout'} in {wall:.1f} s: "
-                     f"{run.unmatched} matched nothing; {n / max(wall, 1e-9):.0f} rows/s, "
-                     f"{n / max(cpu, 1e-9):.0f} rows per CPU second (all processes)\n")
+    done = message("cli.geocode.file_done", rows=n, encoding=run.encoding,
+                   output=str(output) if output else message("cli.stdout"), seconds=wall, unmatched=run.unmatched,
+                   rate=n / max(wall, 1e-9), cpu_rate=n / max(cpu, 1e-9))
+    sys.stderr.write(shown(done) + "\n")
     if run.unmatched:
         raise typer.Exit(1)
 

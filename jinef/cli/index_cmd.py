@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json, reason
 from jinef.common.config import RegistryLocation
-from jinef.common.messages import message
+from jinef.common.messages import catalogue, message
 from jinef.image.folder import ImageError, ReadImage
 from jinef.write.compile import CompiledImage, index_registry
 from jinef.write.refdata.paths import DataMissingError
@@ -39,10 +40,16 @@ def image_is_current(location: RegistryLocation, with_changes: bool = True) -> b
         reader.close()
 
 
+def _say_step(step: str) -> None:
+    """One step of compiling the image, named in the command's language (an unnamed step by its id)."""
+    name = message(f"cli.index.step.{step}") if f"cli.index.step.{step}" in catalogue() else step
+    console.print("  " + shown(message("cli.index.compiling", step=name)), highlight=False, markup=False)
+
+
 def compile_or_fail(location: RegistryLocation) -> CompiledImage:
     """Compile and publish the image, or exit with a clear message."""
     try:
-        return index_registry(location, progress=lambda step: console.print(f"  compiling: {step}", highlight=False))
+        return index_registry(location, progress=_say_step)
     except (RegistryNotFoundError, DataMissingError) as exc:
         fail(reason(exc))
 
@@ -56,7 +63,7 @@ def index(db: DbOption = None, json_out: JsonOption = False,
         fail(message("cli.registry.missing", where=location.describe()))
     try:
         if if_stale and image_is_current(location):
-            console.print(f"the read image of {location.describe()} is current")
+            console.print(shown(message("cli.index.current", where=location.describe())), markup=False)
             return
     except RegistryNotFoundError as exc:
         fail(reason(exc))
@@ -64,8 +71,8 @@ def index(db: DbOption = None, json_out: JsonOption = False,
     if json_out:
         print_json(image_report(c, location))
     else:
-        console.print(f"compiled the read image of {c.units:,} units in {c.seconds:.1f} s "
-                      f"({c.bytes / 1e6:,.0f} MB) into {c.path}")
+        console.print(shown(message("cli.index.compiled", units=c.units, seconds=c.seconds, mb=c.bytes / 1e6,
+                                    path=str(c.path))), markup=False)
 
 
 def register(app: typer.Typer) -> None:

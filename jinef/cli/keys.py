@@ -9,8 +9,9 @@ import typer
 from rich.table import Table
 
 from jinef.api.servicedb import KNOWN_SCOPES, ORG_TYPES, ServiceStore, open_store, parse_rate
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import fail, print_json, reason, stdout_console
+from jinef.cli.output import fail, headings, print_json, reason, stdout_console
 from jinef.common.config import service_target
 from jinef.common.messages import message
 
@@ -61,8 +62,9 @@ def create(
                     "province": info.province})
     else:
         typer.echo(key)
-        typer.echo(f"id {info.id}, org {info.org!r}, scopes {','.join(info.scopes)}, "
-                   f"rate {info.rate or 'unlimited'}/s — store it now: it is not shown again", err=True)
+        quota = message("cli.keys.rate", rate=info.rate) if info.rate else message("cli.keys.unlimited")
+        typer.echo(shown(message("cli.keys.created", id=info.id, org=info.org, scopes=",".join(info.scopes),
+                                 rate=quota)), err=True)
 
 
 @keys_app.command("list")
@@ -75,9 +77,10 @@ def list_keys(db: DbOption = None, service_db: ServiceDbOption = None, json_out:
         print_json([{"id": k.id, "prefix": k.prefix, "org": k.org, "scopes": list(k.scopes), "rate": k.rate,
                      "created": k.created, "revoked": k.revoked} for k in rows])
         return
-    t = Table("id", "prefix", "org", "scopes", "rate/s", "created", "revoked")
+    t = Table(*headings("id", "prefix", "org", "scopes", "rate_per_second", "created", "revoked"))
+    unlimited = shown(message("cli.keys.unlimited_cell"))
     for k in rows:
-        t.add_row(str(k.id), k.prefix, k.org, ",".join(k.scopes), "unlimited" if k.rate is None else f"{k.rate:g}",
+        t.add_row(str(k.id), k.prefix, k.org, ",".join(k.scopes), unlimited if k.rate is None else f"{k.rate:g}",
                   _when(k.created), _when(k.revoked))
     stdout_console().print(t)
 
@@ -94,7 +97,7 @@ def revoke(
     store.close()
     if not n:
         fail(message("cli.keys.no_active_key", key=ident))
-    typer.echo(f"revoked {n} key(s)")
+    typer.echo(shown(message("cli.keys.revoked", n=n)))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,7 @@
 """The CLI's language: ``--lang fa|en`` before the command, else the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``).
 
-Only the messages Jinef writes follow it (errors, rule texts); Typer's own usage errors stay English.
+Only the texts Jinef writes follow it (errors, rule texts, what a command reports, the headings of its tables);
+Typer's own usage errors and help stay English.
 """
 
 from __future__ import annotations

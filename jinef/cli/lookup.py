@@ -93,8 +93,10 @@ def _lookup_file(file: Path, output: Path | None, column: str, db: str | None) -
             fail(message("cli.file.problem", path=str(file), problem=reason(exc)), code=2)
         except OSError as exc:
             fail(f"{file}: {exc}")
-    console.print(f"looked up {sum(counts.values()):,} rows into {output or 'stdout'}: {counts['found']:,} found, "
-                  f"{counts['not_found']:,} not found, {counts['invalid']:,} invalid", highlight=False)
+    console.print(shown(message("cli.lookup.file_done", rows=sum(counts.values()),
+                                output=str(output) if output else message("cli.stdout"), found=counts["found"],
+                                not_found=counts["not_found"], invalid=counts["invalid"])),
+                  highlight=False, markup=False)
     if counts["not_found"] or counts["invalid"]:
         raise typer.Exit(1)
 

@@ -26,6 +26,7 @@ import typer
 
 from jinef.api.servicedb import AuditRecord, Principal, hub_label, open_store
 from jinef.cli.csv_rows import header_and_columns, row_chunks
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption
 from jinef.cli.output import console, fail, reason
 from jinef.common.config import RegistryLocation
@@ -167,8 +168,9 @@ def match(
         fail(message("cli.file.problem", path=str(input_file), problem=reason(exc)))
     seconds = time.perf_counter() - t0
     audit_run(db, principal.org, principal.key_id, sum(counts.values()), seconds)
-    console.print(f"matched {sum(counts.values()):,} rows into {output}: {counts['matched']:,} yes, "
-                  f"{counts['not_matched']:,} no, {counts['refused']:,} refused ({seconds:.1f} s)", highlight=False)
+    console.print(shown(message("cli.match.done", rows=sum(counts.values()), output=str(output),
+                                matched=counts["matched"], not_matched=counts["not_matched"],
+                                refused=counts["refused"], seconds=seconds)), highlight=False, markup=False)
     if counts["refused"]:
         raise typer.Exit(1)
 

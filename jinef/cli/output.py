@@ -41,6 +41,11 @@ def stdout_console() -> Console:
     return WholeLineConsole()
 
 
+def headings(*names: str) -> list[str]:
+    """The column headings of a table for reading (``cli.column.<name>``), in the command's language."""
+    return [shown(message(f"cli.column.{name}")) for name in names]
+
+
 def print_json(value: Any) -> None:
     """Print JSON with Persian text kept readable."""
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")

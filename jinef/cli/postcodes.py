@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from jinef.cli.language import current
-from jinef.cli.output import print_json, stdout_console
+from jinef.cli.output import headings, print_json, stdout_console
 from jinef.common.messages import message
 from jinef.model import postcode as pc
 
@@ -23,7 +23,7 @@ def validate(
         print_json([r.as_dict() for r in results])
     else:
         language = current()
-        table = Table("input", "postcode", "valid", "reasons")
+        table = Table(*headings("input", "postcode", "valid", "reasons"))
         for r in results:
             valid = message("cli.validate.yes" if r.valid else "cli.validate.no").text(language)
             reasons = message("cli.list", items=[pc.rule_message(x) for x in r.reasons]).text(language)

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json, reason, stdout_console
+from jinef.cli.output import console, fail, headings, print_json, reason, stdout_console
 from jinef.common.config import registry_location
 from jinef.common.messages import message
 from jinef.image.folder import ImageMissingError
@@ -26,8 +28,9 @@ from jinef.write.store.replace_guard import ReplaceRefused, check_build_replaces
 
 
 def progress_bar(total: int | None, label: str) -> Progress:
-    """A Rich progress bar on stderr."""
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    """A Rich progress bar on stderr, named by the message ``cli.progress.<label>`` in the command's language."""
+    name = escape(shown(message(f"cli.progress.{label}")))
+    return Progress(TextColumn(name), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, transient=False, disable=not console.is_terminal)
 
 
@@ -86,8 +89,8 @@ def build(
     if json_out:
         print_json(result)
     else:
-        console.print(f"built {summary.units:,} units in {summary.seconds:.1f} s into {describe_location(path)}; "
-                      f"read image compiled in {compiled.seconds:.1f} s")
+        console.print(shown(message("cli.build.done", units=summary.units, seconds=summary.seconds,
+                                    where=describe_location(path), image_seconds=compiled.seconds)), markup=False)
 
 
 def export(
@@ -111,7 +114,7 @@ def export(
                 fh.close()
     finally:
         reader.close()
-    console.print(f"exported {n:,} units")
+    console.print(shown(message("cli.export.done", n=n)), markup=False)
 
 
 def stats(db: DbOption = None, json_out: JsonOption = False) -> None:
@@ -124,7 +127,7 @@ def stats(db: DbOption = None, json_out: JsonOption = False) -> None:
     if json_out:
         print_json([r.as_dict() for r in rows])
         return
-    t = Table("code", "province", "units", "buildings", "thoroughfares", "localities", "geocoded")
+    t = Table(*headings("code", "province", "units", "buildings", "thoroughfares", "localities", "geocoded"))
     for r in rows:
         t.add_row(r.province_code, r.province, f"{r.units:,}", f"{r.buildings:,}", f"{r.thoroughfares:,}",
                   f"{r.localities:,}", f"{r.geocoded_share:.1%}")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 
 from jinef.cli.csv_rows import header_and_columns, row_chunks
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json, reason
 from jinef.cli.registry_cmds import open_registry, progress_bar
@@ -108,7 +109,7 @@ def reverse(
     with input_csv.open(encoding=enc, newline="") as src:
         dst = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
         try:
-            with progress_bar(total, "reverse geocoding") as bar:
+            with progress_bar(total, "reverse_geocoding") as bar:
                 task = bar.add_task("rows", total=total)
                 counts = reverse_csv(registry, src, dst, lat_column, lon_column, radius_m,
                                      lambda n: bar.advance(task, n))
@@ -126,7 +127,10 @@ def reverse(
     if json_out and output:
         print_json(summary)
     else:  # the CSV went to stdout: the summary must not mix with it
-        console.print(", ".join(f"{k}: {v:,}" for k, v in summary.items()), highlight=False)
+        # The statuses are the output's status column values: ids, shown as written.
+        items = [shown(message("cli.reverse.count", status=k, count=v)) for k, v in counts.items()]
+        console.print(shown(message("cli.reverse.summary", rows=summary["rows"], counts=items)), highlight=False,
+                      markup=False)
     if counts[OK] < summary["rows"]:
         raise typer.Exit(1)
 
@@ -148,11 +152,14 @@ def _reverse_point(registry: Registry, point: str, radius_m: float, limit: int, 
         fail(message("cli.reverse.invalid_point", point=point, rule=rule, reason=why))
     if not json_out:
         where = " › ".join(a.name for a in (res.province, res.county) if a) or "-"
-        sys.stdout.write(f"{res.status}: {where}; plus code {res.plus_code or '-'}\n")
+        sys.stdout.write(shown(message("cli.reverse.point", status=res.status, where=where,
+                                       plus_code=res.plus_code or "-")) + "\n")
         if nearest is not None:
-            sys.stdout.write(f"  nearest {nearest.postcode}: {nearest.standard_address}\n")
+            sys.stdout.write("  " + shown(message("cli.reverse.nearest", postcode=nearest.postcode,
+                                                  address=nearest.standard_address)) + "\n")
         for b in res.buildings:
-            sys.stdout.write(f"  {b.distance_m:8.1f} m  building {b.building_id}: {', '.join(b.postcodes)}\n")
+            sys.stdout.write("  " + shown(message("cli.reverse.building", distance=b.distance_m,
+                                                  building=b.building_id, postcodes=list(b.postcodes))) + "\n")
     if res.status != OK:
         raise typer.Exit(1)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import console, fail, print_json, reason
 from jinef.common.config import RegistryLocation
+from jinef.common.messages import message
 from jinef.write.compile.rollback import rollback
 from jinef.write.refdata.paths import DataMissingError
 
@@ -22,9 +24,10 @@ def rollback_(db: DbOption = None, json_out: JsonOption = False) -> None:
         print_json({"db": location.describe(), "registry_generation": done.registry_generation,
                     "image": str(done.image), "recompiled": done.recompiled})
     else:
-        console.print(f"rolled {location.describe()} back to registry generation {done.registry_generation} "
-                      f"(the replaced one is kept: `jinef rollback` again undoes this); read image "
-                      f"{'compiled' if done.recompiled else 'restored'}: {done.image}")
+        how = message("cli.rollback.compiled" if done.recompiled else "cli.rollback.restored")
+        console.print(shown(message("cli.rollback.done", where=location.describe(),
+                                    generation=done.registry_generation, how=how, image=str(done.image))),
+                      markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ import typer
 
 from jinef.api.servicedb import open_store
 from jinef.cli.index_cmd import compile_or_fail, image_is_current
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption
 from jinef.cli.output import console, fail, reason
 from jinef.cli.verify import refusal
@@ -94,8 +95,7 @@ def serve(
     try:
         if not image_is_current(location, with_changes=False):
             # Workers answer only from the read image: make it now rather than have each worker wait for one.
-            console.print(f"the read image of {location.describe()} is missing or older than the registry: "
-                          "compiling it (`jinef index`)")
+            console.print(shown(message("cli.serve.compiling", where=location.describe())), markup=False)
             compile_or_fail(location)
     except RegistryNotFoundError as exc:
         fail(reason(exc))

@@ -10,7 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jinef.cli.output import fail, print_json, reason
+from jinef.cli.language import shown
+from jinef.cli.output import fail, headings, print_json, reason
+from jinef.common.messages import message
 from jinef.common.settings import (
     CONFIG_VARIABLE,
     FIELDS,
@@ -81,10 +83,11 @@ def show(
     if json_out:
         print_json(rows)
         return
-    table = Table("setting", "variable", "value", "from")
+    table = Table(*headings("setting", "variable", "value", "from"))
     for row in rows:
         value = row["value"]
-        table.add_row(row["name"], row["variable"], "" if value is None else str(value), row["source"])
+        source = shown(message(f"cli.settings.source.{row['source']}"))
+        table.add_row(row["name"], row["variable"], "" if value is None else str(value), source)
     Console().print(table)
 
 

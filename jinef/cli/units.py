@@ -14,8 +14,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from jinef.cli.language import shown
 from jinef.cli.options import DbOption, JsonOption
-from jinef.cli.output import console, fail, print_json, reason, stdout_console
+from jinef.cli.output import console, fail, headings, print_json, reason, stdout_console
 from jinef.common.config import RegistryLocation, RegistryNotFoundError
 from jinef.common.messages import message
 from jinef.model.change import CLI_ORG, REASON_CODES, Actor, Reason
@@ -52,8 +53,10 @@ def _run(db: str | None, json_out: bool, fn: Any) -> Any:
         else:
             if result.postcodes:
                 sys.stdout.write("\n".join(result.postcodes) + "\n")
-            console.print(f"building {result.building_id}; change {result.change_seq}"
-                          + (f"; retired {', '.join(result.retired)}" if result.retired else ""), highlight=False)
+            done = message("cli.units.done_retired", building=result.building_id, change=result.change_seq,
+                           postcodes=list(result.retired)) if result.retired else \
+                message("cli.units.done", building=result.building_id, change=result.change_seq)
+            console.print(shown(done), highlight=False, markup=False)
     return result
 
 
@@ -128,7 +131,7 @@ def history(postcode: Annotated[str, typer.Argument(help="A postcode.")], db: Db
     if json_out:
         print_json(versions)
         return
-    table = Table("version", "kind", "valid from", "valid to", "by", "reason", "address", "usage", "status")
+    table = Table(*headings("version", "kind", "valid_from", "valid_to", "by", "reason", "address", "usage", "status"))
     for v in versions:
         a = v["address"]
         table.add_row(str(v["version"]), v["kind"], str(v["valid_from"] or ""), str(v["valid_to"] or ""),
@@ -145,7 +148,7 @@ def changes(since: Annotated[int, typer.Option("--since", min=0, help="After thi
     if json_out:
         print_json({"changes": found, "next": found[-1]["seq"] if found else since})
         return
-    table = Table("seq", "at", "kind", "postcode", "by", "reason")
+    table = Table(*headings("seq", "at", "kind", "postcode", "by", "reason"))
     for c in found:
         table.add_row(str(c["seq"]), c["at"], c["kind"], c["postcode"], c["org"] or "", c["reason"] or "")
     stdout_console().print(table)

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from jinef.cli.output import fail, print_json, stdout_console
+from jinef.cli.language import shown
+from jinef.cli.output import fail, headings, print_json, stdout_console
 from jinef.common.config import verify_target
 from jinef.common.messages import Message, message
 from jinef.common.settings import settings
@@ -71,9 +72,11 @@ def check_codes(
     if json_out:
         print_json([{"input": c, **r.as_dict()} for c, r in zip(codes, results, strict=True)])
     else:
-        table = Table("input", "valid", "reasons")
+        table = Table(*headings("input", "valid", "reasons"))
         for c, r in zip(codes, results, strict=True):
-            table.add_row(c, "yes" if r.valid else "no", "; ".join(r.messages()))
+            valid = message("cli.validate.yes" if r.valid else "cli.validate.no")
+            rules = [message(f"national_code.rule.{rule}") for rule in r.reasons]
+            table.add_row(c, shown(valid), shown(message("cli.list", items=rules)))
         stdout_console().print(table)
     if not all(r.valid for r in results):
         raise typer.Exit(1)
@@ -94,8 +97,8 @@ def rotate_key_cmd(
     finally:
         store.close()
     where = ring.path if ring.path is not None else f"${ENV_VAR}"
-    versions = f"{result.from_version} → {result.to_version}"
-    typer.echo(f"re-keyed {result.rehashed} hashes: key version {versions} ({where})")
+    typer.echo(shown(message("cli.verify.rekeyed", n=result.rehashed, from_version=result.from_version,
+                             to_version=result.to_version, where=str(where))))
 
 
 @verify_app.command("new-key")
@@ -119,7 +122,7 @@ def expire(db: DbOption = DEFAULT_DB, key_file: KeyOption = None, verify_db: Ver
             n = hub.workflow.expire_due()
     except VerifyError as exc:
         fail(refusal(exc))
-    typer.echo(f"expired {n} requests")
+    typer.echo(shown(message("cli.verify.expired", n=n)))
 
 
 @verify_app.command("alerts")
@@ -150,7 +153,7 @@ def alerts(
     if json_out:
         print_json(rows)
         return
-    table = Table("time", "organisations", "kind", "subject", "distinct", "blocked until")
+    table = Table(*headings("time", "organisations", "kind", "subject", "distinct", "blocked_until"))
     for a, r in zip(found, rows, strict=True):
         table.add_row(
             str(r["ts"]),
@@ -199,7 +202,8 @@ def outbox(
         return
     # Not a table: a table cuts ids to fit the window, and a Persian text is read best alone on its line.
     for r in rows:
-        typer.echo(f"#{r['id']}  {r['time']}  to {r['to']}  {r['kind']}  {r['ref']}")
+        typer.echo(shown(message("cli.verify.outbox_line", id=r["id"], time=r["time"], to=r["to"], kind=r["kind"],
+                                 ref=r["ref"])))
         typer.echo(f"    {r['body']}")
 
 

@@ -20,7 +20,7 @@ from jinef.cli.options import DbOption, JsonOption
 from jinef.cli.output import fail, print_json, reason
 from jinef.cli.verify import KeyOption, VerifyDbOption, refusal, verify_app
 from jinef.common.config import RegistryLocation, verify_target
-from jinef.common.messages import Message, message
+from jinef.common.messages import Message, catalogue, message
 from jinef.common.settings import settings
 from jinef.read.verify import VerifyError, VerifyHub
 from jinef.read.verify.config import VerifyConfig
@@ -66,13 +66,21 @@ def _secret(value: str | None, label: Message) -> str:
     return line.strip()
 
 
-def _show(info: RequestInfo, json_out: bool, next_step: str) -> None:
+def _show(info: RequestInfo, json_out: bool, next_step: Message) -> None:
     if json_out:
         print_json(info.as_dict())
         return
-    typer.echo(f"{info.id}: {info.state} (postcode {info.postcode}, role {info.role}"
-               + (f", agent {info.agent}" if info.agent else "") + ")")
-    typer.echo(next_step, err=True)
+    shown_state = _state(info.state)
+    typer.echo(shown(message("cli.verify.shown_agent", id=info.id, state=shown_state, postcode=info.postcode,
+                             role=info.role, agent=info.agent) if info.agent else
+                     message("cli.verify.shown", id=info.id, state=shown_state, postcode=info.postcode,
+                             role=info.role)))
+    typer.echo(shown(next_step), err=True)
+
+
+def _state(state: str) -> Message | str:
+    """A request's state in the command's language (an unnamed state by its id)."""
+    return message(f"verify.state.{state}") if f"verify.state.{state}" in catalogue() else state
 
 
 def request(
@@ -108,8 +116,9 @@ def request(
     mobile = _secret(mobile, message("cli.verify.label.mobile"))
     with _hub(db, verify_db, key_file, gateway, dev_sms_outbox) as hub:
         info = hub.workflow.request(national_code, mobile, postcode, role, actor=org)
-    where = f"`jinef outbox --ref {info.id}`" if dev_sms_outbox else "the citizen's mobile"
-    _show(info, json_out, f"the one-time code went to {where}; next: jinef verify visit {info.id} --agent AGENT")
+    where = message("cli.verify.sent_to_outbox", id=info.id) if dev_sms_outbox else \
+        message("cli.verify.sent_to_mobile")
+    _show(info, json_out, message("cli.verify.next_visit", where=where, id=info.id))
 
 
 def visit(
@@ -124,7 +133,7 @@ def visit(
     """The field agent is at the door (code_sent → visited)."""
     with _hub(db, verify_db, key_file) as hub:
         info = hub.workflow.visit(request_id, agent=agent, org=org)
-    _show(info, json_out, f"next: jinef verify confirm {info.id} --agent {agent} (the citizen's code is asked)")
+    _show(info, json_out, message("cli.verify.next_confirm", id=info.id, agent=agent))
 
 
 def confirm(
@@ -142,7 +151,8 @@ def confirm(
     code = _secret(code, message("cli.verify.label.one_time_code"))
     with _hub(db, verify_db, key_file) as hub:
         info = hub.workflow.confirm(request_id, code, agent=agent, org=org)
-    _show(info, json_out, "verified" if info.state == "verified" else f"not verified: {info.reason or info.state}")
+    _show(info, json_out, message("cli.verify.verified") if info.state == "verified" else
+          message("cli.verify.not_verified", why=info.reason or _state(info.state)))
     if info.state != "verified":
         raise typer.Exit(1)
 

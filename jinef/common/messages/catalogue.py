@@ -3,8 +3,9 @@
 ``catalogue.toml`` nests tables by topic (``[postcode.rule]``); a table with exactly the keys ``en`` and ``fa``
 is one message, its id the dotted path (``postcode.rule.wrong_length``). Templates use ``str.format`` fields.
 In Persian, numbers in field values are written with Persian digits (a reader of Persian reads ۱۲ not 12), and
-the grouping and percent signs a field's spec asks for are Persian's (۱٬۲۳۴، ۴۰٪); a field formatted
-``{name:latin}`` keeps its text as it is (request ids, field paths: things to copy, not read).
+the grouping and percent signs a field's spec asks for and a fraction's decimal point are Persian's (۱٬۲۳۴، ۴۰٪،
+۱٫۵); a field formatted ``{name:latin}`` keeps its text as it is (request ids, field paths: things to copy, not
+read).
 Lists are joined with the language's comma (lists of messages with its semicolon); a field whose value is
 itself a :class:`Message` is shown in the same language.
 """
@@ -67,6 +68,9 @@ class _Formatter(string.Formatter):
                 text = text.replace(",", "\u066c")
             if format_spec.endswith("%"):
                 text = text.replace("%", "\u066a")
+            # A fraction's point is Persian's decimal separator (۱٫۵), as the certificates write coordinates.
+            if isinstance(value, float) or format_spec[-1:] in ("e", "E", "f", "F", "g", "G", "%"):
+                text = text.replace(".", "\u066b")
         return text
 
 
